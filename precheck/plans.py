@@ -1,0 +1,148 @@
+"""Fix plans: how to load a model so that a half-precision dtype works, applied and written out.
+
+A Plan is data (it goes into precheck.json); `apply_plan` turns a freshly loaded model
+into the planned one, and `snippets` writes the same plan as code a user can paste.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+PLAN_SCHEMA = "precheck.plan/1"
+# Cheapest first: the order fixes are tried in, and the first verified one is recommended.
+FIX_STRATEGIES = ("cast", "autocast", "keep-fp32", "bf16")
+
+
+@dataclass
+class Plan:
+    dtype: str  # the dtype the user asked for
+    strategy: str  # "load" (nothing to fix) or one of FIX_STRATEGIES
+    keep_fp32: list[str] = field(default_factory=list)
+
+    @property
+    def weights_dtype(self) -> str:
+        """The dtype to load the weights in before the plan is applied."""
+        if self.strategy == "load":
+            return self.dtype
+        if self.strategy == "bf16":
+            return "bfloat16"
+        return "float32"
+
+    def to_dict(self) -> dict:
+        return {"schema": PLAN_SCHEMA, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Plan":
+        return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])))
+
+
+def keep_in_float32(model, paths: list[str], low_dtype) -> None:
+    """Hold these submodules in float32 inside a low-precision model: inputs are cast up at
+    their edge and outputs cast back down, so the rest of the model never sees float32."""
+    import torch
+
+    from .tensors import cast_floating
+
+    def cast_inputs_up(module, args, kwargs):
+        return cast_floating(args, torch.float32), cast_floating(kwargs, torch.float32)
+
+    def cast_output_down(module, args, output):
+        return cast_floating(output, low_dtype)
+
+    for path in paths:
+        block = model.get_submodule(path).float()
+        block.register_forward_pre_hook(cast_inputs_up, with_kwargs=True)
+        block.register_forward_hook(cast_output_down)
+
+
+def run_under_autocast(model, device: str, low_dtype) -> None:
+    """Keep float32 weights and let autocast pick the dtype op by op: tensors that the model's
+    own code makes in float32 are cast at each matmul, which .half() cannot do."""
+    import torch
+
+    forward = model.forward
+
+    def forward_under_autocast(*args, **kwargs):
+        with torch.autocast(device_type=device, dtype=low_dtype):
+            return forward(*args, **kwargs)
+
+    model.forward = forward_under_autocast
+
+
+def apply_plan(model, plan: Plan, device: str):
+    """`model` was loaded with weights in plan.weights_dtype; returns it with the plan applied."""
+    import torch
+
+    low = getattr(torch, plan.dtype)
+    if plan.strategy == "cast":
+        model = model.to(low)
+    elif plan.strategy == "autocast":
+        run_under_autocast(model, device, low)
+    elif plan.strategy == "keep-fp32":
+        model = model.to(low)
+        keep_in_float32(model, plan.keep_fp32, low)
+    return model
+
+
+def fp32_param_share(model, paths: list[str]) -> float:
+    total = sum(p.numel() for p in model.parameters())
+    kept = {id(p): p.numel() for path in paths for p in model.get_submodule(path).parameters()}
+    return sum(kept.values()) / total if total else 0.0
+
+
+_CAST_HELPER = '''\
+def cast(value, dtype):
+    if torch.is_tensor(value):
+        return value.to(dtype) if value.is_floating_point() else value
+    if isinstance(value, dict):
+        for key in list(value.keys()):
+            value[key] = cast(value[key], dtype)
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(cast(v, dtype) for v in value)
+    return value
+
+'''
+
+
+def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False) -> tuple[str, str]:
+    """(plain sentence-transformers code, the same with precheck.load) for this plan."""
+    low = f"torch.{plan.dtype}"
+    extra = ", trust_remote_code=True" if trust_remote_code else ""
+    head = "import torch\nfrom sentence_transformers import SentenceTransformer\n\n"
+    name = repr(model_name)
+    if plan.strategy == "load":
+        body = f'model = SentenceTransformer({name}, device="{device}"{extra}, model_kwargs={{"torch_dtype": {low}}})\n'
+    elif plan.strategy == "bf16":
+        body = (
+            f'model = SentenceTransformer({name}, device="{device}"{extra}, '
+            'model_kwargs={"torch_dtype": torch.bfloat16})\n'
+        )
+    elif plan.strategy == "cast":
+        body = f'model = SentenceTransformer({name}, device="{device}"{extra}).to({low})  # casts every module\n'
+    elif plan.strategy == "autocast":
+        body = (
+            f'model = SentenceTransformer({name}, device="{device}"{extra})  # float32 weights\n'
+            f'with torch.autocast("{device}", dtype={low}):\n'
+            '    embeddings = model.encode(["your text"])\n'
+        )
+    else:
+        body = (
+            _CAST_HELPER
+            + f'model = SentenceTransformer({name}, device="{device}"{extra}).to({low})\n'
+            + f"for path in {plan.keep_fp32!r}:  # kept in float32, cast at their edges\n"
+            + "    block = model.get_submodule(path).float()\n"
+            + "    block.register_forward_pre_hook(\n"
+            + "        lambda m, args, kwargs: (cast(args, torch.float32), cast(kwargs, torch.float32)), with_kwargs=True\n"
+            + "    )\n"
+            + f"    block.register_forward_hook(lambda m, args, output: cast(output, {low}))\n"
+        )
+    if "encode(" not in body:
+        body += 'embeddings = model.encode(["your text"])\n'
+    short = {"float16": "fp16", "bfloat16": "bf16"}[plan.dtype]
+    with_precheck = (
+        "import precheck\n\n"
+        f'model = precheck.load({name}, dtype="{short}", device="{device}"'
+        f'{extra})  # applies the plan in precheck.json, or finds one\n'
+        'embeddings = model.encode(["your text"])\n'
+    )
+    return head + body, with_precheck

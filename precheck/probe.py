@@ -1,0 +1,112 @@
+"""The probe texts and the test encode.
+
+The built-in set covers what breaks half precision in practice: long inputs (overflow
+that grows with length), many scripts, numbers, code, repeated tokens and edge cases
+whose tiny constants vanish in float16 (empty, whitespace, one token).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .errors import PrecheckError
+
+_SHORT_TEXTS = (
+    "hello",
+    "",
+    "   ",
+    "a",
+    "The quick brown fox jumps over the lazy dog.",
+    "How do I reset my password?",
+    "Click 'Forgot password' on the sign-in page and follow the link we email you.",
+    "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen.",
+    "The central bank raised interest rates by 25 basis points on Tuesday.",
+    "Der schnelle braune Fuchs springt über den faulen Hund.",
+    "Le chat dort sur le canapé depuis ce matin.",
+    "El tren a Madrid sale a las ocho y media.",
+    "Москва — столица России.",
+    "東京は日本の首都です。",
+    "我喜欢在周末读书和喝茶。",
+    "서울의 겨울은 춥고 건조하다.",
+    "القاهرة هي عاصمة مصر.",
+    "यह एक परीक्षण वाक्य है।",
+    "Η Αθήνα είναι η πρωτεύουσα της Ελλάδας.",
+    "🙂🚀🔥 emoji only 🎉",
+    "3.14159 2.71828 1.41421 1e10 -0.000001 65504 65505",
+    "Order #48213 shipped 2024-03-17 at 14:05 UTC, total $1,299.99",
+    "def add(a, b):\n    return a + b",
+    "SELECT id, name FROM users WHERE created_at > NOW() - INTERVAL '7 days';",
+    "for (int i = 0; i < n; ++i) { sum += x[i] * y[i]; }",
+    '{"key": [1, 2, 3], "nested": {"a": null}}',
+    "the the the the the the the the the the the the the the the the",
+    "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+    "ALL CAPS SHOUTING ABOUT A PRODUCT RECALL",
+    "https://example.com/path?query=1&other=two#fragment",
+)
+
+_LONG_PROSE = (
+    "Half precision halves the memory of a model and speeds it up on most accelerators, "
+    "but its range ends at 65504 and it keeps only about three significant digits. "
+    "Long documents push sums over many tokens, attention rows and residual streams "
+    "towards that limit, so a model can pass every short sentence and still fail on "
+    "the first contract, manual or research paper it is asked to embed. "
+)
+_LONG_CODE = (
+    "def normalise(rows, eps=1e-12):\n    total = sum(r * r for r in rows)\n"
+    "    return [r / (total ** 0.5 + eps) for r in rows]\n\n"
+)
+_LONG_MIXED = "Tokyo 東京 Москва القاهرة 3.14159 {\"id\": 7} Über café naïve — "
+MAX_LONG_WORDS = 8192
+
+
+def _long(seed: str, words: int) -> str:
+    """Enough text to fill the model's whole window: every word is at least one token."""
+    unit = seed.split(" ")
+    out: list[str] = []
+    while len(out) < words:
+        out.extend(unit)
+    return " ".join(out[:words])
+
+
+def builtin_texts(max_seq_length: int | None) -> list[str]:
+    words = min(max(int(max_seq_length or 512), 64), MAX_LONG_WORDS)
+    long_texts = [
+        _long(_LONG_PROSE, words),
+        _long(_LONG_CODE, words),
+        _long(_LONG_MIXED, words),
+        _long(_LONG_PROSE, max(words // 2, 32)),
+        " ".join(["token"] * words),
+    ]
+    return list(_SHORT_TEXTS) + long_texts
+
+
+def read_texts(path: Path) -> list[str]:
+    """One text per line; blank lines are skipped (use the built-in set for the empty-text case)."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PrecheckError(f"--texts file not found: {path}", "pass a UTF-8 file with one text per line") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PrecheckError(f"cannot read --texts file {path}: {exc}", "pass a UTF-8 file with one text per line") from exc
+    texts = [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
+    if len(texts) < 2:
+        raise PrecheckError(
+            f"--texts file {path} has {len(texts)} text(s)",
+            "give at least 2, one per line, so that nearest neighbours can be compared",
+        )
+    return texts
+
+
+def encode(model, texts: list[str], batch_size: int):
+    """model.encode as users call it (NumPy out), returned as a float32 tensor with the seconds it took."""
+    import numpy as np
+    import torch
+
+    start = time.perf_counter()
+    embeddings = model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+    seconds = time.perf_counter() - start
+    return torch.from_numpy(np.asarray(embeddings, dtype=np.float32)), seconds
+
+
+def param_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())

@@ -1,0 +1,131 @@
+"""The report: plain dataclasses that every later step reads and both renderings draw.
+
+`Report.to_dict()` is the JSON document (schema precheck.report/1); the terminal view
+in render.py reads the same objects and computes nothing of its own.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+SCHEMA = "precheck.report/1"
+STATUSES = ("ok", "error", "nonfinite", "drift", "unsupported")
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    path: str
+    kind: str
+    source: str
+
+
+@dataclass
+class Environment:
+    python: str
+    torch: str
+    transformers: str
+    sentence_transformers: str
+    device: str
+
+
+@dataclass
+class Settings:
+    dtypes: list[str]
+    min_cosine: float
+    probe_texts: int
+    probe_source: str  # "builtin" or the --texts file
+    batch_size: int
+    depth: int
+
+
+@dataclass
+class ModuleRow:
+    path: str
+    index: int | None
+    cls: str
+    params: int
+    param_dtypes: dict[str, int]
+    buffer_dtypes: dict[str, int]
+    size_mb: float
+    flagged: bool
+
+
+@dataclass
+class ErrorInfo:
+    type: str
+    message: str
+
+
+@dataclass
+class ProbeResult:
+    dtype: str
+    strategy: str  # "load": model_kwargs torch_dtype; "cast": float32 load, then .to(dtype)
+    status: str
+    error: ErrorInfo | None = None
+    nonfinite: int = 0
+    min_cosine: float | None = None
+    mean_cosine: float | None = None
+    top1_agreement: float | None = None
+    seconds: float | None = None
+    param_bytes: int | None = None
+
+
+@dataclass
+class Reference:
+    """The float32 run every low-precision result is measured against."""
+
+    seconds: float
+    param_bytes: int
+    nonfinite: int  # texts that are already NaN/inf in float32: not half precision's fault
+
+
+@dataclass
+class DtypeVerdict:
+    dtype: str
+    passed: bool
+    status: str  # the `load` strategy's status: what users who load this way get
+    summary: str
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    dtypes: list[DtypeVerdict]
+
+
+@dataclass
+class Report:
+    model: ModelInfo
+    environment: Environment
+    settings: Settings
+    reference: Reference
+    modules: dict[str, list[ModuleRow]]
+    results: list[ProbeResult]
+    verdict: Verdict
+    schema: str = SCHEMA
+    notes: list[str] = field(default_factory=list)
+
+    def result(self, dtype: str, strategy: str) -> ProbeResult:
+        return next(r for r in self.results if r.dtype == dtype and r.strategy == strategy)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        ordered = {"schema": data.pop("schema")}
+        ordered.update(data)
+        return _finite_or_null(ordered)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _finite_or_null(value):
+    """JSON has no NaN or Infinity; a figure that is not finite is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    return value

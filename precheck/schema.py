@@ -1,0 +1,139 @@
+"""JSON Schema of the report document (precheck.report/1), kept beside the dataclasses.
+
+docs/report-schema.md describes the same fields; tests validate real reports against it.
+"""
+from __future__ import annotations
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+_DTYPE = {"enum": ["float16", "bfloat16"]}
+
+MODULE_ROW = {
+    "type": "object",
+    "required": ["path", "index", "cls", "params", "param_dtypes", "buffer_dtypes", "size_mb", "flagged"],
+    "properties": {
+        "path": {"type": "string"},
+        "index": {"type": ["integer", "null"]},
+        "cls": {"type": "string"},
+        "params": {"type": "integer", "minimum": 0},
+        "param_dtypes": _COUNTS,
+        "buffer_dtypes": _COUNTS,
+        "size_mb": {"type": "number", "minimum": 0},
+        "flagged": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+PROBE_RESULT = {
+    "type": "object",
+    "required": [
+        "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
+        "top1_agreement", "seconds", "param_bytes",
+    ],
+    "properties": {
+        "dtype": _DTYPE,
+        "strategy": {"enum": ["load", "cast"]},
+        "status": {"enum": ["ok", "error", "nonfinite", "drift", "unsupported"]},
+        "error": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["type", "message"],
+                    "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "nonfinite": {"type": "integer", "minimum": 0},
+        "min_cosine": _NUMBER_OR_NULL,
+        "mean_cosine": _NUMBER_OR_NULL,
+        "top1_agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "seconds": _NUMBER_OR_NULL,
+        "param_bytes": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+
+REPORT_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "precheck.report/1",
+    "type": "object",
+    "required": [
+        "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
+    ],
+    "properties": {
+        "schema": {"const": "precheck.report/1"},
+        "model": {
+            "type": "object",
+            "required": ["name", "path", "kind", "source"],
+            "properties": {
+                "name": {"type": "string"},
+                "path": {"type": "string"},
+                "kind": {"enum": ["sentence-transformer", "cross-encoder"]},
+                "source": {"enum": ["local", "cache", "embedded", "hub"]},
+            },
+            "additionalProperties": False,
+        },
+        "environment": {
+            "type": "object",
+            "required": ["python", "torch", "transformers", "sentence_transformers", "device"],
+            "properties": {k: {"type": "string"} for k in
+                           ("python", "torch", "transformers", "sentence_transformers", "device")},
+            "additionalProperties": False,
+        },
+        "settings": {
+            "type": "object",
+            "required": ["dtypes", "min_cosine", "probe_texts", "probe_source", "batch_size", "depth"],
+            "properties": {
+                "dtypes": {"type": "array", "items": _DTYPE, "minItems": 1},
+                "min_cosine": {"type": "number"},
+                "probe_texts": {"type": "integer", "minimum": 1},
+                "probe_source": {"type": "string"},
+                "batch_size": {"type": "integer", "minimum": 1},
+                "depth": {"type": "integer", "minimum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "reference": {
+            "type": "object",
+            "required": ["seconds", "param_bytes", "nonfinite"],
+            "properties": {
+                "seconds": {"type": "number"},
+                "param_bytes": {"type": "integer"},
+                "nonfinite": {"type": "integer", "minimum": 0},
+            },
+            "additionalProperties": False,
+        },
+        "modules": {
+            "type": "object",
+            "propertyNames": {"enum": ["float32", "float16", "bfloat16"]},
+            "additionalProperties": {"type": "array", "items": MODULE_ROW},
+        },
+        "results": {"type": "array", "items": PROBE_RESULT},
+        "verdict": {
+            "type": "object",
+            "required": ["passed", "dtypes"],
+            "properties": {
+                "passed": {"type": "boolean"},
+                "dtypes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["dtype", "passed", "status", "summary"],
+                        "properties": {
+                            "dtype": _DTYPE,
+                            "passed": {"type": "boolean"},
+                            "status": {"enum": ["ok", "error", "nonfinite", "drift", "unsupported"]},
+                            "summary": {"type": "string"},
+                        },
+                        "additionalProperties": False,
+                    },
+                },
+            },
+            "additionalProperties": False,
+        },
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}

@@ -1,0 +1,62 @@
+"""Walk the tensors inside module inputs and outputs (tuples, dicts, ModelOutput).
+
+Hooks in localise.py and plans.py see whatever a forward takes and returns; these
+helpers give them the floating tensors in it, or a copy with those tensors cast.
+"""
+from __future__ import annotations
+
+
+def floating_tensors(value) -> list:
+    import torch
+
+    found: list = []
+
+    def walk(item) -> None:
+        if isinstance(item, torch.Tensor):
+            if item.is_floating_point():
+                found.append(item)
+        elif isinstance(item, dict):
+            for v in item.values():
+                walk(v)
+        elif isinstance(item, (list, tuple)):
+            for v in item:
+                walk(v)
+
+    walk(value)
+    return found
+
+
+def cast_floating(value, dtype):
+    """A copy of value with every floating tensor in dtype; containers keep their type."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype) if value.is_floating_point() and value.dtype != dtype else value
+    if isinstance(value, dict):
+        # ModelOutput and plain dicts: update in place keeps the subclass and its attributes.
+        for key in list(value.keys()):
+            value[key] = cast_floating(value[key], dtype)
+        return value
+    if isinstance(value, tuple):
+        items = [cast_floating(v, dtype) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, list):
+        return [cast_floating(v, dtype) for v in value]
+    return value
+
+
+def dtype_names(tensors) -> list[str]:
+    from .dtypes import dtype_name
+
+    return sorted({dtype_name(t.dtype) for t in tensors})
+
+
+def all_finite(tensors) -> bool:
+    import torch
+
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+def max_abs(tensors) -> float:
+    values = [float(t.detach().abs().float().max()) for t in tensors if t.numel()]
+    return max(values) if values else 0.0

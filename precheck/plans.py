@@ -93,7 +93,7 @@ _CAST_HELPER = '''\
 def cast(value, dtype):
     if torch.is_tensor(value):
         return value.to(dtype) if value.is_floating_point() else value
-    if isinstance(value, dict):
+    if isinstance(value, MutableMapping):  # dict, BatchEncoding, ModelOutput
         for key in list(value.keys()):
             value[key] = cast(value[key], dtype)
         return value
@@ -110,6 +110,8 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     extra = ", trust_remote_code=True" if trust_remote_code else ""
     head = "import torch\nfrom sentence_transformers import SentenceTransformer\n\n"
     name = repr(model_name)
+    if plan.strategy == "keep-fp32":
+        head = "from collections.abc import MutableMapping\n\n" + head
     if plan.strategy == "load":
         body = f'model = SentenceTransformer({name}, device="{device}"{extra}, model_kwargs={{"torch_dtype": {low}}})\n'
     elif plan.strategy == "bf16":
@@ -146,3 +148,14 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
         'embeddings = model.encode(["your text"])\n'
     )
     return head + body, with_precheck
+
+
+def plan_from_report(report, dtype: str) -> Plan | None:
+    """`load` when the dtype already passes as users load it; else the recommended fix."""
+    load = report.result(dtype, "load")
+    if load.status == "ok":
+        return Plan(dtype, "load")
+    best = report.recommended_fix(dtype)
+    if best is None:
+        return None
+    return Plan(dtype, best.strategy, list(best.keep_fp32))

@@ -4,7 +4,10 @@ Reads the report and draws it; every figure shown was computed by the core.
 """
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -79,8 +82,87 @@ def render_terminal(report: Report, console: Console) -> None:
     for r in report.results:
         if r.error is not None:
             console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {_error_text(r)}", highlight=False)
+    if report.headroom:
+        console.print(headroom_chart(report))
+    if report.diagnoses:
+        console.print(diagnosis_panel(report))
+    for dtype in dict.fromkeys(f.dtype for f in report.fixes):
+        console.print(fix_panel(report, dtype))
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     for v in report.verdict.dtypes:
         mark = "[green]PASS[/green]" if v.passed else "[red]FAIL[/red]"
-        console.print(f"{mark} {v.dtype}: {v.summary}", highlight=False)
+        best = report.recommended_fix(v.dtype)
+        fix = f" -> fix: {best.strategy}" if best is not None else ""
+        console.print(f"{mark} {v.dtype}: {escape(v.summary)}{fix}", highlight=False)
+
+
+def _bar(fraction: float, width: int = 30) -> str:
+    """log10 scale from 1 to 65504: float16's whole positive range in one bar."""
+    import math
+
+    if fraction <= 0:
+        return ""
+    filled = max(0.0, min(1.0, math.log10(max(fraction * 65504.0, 1.0)) / math.log10(65504.0)))
+    return "█" * round(filled * width)
+
+
+def headroom_chart(report: Report) -> Table:
+    table = Table(title="Headroom: largest |activation| in float32 against float16's 65504 (log scale)",
+                  title_justify="left")
+    for column in ("block", "class", "max |x|", "of fp16 max", ""):
+        table.add_column(column, justify="right" if column in ("max |x|", "of fp16 max") else "left", no_wrap=True)
+    # Layer parts only when they come near the edge: a 24-layer model would fill the screen.
+    shown = [h for h in report.headroom if h.kind != "part" or h.fp16_fraction >= 0.01]
+    for h in shown:
+        style = "red" if h.fp16_fraction >= 1 else "yellow" if h.fp16_fraction >= 0.1 else "green"
+        table.add_row(h.module, h.cls, f"{h.max_abs:,.1f}", f"{100 * h.fp16_fraction:.2g}%", Text(_bar(h.fp16_fraction), style=style))
+    return table
+
+
+def diagnosis_panel(report: Report) -> Panel:
+    lines = []
+    for d in report.diagnoses:
+        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{d.cause}[/red] at [cyan]{d.module or '-'}[/cyan]")
+        lines.append(f"  {escape(d.detail)}")
+        if d.producer and d.producer != d.module:
+            lines.append(f"  float32 appears at: [cyan]{d.producer}[/cyan]")
+    return Panel("\n".join(lines), title="Diagnosis", title_align="left")
+
+
+def fix_panel(report: Report, dtype: str) -> Panel:
+    fixes = [f for f in report.fixes if f.dtype == dtype]
+    lines = []
+    for f in fixes:
+        mark = "[green]passes[/green]" if f.verified else "[red]fails[/red]"
+        star = " [bold](recommended)[/bold]" if f.recommended else ""
+        lines.append(f"{f.strategy:<10} {mark}{star}: {escape(f.detail)}")
+    body = Group(Text.from_markup("\n".join(lines)))
+    best = report.recommended_fix(dtype)
+    if best is not None:
+        body = Group(
+            Text.from_markup("\n".join(lines)),
+            Text("\nWith sentence-transformers alone:", style="bold"),
+            Syntax(best.snippet, "python", theme="ansi_dark", background_color="default"),
+            Text("With precheck:", style="bold"),
+            Syntax(best.precheck_snippet, "python", theme="ansi_dark", background_color="default"),
+        )
+    else:
+        body = Group(Text.from_markup("\n".join(lines)), Text("\nNo verified fix: keep float32 for this model.", style="bold red"))
+    return Panel(body, title=f"Fix for {dtype}", title_align="left")
+
+
+def render_fix_outcome(outcome, console: Console) -> None:
+    render_terminal(outcome.report, console)
+    if outcome.plan is None:
+        console.print("[red]No verified fix[/red]: nothing was written.")
+    elif outcome.check is not None and outcome.check.status == "ok":
+        console.print(
+            f"[green]Wrote {outcome.out}[/green] (plan: {outcome.plan.strategy}"
+            f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
+            f"precheck.load: min cosine {outcome.check.min_cosine:.6f} to float32.",
+            highlight=False,
+        )
+    else:
+        status = outcome.check.status if outcome.check else "not checked"
+        console.print(f"[red]Wrote {outcome.out}, but reloading it gave {status}[/red]", highlight=False)

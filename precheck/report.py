@@ -82,6 +82,55 @@ class Reference:
 
 
 @dataclass
+class Diagnosis:
+    dtype: str
+    strategy: str
+    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, drift, other
+    module: str  # dotted path from the model root ("" when outside every module)
+    detail: str
+    module_class: str = ""
+    param_dtypes: list[str] = field(default_factory=list)
+    input_dtypes: list[str] = field(default_factory=list)
+    producer: str | None = None  # float32-in-forward: the module where float32 appeared
+    texts: list[int] = field(default_factory=list)  # nonfinite: probe texts that trigger it
+
+
+@dataclass
+class Headroom:
+    module: str
+    cls: str
+    kind: str  # module (pipeline step), embeddings, layer, part (of a layer)
+    max_abs: float
+    fp16_fraction: float  # max_abs / 65504: at 1.0 float16 overflows
+
+
+@dataclass
+class BlockDrift:
+    module: str
+    relative_error: float  # ||low - float32|| / ||float32|| over the texts, at this block's output
+    added: float  # how much this block raised it over the block before
+    dtype: str = ""
+    strategy: str = ""
+
+
+@dataclass
+class Fix:
+    """A way out for one failing dtype, verified by re-running the probe set."""
+
+    dtype: str
+    strategy: str  # cast, autocast, keep-fp32, bf16
+    keep_fp32: list[str]
+    fp32_param_share: float
+    verified: bool
+    min_cosine: float | None
+    recommended: bool
+    snippet: str  # plain sentence-transformers
+    precheck_snippet: str  # the same with precheck.load
+    status: str  # the probe status the plan got
+    detail: str = ""
+
+
+@dataclass
 class DtypeVerdict:
     dtype: str
     passed: bool
@@ -106,6 +155,13 @@ class Report:
     verdict: Verdict
     schema: str = SCHEMA
     notes: list[str] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    fixes: list[Fix] = field(default_factory=list)
+    headroom: list[Headroom] = field(default_factory=list)
+    drift: list[BlockDrift] = field(default_factory=list)
+
+    def recommended_fix(self, dtype: str) -> "Fix | None":
+        return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)
 
     def result(self, dtype: str, strategy: str) -> ProbeResult:
         return next(r for r in self.results if r.dtype == dtype and r.strategy == strategy)

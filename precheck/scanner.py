@@ -1,11 +1,11 @@
-"""The scan: a float32 reference, then each dtype loaded two ways, measured against it.
+"""The scan: a float32 reference, then each dtype loaded two ways, measured against it;
+then, for what failed, where and why (diagnose.py) and the smallest verified fix (repair.py).
 
 Pure core: takes frozen options, reports progress through a callback, returns a Report.
 One model is resident at a time; each run loads, encodes and lets go before the next.
 """
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -26,6 +26,7 @@ from .loading import (
     resolve_device,
     resolve_model,
 )
+from .localise import is_unsupported_message, recording_headroom
 from .probe import builtin_texts, encode, param_bytes, read_texts
 from .report import (
     DtypeVerdict,
@@ -40,9 +41,6 @@ from .report import (
 )
 
 STRATEGIES = ("load", "cast")
-# What torch says when a kernel has no half-precision version on this device (old CPU
-# builds, some MPS ops): the device's limit, not the model's bug.
-_UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not support (float16|bfloat16|half)", re.I)
 Progress = Callable[[str], None]
 
 
@@ -56,6 +54,7 @@ class ScanOptions:
     min_cosine: float = 0.999
     batch_size: int = 32
     depth: int = 1
+    fix: bool = True  # search for fixes (--no-fix skips it for a fast gate)
 
 
 def _silent(_: str) -> None:
@@ -79,11 +78,6 @@ def environment(device: str) -> Environment:
     )
 
 
-def _error_info(exc: BaseException) -> ErrorInfo:
-    message = str(exc).strip()
-    return ErrorInfo(type=type(exc).__name__, message=message[:1000])
-
-
 def classify(comparison, min_cosine: float) -> str:
     if comparison.nonfinite:
         return "nonfinite"
@@ -92,17 +86,34 @@ def classify(comparison, min_cosine: float) -> str:
     return "ok"
 
 
-class _Run:
-    """State shared by the runs of one scan: the model, device, texts and the reference."""
+class ScanSession:
+    """What the runs of one scan share: the model, device, texts and the float32 reference.
+    Diagnosis and fix search reuse it, so every figure is against the same reference."""
 
     def __init__(self, options: ScanOptions, model: ResolvedModel, device: str, progress: Progress) -> None:
         self.options, self.model, self.device, self.progress = options, model, device, progress
         self.texts: list[str] = []
         self.reference = None
         self.modules: dict = {}
+        self.headroom: list = []
 
     def load(self, dtype: str | None):
         return load_model(self.model, self.device, dtype, self.options.trust_remote_code)
+
+    def builder(self, dtype: str, strategy: str) -> Callable[[], object]:
+        """How each scan strategy makes its model: `load` as users do, `cast` = float32 + .to()."""
+        if strategy == "load":
+            def build():
+                model = self.load(dtype)
+                self.modules[dtype] = module_rows(model, dtype, self.options.depth)
+                return model
+            return build
+
+        def build_cast():
+            import torch
+
+            return self.load(None).to(getattr(torch, dtype))
+        return build_cast
 
     def run_reference(self) -> Reference:
         self.progress("loading float32 reference")
@@ -114,7 +125,9 @@ class _Run:
             self.texts = builtin_texts(getattr(model, "max_seq_length", None))
         self.progress(f"encoding {len(self.texts)} probe texts in float32")
         try:
-            self.reference, seconds = encode(model, self.texts, self.options.batch_size)
+            with recording_headroom(model) as headroom:
+                self.reference, seconds = encode(model, self.texts, self.options.batch_size)
+            self.headroom = headroom()
         except Exception as exc:  # noqa: BLE001
             raise PrecheckError(
                 f"{self.model.name} fails to encode even in float32: {type(exc).__name__}: {exc}",
@@ -125,33 +138,29 @@ class _Run:
         release_memory()
         return reference
 
-    def _load_and_encode(self, dtype: str, strategy: str, sizes: dict):
+    def _build_and_encode(self, build, sizes: dict, label: str):
         """Returns (embeddings, seconds); the model dies with this frame, before the next load."""
-        if strategy == "load":
-            model = self.load(dtype)
-            self.modules[dtype] = module_rows(model, dtype, self.options.depth)
-        else:
-            import torch
-
-            model = self.load(None).to(getattr(torch, dtype))
+        model = build()
         sizes["param_bytes"] = param_bytes(model)
-        self.progress(f"{dtype} ({strategy}): encoding {len(self.texts)} texts")
+        self.progress(f"{label}: encoding {len(self.texts)} texts")
         return encode(model, self.texts, self.options.batch_size)
 
-    def run(self, dtype: str, strategy: str) -> ProbeResult:
-        self.progress(f"{dtype} ({strategy}): loading")
+    def probe(self, dtype: str, strategy: str, build) -> ProbeResult:
+        """Build a model, encode the probe set, measure it against float32."""
+        label = f"{dtype} ({strategy})"
+        self.progress(f"{label}: loading")
         sizes: dict = {}
         try:
-            embeddings, seconds = self._load_and_encode(dtype, strategy, sizes)
+            embeddings, seconds = self._build_and_encode(build, sizes, label)
         except PrecheckError:
             raise
         except Exception as exc:  # noqa: BLE001 - the model's failure is the result
-            status = "unsupported" if _UNSUPPORTED.search(str(exc)) else "error"
-            result = ProbeResult(dtype, strategy, status, error=_error_info(exc), param_bytes=sizes.get("param_bytes"))
+            status = "unsupported" if is_unsupported_message(str(exc)) else "error"
+            error = ErrorInfo(type=type(exc).__name__, message=str(exc).strip()[:1000])
             # The traceback holds the model's frame: drop it before freeing memory.
             del exc
             release_memory()
-            return result
+            return ProbeResult(dtype, strategy, status, error=error, param_bytes=sizes.get("param_bytes"))
         release_memory()
         figures = compare(self.reference, embeddings)
         return ProbeResult(
@@ -165,6 +174,9 @@ class _Run:
             seconds=round(seconds, 4),
             param_bytes=sizes["param_bytes"],
         )
+
+    def run(self, dtype: str, strategy: str) -> ProbeResult:
+        return self.probe(dtype, strategy, self.builder(dtype, strategy))
 
 
 def _summary(load: ProbeResult, cast: ProbeResult | None, min_cosine: float, texts: int) -> str:
@@ -194,7 +206,8 @@ def verdict(results: list[ProbeResult], dtypes, min_cosine: float, texts: int) -
     return Verdict(passed=all(v.passed for v in per_dtype), dtypes=per_dtype)
 
 
-def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
+def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[ScanSession, Reference]:
+    """Check the arguments and the model, then run the float32 reference."""
     if not 0.0 < options.min_cosine <= 1.0:
         raise PrecheckError(f"--min-cosine must be in (0, 1], got {options.min_cosine}")
     if options.batch_size < 1 or options.depth < 1:
@@ -205,36 +218,56 @@ def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
-    run = _Run(options, model, device, progress)
-    reference = run.run_reference()
+    session = ScanSession(options, model, device, progress)
+    return session, session.run_reference()
+
+
+def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
+    return scan_with_session(options, progress)[0]
+
+
+def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
+    """The scan, and the session it ran in (its texts and float32 reference), for `fix`."""
+    from .diagnose import diagnose_failures
+    from .repair import search_fixes
+
+    session, reference = start_session(options, progress)
     results: list[ProbeResult] = []
     for dtype in options.dtypes:
-        supported, why = device_supports(device, dtype)
+        supported, why = device_supports(session.device, dtype)
         for strategy in STRATEGIES:
             if supported:
-                results.append(run.run(dtype, strategy))
+                results.append(session.run(dtype, strategy))
             else:
                 results.append(ProbeResult(dtype, strategy, "unsupported", error=ErrorInfo("Unsupported", why)))
+    diagnoses, drift = diagnose_failures(session, results)
+    fixes = search_fixes(session, results, diagnoses) if options.fix else []
     notes = []
     if reference.nonfinite:
         notes.append(
             f"{reference.nonfinite} probe text(s) are already NaN/inf in float32; "
             "they are left out of every comparison (not half precision's fault)"
         )
-    return Report(
+    model = session.model
+    report = Report(
         model=ModelInfo(model.name, model.path, model.kind, model.source),
-        environment=environment(device),
+        environment=environment(session.device),
         settings=Settings(
             dtypes=list(options.dtypes),
             min_cosine=options.min_cosine,
-            probe_texts=len(run.texts),
+            probe_texts=len(session.texts),
             probe_source=str(options.texts_file) if options.texts_file else "builtin",
             batch_size=options.batch_size,
             depth=options.depth,
         ),
         reference=reference,
-        modules=run.modules,
+        modules=session.modules,
         results=results,
-        verdict=verdict(results, options.dtypes, options.min_cosine, len(run.texts)),
+        verdict=verdict(results, options.dtypes, options.min_cosine, len(session.texts)),
         notes=notes,
+        diagnoses=diagnoses,
+        fixes=fixes,
+        headroom=session.headroom,
+        drift=drift,
     )
+    return report, session

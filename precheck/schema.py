@@ -55,12 +55,80 @@ PROBE_RESULT = {
     "additionalProperties": False,
 }
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+DIAGNOSIS = {
+    "type": "object",
+    "required": ["dtype", "strategy", "cause", "module", "detail"],
+    "properties": {
+        "dtype": _DTYPE,
+        "strategy": {"enum": ["load", "cast"]},
+        "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow", "drift", "other"]},
+        "module": {"type": "string"},
+        "detail": {"type": "string"},
+        "module_class": {"type": "string"},
+        "param_dtypes": _STRINGS,
+        "input_dtypes": _STRINGS,
+        "producer": {"type": ["string", "null"]},
+        "texts": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    },
+    "additionalProperties": False,
+}
+
+FIX = {
+    "type": "object",
+    "required": [
+        "dtype", "strategy", "keep_fp32", "fp32_param_share", "verified", "min_cosine", "recommended", "snippet",
+    ],
+    "properties": {
+        "dtype": _DTYPE,
+        "strategy": {"enum": ["cast", "autocast", "keep-fp32", "bf16"]},
+        "keep_fp32": _STRINGS,
+        "fp32_param_share": {"type": "number", "minimum": 0, "maximum": 1},
+        "verified": {"type": "boolean"},
+        "min_cosine": _NUMBER_OR_NULL,
+        "recommended": {"type": "boolean"},
+        "snippet": {"type": "string"},
+        "precheck_snippet": {"type": "string"},
+        "status": {"type": "string"},
+        "detail": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+HEADROOM = {
+    "type": "object",
+    "required": ["module", "cls", "kind", "max_abs", "fp16_fraction"],
+    "properties": {
+        "module": {"type": "string"},
+        "cls": {"type": "string"},
+        "kind": {"enum": ["module", "embeddings", "layer", "part"]},
+        "max_abs": {"type": "number", "minimum": 0},
+        "fp16_fraction": {"type": "number", "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+
+BLOCK_DRIFT = {
+    "type": "object",
+    "required": ["module", "relative_error", "added", "dtype", "strategy"],
+    "properties": {
+        "module": {"type": "string"},
+        "relative_error": {"type": "number"},
+        "added": {"type": "number"},
+        "dtype": _DTYPE,
+        "strategy": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "precheck.report/1",
     "type": "object",
     "required": [
         "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
+        "diagnoses", "fixes", "headroom", "drift",
     ],
     "properties": {
         "schema": {"const": "precheck.report/1"},
@@ -133,7 +201,11 @@ REPORT_SCHEMA = {
             },
             "additionalProperties": False,
         },
-        "notes": {"type": "array", "items": {"type": "string"}},
+        "notes": _STRINGS,
+        "diagnoses": {"type": "array", "items": DIAGNOSIS},
+        "fixes": {"type": "array", "items": FIX},
+        "headroom": {"type": "array", "items": HEADROOM},
+        "drift": {"type": "array", "items": BLOCK_DRIFT},
     },
     "additionalProperties": False,
 }

@@ -5,6 +5,8 @@ helpers give them the floating tensors in it, or a copy with those tensors cast.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
+
 
 def floating_tensors(value) -> list:
     import torch
@@ -15,7 +17,7 @@ def floating_tensors(value) -> list:
         if isinstance(item, torch.Tensor):
             if item.is_floating_point():
                 found.append(item)
-        elif isinstance(item, dict):
+        elif isinstance(item, Mapping):  # dict, ModelOutput, and BatchEncoding (a UserDict)
             for v in item.values():
                 walk(v)
         elif isinstance(item, (list, tuple)):
@@ -32,8 +34,8 @@ def cast_floating(value, dtype):
 
     if isinstance(value, torch.Tensor):
         return value.to(dtype) if value.is_floating_point() and value.dtype != dtype else value
-    if isinstance(value, dict):
-        # ModelOutput and plain dicts: update in place keeps the subclass and its attributes.
+    if isinstance(value, MutableMapping):
+        # dict, ModelOutput, BatchEncoding: updating in place keeps the type and its attributes.
         for key in list(value.keys()):
             value[key] = cast_floating(value[key], dtype)
         return value

@@ -42,3 +42,19 @@ def test_st3_dense_module_is_flagged_in_the_table(dense_scan):
     assert rows["Dense"]["flagged"] is True
     assert rows["Dense"]["param_dtypes"] == {"float32": rows["Dense"]["params"]}
     assert rows["Transformer"]["flagged"] is False
+
+
+def test_st3_dense_failure_is_diagnosed_as_uncast_module_naming_the_dense(dense_scan):
+    _, report = dense_scan
+    found = next(d for d in report["diagnoses"] if d["dtype"] == "float16" and d["strategy"] == "load")
+    assert found["cause"] == "uncast-module"
+    assert found["module"] == "2"
+    assert found["module_class"] == "Dense"
+    assert found["param_dtypes"] == ["float32"]
+
+
+def test_st3_dense_recommended_fix_is_a_verified_cast(dense_scan):
+    _, report = dense_scan
+    recommended = [f for f in report["fixes"] if f["recommended"]]
+    assert [(f["strategy"], f["verified"]) for f in recommended] == [("cast", True)]
+    assert ".to(torch.float16)" in recommended[0]["snippet"]

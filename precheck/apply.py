@@ -1,0 +1,129 @@
+"""Apply a plan: `precheck.load` for Python code, and `precheck fix`'s folder with precheck.json.
+
+The folder is the model's own files plus precheck.json; precheck reloads it and
+verifies it against float32 before it says the fix is done.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PrecheckError
+from .plans import PLAN_SCHEMA, Plan, apply_plan, plan_from_report
+from .report import ProbeResult, Report
+
+PLAN_FILE = "precheck.json"
+
+
+def read_plan(folder: Path) -> Plan | None:
+    path = folder / PLAN_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("schema") != PLAN_SCHEMA:
+            raise ValueError(f"schema is {data.get('schema')!r}, expected {PLAN_SCHEMA!r}")
+        return Plan.from_dict(data)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PrecheckError(f"{path} is not a precheck plan: {exc}", "delete it, or rerun precheck fix") from exc
+
+
+def load_planned(model, plan: Plan, device: str, trust_remote_code: bool):
+    """Load a resolved model with its weights in the plan's dtype and apply the plan."""
+    from .loading import load_model
+
+    loaded = load_model(model, device, plan.weights_dtype, trust_remote_code)
+    return apply_plan(loaded, plan, device)
+
+
+def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False, **scan_options):
+    """A SentenceTransformer that works in `dtype`: with the plan from precheck.json when the
+    folder has one for this dtype, or with the plan a scan finds on the spot."""
+    from .dtypes import parse_low_dtype
+    from .loading import check_remote_code, quiet_libraries, resolve_device, resolve_model
+
+    wanted = parse_low_dtype(dtype)
+    model = resolve_model(name_or_path)
+    check_remote_code(model, trust_remote_code)
+    resolved_device = resolve_device(device)
+    quiet_libraries()
+    folder = Path(model.path)
+    plan = read_plan(folder) if folder.is_dir() else None
+    if plan is None or plan.dtype != wanted:
+        from .scanner import ScanOptions, run_scan
+
+        report = run_scan(ScanOptions(model=name_or_path, dtypes=(wanted,), device=resolved_device,
+                                      trust_remote_code=trust_remote_code, **scan_options))
+        plan = plan_from_report(report, wanted)
+        if plan is None:
+            raise PrecheckError(f"{name_or_path} has no verified way to run in {wanted}",
+                                "run precheck scan to see why, or keep float32")
+    return load_planned(model, plan, resolved_device, trust_remote_code)
+
+
+@dataclass
+class FixOutcome:
+    report: Report
+    plan: Plan | None
+    out: Path | None
+    check: ProbeResult | None  # the written folder, reloaded and probed against float32
+
+    @property
+    def done(self) -> bool:
+        return self.plan is not None and self.check is not None and self.check.status == "ok"
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {
+            "schema": "precheck.fix/1",
+            "out": str(self.out) if self.out else None,
+            "plan": self.plan.to_dict() if self.plan else None,
+            "check": asdict(self.check) if self.check else None,
+            "done": self.done,
+            "report": self.report.to_dict(),
+        }
+
+
+def check_out_dir(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise PrecheckError(f"--out {out} is a file", "give a folder path")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise PrecheckError(f"--out {out} exists and is not empty", "pass --force to replace its contents")
+
+
+def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
+    """Scan one dtype, take its plan, write model + precheck.json to `out`, reload and verify."""
+    from .loading import resolve_model
+    from .scanner import scan_with_session
+
+    check_out_dir(out, force)
+    report, session = scan_with_session(options, progress)
+    dtype = options.dtypes[0]
+    plan = plan_from_report(report, dtype)
+    if plan is None:
+        return FixOutcome(report, None, None, None)
+    source = Path(resolve_model(options.model).path)
+    if not source.is_dir():
+        raise PrecheckError(f"cannot copy {options.model}: no local folder for it", "pass a local model folder")
+    if out.exists() and source.resolve() == out.resolve():
+        raise PrecheckError("--out is the model's own folder", "write the fixed model somewhere else")
+    progress(f"writing {out}")
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(source, out, ignore=shutil.ignore_patterns(PLAN_FILE, ".git", "__pycache__"))
+    plan_data = {
+        **plan.to_dict(),
+        "source": options.model,
+        "min_cosine": options.min_cosine,
+        "environment": {"torch": report.environment.torch,
+                        "sentence_transformers": report.environment.sentence_transformers},
+    }
+    (out / PLAN_FILE).write_text(json.dumps(plan_data, indent=2) + "\n", encoding="utf-8")
+    progress(f"reloading {out} to verify it")
+    written = resolve_model(str(out))
+    check = session.probe(dtype, plan.strategy,
+                          lambda: load_planned(written, read_plan(out), session.device, options.trust_remote_code))
+    return FixOutcome(report, plan, out, check)

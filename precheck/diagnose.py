@@ -1,0 +1,107 @@
+"""For each failing run of a scan: rebuild that model and find where and why it fails.
+
+error -> the innermost running module and its cause; nonfinite -> the first module to
+overflow and the texts that trigger it; drift -> the block that adds the most error.
+"""
+from __future__ import annotations
+
+from .loading import release_memory
+from .localise import block_paths, capture_block_outputs, block_drift, find_error_module, find_first_nonfinite
+from .localise import is_unsupported_message
+from .report import BlockDrift, Diagnosis, ProbeResult
+
+DRIFT_TEXTS = 8  # per-block outputs are kept for each text: a few suffice to rank blocks
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _with_model(build, inspect):
+    """Build, inspect, let go. A failure to build is returned, not raised."""
+    try:
+        model = build()
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{type(exc).__name__}: {_first_line(str(exc))}"
+    try:
+        return inspect(model), None
+    finally:
+        del model
+        release_memory()
+
+
+def _diagnose_error(session, result: ProbeResult) -> Diagnosis:
+    build = session.builder(result.dtype, result.strategy)
+    found, load_error = _with_model(
+        build,
+        lambda model: find_error_module(model, session.texts, result.dtype, result.strategy,
+                                        session.options.batch_size),
+    )
+    if found is not None:
+        return found
+    message = load_error or (f"{result.error.type}: {_first_line(result.error.message)}" if result.error else "")
+    cause = "device-unsupported" if is_unsupported_message(message) else "other"
+    where = "while loading" if load_error else "but not again under the hooks"
+    return Diagnosis(result.dtype, result.strategy, cause, "", f"failed {where}: {message}")
+
+
+def _diagnose_nonfinite(session, result: ProbeResult) -> Diagnosis:
+    import torch
+
+    skip = {int(i) for i in torch.nonzero(~torch.isfinite(session.reference).all(dim=1)).flatten()}
+    found, load_error = _with_model(
+        session.builder(result.dtype, result.strategy),
+        lambda model: find_first_nonfinite(model, session.texts, result.dtype, result.strategy, skip),
+    )
+    if found is not None:
+        return found
+    detail = load_error or "NaN/inf appears only in batches, not text by text (padding or batch-size dependent)"
+    return Diagnosis(result.dtype, result.strategy, "overflow", "", detail)
+
+
+def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[BlockDrift]]:
+    texts = session.texts[:DRIFT_TEXTS]
+    captured: dict = {}
+
+    def capture(model):
+        captured["paths"] = list(block_paths(model))
+        return capture_block_outputs(model, texts, captured["paths"])
+
+    reference, _ = _with_model(lambda: session.load(None), capture)
+    low, _ = _with_model(
+        session.builder(result.dtype, result.strategy),
+        lambda model: capture_block_outputs(model, texts, captured.get("paths", [])),
+    )
+    rows = block_drift(reference or {}, low or {})
+    for row in rows:
+        row.dtype, row.strategy = result.dtype, result.strategy
+    if not rows:
+        return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared"), []
+    worst = max(rows, key=lambda r: r.added)
+    detail = (
+        f"min cosine {result.min_cosine:.6f}; the largest step in relative error against float32 is at "
+        f"{worst.module} (+{worst.added:.2e}, reaching {worst.relative_error:.2e}); "
+        f"the output ends at {rows[-1].relative_error:.2e}"
+    )
+    return Diagnosis(result.dtype, result.strategy, "drift", worst.module, detail), rows
+
+
+def diagnose_failures(session, results: list[ProbeResult]) -> tuple[list[Diagnosis], list[BlockDrift]]:
+    diagnoses: list[Diagnosis] = []
+    drift_rows: list[BlockDrift] = []
+    for result in results:
+        if result.status == "unsupported":
+            message = f"{result.error.type}: {_first_line(result.error.message)}" if result.error else ""
+            diagnoses.append(Diagnosis(result.dtype, result.strategy, "device-unsupported", "", message))
+        elif result.status == "error":
+            session.progress(f"{result.dtype} ({result.strategy}): locating the error")
+            diagnoses.append(_diagnose_error(session, result))
+        elif result.status == "nonfinite":
+            session.progress(f"{result.dtype} ({result.strategy}): locating the first NaN/inf")
+            diagnoses.append(_diagnose_nonfinite(session, result))
+        elif result.status == "drift" and result.strategy == "load":
+            session.progress(f"{result.dtype} ({result.strategy}): measuring drift block by block")
+            diagnosis, rows = _diagnose_drift(session, result)
+            diagnoses.append(diagnosis)
+            drift_rows.extend(rows)
+    return diagnoses, drift_rows

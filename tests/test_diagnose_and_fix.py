@@ -1,0 +1,200 @@
+"""Where and why a low-precision run fails, and the smallest verified fix (issue 4)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from conftest import invoke, scan_json
+
+
+def diagnosis(report: dict, dtype: str, strategy: str = "load") -> dict:
+    return next(d for d in report["diagnoses"] if d["dtype"] == dtype and d["strategy"] == strategy)
+
+
+def fixes(report: dict, dtype: str) -> dict[str, dict]:
+    return {f["strategy"]: f for f in report["fixes"] if f["dtype"] == dtype}
+
+
+def run_snippet(snippet: str) -> torch.Tensor:
+    scope: dict = {}
+    exec(compile(snippet, "<snippet>", "exec"), scope)  # noqa: S102 - the user's copy-paste, run as they would
+    return torch.as_tensor(scope["embeddings"]).float()
+
+
+# float32 made inside the forward
+
+def test_float32_in_forward_is_diagnosed_with_the_module_that_made_it(float32_in_forward_scan):
+    _, report = float32_in_forward_scan
+    found = diagnosis(report, "float16")
+    assert found["cause"] == "float32-in-forward"
+    assert found["module"] == "2.proj"
+    assert found["producer"] == "2"
+    assert found["input_dtypes"] == ["float32"]
+    assert found["param_dtypes"] == ["float16"]
+
+
+def test_float32_in_forward_is_not_fixed_by_cast(float32_in_forward_scan):
+    _, report = float32_in_forward_scan
+    for dtype in ("float16", "bfloat16"):
+        assert fixes(report, dtype)["cast"]["verified"] is False
+
+
+def test_float32_in_forward_is_fixed_by_autocast_and_it_is_recommended(float32_in_forward_scan):
+    _, report = float32_in_forward_scan
+    for dtype in ("float16", "bfloat16"):
+        autocast = fixes(report, dtype)["autocast"]
+        assert autocast["verified"] is True
+        assert autocast["recommended"] is True
+        assert [f["strategy"] for f in report["fixes"] if f["dtype"] == dtype and f["recommended"]] == ["autocast"]
+
+
+def test_autocast_snippet_runs_with_plain_sentence_transformers(float32_in_forward_scan):
+    _, report = float32_in_forward_scan
+    snippet = fixes(report, "float16")["autocast"]["snippet"]
+    assert "precheck" not in snippet
+    embeddings = run_snippet(snippet)
+    assert torch.isfinite(embeddings).all()
+
+
+# overflow
+
+def test_overflow_culprit_is_named_inside_the_scaled_layer(overflow_scan):
+    from fixture_models import OVERFLOW_LAYER
+
+    _, report = overflow_scan
+    found = diagnosis(report, "float16")
+    assert found["cause"] == "overflow"
+    assert f"encoder.layer.{OVERFLOW_LAYER}." in found["module"]
+    assert found["texts"]
+
+
+def test_overflow_keep_fp32_plan_is_verified_under_15_percent(overflow_scan):
+    from fixture_models import OVERFLOW_LAYER
+
+    _, report = overflow_scan
+    plan = fixes(report, "float16")["keep-fp32"]
+    assert plan["verified"] is True
+    assert 0 < plan["fp32_param_share"] < 0.15
+    assert all(f"encoder.layer.{OVERFLOW_LAYER}" in path for path in plan["keep_fp32"])
+    assert plan["min_cosine"] >= 0.999
+
+
+def test_overflow_offers_bf16_too(overflow_scan):
+    _, report = overflow_scan
+    found = fixes(report, "float16")
+    assert found["bf16"]["verified"] is True
+    assert found["keep-fp32"]["recommended"] is True
+    assert found["cast"]["verified"] is False and found["autocast"]["verified"] is False
+
+
+def test_overflow_headroom_shows_the_block_past_float16_max(overflow_scan, plain_scan):
+    from fixture_models import OVERFLOW_LAYER
+
+    _, report = overflow_scan
+    over = [h for h in report["headroom"] if h["fp16_fraction"] >= 1]
+    assert over and all(f"encoder.layer.{OVERFLOW_LAYER}" in h["module"] for h in over)
+    _, plain = plain_scan
+    assert plain["headroom"] and max(h["fp16_fraction"] for h in plain["headroom"]) < 0.01
+
+
+def test_keep_fp32_snippet_runs_with_plain_sentence_transformers(overflow_scan):
+    _, report = overflow_scan
+    embeddings = run_snippet(fixes(report, "float16")["keep-fp32"]["snippet"])
+    assert torch.isfinite(embeddings).all()
+
+
+def test_scan_terminal_shows_diagnosis_and_fix_panels(overflow_model, probe_file):
+    run = invoke("scan", overflow_model, "--texts", probe_file, "-d", "fp16", "-q")
+    assert run.exit_code == 1
+    assert "Diagnosis" in run.stdout and "Fix for float16" in run.stdout
+    assert "precheck.load(" in run.stdout and "register_forward_hook" in run.stdout
+    assert "-> fix: keep-fp32" in run.stdout
+
+
+def test_no_fix_skips_the_search_but_keeps_the_diagnosis(overflow_model, probe_file):
+    run, report = scan_json(overflow_model, probe_file, "-d", "fp16", "--no-fix")
+    assert run.exit_code == 1
+    assert report["fixes"] == []
+    assert diagnosis(report, "float16")["cause"] == "overflow"
+
+
+# drift
+
+@pytest.fixture(scope="module")
+def drift_report(plain_model, probe_file):
+    from precheck import scan
+
+    return scan(str(plain_model), dtypes=["bf16"], texts_file=probe_file, min_cosine=0.9999999)
+
+
+def test_drift_is_traced_to_the_block_that_adds_most_error(drift_report):
+    found = next(d for d in drift_report.diagnoses if d.dtype == "bfloat16" and d.strategy == "load")
+    assert found.cause == "drift"
+    assert found.module in {row.module for row in drift_report.drift}
+    worst = max(drift_report.drift, key=lambda row: row.added)
+    assert found.module == worst.module
+
+
+def test_drift_is_measured_at_every_block_in_order(drift_report):
+    modules = [row.module for row in drift_report.drift]
+    assert modules[0] == "0" or modules[0].startswith("0.")
+    assert any(".encoder.layer." in m for m in modules)
+    assert all(row.relative_error >= 0 for row in drift_report.drift)
+    assert all(row.dtype == "bfloat16" and row.strategy == "load" for row in drift_report.drift)
+
+
+# apply: precheck fix and precheck.load
+
+@pytest.fixture(scope="module")
+def fixed_folder(overflow_model, probe_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixed") / "overflow-fp16"
+    run = invoke("fix", overflow_model, "--dtype", "fp16", "--out", out, "--texts", probe_file, "-q")
+    return run, out
+
+
+def test_fix_writes_the_model_and_a_plan(fixed_folder):
+    run, out = fixed_folder
+    assert run.exit_code == 0
+    plan = json.loads((out / "precheck.json").read_text())
+    assert plan["schema"] == "precheck.plan/1"
+    assert plan["strategy"] == "keep-fp32" and plan["dtype"] == "float16"
+    assert (out / "modules.json").is_file()
+    assert "reloaded it with precheck.load" in run.stdout
+
+
+def test_fixed_folder_loads_with_precheck_and_encodes_close_to_float32(fixed_folder):
+    import precheck
+    from conftest import PROBE_TEXTS
+    from sentence_transformers import SentenceTransformer
+
+    _, out = fixed_folder
+    reference = torch.as_tensor(SentenceTransformer(str(out), device="cpu").encode(PROBE_TEXTS))
+    model = precheck.load(str(out), dtype="fp16", device="cpu")
+    embeddings = torch.as_tensor(model.encode(PROBE_TEXTS)).float()
+    assert torch.isfinite(embeddings).all()
+    assert torch.nn.functional.cosine_similarity(reference, embeddings).min() >= 0.999
+
+
+def test_fix_refuses_a_non_empty_out_without_force(fixed_folder, overflow_model):
+    _, out = fixed_folder
+    before = (out / "precheck.json").read_text()
+    run = invoke("fix", overflow_model, "--out", out, "-q")
+    assert run.exit_code == 2
+    assert "--force" in run.stderr and "Traceback" not in run.stderr
+    assert (out / "precheck.json").read_text() == before
+
+
+def test_load_without_a_plan_finds_one_on_the_spot(plain_model, probe_file):
+    import precheck
+
+    model = precheck.load(str(plain_model), dtype="bf16", device="cpu", texts_file=probe_file)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+
+
+def test_unsupported_kernel_messages_are_recognised():
+    from precheck.localise import is_unsupported_message
+
+    assert is_unsupported_message('"addmm_impl_cpu_" not implemented for \'Half\'')
+    assert not is_unsupported_message("mat1 and mat2 must have the same dtype, but got Half and Float")

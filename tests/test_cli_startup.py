@@ -16,4 +16,4 @@ def test_help_lists_every_command():
 
     run = invoke("--help")
     assert run.exit_code == 0
-    assert "scan" in run.stdout
+    assert "scan" in run.stdout and "fix" in run.stdout

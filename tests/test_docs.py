@@ -1,0 +1,36 @@
+"""Every command has help text and a docs entry; the docs name every report key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ["scan", "fix"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_text(command):
+    run = invoke(command, "--help")
+    assert run.exit_code == 0
+    assert "Usage" in run.stdout and len(run.stdout) > 200
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_is_in_the_usage_docs(command):
+    assert f"precheck {command} " in (ROOT / "docs" / "usage.md").read_text()
+
+
+def test_report_schema_doc_names_every_top_level_key():
+    from precheck.schema import REPORT_SCHEMA
+
+    text = (ROOT / "docs" / "report-schema.md").read_text()
+    for key in REPORT_SCHEMA["properties"]:
+        assert f"`{key}" in text, key
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+    assert "scripts/test" in (ROOT / "README.md").read_text()

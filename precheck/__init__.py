@@ -15,7 +15,7 @@ from .errors import PrecheckError
 def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     """Scan MODEL as `precheck scan` does and return the Report object.
 
-    options: trust_remote_code, texts_file, min_cosine, batch_size, depth (as ScanOptions).
+    options as ScanOptions: trust_remote_code, texts_file, pairs_file, min_cosine, min_spearman, kind, batch_size, depth, fix.
     """
     from .dtypes import parse_low_dtypes
     from .scanner import ScanOptions, run_scan

@@ -38,14 +38,15 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool):
     return apply_plan(loaded, plan, device)
 
 
-def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False, **scan_options):
-    """A SentenceTransformer that works in `dtype`: with the plan from precheck.json when the
-    folder has one for this dtype, or with the plan a scan finds on the spot."""
+def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,
+         kind: str = "auto", **scan_options):
+    """A SentenceTransformer (or CrossEncoder) that works in `dtype`: with the plan from
+    precheck.json when the folder has one for this dtype, or with the plan a scan finds now."""
     from .dtypes import parse_low_dtype
     from .loading import check_remote_code, quiet_libraries, resolve_device, resolve_model
 
     wanted = parse_low_dtype(dtype)
-    model = resolve_model(name_or_path)
+    model = resolve_model(name_or_path, kind)
     check_remote_code(model, trust_remote_code)
     resolved_device = resolve_device(device)
     quiet_libraries()
@@ -55,7 +56,7 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
         from .scanner import ScanOptions, run_scan
 
         report = run_scan(ScanOptions(model=name_or_path, dtypes=(wanted,), device=resolved_device,
-                                      trust_remote_code=trust_remote_code, **scan_options))
+                                      trust_remote_code=trust_remote_code, kind=model.kind, **scan_options))
         plan = plan_from_report(report, wanted)
         if plan is None:
             raise PrecheckError(f"{name_or_path} has no verified way to run in {wanted}",
@@ -105,7 +106,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     plan = plan_from_report(report, dtype)
     if plan is None:
         return FixOutcome(report, None, None, None)
-    source = Path(resolve_model(options.model).path)
+    source = Path(resolve_model(options.model, options.kind).path)
     if not source.is_dir():
         raise PrecheckError(f"cannot copy {options.model}: no local folder for it", "pass a local model folder")
     if out.exists() and source.resolve() == out.resolve():
@@ -123,7 +124,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     }
     (out / PLAN_FILE).write_text(json.dumps(plan_data, indent=2) + "\n", encoding="utf-8")
     progress(f"reloading {out} to verify it")
-    written = resolve_model(str(out))
+    written = resolve_model(str(out), session.model.kind)
     check = session.probe(dtype, plan.strategy,
                           lambda: load_planned(written, read_plan(out), session.device, options.trust_remote_code))
     return FixOutcome(report, plan, out, check)

@@ -66,6 +66,11 @@ DtypeOption = Annotated[
 DeviceOption = Annotated[str, typer.Option(help="auto (cuda when available), cpu, cuda or mps.")]
 TrustOption = Annotated[bool, typer.Option("--trust-remote-code", help="Run code the model ships with (off by default).")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
+TextsOption = Annotated[Optional[Path], typer.Option(help="Embedders: probe texts, one per line (replaces the built-in set).")]
+PairsOption = Annotated[Optional[Path], typer.Option(help="Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.")]
+KindOption = Annotated[str, typer.Option(help="auto (from the model's config), sentence-transformer or cross-encoder.")]
+MinCosineOption = Annotated[float, typer.Option(help="Embedders: lowest cosine to float32 that still passes.")]
+MinSpearmanOption = Annotated[float, typer.Option(help="Cross-encoders: lowest rank correlation of scores with float32.")]
 
 
 def _debug_wanted(flag: bool) -> bool:
@@ -140,9 +145,12 @@ def scan(
     dtype: DtypeOption = None,
     device: DeviceOption = "auto",
     trust_remote_code: TrustOption = False,
-    texts: Annotated[Optional[Path], typer.Option(help="Probe texts, one per line (replaces the built-in set).")] = None,
-    min_cosine: Annotated[float, typer.Option(help="Lowest cosine to float32 that still passes.")] = 0.999,
-    batch_size: Annotated[int, typer.Option(help="encode() batch size.")] = 32,
+    texts: TextsOption = None,
+    pairs: PairsOption = None,
+    kind: KindOption = "auto",
+    min_cosine: MinCosineOption = 0.999,
+    min_spearman: MinSpearmanOption = 0.99,
+    batch_size: Annotated[int, typer.Option(help="encode() / predict() batch size.")] = 32,
     depth: Annotated[int, typer.Option(help="Module table depth: 1 = top-level modules.")] = 1,
     json_path: Annotated[Optional[str], typer.Option("--json", help="Write the report as JSON to PATH (- for stdout).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --json file.")] = False,
@@ -166,7 +174,10 @@ def scan(
             device=device,
             trust_remote_code=trust_remote_code,
             texts_file=texts,
+            pairs_file=pairs,
+            kind=kind,
             min_cosine=min_cosine,
+            min_spearman=min_spearman,
             batch_size=batch_size,
             depth=depth,
             fix=not no_fix,
@@ -187,9 +198,12 @@ def fix(
     dtype: Annotated[str, typer.Option("--dtype", "-d", help="fp16 or bf16.")] = "fp16",
     device: DeviceOption = "auto",
     trust_remote_code: TrustOption = False,
-    texts: Annotated[Optional[Path], typer.Option(help="Probe texts, one per line (replaces the built-in set).")] = None,
-    min_cosine: Annotated[float, typer.Option(help="Lowest cosine to float32 that still passes.")] = 0.999,
-    batch_size: Annotated[int, typer.Option(help="encode() batch size.")] = 32,
+    texts: TextsOption = None,
+    pairs: PairsOption = None,
+    kind: KindOption = "auto",
+    min_cosine: MinCosineOption = 0.999,
+    min_spearman: MinSpearmanOption = 0.99,
+    batch_size: Annotated[int, typer.Option(help="encode() / predict() batch size.")] = 32,
     json_path: Annotated[Optional[str], typer.Option("--json", help="Write the outcome as JSON to PATH (- for stdout).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder (and an existing --json file).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
@@ -207,7 +221,8 @@ def fix(
 
         check_out_dir(out, force)
         options = ScanOptions(model=model, dtypes=(wanted,), device=device, trust_remote_code=trust_remote_code,
-                              texts_file=texts, min_cosine=min_cosine, batch_size=batch_size)
+                              texts_file=texts, pairs_file=pairs, kind=kind, min_cosine=min_cosine,
+                              min_spearman=min_spearman, batch_size=batch_size)
         view, status_console = _consoles(json_path, quiet)
         with progress_display(status_console, quiet) as progress:
             outcome = write_fixed_model(options, out, force, progress)

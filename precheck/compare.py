@@ -1,7 +1,9 @@
 """Figures of a low-precision run against the float32 reference.
 
-Cosine per text, and top-1 agreement: whether each text's nearest neighbour in the
-probe set is unchanged, which catches drift that moves rankings before cosine looks bad.
+Embeddings: cosine per text, and top-1 agreement (is each text's nearest neighbour in the
+probe set unchanged?), which catches drift that moves rankings before cosine looks bad.
+Cross-encoder scores: largest absolute difference, Spearman rank correlation (ties that
+half precision creates lower it), and whether each query's top passage is unchanged.
 """
 from __future__ import annotations
 
@@ -11,15 +13,23 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Comparison:
     nonfinite: int
-    min_cosine: float | None
-    mean_cosine: float | None
-    top1_agreement: float | None
+    min_cosine: float | None = None
+    mean_cosine: float | None = None
+    top1_agreement: float | None = None
+    max_abs_diff: float | None = None
+    spearman: float | None = None
 
 
-def nonfinite_rows(embeddings):
+def nonfinite_rows(outputs):
     import torch
 
-    return ~torch.isfinite(embeddings).all(dim=1)
+    return ~torch.isfinite(outputs.reshape(outputs.shape[0], -1)).all(dim=1)
+
+
+def _usable(reference, candidate):
+    bad_reference = nonfinite_rows(reference)
+    bad_candidate = nonfinite_rows(candidate) & ~bad_reference
+    return ~bad_reference & ~bad_candidate, int(bad_candidate.sum())
 
 
 def _similarities(embeddings):
@@ -41,22 +51,70 @@ def top1_agreement(reference, candidate) -> float:
     return float((got >= best - 1e-9).double().mean())
 
 
-def compare(reference, candidate) -> Comparison:
+def compare_embeddings(reference, candidate) -> Comparison:
     """Both [texts, dim] float32 tensors. Texts non-finite in the reference are left out."""
     import torch
 
-    bad_reference = nonfinite_rows(reference)
-    bad_candidate = nonfinite_rows(candidate) & ~bad_reference
-    usable = ~bad_reference & ~bad_candidate
-    nonfinite = int(bad_candidate.sum())
+    usable, nonfinite = _usable(reference, candidate)
     if int(usable.sum()) == 0:
-        return Comparison(nonfinite, None, None, None)
+        return Comparison(nonfinite)
     ref, cand = reference[usable].double(), candidate[usable].double()
     cosine = torch.nn.functional.cosine_similarity(ref, cand, dim=1)
     # Zero vectors have no direction; both being zero counts as agreement.
     both_zero = (ref.norm(dim=1) == 0) & (cand.norm(dim=1) == 0)
     cosine = torch.where(both_zero, torch.ones_like(cosine), cosine)
-    top1 = None
-    if ref.shape[0] >= 2:
-        top1 = top1_agreement(ref, cand)
+    top1 = top1_agreement(ref, cand) if ref.shape[0] >= 2 else None
     return Comparison(nonfinite, float(cosine.min()), float(cosine.mean()), top1)
+
+
+def average_ranks(values: list[float]) -> list[float]:
+    """Ranks from 1, ties sharing their average rank (as Spearman's rho wants)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+
+def spearman(a: list[float], b: list[float]) -> float | None:
+    import torch
+
+    if len(a) < 2:
+        return None
+    ra = torch.tensor(average_ranks(a), dtype=torch.float64)
+    rb = torch.tensor(average_ranks(b), dtype=torch.float64)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denominator = float(ra.norm() * rb.norm())
+    if denominator == 0:
+        return 1.0 if float(ra.norm()) == float(rb.norm()) else 0.0
+    return float((ra * rb).sum()) / denominator
+
+
+def compare_scores(reference, candidate, queries: list[str]) -> Comparison:
+    """Scores [pairs, labels]; the first label ranks. Pairs non-finite in float32 are left out."""
+    usable, nonfinite = _usable(reference, candidate)
+    keep = [i for i in range(len(queries)) if bool(usable[i])]
+    if not keep:
+        return Comparison(nonfinite)
+    ref = [float(reference[i, 0]) for i in keep]
+    cand = [float(candidate[i, 0]) for i in keep]
+    max_diff = float((reference[usable] - candidate[usable]).abs().max())
+    by_query: dict[str, list[int]] = {}
+    for position, i in enumerate(keep):
+        by_query.setdefault(queries[i], []).append(position)
+    agree, counted = 0, 0
+    for positions in by_query.values():
+        if len(positions) < 2:
+            continue
+        counted += 1
+        best = max(ref[p] for p in positions)
+        chosen = max(positions, key=lambda p: cand[p])
+        agree += ref[chosen] >= best - 1e-9
+    top1 = agree / counted if counted else None
+    return Comparison(nonfinite, top1_agreement=top1, max_abs_diff=max_diff, spearman=spearman(ref, cand))

@@ -1,16 +1,23 @@
 """For each failing run of a scan: rebuild that model and find where and why it fails.
 
 error -> the innermost running module and its cause; nonfinite -> the first module to
-overflow and the texts that trigger it; drift -> the block that adds the most error.
+overflow and the probe items that trigger it; drift -> the block that adds the most error.
 """
 from __future__ import annotations
 
+from .kinds import torch_module
 from .loading import release_memory
-from .localise import block_paths, capture_block_outputs, block_drift, find_error_module, find_first_nonfinite
-from .localise import is_unsupported_message
+from .localise import (
+    block_drift,
+    block_paths,
+    capture_block_outputs,
+    find_error_module,
+    find_first_nonfinite,
+    is_unsupported_message,
+)
 from .report import BlockDrift, Diagnosis, ProbeResult
 
-DRIFT_TEXTS = 8  # per-block outputs are kept for each text: a few suffice to rank blocks
+DRIFT_ITEMS = 8  # per-block outputs are kept for each item: a few suffice to rank blocks
 
 
 def _first_line(text: str) -> str:
@@ -30,12 +37,15 @@ def _with_model(build, inspect):
         release_memory()
 
 
+def _run_one(session, model):
+    return lambda item: session.run_model(model, [item])
+
+
 def _diagnose_error(session, result: ProbeResult) -> Diagnosis:
-    build = session.builder(result.dtype, result.strategy)
     found, load_error = _with_model(
-        build,
-        lambda model: find_error_module(model, session.texts, result.dtype, result.strategy,
-                                        session.options.batch_size),
+        session.builder(result.dtype, result.strategy),
+        lambda model: find_error_module(torch_module(model), lambda: session.run_model(model),
+                                        result.dtype, result.strategy),
     )
     if found is not None:
         return found
@@ -46,40 +56,42 @@ def _diagnose_error(session, result: ProbeResult) -> Diagnosis:
 
 
 def _diagnose_nonfinite(session, result: ProbeResult) -> Diagnosis:
-    import torch
+    from .compare import nonfinite_rows
 
-    skip = {int(i) for i in torch.nonzero(~torch.isfinite(session.reference).all(dim=1)).flatten()}
+    skip = {i for i, bad in enumerate(nonfinite_rows(session.reference).tolist()) if bad}
     found, load_error = _with_model(
         session.builder(result.dtype, result.strategy),
-        lambda model: find_first_nonfinite(model, session.texts, result.dtype, result.strategy, skip),
+        lambda model: find_first_nonfinite(
+            torch_module(model), session.items, _run_one(session, model),
+            lambda item: session.kind.token_count(model, item), result.dtype, result.strategy, skip),
     )
     if found is not None:
         return found
-    detail = load_error or "NaN/inf appears only in batches, not text by text (padding or batch-size dependent)"
+    detail = load_error or "NaN/inf appears only in batches, not item by item (padding or batch-size dependent)"
     return Diagnosis(result.dtype, result.strategy, "overflow", "", detail)
 
 
 def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[BlockDrift]]:
-    texts = session.texts[:DRIFT_TEXTS]
-    captured: dict = {}
+    items = session.items[:DRIFT_ITEMS]
+    paths: list[str] = []
 
     def capture(model):
-        captured["paths"] = list(block_paths(model))
-        return capture_block_outputs(model, texts, captured["paths"])
+        net = torch_module(model)
+        if not paths:
+            paths.extend(block_paths(net))
+        return capture_block_outputs(net, items, _run_one(session, model), paths)
 
     reference, _ = _with_model(lambda: session.load(None), capture)
-    low, _ = _with_model(
-        session.builder(result.dtype, result.strategy),
-        lambda model: capture_block_outputs(model, texts, captured.get("paths", [])),
-    )
+    low, _ = _with_model(session.builder(result.dtype, result.strategy), capture)
     rows = block_drift(reference or {}, low or {})
     for row in rows:
         row.dtype, row.strategy = result.dtype, result.strategy
     if not rows:
         return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared"), []
     worst = max(rows, key=lambda r: r.added)
+    figure = f"Spearman {result.spearman:.4f}" if result.spearman is not None else f"min cosine {result.min_cosine:.6f}"
     detail = (
-        f"min cosine {result.min_cosine:.6f}; the largest step in relative error against float32 is at "
+        f"{figure}; the largest step in relative error against float32 is at "
         f"{worst.module} (+{worst.added:.2e}, reaching {worst.relative_error:.2e}); "
         f"the output ends at {rows[-1].relative_error:.2e}"
     )

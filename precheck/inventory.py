@@ -38,7 +38,10 @@ def _row(path: str, module, requested: str) -> ModuleRow:
 
 def module_rows(model, requested: str, depth: int = 1) -> list[ModuleRow]:
     """One row per module down to `depth` levels (1: the top-level modules), by dotted path."""
+    from .kinds import torch_module
+
     rows: list[ModuleRow] = []
+    model = torch_module(model)
 
     def walk(prefix: str, module, level: int) -> None:
         for name, child in module.named_children():

@@ -74,9 +74,17 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
         )
     remote: list[str] = []
     config = _read_json(config_file) if config_file.is_file() else {}
+    st_config_file = folder / "config_sentence_transformers.json"
+    st_config = _read_json(st_config_file) if st_config_file.is_file() else {}
     if isinstance(config, dict) and config.get("auto_map"):
         remote.extend(sorted(str(v) for v in config["auto_map"].values() if isinstance(v, str)))
-    kind = "sentence-transformer"
+    architectures = (config.get("architectures") or []) if isinstance(config, dict) else []
+    classifier = any(str(a).endswith("ForSequenceClassification") for a in architectures)
+    saved_as_cross_encoder = isinstance(st_config, dict) and st_config.get("model_type") == "CrossEncoder"
+    # A classification head with no sentence-transformers pipeline is how CrossEncoders were
+    # saved before sentence-transformers 5; newer ones say so in their own config.
+    kind = "cross-encoder" if saved_as_cross_encoder or (classifier and not modules_file.is_file()) \
+        else "sentence-transformer"
     if modules_file.is_file():
         modules = _read_json(modules_file)
         if not isinstance(modules, list):
@@ -85,15 +93,23 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
             class_ref = str(entry.get("type", "")) if isinstance(entry, dict) else ""
             if class_ref and not class_ref.startswith("sentence_transformers."):
                 remote.append(class_ref)
-    else:
-        architectures = config.get("architectures") or [] if isinstance(config, dict) else []
-        if any(str(a).endswith("ForSequenceClassification") for a in architectures):
-            kind = "cross-encoder"
     return kind, tuple(remote)
 
 
-def resolve_model(name: str) -> ResolvedModel:
-    """Local folder, hub id in the cache, the embedded default, or a hub id to download."""
+def resolve_model(name: str, kind: str = "auto") -> ResolvedModel:
+    """Local folder, hub id in the cache, the embedded default, or a hub id to download.
+    kind "auto" reads it from the model's config; anything else overrides it."""
+    from dataclasses import replace
+
+    resolved = _resolve(name)
+    if kind in ("auto", "", None):
+        return resolved
+    if kind not in ("sentence-transformer", "cross-encoder"):
+        raise PrecheckError(f"unknown kind {kind!r}", "use auto, sentence-transformer or cross-encoder")
+    return replace(resolved, kind=kind)
+
+
+def _resolve(name: str) -> ResolvedModel:
     text = name.strip()
     if not text:
         raise PrecheckError("MODEL is empty", "pass a model folder or a hub id")
@@ -171,16 +187,14 @@ def quiet_libraries() -> None:
 
 
 def load_model(model: ResolvedModel, device: str, dtype: str | None, trust_remote_code: bool):
-    """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype}),
-    the call users make; dtype None asks for float32, the reference."""
+    """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype})
+    (or CrossEncoder), the call users make; dtype None asks for float32, the reference."""
     import torch
-    from sentence_transformers import SentenceTransformer
 
-    kwargs = {"torch_dtype": getattr(torch, dtype or "float32")}
+    from .kinds import kind_for
+
     try:
-        return SentenceTransformer(
-            model.path, device=device, trust_remote_code=trust_remote_code, model_kwargs=kwargs
-        )
+        return kind_for(model.kind).construct(model.path, device, trust_remote_code, getattr(torch, dtype or "float32"))
     except PrecheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model

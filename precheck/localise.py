@@ -1,6 +1,7 @@
 """Hooks that find where a low-precision run goes wrong, and how close float32 runs to the edge.
 
-find_error_module: the innermost module running when encode() raised, and why.
+Each takes the torch module to hook (`net`) and a callable that runs the model as users do.
+find_error_module: the innermost module running when encode()/predict() raised, and why.
 find_first_nonfinite: the first module whose output is NaN/inf while its inputs were finite.
 recording_headroom / block_drift: per-block largest |activation| and error against float32.
 """
@@ -30,16 +31,12 @@ class _Frame:
     done: list["_Frame"] = field(default_factory=list)
 
 
-def _paths(model) -> dict[int, str]:
-    return {id(module): path for path, module in model.named_modules() if path}
-
-
 @contextmanager
-def _hooks(model, pre=None, post=None, only: set[str] | None = None):
+def _hooks(net, pre=None, post=None, only: set[str] | None = None):
     """Hooks on every named submodule (or those in `only`), removed on the way out."""
     handles = []
     try:
-        for path, module in model.named_modules():
+        for path, module in net.named_modules():
             if not path or (only is not None and path not in only):
                 continue
             if pre is not None:
@@ -58,8 +55,8 @@ def _floating_param_dtypes(module) -> list[str]:
     return dtype_names(p for p in module.parameters() if p.is_floating_point())
 
 
-def find_error_module(model, texts: list[str], requested: str, strategy: str, batch_size: int) -> Diagnosis | None:
-    """Encode with module entry/exit tracked; on an exception, name the innermost running module."""
+def find_error_module(net, run, requested: str, strategy: str) -> Diagnosis | None:
+    """Run with module entry/exit tracked; on an exception, name the innermost running module."""
     stack: list[_Frame] = []
 
     def enter(path, module, args, kwargs):
@@ -72,20 +69,20 @@ def find_error_module(model, texts: list[str], requested: str, strategy: str, ba
             stack[-1].done.append(frame)
 
     try:
-        with _hooks(model, enter, leave):
-            model.encode(texts, batch_size=batch_size, show_progress_bar=False)
+        with _hooks(net, enter, leave):
+            run()
     except Exception as exc:  # noqa: BLE001 - the failure is what we came to see
         message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-        return _classify(model, stack, requested, strategy, message)
+        return _classify(net, stack, requested, strategy, message)
     return None
 
 
-def _classify(model, stack: list[_Frame], requested: str, strategy: str, message: str) -> Diagnosis:
+def _classify(net, stack: list[_Frame], requested: str, strategy: str, message: str) -> Diagnosis:
     if not stack:
         return Diagnosis(requested, strategy, "device-unsupported" if is_unsupported_message(message) else "other",
-                         "", f"raised outside every module (in encode() itself): {message}")
+                         "", f"raised outside every module (in encode()/predict() itself): {message}")
     inner = stack[-1]
-    module = model.get_submodule(inner.path)
+    module = net.get_submodule(inner.path)
     params = _floating_param_dtypes(module)
     base = dict(module_class=type(module).__name__, param_dtypes=params, input_dtypes=inner.input_dtypes)
     if is_unsupported_message(message):
@@ -95,10 +92,10 @@ def _classify(model, stack: list[_Frame], requested: str, strategy: str, message
         # Name the outermost module that is wholly uncast: the Dense, not its inner Linear.
         outer = inner
         for frame in reversed(stack[:-1]):
-            if any(d == requested for d in _floating_param_dtypes(model.get_submodule(frame.path))):
+            if any(d == requested for d in _floating_param_dtypes(net.get_submodule(frame.path))):
                 break
             outer = frame
-        outer_module = model.get_submodule(outer.path)
+        outer_module = net.get_submodule(outer.path)
         detail = (
             f"{type(outer_module).__name__} at {outer.path} kept {'/'.join(params)} parameters while the model "
             f"was loaded in {requested}; its input arrived as {'/'.join(inner.input_dtypes) or 'no floats'}: {message}"
@@ -129,9 +126,10 @@ def _find_producer(stack: list[_Frame], requested: str) -> tuple[str | None, str
     return None, "its origin is outside the hooked modules"
 
 
-def find_first_nonfinite(model, texts: list[str], requested: str, strategy: str, skip: set[int]) -> Diagnosis | None:
-    """Encode text by text; for each, the first module (in execution order) whose output is
-    non-finite while its inputs were finite. The culprit is the one most texts agree on."""
+def find_first_nonfinite(net, items: list, run_one, token_count, requested: str, strategy: str,
+                         skip: set[int]) -> Diagnosis | None:
+    """Run item by item; for each, the first module (in execution order) whose output is
+    non-finite while its inputs were finite. The culprit is the one most items agree on."""
     first: dict[int, str] = {}
     current: dict = {}
 
@@ -142,52 +140,51 @@ def find_first_nonfinite(model, texts: list[str], requested: str, strategy: str,
         if outputs and not all_finite(outputs) and all_finite(floating_tensors((args, kwargs))):
             current["path"] = path
 
-    with _hooks(model, post=check):
-        for index, text in enumerate(texts):
+    with _hooks(net, post=check):
+        for index, item in enumerate(items):
             if index in skip:
                 continue
             current.clear()
-            model.encode([text], batch_size=1, show_progress_bar=False)
+            run_one(item)
             if "path" in current:
                 first[index] = current["path"]
     if not first:
         return None
     culprit, _ = Counter(first.values()).most_common(1)[0]
     triggering = sorted(first)
-    module = model.get_submodule(culprit)
+    module = net.get_submodule(culprit)
     detail = (
         f"{type(module).__name__} at {culprit} is the first to output NaN/inf from finite input "
-        f"({len(triggering)} of {len(texts) - len(skip)} texts); {_length_note(model, texts, triggering, skip)}"
+        f"({len(triggering)} of {len(items) - len(skip)} probe items); "
+        f"{_length_note(items, token_count, triggering, skip)}"
     )
     return Diagnosis(requested, strategy, "overflow", culprit, detail, module_class=type(module).__name__,
-                     param_dtypes=_floating_param_dtypes(module), texts=triggering)
+                     param_dtypes=_floating_param_dtypes(module), probe_items=triggering)
 
 
-def _token_count(model, text: str) -> int:
-    try:
-        tokens = model.tokenizer(text, truncation=True, max_length=model.max_seq_length)["input_ids"]
-        return len(tokens)
-    except Exception:  # noqa: BLE001 - a length is a hint, not a requirement
-        return len(text.split())
+def _length_note(items, token_count, triggering, skip) -> str:
+    def count(item) -> int:
+        try:
+            return token_count(item)
+        except Exception:  # noqa: BLE001 - a length is a hint, not a requirement
+            return len(str(item).split())
 
-
-def _length_note(model, texts, triggering, skip) -> str:
-    lengths = {i: _token_count(model, t) for i, t in enumerate(texts) if i not in skip}
+    lengths = {i: count(t) for i, t in enumerate(items) if i not in skip}
     hit = [lengths[i] for i in triggering]
     rest = [n for i, n in lengths.items() if i not in triggering]
     if not rest:
-        return f"every text triggers it (shortest {min(hit)} tokens)"
+        return f"every probe item triggers it (shortest {min(hit)} tokens)"
     if min(hit) > max(rest):
-        return f"only the long texts trigger it ({min(hit)}+ tokens; the rest are at most {max(rest)})"
-    return f"texts of {min(hit)} to {max(hit)} tokens trigger it, so it is not only about length"
+        return f"only the long inputs trigger it ({min(hit)}+ tokens; the rest are at most {max(rest)})"
+    return f"inputs of {min(hit)} to {max(hit)} tokens trigger it, so it is not only about length"
 
 
-def block_paths(model) -> dict[str, str]:
+def block_paths(net) -> dict[str, str]:
     """The blocks a user thinks in, path -> kind: pipeline `module`s, `embeddings`, each
     `layer` of a stack (children of a ModuleList) and that layer's `part`s (attention, ...)."""
     from torch import nn
 
-    modules = dict(model.named_modules())
+    modules = dict(net.named_modules())
     chosen: dict[str, str] = {}
     for path, module in modules.items():
         if not path or isinstance(module, nn.ModuleList):
@@ -206,12 +203,12 @@ def block_paths(model) -> dict[str, str]:
 
 
 @contextmanager
-def recording_headroom(model):
-    """While encodes run inside, record each block's largest |activation|; yields a
+def recording_headroom(net):
+    """While the model runs inside, record each block's largest |activation|; yields a
     function that returns the Headroom list in block order."""
-    paths = block_paths(model)
+    paths = block_paths(net)
     largest: dict[str, float] = {}
-    classes = {p: type(model.get_submodule(p)).__name__ for p in paths}
+    classes = {p: type(net.get_submodule(p)).__name__ for p in paths}
 
     def record(path, module, args, kwargs, output):
         largest[path] = max(largest.get(path, 0.0), max_abs(floating_tensors(output)))
@@ -220,12 +217,12 @@ def recording_headroom(model):
         return [Headroom(p, classes[p], kind, largest[p], largest[p] / FLOAT16_MAX)
                 for p, kind in paths.items() if p in largest]
 
-    with _hooks(model, post=record, only=set(paths)):
+    with _hooks(net, post=record, only=set(paths)):
         yield result
 
 
-def capture_block_outputs(model, texts: list[str], paths: list[str]) -> dict[str, list]:
-    """Each block's first floating output, per text (one text a batch, so shapes match across runs)."""
+def capture_block_outputs(net, items: list, run_one, paths: list[str]) -> dict[str, list]:
+    """Each block's first floating output, per item (one item a batch, so shapes match across runs)."""
     captured: dict[str, list] = {p: [] for p in paths}
 
     def record(path, module, args, kwargs, output):
@@ -233,9 +230,9 @@ def capture_block_outputs(model, texts: list[str], paths: list[str]) -> dict[str
         if tensors:
             captured[path].append(tensors[0].detach().float().cpu())
 
-    with _hooks(model, post=record, only=set(paths)):
-        for text in texts:
-            model.encode([text], batch_size=1, show_progress_bar=False)
+    with _hooks(net, post=record, only=set(paths)):
+        for item in items:
+            run_one(item)
     return captured
 
 

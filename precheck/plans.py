@@ -72,20 +72,26 @@ def apply_plan(model, plan: Plan, device: str):
     """`model` was loaded with weights in plan.weights_dtype; returns it with the plan applied."""
     import torch
 
+    from .kinds import torch_module
+
     low = getattr(torch, plan.dtype)
+    net = torch_module(model)
     if plan.strategy == "cast":
-        model = model.to(low)
+        net.to(low)
     elif plan.strategy == "autocast":
-        run_under_autocast(model, device, low)
+        run_under_autocast(net, device, low)
     elif plan.strategy == "keep-fp32":
-        model = model.to(low)
-        keep_in_float32(model, plan.keep_fp32, low)
+        net.to(low)
+        keep_in_float32(net, plan.keep_fp32, low)
     return model
 
 
 def fp32_param_share(model, paths: list[str]) -> float:
-    total = sum(p.numel() for p in model.parameters())
-    kept = {id(p): p.numel() for path in paths for p in model.get_submodule(path).parameters()}
+    from .kinds import torch_module
+
+    net = torch_module(model)
+    total = sum(p.numel() for p in net.parameters())
+    kept = {id(p): p.numel() for path in paths for p in net.get_submodule(path).parameters()}
     return sum(kept.values()) / total if total else 0.0
 
 
@@ -104,48 +110,65 @@ def cast(value, dtype):
 '''
 
 
-def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False) -> tuple[str, str]:
+def _model_class_shape(kind) -> tuple[str, str, str]:
+    """(class name, how to reach its nn.Module, the dtype kwarg) on the installed release:
+    CrossEncoder in sentence-transformers 3.x holds its model as `.model` and takes
+    `automodel_args`."""
+    import inspect
+
+    if kind.class_name != "CrossEncoder":
+        return "SentenceTransformer", "model", "model_kwargs"
+    from sentence_transformers import CrossEncoder
+    from torch import nn
+
+    net = "model" if issubclass(CrossEncoder, nn.Module) else "model.model"
+    key = "model_kwargs" if "model_kwargs" in inspect.signature(CrossEncoder.__init__).parameters else "automodel_args"
+    return "CrossEncoder", net, key
+
+
+def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False, kind=None) -> tuple[str, str]:
     """(plain sentence-transformers code, the same with precheck.load) for this plan."""
+    from .kinds import Embedder
+
+    kind = kind or Embedder()
+    cls, net, dtype_kwarg = _model_class_shape(kind)
     low = f"torch.{plan.dtype}"
     extra = ", trust_remote_code=True" if trust_remote_code else ""
-    head = "import torch\nfrom sentence_transformers import SentenceTransformer\n\n"
-    name = repr(model_name)
+    head = f"import torch\nfrom sentence_transformers import {cls}\n\n"
     if plan.strategy == "keep-fp32":
         head = "from collections.abc import MutableMapping\n\n" + head
+    load = f'model = {cls}({model_name!r}, device="{device}"{extra}'
     if plan.strategy == "load":
-        body = f'model = SentenceTransformer({name}, device="{device}"{extra}, model_kwargs={{"torch_dtype": {low}}})\n'
+        body = f'{load}, {dtype_kwarg}={{"torch_dtype": {low}}})\n'
     elif plan.strategy == "bf16":
-        body = (
-            f'model = SentenceTransformer({name}, device="{device}"{extra}, '
-            'model_kwargs={"torch_dtype": torch.bfloat16})\n'
-        )
+        body = f'{load}, {dtype_kwarg}={{"torch_dtype": torch.bfloat16}})\n'
     elif plan.strategy == "cast":
-        body = f'model = SentenceTransformer({name}, device="{device}"{extra}).to({low})  # casts every module\n'
+        body = f"{load})\n{net}.to({low})  # casts every module\n"
     elif plan.strategy == "autocast":
         body = (
-            f'model = SentenceTransformer({name}, device="{device}"{extra})  # float32 weights\n'
+            f"{load})  # float32 weights\n"
             f'with torch.autocast("{device}", dtype={low}):\n'
-            '    embeddings = model.encode(["your text"])\n'
+            f"    {kind.run_call}\n"
         )
     else:
         body = (
             _CAST_HELPER
-            + f'model = SentenceTransformer({name}, device="{device}"{extra}).to({low})\n'
+            + f"{load})\n{net}.to({low})\n"
             + f"for path in {plan.keep_fp32!r}:  # kept in float32, cast at their edges\n"
-            + "    block = model.get_submodule(path).float()\n"
+            + f"    block = {net}.get_submodule(path).float()\n"
             + "    block.register_forward_pre_hook(\n"
             + "        lambda m, args, kwargs: (cast(args, torch.float32), cast(kwargs, torch.float32)), with_kwargs=True\n"
             + "    )\n"
             + f"    block.register_forward_hook(lambda m, args, output: cast(output, {low}))\n"
         )
-    if "encode(" not in body:
-        body += 'embeddings = model.encode(["your text"])\n'
+    if kind.run_call not in body:
+        body += kind.run_call + "\n"
     short = {"float16": "fp16", "bfloat16": "bf16"}[plan.dtype]
     with_precheck = (
         "import precheck\n\n"
-        f'model = precheck.load({name}, dtype="{short}", device="{device}"'
-        f'{extra})  # applies the plan in precheck.json, or finds one\n'
-        'embeddings = model.encode(["your text"])\n'
+        f'model = precheck.load({model_name!r}, dtype="{short}", device="{device}"'
+        f"{extra})  # applies the plan in precheck.json, or finds one\n"
+        f"{kind.run_call}\n"
     )
     return head + body, with_precheck
 

@@ -6,7 +6,6 @@ whose tiny constants vanish in float16 (empty, whitespace, one token).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from .errors import PrecheckError
@@ -97,16 +96,7 @@ def read_texts(path: Path) -> list[str]:
     return texts
 
 
-def encode(model, texts: list[str], batch_size: int):
-    """model.encode as users call it (NumPy out), returned as a float32 tensor with the seconds it took."""
-    import numpy as np
-    import torch
-
-    start = time.perf_counter()
-    embeddings = model.encode(texts, batch_size=batch_size, show_progress_bar=False)
-    seconds = time.perf_counter() - start
-    return torch.from_numpy(np.asarray(embeddings, dtype=np.float32)), seconds
-
-
 def param_bytes(model) -> int:
-    return sum(p.numel() * p.element_size() for p in model.parameters())
+    from .kinds import torch_module
+
+    return sum(p.numel() * p.element_size() for p in torch_module(model).parameters())

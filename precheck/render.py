@@ -51,8 +51,11 @@ def _error_text(result: ProbeResult) -> str:
 
 
 def results_table(report: Report) -> Table:
-    table = Table(title=f"Test encodes against float32 ({report.settings.probe_texts} texts)", title_justify="left")
-    for column in ("dtype", "strategy", "status", "non-finite", "min cos", "mean cos", "top-1", "s", "MB"):
+    cross = report.model.kind == "cross-encoder"
+    what = "pairs" if cross else "texts"
+    table = Table(title=f"Test runs against float32 ({report.settings.probe_items} {what})", title_justify="left")
+    figures = ("Spearman", "max |diff|") if cross else ("min cos", "mean cos")
+    for column in ("dtype", "strategy", "status", "non-finite", *figures, "top-1", "s", "MB"):
         table.add_column(column, justify="left" if column in ("dtype", "strategy", "status") else "right", no_wrap=True)
     for r in report.results:
         table.add_row(
@@ -60,8 +63,8 @@ def results_table(report: Report) -> Table:
             r.strategy,
             Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
             str(r.nonfinite) if r.nonfinite else "",
-            _figure(r.min_cosine, ".6f"),
-            _figure(r.mean_cosine, ".6f"),
+            *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross
+              else (_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f"))),
             _figure(r.top1_agreement, ".0%"),
             _figure(r.seconds, ".2f"),
             _figure(r.param_bytes / 1e6 if r.param_bytes else None, ".1f"),
@@ -152,6 +155,12 @@ def fix_panel(report: Report, dtype: str) -> Panel:
     return Panel(body, title=f"Fix for {dtype}", title_align="left")
 
 
+def _check_figure(result: ProbeResult) -> str:
+    if result.spearman is not None:
+        return f"Spearman {result.spearman:.4f}"
+    return f"min cosine {result.min_cosine:.6f}"
+
+
 def render_fix_outcome(outcome, console: Console) -> None:
     render_terminal(outcome.report, console)
     if outcome.plan is None:
@@ -160,7 +169,7 @@ def render_fix_outcome(outcome, console: Console) -> None:
         console.print(
             f"[green]Wrote {outcome.out}[/green] (plan: {outcome.plan.strategy}"
             f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
-            f"precheck.load: min cosine {outcome.check.min_cosine:.6f} to float32.",
+            f"precheck.load: {_check_figure(outcome.check)} against float32.",
             highlight=False,
         )
     else:

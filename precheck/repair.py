@@ -6,6 +6,7 @@ the recommendation; the others that pass are listed too.
 """
 from __future__ import annotations
 
+from .kinds import torch_module
 from .plans import FIX_STRATEGIES, Plan, apply_plan, fp32_param_share, snippets
 from .report import Diagnosis, Fix, ProbeResult
 
@@ -19,13 +20,19 @@ def _find(results: list[ProbeResult], dtype: str, strategy: str) -> ProbeResult 
 
 def _why(result: ProbeResult) -> str:
     if result.status == "ok":
-        return f"min cosine {result.min_cosine:.6f}"
+        return _figure(result)
     if result.error is not None:
         first = result.error.message.splitlines()[0] if result.error.message else ""
         return f"{result.status}: {result.error.type}: {first}"
     if result.status == "nonfinite":
-        return f"nonfinite: NaN/inf for {result.nonfinite} texts"
-    return f"{result.status}: min cosine {result.min_cosine:.6f}"
+        return f"nonfinite: NaN/inf for {result.nonfinite} probe items"
+    return f"{result.status}: {_figure(result)}"
+
+
+def _figure(result: ProbeResult) -> str:
+    if result.spearman is not None:
+        return f"Spearman {result.spearman:.4f}"
+    return f"min cosine {result.min_cosine:.6f}"
 
 
 class _PlanProbe:
@@ -41,8 +48,9 @@ class _PlanProbe:
 
         def build():
             model = session.load(plan.weights_dtype)
+            net = torch_module(model)
             for path in plan.keep_fp32:
-                self.children[path] = [f"{path}.{name}" for name, _ in model.get_submodule(path).named_children()]
+                self.children[path] = [f"{path}.{name}" for name, _ in net.get_submodule(path).named_children()]
             self.shares[tuple(plan.keep_fp32)] = fp32_param_share(model, plan.keep_fp32)
             return apply_plan(model, plan, session.device)
 
@@ -91,7 +99,8 @@ def _culprit(diagnoses: list[Diagnosis], dtype: str) -> str:
 
 
 def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: str) -> Fix:
-    plain, with_precheck = snippets(plan, session.model.name, session.device, session.options.trust_remote_code)
+    plain, with_precheck = snippets(plan, session.model.name, session.device, session.options.trust_remote_code,
+                                    session.kind)
     verified = result is not None and result.status == "ok"
     return Fix(
         dtype=plan.dtype,

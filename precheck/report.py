@@ -34,8 +34,9 @@ class Environment:
 class Settings:
     dtypes: list[str]
     min_cosine: float
-    probe_texts: int
-    probe_source: str  # "builtin" or the --texts file
+    min_spearman: float
+    probe_items: int  # texts for embedders, (query, passage) pairs for cross-encoders
+    probe_source: str  # "builtin" or the --texts / --pairs file
     batch_size: int
     depth: int
 
@@ -70,6 +71,8 @@ class ProbeResult:
     top1_agreement: float | None = None
     seconds: float | None = None
     param_bytes: int | None = None
+    max_abs_diff: float | None = None  # cross-encoders: largest |score - float32 score|
+    spearman: float | None = None  # cross-encoders: rank correlation of scores with float32
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Diagnosis:
     param_dtypes: list[str] = field(default_factory=list)
     input_dtypes: list[str] = field(default_factory=list)
     producer: str | None = None  # float32-in-forward: the module where float32 appeared
-    texts: list[int] = field(default_factory=list)  # nonfinite: probe texts that trigger it
+    probe_items: list[int] = field(default_factory=list)  # overflow: indices of the probe items that trigger it
 
 
 @dataclass

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from .compare import compare, nonfinite_rows
+from .compare import nonfinite_rows
 from .dtypes import DEFAULT_DTYPES
 from .errors import PrecheckError
 from .inventory import module_rows
@@ -27,7 +27,8 @@ from .loading import (
     resolve_model,
 )
 from .localise import is_unsupported_message, recording_headroom
-from .probe import builtin_texts, encode, param_bytes, read_texts
+from .kinds import EMBEDDER, kind_for, torch_module
+from .probe import param_bytes
 from .report import (
     DtypeVerdict,
     Environment,
@@ -50,11 +51,18 @@ class ScanOptions:
     dtypes: tuple[str, ...] = DEFAULT_DTYPES
     device: str = "auto"
     trust_remote_code: bool = False
-    texts_file: Path | None = None
+    texts_file: Path | None = None  # embedders: probe texts replacing the built-in set
+    pairs_file: Path | None = None  # cross-encoders: probe (query, passage) pairs, TSV or JSONL
     min_cosine: float = 0.999
+    min_spearman: float = 0.99  # cross-encoders: rank correlation of scores with float32
+    kind: str = "auto"
     batch_size: int = 32
     depth: int = 1
     fix: bool = True  # search for fixes (--no-fix skips it for a fast gate)
+
+
+def probe_file(options: ScanOptions, kind: str) -> Path | None:
+    return options.texts_file if kind == EMBEDDER else options.pairs_file
 
 
 def _silent(_: str) -> None:
@@ -78,21 +86,25 @@ def environment(device: str) -> Environment:
     )
 
 
-def classify(comparison, min_cosine: float) -> str:
+def classify(comparison, options: ScanOptions) -> str:
     if comparison.nonfinite:
         return "nonfinite"
-    if comparison.min_cosine is not None and comparison.min_cosine < min_cosine:
+    if comparison.min_cosine is not None and comparison.min_cosine < options.min_cosine:
+        return "drift"
+    if comparison.spearman is not None and comparison.spearman < options.min_spearman:
         return "drift"
     return "ok"
 
 
 class ScanSession:
-    """What the runs of one scan share: the model, device, texts and the float32 reference.
-    Diagnosis and fix search reuse it, so every figure is against the same reference."""
+    """What the runs of one scan share: the model and its kind, the device, the probe items
+    (texts or pairs) and the float32 reference. Diagnosis and fix search reuse it, so every
+    figure is against the same reference."""
 
     def __init__(self, options: ScanOptions, model: ResolvedModel, device: str, progress: Progress) -> None:
         self.options, self.model, self.device, self.progress = options, model, device, progress
-        self.texts: list[str] = []
+        self.kind = kind_for(model.kind)
+        self.items: list = []
         self.reference = None
         self.modules: dict = {}
         self.headroom: list = []
@@ -112,25 +124,31 @@ class ScanSession:
         def build_cast():
             import torch
 
-            return self.load(None).to(getattr(torch, dtype))
+            model = self.load(None)
+            torch_module(model).to(getattr(torch, dtype))
+            return model
         return build_cast
+
+    def run_model(self, model, items: list | None = None):
+        """(outputs, seconds) of the model on the probe items, as users call it."""
+        return self.kind.run(model, self.items if items is None else items, self.options.batch_size)
 
     def run_reference(self) -> Reference:
         self.progress("loading float32 reference")
         model = self.load(None)
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
-        if self.options.texts_file is not None:
-            self.texts = read_texts(self.options.texts_file)
+        if probe_file(self.options, self.model.kind) is not None:
+            self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
         else:
-            self.texts = builtin_texts(getattr(model, "max_seq_length", None))
-        self.progress(f"encoding {len(self.texts)} probe texts in float32")
+            self.items = self.kind.default_items(model)
+        self.progress(f"running {len(self.items)} probe {self.kind.items_label} in float32")
         try:
-            with recording_headroom(model) as headroom:
-                self.reference, seconds = encode(model, self.texts, self.options.batch_size)
+            with recording_headroom(torch_module(model)) as headroom:
+                self.reference, seconds = self.run_model(model)
             self.headroom = headroom()
         except Exception as exc:  # noqa: BLE001
             raise PrecheckError(
-                f"{self.model.name} fails to encode even in float32: {type(exc).__name__}: {exc}",
+                f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
                 "precheck needs a working float32 model to compare against",
             ) from exc
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
@@ -142,16 +160,16 @@ class ScanSession:
         """Returns (embeddings, seconds); the model dies with this frame, before the next load."""
         model = build()
         sizes["param_bytes"] = param_bytes(model)
-        self.progress(f"{label}: encoding {len(self.texts)} texts")
-        return encode(model, self.texts, self.options.batch_size)
+        self.progress(f"{label}: running {len(self.items)} {self.kind.items_label}")
+        return self.run_model(model)
 
     def probe(self, dtype: str, strategy: str, build) -> ProbeResult:
-        """Build a model, encode the probe set, measure it against float32."""
+        """Build a model, run the probe set, measure it against float32."""
         label = f"{dtype} ({strategy})"
         self.progress(f"{label}: loading")
         sizes: dict = {}
         try:
-            embeddings, seconds = self._build_and_encode(build, sizes, label)
+            outputs, seconds = self._build_and_encode(build, sizes, label)
         except PrecheckError:
             raise
         except Exception as exc:  # noqa: BLE001 - the model's failure is the result
@@ -162,47 +180,59 @@ class ScanSession:
             release_memory()
             return ProbeResult(dtype, strategy, status, error=error, param_bytes=sizes.get("param_bytes"))
         release_memory()
-        figures = compare(self.reference, embeddings)
+        figures = self.kind.compare(self.reference, outputs, self.items)
         return ProbeResult(
             dtype,
             strategy,
-            classify(figures, self.options.min_cosine),
+            classify(figures, self.options),
             nonfinite=figures.nonfinite,
             min_cosine=figures.min_cosine,
             mean_cosine=figures.mean_cosine,
             top1_agreement=figures.top1_agreement,
             seconds=round(seconds, 4),
             param_bytes=sizes["param_bytes"],
+            max_abs_diff=figures.max_abs_diff,
+            spearman=figures.spearman,
         )
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
         return self.probe(dtype, strategy, self.builder(dtype, strategy))
 
 
-def _summary(load: ProbeResult, cast: ProbeResult | None, min_cosine: float, texts: int) -> str:
+def _figures(result: ProbeResult) -> str:
+    if result.spearman is not None:
+        top1 = f", top passage kept for {result.top1_agreement:.0%} of queries" if result.top1_agreement is not None else ""
+        return f"Spearman {result.spearman:.4f}, max |score diff| {result.max_abs_diff:.2e}{top1}"
+    top1 = f", top-1 agreement {result.top1_agreement:.0%}" if result.top1_agreement is not None else ""
+    return f"min cosine {result.min_cosine:.6f}{top1}"
+
+
+def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, items: int) -> str:
     if load.status == "ok":
-        return f"min cosine {load.min_cosine:.6f}, top-1 agreement {load.top1_agreement:.0%}"
+        return _figures(load)
     if load.status == "unsupported":
         return f"this device cannot run it ({load.error.message if load.error else 'unsupported'})"
     if load.status == "error":
         first_line = load.error.message.splitlines()[0] if load.error and load.error.message else ""
-        reason = f"encode fails: {load.error.type}: {first_line}" if load.error else "encode fails"
+        reason = f"fails: {load.error.type}: {first_line}" if load.error else "fails"
     elif load.status == "nonfinite":
-        reason = f"NaN/inf embeddings for {load.nonfinite} of {texts} texts"
+        reason = f"NaN/inf outputs for {load.nonfinite} of {items} probe items"
+    elif load.spearman is not None:
+        reason = f"drift: Spearman {load.spearman:.4f} < {options.min_spearman}"
     else:
-        reason = f"drift: min cosine {load.min_cosine:.6f} < {min_cosine}"
+        reason = f"drift: min cosine {load.min_cosine:.6f} < {options.min_cosine}"
     if cast is not None and cast.status == "ok":
         reason += "; casting after a float32 load (.to(dtype)) passes"
     return reason
 
 
-def verdict(results: list[ProbeResult], dtypes, min_cosine: float, texts: int) -> Verdict:
+def verdict(results: list[ProbeResult], options: ScanOptions, items: int) -> Verdict:
     per_dtype = []
-    for dtype in dtypes:
+    for dtype in options.dtypes:
         load = next(r for r in results if r.dtype == dtype and r.strategy == "load")
         cast = next((r for r in results if r.dtype == dtype and r.strategy == "cast"), None)
         passed = load.status == "ok"
-        per_dtype.append(DtypeVerdict(dtype, passed, load.status, _summary(load, cast, min_cosine, texts)))
+        per_dtype.append(DtypeVerdict(dtype, passed, load.status, _summary(load, cast, options, items)))
     return Verdict(passed=all(v.passed for v in per_dtype), dtypes=per_dtype)
 
 
@@ -212,9 +242,16 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
         raise PrecheckError(f"--min-cosine must be in (0, 1], got {options.min_cosine}")
     if options.batch_size < 1 or options.depth < 1:
         raise PrecheckError("--batch-size and --depth must be at least 1")
-    if options.texts_file is not None:
-        read_texts(options.texts_file)  # bad input fails before any model loads
-    model = resolve_model(options.model)
+    if not 0.0 < options.min_spearman <= 1.0:
+        raise PrecheckError(f"--min-spearman must be in (0, 1], got {options.min_spearman}")
+    model = resolve_model(options.model, options.kind)
+    wrong = options.pairs_file if model.kind == EMBEDDER else options.texts_file
+    if wrong is not None:
+        right, given = ("--texts", "--pairs") if model.kind == EMBEDDER else ("--pairs", "--texts")
+        raise PrecheckError(f"{options.model} is a {model.kind}, which takes {right}, not {given}",
+                            f"pass {right} FILE, or --kind to override the detected kind")
+    if probe_file(options, model.kind) is not None:
+        kind_for(model.kind).read_items(probe_file(options, model.kind))  # bad input fails before any load
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
@@ -227,7 +264,7 @@ def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
 
 
 def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
-    """The scan, and the session it ran in (its texts and float32 reference), for `fix`."""
+    """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
     from .diagnose import diagnose_failures
     from .repair import search_fixes
 
@@ -255,15 +292,16 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         settings=Settings(
             dtypes=list(options.dtypes),
             min_cosine=options.min_cosine,
-            probe_texts=len(session.texts),
-            probe_source=str(options.texts_file) if options.texts_file else "builtin",
+            min_spearman=options.min_spearman,
+            probe_items=len(session.items),
+            probe_source=str(probe_file(options, model.kind) or "builtin"),
             batch_size=options.batch_size,
             depth=options.depth,
         ),
         reference=reference,
         modules=session.modules,
         results=results,
-        verdict=verdict(results, options.dtypes, options.min_cosine, len(session.texts)),
+        verdict=verdict(results, options, len(session.items)),
         notes=notes,
         diagnoses=diagnoses,
         fixes=fixes,

@@ -51,6 +51,8 @@ PROBE_RESULT = {
         "top1_agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
         "seconds": _NUMBER_OR_NULL,
         "param_bytes": {"type": ["integer", "null"], "minimum": 0},
+        "max_abs_diff": _NUMBER_OR_NULL,
+        "spearman": _NUMBER_OR_NULL,
     },
     "additionalProperties": False,
 }
@@ -70,7 +72,7 @@ DIAGNOSIS = {
         "param_dtypes": _STRINGS,
         "input_dtypes": _STRINGS,
         "producer": {"type": ["string", "null"]},
-        "texts": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "probe_items": {"type": "array", "items": {"type": "integer", "minimum": 0}},
     },
     "additionalProperties": False,
 }
@@ -152,11 +154,12 @@ REPORT_SCHEMA = {
         },
         "settings": {
             "type": "object",
-            "required": ["dtypes", "min_cosine", "probe_texts", "probe_source", "batch_size", "depth"],
+            "required": ["dtypes", "min_cosine", "min_spearman", "probe_items", "probe_source", "batch_size", "depth"],
             "properties": {
                 "dtypes": {"type": "array", "items": _DTYPE, "minItems": 1},
                 "min_cosine": {"type": "number"},
-                "probe_texts": {"type": "integer", "minimum": 1},
+                "min_spearman": {"type": "number"},
+                "probe_items": {"type": "integer", "minimum": 1},
                 "probe_source": {"type": "string"},
                 "batch_size": {"type": "integer", "minimum": 1},
                 "depth": {"type": "integer", "minimum": 1},

@@ -67,7 +67,7 @@ def test_overflow_culprit_is_named_inside_the_scaled_layer(overflow_scan):
     found = diagnosis(report, "float16")
     assert found["cause"] == "overflow"
     assert f"encoder.layer.{OVERFLOW_LAYER}." in found["module"]
-    assert found["texts"]
+    assert found["probe_items"]
 
 
 def test_overflow_keep_fp32_plan_is_verified_under_15_percent(overflow_scan):

@@ -43,7 +43,7 @@ def test_scan_report_has_documented_keys(plain_scan):
     ]
     assert set(report["results"][0]) == {
         "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
-        "top1_agreement", "seconds", "param_bytes",
+        "top1_agreement", "seconds", "param_bytes", "max_abs_diff", "spearman",
     }
     assert [(r["dtype"], r["strategy"]) for r in report["results"]] == [
         ("float16", "load"), ("float16", "cast"), ("bfloat16", "load"), ("bfloat16", "cast"),
@@ -78,7 +78,7 @@ def test_scan_terminal_view_shows_tables_and_verdicts(plain_model, probe_file):
     run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "-q")
     assert run.exit_code == 0
     assert "Modules, loaded with torch_dtype=float16" in run.stdout
-    assert "Test encodes against float32 (8 texts)" in run.stdout
+    assert "Test runs against float32 (8 texts)" in run.stdout
     assert "PASS float16" in run.stdout
 
 
@@ -100,7 +100,7 @@ def test_scan_float32_made_in_forward_errors_in_both_dtypes_and_strategies(float
 def test_scan_float32_in_forward_verdict_says_why(float32_in_forward_scan):
     _, report = float32_in_forward_scan
     summaries = {v["dtype"]: v["summary"] for v in report["verdict"]["dtypes"]}
-    assert "encode fails: RuntimeError" in summaries["float16"]
+    assert "fails: RuntimeError" in summaries["float16"]
     assert report["verdict"]["passed"] is False
 
 
@@ -117,7 +117,7 @@ def test_scan_overflow_is_nonfinite_in_fp16_and_ok_in_bf16(overflow_scan):
 def test_scan_overflow_counts_affected_texts(overflow_scan):
     _, report = overflow_scan
     fp16 = next(r for r in report["results"] if r["dtype"] == "float16" and r["strategy"] == "load")
-    assert 1 <= fp16["nonfinite"] <= report["settings"]["probe_texts"]
+    assert 1 <= fp16["nonfinite"] <= report["settings"]["probe_items"]
 
 
 def test_scan_drift_below_min_cosine_fails(plain_model, probe_file):

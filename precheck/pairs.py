@@ -1,0 +1,92 @@
+"""(query, passage) probe pairs for cross-encoders: built in, or read from TSV / JSONL.
+
+Several passages per query, relevant and not, short and long, so that rank correlation
+and each query's top-ranked passage can be compared with float32.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import PrecheckError
+from .probe import MAX_LONG_WORDS, _LONG_PROSE, _long
+
+_QUERIES = {
+    "How do I reset my password?": [
+        "Click 'Forgot password' on the sign-in page and follow the link we email you.",
+        "Passwords must be at least twelve characters long.",
+        "Our office is closed on public holidays.",
+        "The quick brown fox jumps over the lazy dog.",
+    ],
+    "What is the capital of Japan?": [
+        "Tokyo is the capital and largest city of Japan.",
+        "東京は日本の首都です。",
+        "Kyoto was the imperial capital for over a thousand years.",
+        "Bananas are rich in potassium.",
+    ],
+    "Wie spät ist es in Berlin?": [
+        "Berlin liegt in der mitteleuropäischen Zeitzone (MEZ, UTC+1).",
+        "Berlin ist die Hauptstadt Deutschlands.",
+        "The Eiffel Tower is in Paris.",
+        "",
+    ],
+    "python sort a list of dicts by key": [
+        "sorted(rows, key=lambda r: r['age']) returns a new list ordered by age.",
+        "list.sort() sorts in place and returns None.",
+        "SELECT * FROM users ORDER BY age;",
+        "🙂🚀🔥 emoji only 🎉",
+    ],
+    "Why do half-precision models produce NaN?": [
+        "float16 overflows above 65504, and inf minus inf gives NaN.",
+        "bfloat16 keeps float32's exponent range with fewer mantissa bits.",
+        "3.14159 2.71828 1e10 -0.000001 65504 65505",
+        "the the the the the the the the the the the the",
+    ],
+    "Прогноз погоды на завтра": [
+        "Завтра в Москве ожидается снег и до минус десяти градусов.",
+        "Москва — столица России.",
+        "El tren a Madrid sale a las ocho y media.",
+        "a",
+    ],
+}
+
+
+def builtin_pairs(max_length: int | None) -> list[tuple[str, str]]:
+    words = min(max(int(max_length or 512), 64), MAX_LONG_WORDS)
+    pairs = [(q, p) for q, passages in _QUERIES.items() for p in passages]
+    long_query = "Why do half-precision models produce NaN?"
+    pairs += [
+        (long_query, _long(_LONG_PROSE, words)),
+        (long_query, _long(_LONG_PROSE, max(words // 2, 32))),
+        ("How do I reset my password?", " ".join(["password"] * words)),
+        ("What is the capital of Japan?", _long("Tokyo 東京 capital 首都 Japan 日本 ", words)),
+    ]
+    return pairs
+
+
+def read_pairs(path: Path) -> list[tuple[str, str]]:
+    """TSV (query<TAB>passage per line) or JSONL ({"query": ..., "passage": ...} per line)."""
+    hint = "give TSV lines 'query<TAB>passage' or JSONL objects with query and passage"
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except FileNotFoundError as exc:
+        raise PrecheckError(f"--pairs file not found: {path}", hint) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PrecheckError(f"cannot read --pairs file {path}: {exc}", hint) from exc
+    pairs: list[tuple[str, str]] = []
+    jsonl = path.suffix.lower() in (".jsonl", ".json")
+    for number, line in enumerate(lines, 1):
+        if jsonl:
+            try:
+                item = json.loads(line)
+                pairs.append((str(item["query"]), str(item["passage"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise PrecheckError(f"--pairs {path} line {number} is not a query/passage object", hint) from exc
+        else:
+            fields = line.split("\t")
+            if len(fields) != 2:
+                raise PrecheckError(f"--pairs {path} line {number} has {len(fields)} tab-separated fields", hint)
+            pairs.append((fields[0], fields[1]))
+    if len(pairs) < 2:
+        raise PrecheckError(f"--pairs file {path} has {len(pairs)} pair(s)", "give at least 2")
+    return pairs

@@ -234,6 +234,44 @@ def fix(
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)
 
 
+@app.command("train-check")
+def train_check(
+    model: Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")],
+    mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp or bf16.")] = "half",
+    dtype: Annotated[str, typer.Option("--dtype", "-d", help="The dtype of half mode: fp16 or bf16.")] = "fp16",
+    steps: Annotated[int, typer.Option(help="Optimizer steps per mode.")] = 20,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,
+    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 8,
+    data: Annotated[Optional[Path], typer.Option(help="Labelled pairs: CSV query,passage,label or JSONL.")] = None,
+    device: DeviceOption = "auto",
+    kind: KindOption = "auto",
+    trust_remote_code: TrustOption = False,
+    json_path: Annotated[Optional[str], typer.Option("--json", help="Write the report as JSON to PATH (- for stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --json file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite."""
+    with error_boundary(_debug_wanted(debug)):
+        from .dtypes import parse_low_dtype
+
+        wanted = parse_low_dtype(dtype)
+        _check_output_path(json_path, force)
+        from .render_training import render_train_report
+        from .train_check import run_train_check
+        from .training import TrainOptions
+
+        options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
+                               data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind)
+        view, status_console = _consoles(json_path, quiet)
+        with progress_display(status_console, quiet) as progress:
+            report = run_train_check(options, progress)
+        render_train_report(report, view)
+        if json_path:
+            _write_json(json_path, report.to_json())
+    raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)
+
+
 def main() -> None:
     app()
 

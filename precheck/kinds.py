@@ -14,6 +14,11 @@ from .compare import compare_embeddings, compare_scores
 EMBEDDER, CROSS_ENCODER = "sentence-transformer", "cross-encoder"
 
 
+def cross_encoder_max_length(model) -> int:
+    """`max_seq_length` in sentence-transformers 6, `max_length` before it."""
+    return getattr(model, "max_seq_length", None) or getattr(model, "max_length", None) or 512
+
+
 def torch_module(model):
     """The nn.Module behind a model: CrossEncoder in sentence-transformers 3.x is a plain
     class holding the transformers model as `.model`."""
@@ -78,7 +83,7 @@ class CrossEncoderKind:
     def default_items(self, model) -> list:
         from .pairs import builtin_pairs
 
-        return builtin_pairs(getattr(model, "max_length", None))
+        return builtin_pairs(cross_encoder_max_length(model))
 
     def read_items(self, path: Path) -> list:
         from .pairs import read_pairs
@@ -98,7 +103,7 @@ class CrossEncoderKind:
         return compare_scores(reference, candidate, [q for q, _ in items])
 
     def token_count(self, model, item) -> int:
-        limit = getattr(model, "max_length", None) or 512
+        limit = cross_encoder_max_length(model)
         return len(model.tokenizer(item[0], item[1], truncation=True, max_length=limit)["input_ids"])
 
 

@@ -212,3 +212,72 @@ REPORT_SCHEMA = {
     },
     "additionalProperties": False,
 }
+
+
+_MODE_RESULT = {
+    "type": "object",
+    "required": [
+        "mode", "weights_dtype", "compute_dtype", "losses", "first_nonfinite", "predictions_finite",
+        "max_abs_diff_vs_float32", "spearman_vs_float32", "seconds_per_step", "memory_bytes", "memory_source",
+        "skipped_steps", "error", "trains_finite",
+    ],
+    "properties": {
+        "mode": {"enum": ["float32", "half", "amp", "bf16"]},
+        "weights_dtype": {"enum": ["float32", "float16", "bfloat16"]},
+        "compute_dtype": {"enum": ["float32", "float16", "bfloat16"]},
+        "losses": {"type": "array", "items": _NUMBER_OR_NULL},
+        "first_nonfinite": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["step", "what", "parameter"],
+                    "properties": {
+                        "step": {"type": "integer", "minimum": 1},
+                        "what": {"enum": ["loss", "gradient", "parameter"]},
+                        "parameter": {"type": ["string", "null"]},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "predictions_finite": {"type": ["boolean", "null"]},
+        "max_abs_diff_vs_float32": _NUMBER_OR_NULL,
+        "spearman_vs_float32": _NUMBER_OR_NULL,
+        "seconds_per_step": _NUMBER_OR_NULL,
+        "memory_bytes": {"type": ["integer", "null"]},
+        "memory_source": {"type": "string"},
+        "skipped_steps": {"type": "integer", "minimum": 0},
+        "error": {"type": ["object", "null"]},
+        "trains_finite": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+TRAIN_REPORT_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "precheck.train/1",
+    "type": "object",
+    "required": ["schema", "model", "environment", "settings", "modes", "recommendation", "verdict"],
+    "properties": {
+        "schema": {"const": "precheck.train/1"},
+        "model": REPORT_SCHEMA["properties"]["model"],
+        "environment": REPORT_SCHEMA["properties"]["environment"],
+        "settings": {
+            "type": "object",
+            "required": ["mode", "dtype", "steps", "lr", "batch_size", "data", "pairs", "seed"],
+        },
+        "modes": {"type": "array", "items": _MODE_RESULT, "minItems": 2},
+        "recommendation": {
+            "type": "object",
+            "required": ["mode", "reason", "trainer_snippet", "torch_snippet"],
+            "properties": {"mode": {"enum": ["amp", "bf16", "half", None]}},
+        },
+        "verdict": {
+            "type": "object",
+            "required": ["mode", "passed", "summary"],
+            "properties": {"passed": {"type": "boolean"}},
+        },
+    },
+    "additionalProperties": False,
+}

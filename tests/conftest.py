@@ -32,6 +32,27 @@ PROBE_TEXTS = [
 ]
 
 
+PROBE_PAIRS = [
+    ("How do I reset my password?", "Click 'Forgot password' on the sign-in page and follow the link."),
+    ("How do I reset my password?", "Passwords must be at least twelve characters long."),
+    ("How do I reset my password?", "Our office is closed on public holidays."),
+    ("How do I reset my password?", "Bananas are rich in potassium."),
+    ("What is the capital of Japan?", "Tokyo is the capital and largest city of Japan."),
+    ("What is the capital of Japan?", "東京は日本の首都です。"),
+    ("What is the capital of Japan?", "Kyoto was the imperial capital for a thousand years."),
+    ("What is the capital of Japan?", "SELECT * FROM users ORDER BY age;"),
+]
+
+TRAINING_ROWS = [
+    ("How do I reset my password?", "Click 'Forgot password' and follow the link we email you.", 1),
+    ("How do I reset my password?", "Our office is closed on public holidays.", 0),
+    ("What is the capital of Japan?", "Tokyo is the capital and largest city of Japan.", 1),
+    ("What is the capital of Japan?", "Bananas are rich in potassium.", 0),
+    ("Why do half-precision models produce NaN?", "float16 overflows above 65504.", 1),
+    ("Why do half-precision models produce NaN?", "The Eiffel Tower is in Paris.", 0),
+]
+
+
 @pytest.fixture(scope="session")
 def hf_home() -> Path:
     return Path(_HF_HOME)
@@ -41,6 +62,25 @@ def hf_home() -> Path:
 def probe_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("probe") / "texts.txt"
     path.write_text("\n".join(PROBE_TEXTS) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pairs_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("probe") / "pairs.tsv"
+    path.write_text("".join(f"{q}\t{p}\n" for q, p in PROBE_PAIRS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def training_file(tmp_path_factory) -> Path:
+    import csv
+
+    path = tmp_path_factory.mktemp("train") / "pairs.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["query", "passage", "label"])
+        writer.writerows(TRAINING_ROWS)
     return path
 
 
@@ -62,6 +102,11 @@ def dense_model(models_dir) -> Path:
 @pytest.fixture(scope="session")
 def float32_in_forward_model(models_dir) -> Path:
     return fixture_models.build_float32_in_forward_model(models_dir / "minilm-float32-in-forward")
+
+
+@pytest.fixture(scope="session")
+def cross_encoder_model(models_dir) -> Path:
+    return fixture_models.build_cross_encoder(models_dir / "minilm-cross-encoder")
 
 
 @pytest.fixture(scope="session")

@@ -100,3 +100,14 @@ def build_overflow_model(folder: Path) -> Path:
         layer.output.dense.weight.div_(OVERFLOW_SCALE)
     model.save(str(folder))
     return folder
+
+
+def build_cross_encoder(folder: Path) -> Path:
+    """MiniLM with a fresh one-label classification head: a reranker before fine-tuning."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(0)
+    model = CrossEncoder(str(plain_model_path()), num_labels=1, device="cpu")
+    model.save(str(folder))
+    return folder

@@ -8,7 +8,7 @@ import pytest
 from conftest import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["scan", "fix"]
+COMMANDS = ["scan", "fix", "train-check"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,0 +1,168 @@
+"""Orchestrates `precheck train-check`: float32, then each mode, then a recommendation.
+
+One model copy is resident at a time; each mode loads a fresh copy from disk, so the
+user's files are never touched.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .errors import PrecheckError
+from .loading import (
+    check_remote_code,
+    device_supports,
+    load_model,
+    quiet_libraries,
+    release_memory,
+    resolve_device,
+    resolve_model,
+)
+from .report import ErrorInfo, ModelInfo
+from .training import MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
+
+PROBE_PAIRS = 16
+
+
+def _trainer_snippet(kind: str, mode: str) -> str:
+    flag = "fp16=True" if mode == "amp" else "bf16=True"
+    if kind == "cross-encoder":
+        try:
+            from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments  # noqa: F401
+        except ImportError:  # sentence-transformers 3.x: CrossEncoder.fit
+            return (
+                "from sentence_transformers import CrossEncoder\n\n"
+                "model = CrossEncoder(name, num_labels=1)  # float32 weights: no torch_dtype\n"
+                "model.fit(train_dataloader=loader, epochs=1, use_amp=True)  # autocast + GradScaler\n"
+            )
+        return (
+            "from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, "
+            "CrossEncoderTrainingArguments\n\n"
+            "model = CrossEncoder(name, num_labels=1)  # float32 weights: no torch_dtype\n"
+            f"args = CrossEncoderTrainingArguments(output_dir=\"out\", {flag})  # float32 master weights\n"
+            "trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=train_dataset)\n"
+            "trainer.train()\n"
+        )
+    return (
+        "from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, "
+        "SentenceTransformerTrainingArguments, losses\n\n"
+        "model = SentenceTransformer(name)  # float32 weights: no torch_dtype\n"
+        f"args = SentenceTransformerTrainingArguments(output_dir=\"out\", {flag})  # float32 master weights\n"
+        "trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset,\n"
+        "                                     loss=losses.CosineSimilarityLoss(model))\n"
+        "trainer.train()\n"
+    )
+
+
+def _torch_snippet(kind: str, mode: str, device: str) -> str:
+    forward = ("logits = net(**features).logits.view(-1)\n"
+               "        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), labels)\n"
+               if kind == "cross-encoder" else
+               "loss = loss_fn(features, labels)  # e.g. losses.CosineSimilarityLoss(model)\n")
+    net = "model.model" if kind == "cross-encoder" else "model"
+    cls = "CrossEncoder" if kind == "cross-encoder" else "SentenceTransformer"
+    if mode == "amp":
+        return (
+            f"import torch\nfrom sentence_transformers import {cls}\n\n"
+            f"model = {cls}(name)  # float32 weights stay the master copy\n"
+            f"net = {net}\n"
+            "optimizer = torch.optim.AdamW(net.parameters(), lr=2e-5)\n"
+            f'scaler = torch.amp.GradScaler("{device}")\n'
+            "for features, labels in batches:\n"
+            f'    with torch.autocast("{device}", dtype=torch.float16):\n'
+            f"        {forward}"
+            "    optimizer.zero_grad()\n"
+            "    scaler.scale(loss).backward()  # scaled so small gradients survive float16\n"
+            "    scaler.step(optimizer)  # skips steps whose gradients overflowed\n"
+            "    scaler.update()\n"
+        )
+    return (
+        f"import torch\nfrom sentence_transformers import {cls}\n\n"
+        f"model = {cls}(name, model_kwargs={{\"torch_dtype\": torch.bfloat16}})  # float32's range\n"
+        f"net = {net}\n"
+        "optimizer = torch.optim.AdamW(net.parameters(), lr=2e-5)\n"
+        "for features, labels in batches:\n"
+        f"    {forward.replace(chr(10) + '        ', chr(10) + '    ')}"
+        "    optimizer.zero_grad()\n"
+        "    loss.backward()\n"
+        "    optimizer.step()\n"
+    )
+
+
+def recommend(modes: list[ModeResult], kind: str, device: str, asked: str) -> Recommendation:
+    by_name = {m.mode: m for m in modes}
+    if by_name[asked].trains_finite and asked != "half":
+        choice = asked
+    else:
+        # amp is the trainer's fp16=True; it keeps float32 master weights, so small updates
+        # are not lost, which pure bfloat16 weights can do.
+        choice = next((m for m in ("amp", "bf16") if by_name.get(m) and by_name[m].trains_finite), None)
+    if choice is None:
+        return Recommendation(None, "no mode trained finite: train in float32", "", "")
+    half = by_name.get("half")
+    why = (f"half precision weights with a plain optimizer went non-finite at step {half.first_nonfinite.step}"
+           if half is not None and half.first_nonfinite else "half precision weights lose small updates")
+    reason = f"{choice} trains finite; {why}"
+    return Recommendation(choice, reason, _trainer_snippet(kind, choice), _torch_snippet(kind, choice, device))
+
+
+def _verdict(result: ModeResult) -> TrainVerdict:
+    if result.trains_finite:
+        losses = [x for x in result.losses if x is not None]
+        return TrainVerdict(result.mode, True, f"{result.mode} trains finite: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+    if result.error is not None:
+        return TrainVerdict(result.mode, False, f"{result.mode} could not train: {result.error.type}: "
+                                                f"{result.error.message.splitlines()[0] if result.error.message else ''}")
+    if result.first_nonfinite is not None:
+        bad = result.first_nonfinite
+        where = f" ({bad.parameter})" if bad.parameter else ""
+        return TrainVerdict(result.mode, False, f"{result.mode}: non-finite {bad.what}{where} at step {bad.step}")
+    return TrainVerdict(result.mode, False, f"{result.mode}: predictions after training are not finite")
+
+
+def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lambda _: None) -> TrainReport:
+    from .scanner import environment
+    from .train_data import builtin_training_pairs, read_training_pairs
+
+    if options.mode not in MODES:
+        raise PrecheckError(f"unknown --mode {options.mode!r}", "use half, amp or bf16")
+    if options.steps < 1 or options.batch_size < 1 or not options.lr > 0:
+        raise PrecheckError("--steps and --batch-size must be at least 1 and --lr above 0")
+    data = read_training_pairs(options.data_file) if options.data_file else builtin_training_pairs()
+    model = resolve_model(options.model, options.kind)
+    check_remote_code(model, options.trust_remote_code)
+    device = resolve_device(options.device)
+    quiet_libraries()
+    probe_pairs = [(q, p) for q, p, _ in data[:PROBE_PAIRS]]
+
+    def load(weights: str):
+        return load_model(model, device, weights, options.trust_remote_code)
+
+    progress("training float32 reference")
+    reference_result, reference = train_one_mode(load, model.kind, "float32", "float32", data, probe_pairs,
+                                                 options, device)
+    release_memory()
+    if reference_result.error is not None or not reference_result.trains_finite:
+        raise PrecheckError(f"{options.model} does not train finite even in float32",
+                            "check --data and --lr; precheck needs a float32 run to compare with")
+    modes = [reference_result]
+    for mode in MODES:
+        low = options.dtype if mode == "half" else "float16" if mode == "amp" else "bfloat16"
+        supported, why = device_supports(device, low)
+        if not supported:
+            modes.append(ModeResult(mode, low, low, error=ErrorInfo("Unsupported", why)))
+            continue
+        progress(f"training {mode} ({options.steps} steps)")
+        result, _ = train_one_mode(load, model.kind, mode, low, data, probe_pairs, options, device, reference)
+        release_memory()
+        modes.append(result)
+    asked = next(m for m in modes if m.mode == options.mode)
+    return TrainReport(
+        model=ModelInfo(model.name, model.path, model.kind, model.source),
+        environment=environment(device),
+        settings={"mode": options.mode, "dtype": options.dtype, "steps": options.steps, "lr": options.lr,
+                  "batch_size": options.batch_size, "data": str(options.data_file or "builtin"),
+                  "pairs": len(data), "seed": options.seed},
+        modes=modes,
+        recommendation=recommend(modes, model.kind, device, options.mode),
+        verdict=_verdict(asked),
+    )

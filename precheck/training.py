@@ -1,0 +1,250 @@
+"""The training pre-check: a short fine-tune in each precision mode, watched step by step.
+
+half: weights loaded in the low dtype, plain AdamW (what users who load in float16 do);
+amp: float32 weights, autocast to float16, a GradScaler; bf16: weights in bfloat16.
+A float32 run is the reference the trained predictions are compared with.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .kinds import cross_encoder_max_length
+from .report import Environment, ErrorInfo, ModelInfo
+
+TRAIN_SCHEMA = "precheck.train/1"
+MODES = ("half", "amp", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    model: str
+    mode: str = "half"  # the mode the exit code is about
+    dtype: str = "float16"  # the low dtype of `half` (amp always autocasts to float16)
+    steps: int = 20
+    lr: float = 2e-5
+    batch_size: int = 8
+    data_file: Path | None = None
+    device: str = "auto"
+    trust_remote_code: bool = False
+    kind: str = "auto"
+    seed: int = 0
+
+
+@dataclass
+class NonFinite:
+    step: int  # 1-based
+    what: str  # loss, gradient or parameter
+    parameter: str | None = None
+
+
+@dataclass
+class ModeResult:
+    mode: str  # float32, half, amp, bf16
+    weights_dtype: str
+    compute_dtype: str
+    losses: list[float | None] = field(default_factory=list)
+    first_nonfinite: NonFinite | None = None
+    predictions_finite: bool | None = None
+    max_abs_diff_vs_float32: float | None = None
+    spearman_vs_float32: float | None = None
+    seconds_per_step: float | None = None
+    memory_bytes: int | None = None
+    memory_source: str = ""
+    skipped_steps: int = 0  # amp: steps the GradScaler skipped for inf gradients (expected early on)
+    error: ErrorInfo | None = None
+
+    @property
+    def trains_finite(self) -> bool:
+        return self.error is None and self.first_nonfinite is None and bool(self.predictions_finite)
+
+
+@dataclass
+class Recommendation:
+    mode: str | None
+    reason: str
+    trainer_snippet: str
+    torch_snippet: str
+
+
+@dataclass
+class TrainVerdict:
+    mode: str
+    passed: bool
+    summary: str
+
+
+@dataclass
+class TrainReport:
+    model: ModelInfo
+    environment: Environment
+    settings: dict
+    modes: list[ModeResult]
+    recommendation: Recommendation
+    verdict: TrainVerdict
+    schema: str = TRAIN_SCHEMA
+
+    def mode(self, name: str) -> ModeResult:
+        return next(m for m in self.modes if m.mode == name)
+
+    def to_dict(self) -> dict:
+        from .report import _finite_or_null
+
+        data = asdict(self)
+        ordered = {"schema": data.pop("schema")}
+        ordered.update(data)
+        for mode, result in zip(ordered["modes"], self.modes):
+            mode["trains_finite"] = result.trains_finite
+        return _finite_or_null(ordered)
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _batches(data, batch_size: int, steps: int):
+    for step in range(steps):
+        start = (step * batch_size) % len(data)
+        batch = [data[(start + i) % len(data)] for i in range(min(batch_size, len(data)))]
+        yield step + 1, batch
+
+
+class _Task:
+    """What one training step computes for a kind of model: logits + BCE for a cross-encoder,
+    cosine similarity + MSE (CosineSimilarityLoss) for an embedder."""
+
+    def __init__(self, wrapper, kind: str, device: str) -> None:
+        from .kinds import torch_module
+
+        self.wrapper, self.kind, self.device = wrapper, kind, device
+        self.net = wrapper.model if kind == "cross-encoder" else torch_module(wrapper)
+
+    def _features(self, texts):
+        tokenize = getattr(self.wrapper, "preprocess", None) or self.wrapper.tokenize
+        features = tokenize(texts)
+        return {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
+
+    def loss(self, batch):
+        import torch
+        import torch.nn.functional as F
+
+        queries, passages = [b[0] for b in batch], [b[1] for b in batch]
+        labels = torch.tensor([b[2] for b in batch], device=self.device)
+        if self.kind == "cross-encoder":
+            features = self.wrapper.tokenizer(queries, passages, padding=True, truncation=True,
+                                              max_length=cross_encoder_max_length(self.wrapper),
+                                              return_tensors="pt").to(self.device)
+            logits = self.net(**features).logits.view(-1)
+            return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        a = self.net(self._features(queries))["sentence_embedding"]
+        b = self.net(self._features(passages))["sentence_embedding"]
+        similarity = F.cosine_similarity(a, b)
+        return F.mse_loss(similarity, labels.to(similarity.dtype))
+
+    def predict(self, pairs):
+        import numpy as np
+        import torch
+
+        self.net.eval()
+        with torch.no_grad():
+            if self.kind == "cross-encoder":
+                out = self.wrapper.predict(pairs, show_progress_bar=False)
+            else:
+                a = self.wrapper.encode([p[0] for p in pairs], convert_to_tensor=True, show_progress_bar=False)
+                b = self.wrapper.encode([p[1] for p in pairs], convert_to_tensor=True, show_progress_bar=False)
+                out = torch.nn.functional.cosine_similarity(a.float(), b.float()).cpu().numpy()
+        return torch.from_numpy(np.asarray(out, dtype=np.float32)).reshape(len(pairs), -1)
+
+
+def _first_nonfinite(named, attribute: str):
+    import torch
+
+    for name, parameter in named:
+        value = parameter.grad if attribute == "grad" else parameter
+        if value is not None and not bool(torch.isfinite(value).all()):
+            return name
+    return None
+
+
+def _state_bytes(net, optimizer) -> int:
+    total = 0
+    for p in net.parameters():
+        total += p.numel() * p.element_size()
+        if p.grad is not None:
+            total += p.grad.numel() * p.grad.element_size()
+    for state in optimizer.state.values():
+        total += sum(v.numel() * v.element_size() for v in state.values() if hasattr(v, "numel"))
+    return total
+
+
+MODE_DTYPES = {"float32": ("float32", "float32"), "amp": ("float32", "float16"), "bf16": ("bfloat16", "bfloat16")}
+
+
+def train_one_mode(load: Callable[[str], object], kind: str, mode: str, low: str, data, probe_pairs,
+                   options: TrainOptions, device: str, reference=None):
+    """(ModeResult, predictions on the probe pairs after training or None)."""
+    import torch
+
+    weights, compute = (low, low) if mode == "half" else MODE_DTYPES[mode]
+    result = ModeResult(mode, weights, compute)
+    torch.manual_seed(options.seed)
+    task = _Task(load(weights), kind, device)
+    net = task.net
+    net.train()
+    optimizer = torch.optim.AdamW(net.parameters(), lr=options.lr)
+    scaler = torch.amp.GradScaler(device) if mode == "amp" else None
+    autocast = (lambda: torch.autocast(device_type=device, dtype=torch.float16)) if mode == "amp" else nullcontext
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    named = list(net.named_parameters())
+    start = time.perf_counter()
+    steps_done = 0
+    try:
+        for step, batch in _batches(data, options.batch_size, options.steps):
+            with autocast():
+                loss = task.loss(batch)
+            steps_done = step
+            value = float(loss.detach().float())
+            result.losses.append(value)
+            if not torch.isfinite(loss.detach()).all():
+                result.first_nonfinite = NonFinite(step, "loss")
+                break
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scale = scaler.get_scale()
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                result.skipped_steps += int(scaler.get_scale() < scale)
+            else:
+                loss.backward()
+                bad = _first_nonfinite(named, "grad")
+                if bad is not None:
+                    result.first_nonfinite = NonFinite(step, "gradient", bad)
+                    break
+                optimizer.step()
+            bad = _first_nonfinite(named, "value")
+            if bad is not None:
+                result.first_nonfinite = NonFinite(step, "parameter", bad)
+                break
+    except Exception as exc:  # noqa: BLE001 - a mode the device cannot train is a result
+        result.error = ErrorInfo(type(exc).__name__, str(exc).strip()[:1000])
+        return result, None
+    result.seconds_per_step = (time.perf_counter() - start) / max(steps_done, 1)
+    if device == "cuda":
+        result.memory_bytes, result.memory_source = int(torch.cuda.max_memory_allocated()), "cuda peak allocated"
+    else:
+        result.memory_bytes = _state_bytes(net, optimizer)
+        result.memory_source = "parameters + gradients + optimizer state"
+    predictions = task.predict(probe_pairs)
+    result.predictions_finite = bool(torch.isfinite(predictions).all())
+    if reference is not None and result.predictions_finite:
+        from .compare import spearman
+
+        result.max_abs_diff_vs_float32 = float((predictions - reference).abs().max())
+        result.spearman_vs_float32 = spearman(reference[:, 0].tolist(), predictions[:, 0].tolist())
+    return result, predictions

@@ -71,6 +71,7 @@ PairsOption = Annotated[Optional[Path], typer.Option(help="Cross-encoders: probe
 KindOption = Annotated[str, typer.Option(help="auto (from the model's config), sentence-transformer or cross-encoder.")]
 MinCosineOption = Annotated[float, typer.Option(help="Embedders: lowest cosine to float32 that still passes.")]
 MinSpearmanOption = Annotated[float, typer.Option(help="Cross-encoders: lowest rank correlation of scores with float32.")]
+MinTop1Option = Annotated[float, typer.Option(help="Lowest share of probe items whose nearest neighbour (top passage) is kept.")]
 
 
 def _debug_wanted(flag: bool) -> bool:
@@ -99,16 +100,16 @@ def error_boundary(debug: bool):
         raise typer.Exit(EXIT_CANNOT_RUN) from None
 
 
-def _check_output_path(path: str | None, force: bool) -> None:
+def _check_output_path(path: str | None, force: bool, option: str = "--json") -> None:
     if path in (None, "-"):
         return
     target = Path(path)
     if target.is_dir():
-        raise PrecheckError(f"--json {path} is a folder", "give a file path, or - for stdout")
+        raise PrecheckError(f"{option} {path} is a folder", "give a file path")
     if target.exists() and not force:
-        raise PrecheckError(f"--json {path} already exists", "pass --force to overwrite it")
+        raise PrecheckError(f"{option} {path} already exists", "pass --force to overwrite it")
     if not target.parent.exists():
-        raise PrecheckError(f"--json {path}: folder {target.parent} does not exist", "create it first")
+        raise PrecheckError(f"{option} {path}: folder {target.parent} does not exist", "create it first")
 
 
 def _write_json(path: str, text: str) -> None:
@@ -150,6 +151,7 @@ def scan(
     kind: KindOption = "auto",
     min_cosine: MinCosineOption = 0.999,
     min_spearman: MinSpearmanOption = 0.99,
+    min_top1_agreement: MinTop1Option = 0.0,
     batch_size: Annotated[int, typer.Option(help="encode() / predict() batch size.")] = 32,
     depth: Annotated[int, typer.Option(help="Module table depth: 1 = top-level modules.")] = 1,
     json_path: Annotated[Optional[str], typer.Option("--json", help="Write the report as JSON to PATH (- for stdout).")] = None,
@@ -178,6 +180,7 @@ def scan(
             kind=kind,
             min_cosine=min_cosine,
             min_spearman=min_spearman,
+            min_top1_agreement=min_top1_agreement,
             batch_size=batch_size,
             depth=depth,
             fix=not no_fix,
@@ -270,6 +273,42 @@ def train_check(
         if json_path:
             _write_json(json_path, report.to_json())
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)
+
+
+@app.command()
+def ci(
+    config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml (default: look in .).")] = None,
+    json_path: Annotated[Optional[str], typer.Option("--json", help="Write every report as one JSON document (- for stdout).")] = None,
+    junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
+    update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record this run's figures as the baseline.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing --json / --junit files.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no table when --json is given).")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
+    with error_boundary(_debug_wanted(debug)):
+        _check_output_path(json_path, force)
+        _check_output_path(str(junit) if junit else None, force, "--junit")
+        from .ci import run_ci
+        from .config import load_config
+        from .junit import github_annotations, to_junit
+        from .render_ci import render_ci
+
+        settings = load_config(config, Path.cwd())
+        view, status_console = _consoles(json_path, quiet)
+        with progress_display(status_console, quiet) as progress:
+            run = run_ci(settings, update_baseline, progress)
+        render_ci(run, view)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            for line in github_annotations(run):
+                typer.echo(line, err=json_path == "-")
+        if junit:
+            junit.write_text(to_junit(run), encoding="utf-8")
+        if json_path:
+            import json
+
+            _write_json(json_path, json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+    raise typer.Exit(run.exit_code)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ class Settings:
     dtypes: list[str]
     min_cosine: float
     min_spearman: float
+    min_top1_agreement: float
     probe_items: int  # texts for embedders, (query, passage) pairs for cross-encoders
     probe_source: str  # "builtin" or the --texts / --pairs file
     batch_size: int

@@ -55,6 +55,7 @@ class ScanOptions:
     pairs_file: Path | None = None  # cross-encoders: probe (query, passage) pairs, TSV or JSONL
     min_cosine: float = 0.999
     min_spearman: float = 0.99  # cross-encoders: rank correlation of scores with float32
+    min_top1_agreement: float = 0.0  # share of probe items whose nearest neighbour / top passage is kept
     kind: str = "auto"
     batch_size: int = 32
     depth: int = 1
@@ -92,6 +93,8 @@ def classify(comparison, options: ScanOptions) -> str:
     if comparison.min_cosine is not None and comparison.min_cosine < options.min_cosine:
         return "drift"
     if comparison.spearman is not None and comparison.spearman < options.min_spearman:
+        return "drift"
+    if comparison.top1_agreement is not None and comparison.top1_agreement < options.min_top1_agreement:
         return "drift"
     return "ok"
 
@@ -217,6 +220,8 @@ def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, 
         reason = f"fails: {load.error.type}: {first_line}" if load.error else "fails"
     elif load.status == "nonfinite":
         reason = f"NaN/inf outputs for {load.nonfinite} of {items} probe items"
+    elif load.top1_agreement is not None and load.top1_agreement < options.min_top1_agreement:
+        reason = f"drift: top-1 agreement {load.top1_agreement:.0%} < {options.min_top1_agreement:.0%}"
     elif load.spearman is not None:
         reason = f"drift: Spearman {load.spearman:.4f} < {options.min_spearman}"
     else:
@@ -244,6 +249,8 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
         raise PrecheckError("--batch-size and --depth must be at least 1")
     if not 0.0 < options.min_spearman <= 1.0:
         raise PrecheckError(f"--min-spearman must be in (0, 1], got {options.min_spearman}")
+    if not 0.0 <= options.min_top1_agreement <= 1.0:
+        raise PrecheckError(f"--min-top1-agreement must be in [0, 1], got {options.min_top1_agreement}")
     model = resolve_model(options.model, options.kind)
     wrong = options.pairs_file if model.kind == EMBEDDER else options.texts_file
     if wrong is not None:
@@ -293,6 +300,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             dtypes=list(options.dtypes),
             min_cosine=options.min_cosine,
             min_spearman=options.min_spearman,
+            min_top1_agreement=options.min_top1_agreement,
             probe_items=len(session.items),
             probe_source=str(probe_file(options, model.kind) or "builtin"),
             batch_size=options.batch_size,

@@ -154,11 +154,15 @@ REPORT_SCHEMA = {
         },
         "settings": {
             "type": "object",
-            "required": ["dtypes", "min_cosine", "min_spearman", "probe_items", "probe_source", "batch_size", "depth"],
+            "required": [
+                "dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe_items", "probe_source",
+                "batch_size", "depth",
+            ],
             "properties": {
                 "dtypes": {"type": "array", "items": _DTYPE, "minItems": 1},
                 "min_cosine": {"type": "number"},
                 "min_spearman": {"type": "number"},
+                "min_top1_agreement": {"type": "number"},
                 "probe_items": {"type": "integer", "minimum": 1},
                 "probe_source": {"type": "string"},
                 "batch_size": {"type": "integer", "minimum": 1},

@@ -8,7 +8,7 @@ import pytest
 from conftest import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["scan", "fix", "train-check"]
+COMMANDS = ["scan", "fix", "train-check", "ci"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -19,8 +19,9 @@ def test_every_command_has_help_text(command):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_is_in_the_usage_docs(command):
-    assert f"precheck {command} " in (ROOT / "docs" / "usage.md").read_text()
+def test_every_command_is_in_the_docs(command):
+    docs = "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    assert f"precheck {command} " in docs
 
 
 def test_report_schema_doc_names_every_top_level_key():
@@ -34,3 +35,11 @@ def test_report_schema_doc_names_every_top_level_key():
 def test_ci_runs_the_readme_test_command():
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
     assert "scripts/test" in (ROOT / "README.md").read_text()
+
+
+def test_ci_docs_name_every_config_key():
+    from precheck.config import MODEL_KEYS, TOP_KEYS
+
+    text = (ROOT / "docs" / "ci.md").read_text()
+    for key in [*MODEL_KEYS, *TOP_KEYS]:
+        assert f"{key}" in text, key

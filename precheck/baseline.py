@@ -1,0 +1,81 @@
+"""Baselines: each model's figures recorded in a committed file, and regressions against it.
+
+A regression is a figure worse than the recorded one by more than its tolerance, or a dtype
+that passed when recorded and fails now. Each one says by how much.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PrecheckError
+
+BASELINE_SCHEMA = "precheck.baseline/1"
+# Figures where higher is better, with the default tolerated drop.
+FIGURES = {"min_cosine": 1e-4, "top1_agreement": 0.05, "spearman": 0.005}
+
+
+@dataclass
+class Regression:
+    model: str
+    dtype: str
+    figure: str
+    baseline: float | str
+    current: float | str | None
+    tolerance: float | None
+
+    @property
+    def message(self) -> str:
+        if self.figure == "status":
+            return f"{self.model} {self.dtype}: status {self.baseline} -> {self.current}"
+        if self.current is None:
+            return f"{self.model} {self.dtype}: {self.figure} {self.baseline:.6f} -> none"
+        drop = self.baseline - self.current
+        return (f"{self.model} {self.dtype}: {self.figure} {self.baseline:.6f} -> {self.current:.6f} "
+                f"(-{drop:.6f}, tolerance {self.tolerance:g})")
+
+
+def figures_of(report) -> dict[str, dict]:
+    """What a baseline records of one report: per dtype, the `load` run's status and figures."""
+    recorded = {}
+    for dtype in report.settings.dtypes:
+        load = report.result(dtype, "load")
+        recorded[dtype] = {"status": load.status, **{k: getattr(load, k) for k in FIGURES}}
+    return recorded
+
+
+def write_baseline(path: Path, reports: dict[str, object]) -> None:
+    data = {"schema": BASELINE_SCHEMA, "models": {name: figures_of(r) for name, r in reports.items()}}
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_baseline(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PrecheckError(f"baseline {path} is not valid JSON: {exc}", "rerun with --update-baseline") from exc
+    if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("models"), dict):
+        raise PrecheckError(f"{path} is not a precheck baseline ({BASELINE_SCHEMA})", "rerun with --update-baseline")
+    return data["models"]
+
+
+def regressions(baseline: dict, name: str, report, tolerance: dict) -> list[Regression]:
+    found: list[Regression] = []
+    recorded = baseline.get(name, {})
+    for dtype, now in figures_of(report).items():
+        then = recorded.get(dtype)
+        if not then:
+            continue
+        if then.get("status") == "ok" and now["status"] != "ok":
+            found.append(Regression(name, dtype, "status", then["status"], now["status"], None))
+        for figure, default in FIGURES.items():
+            before, after = then.get(figure), now[figure]
+            if before is None:
+                continue
+            allowed = tolerance.get(figure, default)
+            if after is None or after < before - allowed:
+                found.append(Regression(name, dtype, figure, before, after, allowed))
+    return found

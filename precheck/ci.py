@@ -1,0 +1,92 @@
+"""`precheck ci`: scan every configured model in turn and gate on the lot.
+
+Returns a CiRun: one report (or the reason it could not run) per model, the regressions
+against the baseline, and an exit code like scan's (2 wins over 1 wins over 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .baseline import Regression, read_baseline, regressions, write_baseline
+from .config import CiConfig, ModelConfig
+from .errors import PrecheckError
+
+CI_SCHEMA = "precheck.ci/1"
+
+
+@dataclass
+class ModelRun:
+    config: ModelConfig
+    report: object | None = None  # Report
+    error: str | None = None  # why precheck could not scan it
+    regressions: list[Regression] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.report.verdict.passed and not self.regressions
+
+
+@dataclass
+class CiRun:
+    config: CiConfig
+    runs: list[ModelRun]
+    baseline_found: bool
+    baseline_updated: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if any(r.error for r in self.runs):
+            return 2
+        return 0 if all(r.passed for r in self.runs) else 1
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": CI_SCHEMA,
+            "config": str(self.config.path),
+            "baseline": {"path": str(self.config.baseline), "found": self.baseline_found,
+                         "updated": self.baseline_updated},
+            "passed": self.exit_code == 0,
+            "models": [
+                {
+                    "name": r.config.name,
+                    "passed": r.passed,
+                    "error": r.error,
+                    "regressions": [{**vars(g), "message": g.message} for g in r.regressions],
+                    "report": r.report.to_dict() if r.report is not None else None,
+                }
+                for r in self.runs
+            ],
+        }
+
+
+def scan_options(model: ModelConfig):
+    from .scanner import ScanOptions
+
+    return ScanOptions(
+        model=model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
+        texts_file=model.texts, pairs_file=model.pairs, min_cosine=model.min_cosine,
+        min_spearman=model.min_spearman, min_top1_agreement=model.min_top1_agreement, kind=model.kind, fix=model.fix,
+    )
+
+
+def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> CiRun:
+    from .scanner import run_scan
+
+    baseline = None if update_baseline else read_baseline(config.baseline)
+    runs: list[ModelRun] = []
+    for model in config.models:
+        progress(f"{model.name}: scanning")
+        run = ModelRun(model)
+        try:
+            # Each scan frees its models before returning: one is resident at a time.
+            run.report = run_scan(scan_options(model), lambda message, name=model.name: progress(f"{name}: {message}"))
+        except PrecheckError as exc:
+            run.error = exc.one_line()
+        if run.report is not None and baseline is not None:
+            run.regressions = regressions(baseline, model.name, run.report, config.tolerance)
+        runs.append(run)
+    outcome = CiRun(config, runs, baseline_found=baseline is not None)
+    if update_baseline and all(r.report is not None for r in runs):
+        write_baseline(config.baseline, {r.config.name: r.report for r in runs})
+        outcome.baseline_updated = True
+    return outcome

@@ -1,0 +1,72 @@
+"""The CI run as JUnit XML: one test case per model and dtype, failures carrying the
+diagnosis and the fix snippet, so that CI systems show which model and dtype broke."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from .ci import CiRun
+
+
+def _failure_text(report, dtype: str, regressions) -> str:
+    lines = [v.summary for v in report.verdict.dtypes if v.dtype == dtype and not v.passed]
+    for d in report.diagnoses:
+        if d.dtype == dtype and d.strategy == "load":
+            lines.append(f"diagnosis: {d.cause} at {d.module or '-'}: {d.detail}")
+    best = report.recommended_fix(dtype)
+    if best is not None:
+        lines.append(f"recommended fix: {best.strategy}\n{best.snippet}")
+    lines.extend(f"regression: {g.message}" for g in regressions)
+    return "\n".join(lines)
+
+
+def to_junit(run: CiRun) -> str:
+    suite = ET.Element("testsuite", name="precheck")
+    tests = failures = errors = 0
+    for model_run in run.runs:
+        name = model_run.config.name
+        if model_run.report is None:
+            tests += 1
+            errors += 1
+            case = ET.SubElement(suite, "testcase", classname=name, name="scan")
+            ET.SubElement(case, "error", message=model_run.error or "could not scan").text = model_run.error
+            continue
+        report = model_run.report
+        for verdict in report.verdict.dtypes:
+            tests += 1
+            case = ET.SubElement(suite, "testcase", classname=name, name=verdict.dtype)
+            result = report.result(verdict.dtype, "load")
+            if result.seconds is not None:
+                case.set("time", f"{result.seconds:.3f}")
+            mine = [g for g in model_run.regressions if g.dtype == verdict.dtype]
+            if not verdict.passed or mine:
+                failures += 1
+                message = verdict.summary if not verdict.passed else mine[0].message
+                ET.SubElement(case, "failure", message=message, type=verdict.status).text = \
+                    _failure_text(report, verdict.dtype, mine)
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def github_annotations(run: CiRun) -> list[str]:
+    """Workflow commands GitHub Actions turns into annotations on the run."""
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    lines = []
+    for model_run in run.runs:
+        name = model_run.config.name
+        if model_run.report is None:
+            lines.append(f"::error title=precheck {name}::{escape(model_run.error or 'could not scan')}")
+            continue
+        for verdict in model_run.report.verdict.dtypes:
+            mine = [g for g in model_run.regressions if g.dtype == verdict.dtype]
+            if not verdict.passed:
+                best = model_run.report.recommended_fix(verdict.dtype)
+                fix = f" (fix: {best.strategy})" if best else ""
+                lines.append(f"::error title=precheck {name} {verdict.dtype}::{escape(verdict.summary + fix)}")
+            for regression in mine:
+                lines.append(f"::error title=precheck {name} {verdict.dtype} regression::{escape(regression.message)}")
+    return lines

@@ -87,6 +87,11 @@ class FixOutcome:
             "report": self.report.to_dict(),
         }
 
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
 
 def check_out_dir(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():

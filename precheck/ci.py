@@ -58,6 +58,11 @@ class CiRun:
             ],
         }
 
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
 
 def scan_options(model: ModelConfig):
     from .scanner import ScanOptions

@@ -72,6 +72,11 @@ KindOption = Annotated[str, typer.Option(help="auto (from the model's config), s
 MinCosineOption = Annotated[float, typer.Option(help="Embedders: lowest cosine to float32 that still passes.")]
 MinSpearmanOption = Annotated[float, typer.Option(help="Cross-encoders: lowest rank correlation of scores with float32.")]
 MinTop1Option = Annotated[float, typer.Option(help="Lowest share of probe items whose nearest neighbour (top passage) is kept.")]
+ModelArgument = Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")]
+JsonOption = Annotated[Optional[str], typer.Option("--json", help="Write the result as JSON to PATH (- for stdout).")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite files (and for fix, a non-empty --out) precheck would otherwise refuse to.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")]
+BatchOption = Annotated[int, typer.Option(help="encode() / predict() batch size.")]
 
 
 def _debug_wanted(flag: bool) -> bool:
@@ -128,6 +133,17 @@ def _consoles(json_path: str | None, quiet: bool):
     return view, Console(stderr=True, quiet=quiet)
 
 
+def run_and_report(json_path: str | None, quiet: bool, work, render, to_json):
+    """Run the core with a progress display, render its result, write the JSON; return the result."""
+    view, status_console = _consoles(json_path, quiet)
+    with progress_display(status_console, quiet) as progress:
+        result = work(progress)
+    render(result, view)
+    if json_path:
+        _write_json(json_path, to_json(result))
+    return result
+
+
 @contextmanager
 def progress_display(console, quiet: bool):
     """A spinner on a terminal, plain lines otherwise, nothing with --quiet."""
@@ -142,7 +158,7 @@ def progress_display(console, quiet: bool):
 
 @app.command()
 def scan(
-    model: Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")],
+    model: ModelArgument,
     dtype: DtypeOption = None,
     device: DeviceOption = "auto",
     trust_remote_code: TrustOption = False,
@@ -152,11 +168,11 @@ def scan(
     min_cosine: MinCosineOption = 0.999,
     min_spearman: MinSpearmanOption = 0.99,
     min_top1_agreement: MinTop1Option = 0.0,
-    batch_size: Annotated[int, typer.Option(help="encode() / predict() batch size.")] = 32,
+    batch_size: BatchOption = 32,
     depth: Annotated[int, typer.Option(help="Module table depth: 1 = top-level modules.")] = 1,
-    json_path: Annotated[Optional[str], typer.Option("--json", help="Write the report as JSON to PATH (- for stdout).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --json file.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
+    json_path: JsonOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
     no_fix: Annotated[bool, typer.Option("--no-fix", help="Skip the fix search (a faster gate).")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -185,18 +201,14 @@ def scan(
             depth=depth,
             fix=not no_fix,
         )
-        view, status_console = _consoles(json_path, quiet)
-        with progress_display(status_console, quiet) as progress:
-            report = run_scan(options, progress)
-        render_terminal(report, view)
-        if json_path:
-            _write_json(json_path, report.to_json())
+        report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
+                                lambda r: r.to_json())
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)
 
 
 @app.command()
 def fix(
-    model: Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")],
+    model: ModelArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the fixed model and precheck.json to.")],
     dtype: Annotated[str, typer.Option("--dtype", "-d", help="fp16 or bf16.")] = "fp16",
     device: DeviceOption = "auto",
@@ -206,10 +218,10 @@ def fix(
     kind: KindOption = "auto",
     min_cosine: MinCosineOption = 0.999,
     min_spearman: MinSpearmanOption = 0.99,
-    batch_size: Annotated[int, typer.Option(help="encode() / predict() batch size.")] = 32,
-    json_path: Annotated[Optional[str], typer.Option("--json", help="Write the outcome as JSON to PATH (- for stdout).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder (and an existing --json file).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
+    batch_size: BatchOption = 32,
+    json_path: JsonOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Apply the recommended fix: write MODEL + a precheck.json plan to --out, reload it and verify it."""
@@ -226,20 +238,14 @@ def fix(
         options = ScanOptions(model=model, dtypes=(wanted,), device=device, trust_remote_code=trust_remote_code,
                               texts_file=texts, pairs_file=pairs, kind=kind, min_cosine=min_cosine,
                               min_spearman=min_spearman, batch_size=batch_size)
-        view, status_console = _consoles(json_path, quiet)
-        with progress_display(status_console, quiet) as progress:
-            outcome = write_fixed_model(options, out, force, progress)
-        render_fix_outcome(outcome, view)
-        if json_path:
-            import json
-
-            _write_json(json_path, json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
+        outcome = run_and_report(json_path, quiet, lambda progress: write_fixed_model(options, out, force, progress),
+                                 render_fix_outcome, lambda o: o.to_json())
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)
 
 
 @app.command("train-check")
 def train_check(
-    model: Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")],
+    model: ModelArgument,
     mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp or bf16.")] = "half",
     dtype: Annotated[str, typer.Option("--dtype", "-d", help="The dtype of half mode: fp16 or bf16.")] = "fp16",
     steps: Annotated[int, typer.Option(help="Optimizer steps per mode.")] = 20,
@@ -249,9 +255,9 @@ def train_check(
     device: DeviceOption = "auto",
     kind: KindOption = "auto",
     trust_remote_code: TrustOption = False,
-    json_path: Annotated[Optional[str], typer.Option("--json", help="Write the report as JSON to PATH (- for stdout).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --json file.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")] = False,
+    json_path: JsonOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite."""
@@ -266,23 +272,19 @@ def train_check(
 
         options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
                                data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind)
-        view, status_console = _consoles(json_path, quiet)
-        with progress_display(status_console, quiet) as progress:
-            report = run_train_check(options, progress)
-        render_train_report(report, view)
-        if json_path:
-            _write_json(json_path, report.to_json())
+        report = run_and_report(json_path, quiet, lambda progress: run_train_check(options, progress),
+                                render_train_report, lambda r: r.to_json())
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)
 
 
 @app.command()
 def ci(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml (default: look in .).")] = None,
-    json_path: Annotated[Optional[str], typer.Option("--json", help="Write every report as one JSON document (- for stdout).")] = None,
+    json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record this run's figures as the baseline.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing --json / --junit files.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no table when --json is given).")] = False,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
@@ -295,19 +297,17 @@ def ci(
         from .render_ci import render_ci
 
         settings = load_config(config, Path.cwd())
-        view, status_console = _consoles(json_path, quiet)
-        with progress_display(status_console, quiet) as progress:
-            run = run_ci(settings, update_baseline, progress)
-        render_ci(run, view)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            for line in github_annotations(run):
-                typer.echo(line, err=json_path == "-")
-        if junit:
-            junit.write_text(to_junit(run), encoding="utf-8")
-        if json_path:
-            import json
 
-            _write_json(json_path, json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+        def render_and_annotate(run, view) -> None:
+            render_ci(run, view)
+            if os.environ.get("GITHUB_ACTIONS") == "true":
+                for line in github_annotations(run):
+                    typer.echo(line, err=json_path == "-")
+            if junit:
+                junit.write_text(to_junit(run), encoding="utf-8")
+
+        run = run_and_report(json_path, quiet, lambda progress: run_ci(settings, update_baseline, progress),
+                             render_and_annotate, lambda r: r.to_json())
     raise typer.Exit(run.exit_code)
 
 

@@ -58,3 +58,26 @@ def test_st3_dense_recommended_fix_is_a_verified_cast(dense_scan):
     recommended = [f for f in report["fixes"] if f["recommended"]]
     assert [(f["strategy"], f["verified"]) for f in recommended] == [("cast", True)]
     assert ".to(torch.float16)" in recommended[0]["snippet"]
+
+
+def test_st3_cross_encoder_fp16_scores_collapsing_into_ties_is_drift(cross_encoder_model, pairs_file):
+    from conftest import invoke
+
+    # sentence-transformers 3.x CrossEncoder (not an nn.Module, automodel_args) returns the
+    # sigmoid computed in float16: distinct scores near 0.5 round to the same value, which
+    # the rank correlation sees even though every score is within 3e-4 of float32.
+    run = invoke("scan", cross_encoder_model, "--pairs", pairs_file, "-d", "fp16", "--no-fix", "--json", "-", "-q")
+    report = run.json()
+    assert report["model"]["kind"] == "cross-encoder"
+    assert run.exit_code == 1
+    load = next(r for r in report["results"] if r["strategy"] == "load")
+    assert load["status"] == "drift"
+    assert load["spearman"] < 0.99 and load["max_abs_diff"] < 1e-3
+
+
+def test_st3_overflow_keep_fp32_plan_is_found_and_verified(overflow_model, probe_file):
+    _, report = scan_json(overflow_model, probe_file, "-d", "fp16")
+    plan = next(f for f in report["fixes"] if f["strategy"] == "keep-fp32")
+    assert plan["verified"] is True and plan["recommended"] is True
+    assert all(".auto_model.encoder.layer." in path for path in plan["keep_fp32"])
+    assert plan["fp32_param_share"] < 0.15

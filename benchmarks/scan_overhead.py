@@ -100,7 +100,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     env = report["environment"]
-    print(f"all-MiniLM-L6-v2, {report['settings']['probe_texts']} probe texts, {args.runs} runs, "
+    print(f"all-MiniLM-L6-v2, {report['settings']['probe_items']} probe texts, {args.runs} runs, "
           f"torch {env['torch']}, sentence-transformers {env['sentence_transformers']}, device {env['device']}")
     print(f"| {'command':<36} | {'median s':>9} | {'peak MiB':>9} |")
     print(f"|{'-' * 38}|{'-' * 11}|{'-' * 11}|")

@@ -66,6 +66,9 @@ def _diagnose_nonfinite(session, result: ProbeResult) -> Diagnosis:
             lambda item: session.kind.token_count(model, item), result.dtype, result.strategy, skip),
     )
     if found is not None:
+        if 0 < len(found.probe_items) < result.nonfinite:
+            found.detail += (f"; in batches {result.nonfinite} items come out non-finite: padded to the "
+                             "triggering inputs' length, the others reach the overflowing positions too")
         return found
     detail = load_error or "NaN/inf appears only in batches, not item by item (padding or batch-size dependent)"
     return Diagnosis(result.dtype, result.strategy, "overflow", "", detail)

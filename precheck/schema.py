@@ -105,8 +105,8 @@ HEADROOM = {
         "module": {"type": "string"},
         "cls": {"type": "string"},
         "kind": {"enum": ["module", "embeddings", "layer", "part"]},
-        "max_abs": {"type": "number", "minimum": 0},
-        "fp16_fraction": {"type": "number", "minimum": 0},
+        "max_abs": {"type": ["number", "null"], "minimum": 0},  # null: inf already in float32
+        "fp16_fraction": {"type": ["number", "null"], "minimum": 0},
     },
     "additionalProperties": False,
 }

@@ -110,6 +110,16 @@ def cross_encoder_model(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def length_overflow_model(models_dir) -> Path:
+    return fixture_models.build_length_overflow_model(models_dir / "minilm-length-overflow")
+
+
+@pytest.fixture(scope="session")
+def nan_in_float32_model(models_dir) -> Path:
+    return fixture_models.build_nan_in_float32_model(models_dir / "minilm-nan-in-float32")
+
+
+@pytest.fixture(scope="session")
 def overflow_model(models_dir) -> Path:
     return fixture_models.build_overflow_model(models_dir / "minilm-overflow")
 

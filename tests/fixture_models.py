@@ -111,3 +111,35 @@ def build_cross_encoder(folder: Path) -> Path:
     model = CrossEncoder(str(plain_model_path()), num_labels=1, device="cpu")
     model.save(str(folder))
     return folder
+
+
+LONG_FROM_POSITION = 64
+
+
+def build_length_overflow_model(folder: Path) -> Path:
+    """Position embeddings past LONG_FROM_POSITION beyond float16's range: only inputs longer
+    than that many tokens overflow, as with sums over long sequences."""
+    import torch
+
+    model = _load_float32()
+    embeddings = model[0].auto_model.embeddings.position_embeddings
+    with torch.no_grad():
+        embeddings.weight[LONG_FROM_POSITION:] *= 3.0e6
+    model.save(str(folder))
+    return folder
+
+
+NAN_WORD = "zebra"
+
+
+def build_nan_in_float32_model(folder: Path) -> Path:
+    """One word's embedding is NaN: texts containing it are NaN in float32 too, which is
+    not half precision's fault."""
+    import torch
+
+    model = _load_float32()
+    token_id = model.tokenizer.convert_tokens_to_ids(NAN_WORD)
+    with torch.no_grad():
+        model[0].auto_model.embeddings.word_embeddings.weight[token_id] = float("nan")
+    model.save(str(folder))
+    return folder

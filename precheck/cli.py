@@ -218,6 +218,7 @@ def fix(
     kind: KindOption = "auto",
     min_cosine: MinCosineOption = 0.999,
     min_spearman: MinSpearmanOption = 0.99,
+    min_top1_agreement: MinTop1Option = 0.0,
     batch_size: BatchOption = 32,
     json_path: JsonOption = None,
     force: ForceOption = False,
@@ -237,7 +238,8 @@ def fix(
         check_out_dir(out, force)
         options = ScanOptions(model=model, dtypes=(wanted,), device=device, trust_remote_code=trust_remote_code,
                               texts_file=texts, pairs_file=pairs, kind=kind, min_cosine=min_cosine,
-                              min_spearman=min_spearman, batch_size=batch_size)
+                              min_spearman=min_spearman, min_top1_agreement=min_top1_agreement,
+                              batch_size=batch_size)
         outcome = run_and_report(json_path, quiet, lambda progress: write_fixed_model(options, out, force, progress),
                                  render_fix_outcome, lambda o: o.to_json())
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)

@@ -5,7 +5,7 @@ overflow and the probe items that trigger it; drift -> the block that adds the m
 """
 from __future__ import annotations
 
-from .kinds import torch_module
+from .kinds import CROSS_ENCODER, torch_module
 from .loading import release_memory
 from .localise import (
     block_drift,
@@ -84,19 +84,34 @@ def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[Block
             paths.extend(block_paths(net))
         return capture_block_outputs(net, items, _run_one(session, model), paths)
 
+    distinct: dict[str, int] = {}
+
+    def capture_low(model):
+        if session.kind.name == CROSS_ENCODER:
+            scores, _ = session.run_model(model)
+            distinct["low"] = len(set(scores[:, 0].tolist()))
+        return capture(model)
+
     reference, _ = _with_model(lambda: session.load(None), capture)
-    low, _ = _with_model(session.builder(result.dtype, result.strategy), capture)
+    low, _ = _with_model(session.builder(result.dtype, result.strategy), capture_low)
     rows = block_drift(reference or {}, low or {})
     for row in rows:
         row.dtype, row.strategy = result.dtype, result.strategy
+    ties = ""
+    if "low" in distinct:
+        before = len(set(session.reference[:, 0].tolist()))
+        if distinct["low"] < before:
+            # Failure mode 10: the score itself (a low-precision sigmoid) rounds distinct values together.
+            ties = (f"; scores collapse into ties: {before} distinct scores in float32, "
+                    f"{distinct['low']} in {result.dtype}")
     if not rows:
-        return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared"), []
+        return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared" + ties), []
     worst = max(rows, key=lambda r: r.added)
     figure = f"Spearman {result.spearman:.4f}" if result.spearman is not None else f"min cosine {result.min_cosine:.6f}"
     detail = (
         f"{figure}; the largest step in relative error against float32 is at "
         f"{worst.module} (+{worst.added:.2e}, reaching {worst.relative_error:.2e}); "
-        f"the output ends at {rows[-1].relative_error:.2e}"
+        f"the output ends at {rows[-1].relative_error:.2e}{ties}"
     )
     return Diagnosis(result.dtype, result.strategy, "drift", worst.module, detail), rows
 

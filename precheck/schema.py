@@ -4,6 +4,8 @@ docs/report-schema.md describes the same fields; tests validate real reports aga
 """
 from __future__ import annotations
 
+from .report import STATUSES
+
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
 _DTYPE = {"enum": ["float16", "bfloat16"]}
@@ -33,7 +35,7 @@ PROBE_RESULT = {
     "properties": {
         "dtype": _DTYPE,
         "strategy": {"enum": ["load", "cast"]},
-        "status": {"enum": ["ok", "error", "nonfinite", "drift", "unsupported"]},
+        "status": {"enum": list(STATUSES)},
         "error": {
             "oneOf": [
                 {"type": "null"},
@@ -199,7 +201,7 @@ REPORT_SCHEMA = {
                         "properties": {
                             "dtype": _DTYPE,
                             "passed": {"type": "boolean"},
-                            "status": {"enum": ["ok", "error", "nonfinite", "drift", "unsupported"]},
+                            "status": {"enum": list(STATUSES)},
                             "summary": {"type": "string"},
                         },
                         "additionalProperties": False,

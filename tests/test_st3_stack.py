@@ -73,6 +73,9 @@ def test_st3_cross_encoder_fp16_scores_collapsing_into_ties_is_drift(cross_encod
     load = next(r for r in report["results"] if r["strategy"] == "load")
     assert load["status"] == "drift"
     assert load["spearman"] < 0.99 and load["max_abs_diff"] < 1e-3
+    found = next(d for d in report["diagnoses"] if d["strategy"] == "load")
+    assert found["cause"] == "drift"
+    assert "scores collapse into ties: 8 distinct scores in float32" in found["detail"]
 
 
 def test_st3_overflow_keep_fp32_plan_is_found_and_verified(overflow_model, probe_file):
@@ -81,3 +84,14 @@ def test_st3_overflow_keep_fp32_plan_is_found_and_verified(overflow_model, probe
     assert plan["verified"] is True and plan["recommended"] is True
     assert all(".auto_model.encoder.layer." in path for path in plan["keep_fp32"])
     assert plan["fp32_param_share"] < 0.15
+
+
+def test_st3_cross_encoder_bf16_scores_fail_on_the_way_to_numpy(cross_encoder_model, pairs_file):
+    from conftest import invoke
+
+    # Failure mode 6: NumPy has no bfloat16, and this release's predict() calls .numpy() on it.
+    run = invoke("scan", cross_encoder_model, "--pairs", pairs_file, "-d", "bf16", "--no-fix", "--json", "-", "-q")
+    load = next(r for r in run.json()["results"] if r["strategy"] == "load")
+    assert run.exit_code == 1
+    assert load["status"] == "error"
+    assert load["error"]["type"] == "TypeError" and "BFloat16" in load["error"]["message"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from conftest import invoke
+from conftest import invoke, scan_json
 from precheck.schema import REPORT_SCHEMA
 
 
@@ -149,3 +149,12 @@ def test_builtin_probe_set_has_long_multilingual_and_edge_texts():
     assert "" in texts and "   " in texts
     assert max(len(t.split()) for t in texts) >= 256
     assert any("東京" in t for t in texts) and any("def " in t for t in texts)
+
+
+def test_scan_dense_model_passes_on_a_release_that_casts_every_module(dense_model, probe_file):
+    # sentence-transformers 5+/6 casts the modules after the first to its dtype on load;
+    # the same model fails on 3.0.1 (tests/test_st3_stack.py).
+    run, report = scan_json(dense_model, probe_file, "-d", "fp16")
+    assert run.exit_code == 0
+    rows = {r["cls"]: r for r in report["modules"]["float16"]}
+    assert rows["Dense"]["param_dtypes"] == {"float16": rows["Dense"]["params"]}

@@ -95,3 +95,5 @@ def test_st3_cross_encoder_bf16_scores_fail_on_the_way_to_numpy(cross_encoder_mo
     assert run.exit_code == 1
     assert load["status"] == "error"
     assert load["error"]["type"] == "TypeError" and "BFloat16" in load["error"]["message"]
+    found = next(d for d in run.json()["diagnoses"] if d["strategy"] == "load")
+    assert found["module"] == "" and "raised outside every module" in found["detail"]

@@ -138,7 +138,27 @@ def _resolve(name: str) -> ResolvedModel:
             f"{repo_id} is not in the Hugging Face cache ({_hub_cache()}) and HF_HUB_OFFLINE is set",
             "download it once with HF_HUB_OFFLINE unset, or pass a local folder",
         )
+    _check_hub_reachable(repo_id)
     return ResolvedModel(text, repo_id, "sentence-transformer", "hub", ())
+
+
+def _check_hub_reachable(repo_id: str) -> None:
+    """One metadata request before the download: without it, an unreachable hub costs a
+    minute and a half of retries per file before the loader gives up."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        HfApi().model_info(repo_id, timeout=15)
+    except RepositoryNotFoundError as exc:
+        raise PrecheckError(f"no model {repo_id} on the Hugging Face hub (or it is private)",
+                            "check the id, or log in with `hf auth login` for a private model") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the hub
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PrecheckError(
+            f"cannot reach the Hugging Face hub to download {repo_id}: {first}",
+            f"check the network, or set HF_HUB_OFFLINE=1 to use only the cache ({_hub_cache()})",
+        ) from exc
 
 
 def check_remote_code(model: ResolvedModel, trust_remote_code: bool) -> None:
@@ -180,10 +200,12 @@ def device_supports(device: str, dtype: str) -> tuple[bool, str]:
 
 def quiet_libraries() -> None:
     """transformers' per-load weight bars and advice would interleave with precheck's own output."""
+    import huggingface_hub
     import transformers
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
+    huggingface_hub.utils.logging.set_verbosity_error()
 
 
 def load_model(model: ResolvedModel, device: str, dtype: str | None, trust_remote_code: bool):

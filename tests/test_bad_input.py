@@ -104,3 +104,14 @@ def test_scan_debug_shows_the_traceback():
     run = invoke("scan", "./no/such/model", "--debug")
     assert run.exit_code == 2
     assert "Traceback" in run.stderr
+
+
+def test_scan_unreachable_hub_exits_2_at_once_naming_the_id(monkeypatch):
+    import huggingface_hub.constants as hub
+
+    # Online mode, pointed at a port nothing listens on: no retries, one line.
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub, "ENDPOINT", "http://127.0.0.1:9")
+    run = invoke("scan", "someone/not-cached")
+    assert_one_line_error(run, "cannot reach the Hugging Face hub", "someone/not-cached", "HF_HUB_OFFLINE=1")

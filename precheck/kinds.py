@@ -33,6 +33,10 @@ class Embedder:
     run_call = 'embeddings = model.encode(["your text"])'
     items_label = "texts"
 
+    def api_shape(self) -> tuple[str, str]:
+        """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""
+        return "model", "model_kwargs"
+
     def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
         from sentence_transformers import SentenceTransformer
 
@@ -72,12 +76,21 @@ class CrossEncoderKind:
     run_call = 'scores = model.predict([("your query", "a passage")])'
     items_label = "pairs"
 
+    def api_shape(self) -> tuple[str, str]:
+        """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it
+        names the transformers kwargs `automodel_args`."""
+        from sentence_transformers import CrossEncoder
+        from torch import nn
+
+        net = "model" if issubclass(CrossEncoder, nn.Module) else "model.model"
+        key = "model_kwargs" if "model_kwargs" in inspect.signature(CrossEncoder.__init__).parameters \
+            else "automodel_args"
+        return net, key
+
     def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
         from sentence_transformers import CrossEncoder
 
-        # sentence-transformers 3.x names the transformers kwargs `automodel_args`.
-        key = "model_kwargs" if "model_kwargs" in inspect.signature(CrossEncoder.__init__).parameters \
-            else "automodel_args"
+        _, key = self.api_shape()
         return CrossEncoder(path, device=device, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch_dtype}})
 
     def default_items(self, model) -> list:

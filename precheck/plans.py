@@ -110,28 +110,13 @@ def cast(value, dtype):
 '''
 
 
-def _model_class_shape(kind) -> tuple[str, str, str]:
-    """(class name, how to reach its nn.Module, the dtype kwarg) on the installed release:
-    CrossEncoder in sentence-transformers 3.x holds its model as `.model` and takes
-    `automodel_args`."""
-    import inspect
-
-    if kind.class_name != "CrossEncoder":
-        return "SentenceTransformer", "model", "model_kwargs"
-    from sentence_transformers import CrossEncoder
-    from torch import nn
-
-    net = "model" if issubclass(CrossEncoder, nn.Module) else "model.model"
-    key = "model_kwargs" if "model_kwargs" in inspect.signature(CrossEncoder.__init__).parameters else "automodel_args"
-    return "CrossEncoder", net, key
-
-
 def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False, kind=None) -> tuple[str, str]:
     """(plain sentence-transformers code, the same with precheck.load) for this plan."""
     from .kinds import Embedder
 
     kind = kind or Embedder()
-    cls, net, dtype_kwarg = _model_class_shape(kind)
+    cls = kind.class_name
+    net, dtype_kwarg = kind.api_shape()
     low = f"torch.{plan.dtype}"
     extra = ", trust_remote_code=True" if trust_remote_code else ""
     head = f"import torch\nfrom sentence_transformers import {cls}\n\n"

@@ -155,12 +155,6 @@ def fix_panel(report: Report, dtype: str) -> Panel:
     return Panel(body, title=f"Fix for {dtype}", title_align="left")
 
 
-def _check_figure(result: ProbeResult) -> str:
-    if result.spearman is not None:
-        return f"Spearman {result.spearman:.4f}"
-    return f"min cosine {result.min_cosine:.6f}"
-
-
 def render_fix_outcome(outcome, console: Console) -> None:
     render_terminal(outcome.report, console)
     if outcome.plan is None:
@@ -169,7 +163,7 @@ def render_fix_outcome(outcome, console: Console) -> None:
         console.print(
             f"[green]Wrote {outcome.out}[/green] (plan: {outcome.plan.strategy}"
             f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
-            f"precheck.load: {_check_figure(outcome.check)} against float32.",
+            f"precheck.load: {outcome.check.headline()} against float32.",
             highlight=False,
         )
     else:

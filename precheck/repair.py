@@ -20,19 +20,13 @@ def _find(results: list[ProbeResult], dtype: str, strategy: str) -> ProbeResult 
 
 def _why(result: ProbeResult) -> str:
     if result.status == "ok":
-        return _figure(result)
+        return result.headline()
     if result.error is not None:
         first = result.error.message.splitlines()[0] if result.error.message else ""
         return f"{result.status}: {result.error.type}: {first}"
     if result.status == "nonfinite":
         return f"nonfinite: NaN/inf for {result.nonfinite} probe items"
-    return f"{result.status}: {_figure(result)}"
-
-
-def _figure(result: ProbeResult) -> str:
-    if result.spearman is not None:
-        return f"Spearman {result.spearman:.4f}"
-    return f"min cosine {result.min_cosine:.6f}"
+    return f"{result.status}: {result.headline()}"
 
 
 class _PlanProbe:

@@ -75,6 +75,12 @@ class ProbeResult:
     max_abs_diff: float | None = None  # cross-encoders: largest |score - float32 score|
     spearman: float | None = None  # cross-encoders: rank correlation of scores with float32
 
+    def headline(self) -> str:
+        """The figure a threshold reads: Spearman for cross-encoders, min cosine for embedders."""
+        if self.spearman is not None:
+            return f"Spearman {self.spearman:.4f}"
+        return f"min cosine {self.min_cosine:.6f}"
+
 
 @dataclass
 class Reference:

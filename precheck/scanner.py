@@ -208,11 +208,14 @@ class ScanSession:
 
 
 def _figures(result: ProbeResult) -> str:
-    if result.spearman is not None:
-        top1 = f", top passage kept for {result.top1_agreement:.0%} of queries" if result.top1_agreement is not None else ""
-        return f"Spearman {result.spearman:.4f}, max |score diff| {result.max_abs_diff:.2e}{top1}"
-    top1 = f", top-1 agreement {result.top1_agreement:.0%}" if result.top1_agreement is not None else ""
-    return f"min cosine {result.min_cosine:.6f}{top1}"
+    if result.top1_agreement is None:
+        top1 = ""
+    elif result.spearman is not None:
+        top1 = f", top passage kept for {result.top1_agreement:.0%} of queries"
+    else:
+        top1 = f", top-1 agreement {result.top1_agreement:.0%}"
+    score_diff = f", max |score diff| {result.max_abs_diff:.2e}" if result.spearman is not None else ""
+    return f"{result.headline()}{score_diff}{top1}"
 
 
 def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, items: int) -> str:

@@ -26,7 +26,7 @@ BARE_SCRIPT = r"""
 import gc, sys, torch
 from sentence_transformers import SentenceTransformer
 from precheck.loading import resolve_model
-from precheck.probe import builtin_texts, read_texts
+from precheck.kinds.texts import builtin_texts, read_texts
 from pathlib import Path
 path = resolve_model(sys.argv[1]).path
 def encode(model):
@@ -46,7 +46,7 @@ ONE_MODEL_SCRIPT = r"""
 import sys, torch
 from sentence_transformers import SentenceTransformer
 from precheck.loading import resolve_model
-from precheck.probe import builtin_texts, read_texts
+from precheck.kinds.texts import builtin_texts, read_texts
 from pathlib import Path
 model = SentenceTransformer(resolve_model(sys.argv[1]).path, device="cpu")
 texts = read_texts(Path(sys.argv[2])) if len(sys.argv) > 2 else builtin_texts(model.max_seq_length)

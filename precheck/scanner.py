@@ -28,7 +28,7 @@ from .loading import (
 )
 from .localise import is_unsupported_message, recording_headroom
 from .kinds import EMBEDDER, kind_for, torch_module
-from .probe import param_bytes
+from .tensors import param_bytes
 from .report import (
     DtypeVerdict,
     Environment,

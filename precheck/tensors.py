@@ -76,3 +76,15 @@ def max_abs(tensors) -> float:
             value = float(torch.nan_to_num(tensor.detach().float().abs(), nan=0.0).max())
         largest = max(largest, value)
     return largest
+
+
+def torch_module(model):
+    """The nn.Module behind a model: CrossEncoder in sentence-transformers 3.x is a plain
+    class holding the transformers model as `.model`."""
+    from torch import nn
+
+    return model if isinstance(model, nn.Module) else model.model
+
+
+def param_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in torch_module(model).parameters())

@@ -38,7 +38,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_ci_docs_name_every_config_key():
-    from precheck.config import MODEL_KEYS, TOP_KEYS
+    from precheck.gate.config import MODEL_KEYS, TOP_KEYS
 
     text = (ROOT / "docs" / "ci.md").read_text()
     for key in [*MODEL_KEYS, *TOP_KEYS]:

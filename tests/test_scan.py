@@ -142,7 +142,7 @@ def test_scan_accepts_comma_separated_dtypes():
 
 
 def test_builtin_probe_set_has_long_multilingual_and_edge_texts():
-    from precheck.probe import builtin_texts
+    from precheck.kinds.texts import builtin_texts
 
     texts = builtin_texts(256)
     assert len(texts) >= 32

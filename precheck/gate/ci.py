@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .baseline import Regression, read_baseline, regressions, write_baseline
 from .config import CiConfig, ModelConfig
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 CI_SCHEMA = "precheck.ci/1"
 
@@ -65,7 +65,7 @@ class CiRun:
 
 
 def scan_options(model: ModelConfig):
-    from .scanner import ScanOptions
+    from ..scanner import ScanOptions
 
     return ScanOptions(
         model=model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
@@ -75,7 +75,7 @@ def scan_options(model: ModelConfig):
 
 
 def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> CiRun:
-    from .scanner import run_scan
+    from ..scanner import run_scan
 
     baseline = None if update_baseline else read_baseline(config.baseline)
     runs: list[ModelRun] = []

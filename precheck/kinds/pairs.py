@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import PrecheckError
-from .probe import MAX_LONG_WORDS, _LONG_PROSE, _long
+from ..errors import PrecheckError
+from .texts import MAX_LONG_WORDS, _LONG_PROSE, _long
 
 _QUERIES = {
     "How do I reset my password?": [

@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .report import ModuleRow, ProbeResult, Report
+from ..report import ModuleRow, ProbeResult, Report
 
 _STATUS_STYLE = {"ok": "green", "drift": "yellow", "error": "red", "nonfinite": "red", "unsupported": "magenta"}
 

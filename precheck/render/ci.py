@@ -6,8 +6,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .ci import CiRun
-from .render import _STATUS_STYLE
+from ..gate.ci import CiRun
+from .scan import _STATUS_STYLE
 
 
 def render_ci(run: CiRun, console: Console) -> None:

@@ -7,7 +7,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .training import TrainReport
+from ..training.modes import TrainReport
 
 
 def _loss(values) -> str:

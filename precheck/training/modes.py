@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .kinds import cross_encoder_max_length
-from .report import Environment, ErrorInfo, ModelInfo
+from ..kinds import cross_encoder_max_length
+from ..report import Environment, ErrorInfo, ModelInfo
 
 TRAIN_SCHEMA = "precheck.train/1"
 MODES = ("half", "amp", "bf16")
@@ -91,7 +91,7 @@ class TrainReport:
         return next(m for m in self.modes if m.mode == name)
 
     def to_dict(self) -> dict:
-        from .report import _finite_or_null
+        from ..report import _finite_or_null
 
         data = asdict(self)
         ordered = {"schema": data.pop("schema")}
@@ -118,7 +118,7 @@ class _Task:
     cosine similarity + MSE (CosineSimilarityLoss) for an embedder."""
 
     def __init__(self, wrapper, kind: str, device: str) -> None:
-        from .kinds import torch_module
+        from ..kinds import torch_module
 
         self.wrapper, self.kind, self.device = wrapper, kind, device
         self.net = wrapper.model if kind == "cross-encoder" else torch_module(wrapper)
@@ -243,7 +243,7 @@ def train_one_mode(load: Callable[[str], object], kind: str, mode: str, low: str
     predictions = task.predict(probe_pairs)
     result.predictions_finite = bool(torch.isfinite(predictions).all())
     if reference is not None and result.predictions_finite:
-        from .compare import spearman
+        from ..compare import spearman
 
         result.max_abs_diff_vs_float32 = float((predictions - reference).abs().max())
         result.spearman_vs_float32 = spearman(reference[:, 0].tolist(), predictions[:, 0].tolist())

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 BASELINE_SCHEMA = "precheck.baseline/1"
 # Figures where higher is better, with the default tolerated drop.

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .errors import PrecheckError
-from .loading import (
+from ..errors import PrecheckError
+from ..loading import (
     check_remote_code,
     device_supports,
     load_model,
@@ -17,8 +17,8 @@ from .loading import (
     resolve_device,
     resolve_model,
 )
-from .report import ErrorInfo, ModelInfo
-from .training import MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
+from ..report import ErrorInfo, ModelInfo
+from .modes import MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
 
 PROBE_PAIRS = 16
 
@@ -120,8 +120,8 @@ def _verdict(result: ModeResult) -> TrainVerdict:
 
 
 def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lambda _: None) -> TrainReport:
-    from .scanner import environment
-    from .train_data import builtin_training_pairs, read_training_pairs
+    from ..scanner import environment
+    from .data import builtin_training_pairs, read_training_pairs
 
     if options.mode not in MODES:
         raise PrecheckError(f"unknown --mode {options.mode!r}", "use half, amp or bf16")

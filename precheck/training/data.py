@@ -8,8 +8,8 @@ import csv
 import json
 from pathlib import Path
 
-from .errors import PrecheckError
-from .pairs import _QUERIES
+from ..errors import PrecheckError
+from ..kinds.pairs import _QUERIES
 
 LabelledPair = tuple[str, str, float]
 

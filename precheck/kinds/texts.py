@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 _SHORT_TEXTS = (
     "hello",
@@ -94,9 +94,3 @@ def read_texts(path: Path) -> list[str]:
             "give at least 2, one per line, so that nearest neighbours can be compared",
         )
     return texts
-
-
-def param_bytes(model) -> int:
-    from .kinds import torch_module
-
-    return sum(p.numel() * p.element_size() for p in torch_module(model).parameters())

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 MODEL_KEYS = {
     "name": str, "dtypes": list, "kind": str, "device": str, "trust_remote_code": bool,
@@ -92,7 +92,7 @@ def _check_value(where: str, key: str, value, expected: type):
     if key == "device" and value not in ("auto", "cpu", "cuda", "mps"):
         raise PrecheckError(f"{name} must be auto, cpu, cuda or mps, got {value!r}")
     if key == "dtypes":
-        from .dtypes import parse_low_dtypes
+        from ..dtypes import parse_low_dtypes
 
         if not value or not all(isinstance(v, str) for v in value):
             raise PrecheckError(f"{name} should be a non-empty list of dtype names such as [\"fp16\", \"bf16\"]")

@@ -1,0 +1,57 @@
+"""precheck train-check: a short fine-tune in each precision mode."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import (
+    DebugOption,
+    DeviceOption,
+    EXIT_FAIL,
+    EXIT_PASS,
+    ForceOption,
+    JsonOption,
+    KindOption,
+    ModelArgument,
+    QuietOption,
+    TrustOption,
+    check_output_path,
+    debug_wanted,
+    error_boundary,
+    run_and_report,
+)
+
+
+def train_check(
+    model: ModelArgument,
+    mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp or bf16.")] = "half",
+    dtype: Annotated[str, typer.Option("--dtype", "-d", help="The dtype of half mode: fp16 or bf16.")] = "fp16",
+    steps: Annotated[int, typer.Option(help="Optimizer steps per mode.")] = 20,
+    lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,
+    batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 8,
+    data: Annotated[Optional[Path], typer.Option(help="Labelled pairs: CSV query,passage,label or JSONL.")] = None,
+    device: DeviceOption = "auto",
+    kind: KindOption = "auto",
+    trust_remote_code: TrustOption = False,
+    json_path: JsonOption = None,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite."""
+    with error_boundary(debug_wanted(debug)):
+        from ..dtypes import parse_low_dtype
+
+        wanted = parse_low_dtype(dtype)
+        check_output_path(json_path, force)
+        from ..render.training import render_train_report
+        from ..training.check import run_train_check
+        from ..training.modes import TrainOptions
+
+        options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
+                               data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind)
+        report = run_and_report(json_path, quiet, lambda progress: run_train_check(options, progress),
+                                render_train_report, lambda r: r.to_json())
+    raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

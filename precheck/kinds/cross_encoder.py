@@ -1,0 +1,65 @@
+"""The cross-encoder kind: a CrossEncoder, probed with (query, passage) pairs through predict(),
+compared by score and rank."""
+from __future__ import annotations
+
+import inspect
+import time
+from pathlib import Path
+
+from ..compare import compare_scores
+
+
+def cross_encoder_max_length(model) -> int:
+    """`max_seq_length` in sentence-transformers 6, `max_length` before it."""
+    return getattr(model, "max_seq_length", None) or getattr(model, "max_length", None) or 512
+
+
+
+class CrossEncoderKind:
+    name = "cross-encoder"
+    class_name = "CrossEncoder"
+    run_call = 'scores = model.predict([("your query", "a passage")])'
+    items_label = "pairs"
+
+    def api_shape(self) -> tuple[str, str]:
+        """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it
+        names the transformers kwargs `automodel_args`."""
+        from sentence_transformers import CrossEncoder
+        from torch import nn
+
+        net = "model" if issubclass(CrossEncoder, nn.Module) else "model.model"
+        key = "model_kwargs" if "model_kwargs" in inspect.signature(CrossEncoder.__init__).parameters \
+            else "automodel_args"
+        return net, key
+
+    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
+        from sentence_transformers import CrossEncoder
+
+        _, key = self.api_shape()
+        return CrossEncoder(path, device=device, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch_dtype}})
+
+    def default_items(self, model) -> list:
+        from .kinds.pairs import builtin_pairs
+
+        return builtin_pairs(cross_encoder_max_length(model))
+
+    def read_items(self, path: Path) -> list:
+        from .kinds.pairs import read_pairs
+
+        return read_pairs(path)
+
+    def run(self, model, items: list, batch_size: int):
+        import numpy as np
+        import torch
+
+        start = time.perf_counter()
+        out = model.predict(items, batch_size=batch_size, show_progress_bar=False)
+        scores = torch.from_numpy(np.asarray(out, dtype=np.float32))
+        return scores.reshape(len(items), -1), time.perf_counter() - start
+
+    def compare(self, reference, candidate, items):
+        return compare_scores(reference, candidate, [q for q, _ in items])
+
+    def token_count(self, model, item) -> int:
+        limit = cross_encoder_max_length(model)
+        return len(model.tokenizer(item[0], item[1], truncation=True, max_length=limit)["input_ids"])

@@ -1,0 +1,50 @@
+"""The embedder kind: a SentenceTransformer, probed with texts through encode(), compared by cosine."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..compare import compare_embeddings
+
+
+class Embedder:
+    name = "sentence-transformer"
+    class_name = "SentenceTransformer"
+    run_call = 'embeddings = model.encode(["your text"])'
+    items_label = "texts"
+
+    def api_shape(self) -> tuple[str, str]:
+        """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""
+        return "model", "model_kwargs"
+
+    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(path, device=device, trust_remote_code=trust_remote_code,
+                                   model_kwargs={"torch_dtype": torch_dtype})
+
+    def default_items(self, model) -> list:
+        from .kinds.texts import builtin_texts
+
+        return builtin_texts(getattr(model, "max_seq_length", None))
+
+    def read_items(self, path: Path) -> list:
+        from .kinds.texts import read_texts
+
+        return read_texts(path)
+
+    def run(self, model, items: list, batch_size: int):
+        """Outputs as users get them (NumPy), as a float32 tensor, with the seconds it took."""
+        import numpy as np
+        import torch
+
+        start = time.perf_counter()
+        out = model.encode(items, batch_size=batch_size, show_progress_bar=False)
+        return torch.from_numpy(np.asarray(out, dtype=np.float32)), time.perf_counter() - start
+
+    def compare(self, reference, candidate, items):
+        return compare_embeddings(reference, candidate)
+
+    def token_count(self, model, item) -> int:
+        tokens = model.tokenizer(item, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        return len(tokens)

@@ -1,0 +1,84 @@
+"""precheck's own imports: no cycle anywhere, and nothing heavy before a command runs."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import precheck
+
+PACKAGE_ROOT = Path(precheck.__file__).parent
+HEAVY = {"torch", "transformers", "sentence_transformers", "numpy", "accelerate"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, top_level_only: bool) -> set[str]:
+    """Absolute names of the modules `path` imports (relative imports resolved)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            # `from . import x` may name a submodule
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _graph(top_level_only: bool) -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE_ROOT.rglob("*.py")}
+    return {name: {m for m in _imports(path, top_level_only) if m in modules and m != name}
+            for name, path in modules.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_precheck_has_no_import_cycle_even_through_function_level_imports():
+    assert _cycle(_graph(top_level_only=False)) is None, " -> ".join(_cycle(_graph(top_level_only=False)))
+
+
+def test_modules_the_cli_imports_before_a_command_runs_import_nothing_heavy_at_top_level():
+    graph = _graph(top_level_only=True)
+    reached, todo = set(), ["precheck.cli", "precheck"]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        todo.extend(graph[name])
+    modules = {_module_name(p): p for p in PACKAGE_ROOT.rglob("*.py")}
+    heavy = {name: sorted(m for m in _imports(modules[name], True) if m.split(".")[0] in HEAVY)
+             for name in reached}
+    assert {name: mods for name, mods in heavy.items() if mods} == {}

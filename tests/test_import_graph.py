@@ -15,8 +15,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path, top_level_only: bool) -> set[str]:
-    """Absolute names of the modules `path` imports (relative imports resolved)."""
+def _imports(path: Path, top_level_only: bool, named_only: bool = False) -> set[str]:
+    """Absolute names of the modules `path` imports (relative imports resolved); with
+    named_only, only the module each statement names (not the names it takes from it)."""
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -32,6 +33,8 @@ def _imports(path: Path, top_level_only: bool) -> set[str]:
             else:
                 target = node.module or ""
             found.add(target)
+            if named_only:
+                continue
             # `from . import x` may name a submodule
             found.update(f"{target}.{alias.name}" for alias in node.names)
     return found
@@ -82,3 +85,11 @@ def test_modules_the_cli_imports_before_a_command_runs_import_nothing_heavy_at_t
     heavy = {name: sorted(m for m in _imports(modules[name], True) if m.split(".")[0] in HEAVY)
              for name in reached}
     assert {name: mods for name, mods in heavy.items() if mods} == {}
+
+
+def test_every_relative_import_names_a_module_that_exists():
+    modules = {_module_name(p): p for p in PACKAGE_ROOT.rglob("*.py")}
+    missing = {name: sorted(m for m in _imports(path, False, named_only=True)
+                            if m.startswith("precheck") and m not in modules)
+               for name, path in modules.items()}
+    assert {name: mods for name, mods in missing.items() if mods} == {}

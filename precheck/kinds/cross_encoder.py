@@ -39,12 +39,12 @@ class CrossEncoderKind:
         return CrossEncoder(path, device=device, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch_dtype}})
 
     def default_items(self, model) -> list:
-        from .kinds.pairs import builtin_pairs
+        from .pairs import builtin_pairs
 
         return builtin_pairs(cross_encoder_max_length(model))
 
     def read_items(self, path: Path) -> list:
-        from .kinds.pairs import read_pairs
+        from .pairs import read_pairs
 
         return read_pairs(path)
 

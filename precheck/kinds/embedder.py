@@ -24,12 +24,12 @@ class Embedder:
                                    model_kwargs={"torch_dtype": torch_dtype})
 
     def default_items(self, model) -> list:
-        from .kinds.texts import builtin_texts
+        from .texts import builtin_texts
 
         return builtin_texts(getattr(model, "max_seq_length", None))
 
     def read_items(self, path: Path) -> list:
-        from .kinds.texts import read_texts
+        from .texts import read_texts
 
         return read_texts(path)
 

@@ -52,7 +52,7 @@ def test_ci_json_holds_every_report(ci_run):
 
     run, _, _ = ci_run
     document = run.json()
-    assert document["schema"] == "precheck.gate.ci/1" and document["passed"] is False
+    assert document["schema"] == "precheck.ci/1" and document["passed"] is False
     assert [m["passed"] for m in document["models"]] == [True, False]
     for model in document["models"]:
         jsonschema.validate(model["report"], REPORT_SCHEMA)
@@ -79,7 +79,7 @@ def test_ci_update_baseline_records_each_model(baseline_project, plain_model):
     folder, _, first = baseline_project
     assert first.exit_code == 0
     recorded = json.loads((folder / "precheck-baseline.json").read_text())
-    assert recorded["schema"] == "precheck.gate.baseline/1"
+    assert recorded["schema"] == "precheck.baseline/1"
     assert recorded["models"][str(plain_model)]["float16"]["status"] == "ok"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ._common import OneLineErrors
+from ._common import OneLineErrors, exit_without_teardown
 from .ci import ci
 from .fix import fix
 from .scan import scan
@@ -31,4 +31,7 @@ app.command()(ci)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        exit_without_teardown(done.code)

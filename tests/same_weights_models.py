@@ -33,6 +33,6 @@ def build_rotary_buffer_model(folder: Path) -> Path:
     ModernBertModel(config).save_pretrained(str(hf_folder))
     tokenizer.save_pretrained(str(hf_folder))
     transformer = Transformer(str(hf_folder), max_seq_length=128)
-    pooling = Pooling(transformer.get_word_embedding_dimension())
+    pooling = Pooling(64)
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder))
     return folder

@@ -324,4 +324,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         headroom=session.headroom,
         drift=drift,
     )
+    from .serving import serving_advice
+
+    report.serving = serving_advice(report)
     return report, session

@@ -98,11 +98,19 @@ def render_terminal(report: Report, console: Console) -> None:
         print_fix(report, dtype, console)
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    if report.serving:
+        print_serving(report, console)
     for v in report.verdict.dtypes:
         mark = "[green]PASS[/green]" if v.passed else "[red]FAIL[/red]"
         best = report.recommended_fix(v.dtype)
         fix = f" -> fix: {best.strategy}" if best is not None else ""
         console.print(f"{mark} {v.dtype}: {escape(v.summary)}{fix}", highlight=False)
+
+
+def print_serving(report: Report, console: Console) -> None:
+    console.print("[bold]Serving[/bold]: the dtype flag that matches what was verified (docs/serving.md)")
+    for advice in report.serving:
+        console.print(f"  {advice.server} [bold]{advice.flag}[/bold]: {escape(advice.note)}", highlight=False)
 
 
 def _bar(fraction: float, width: int) -> str:

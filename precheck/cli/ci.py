@@ -19,6 +19,7 @@ from ._common import (
     error_boundary,
     run_and_report,
 )
+from ._summary import SummaryOption, deliver_summary
 
 
 def ci(
@@ -29,11 +30,13 @@ def ci(
     force: ForceOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
+    summary: SummaryOption = None,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
         check_output_path(json_path, force)
         check_output_path(str(junit) if junit else None, force, "--junit")
+        check_output_path(summary, force, "--summary")
         from ..gate.ci import run_ci
         from ..gate.config import load_config
         from ..gate.junit import github_annotations, to_junit
@@ -51,4 +54,7 @@ def ci(
 
         run = run_and_report(json_path, quiet, lambda progress: run_ci(settings, update_baseline, progress),
                              render_and_annotate, lambda r: r.to_json())
+        from ..render.markdown import ci_summary
+
+        deliver_summary(ci_summary(run), summary)
     raise typer.Exit(run.exit_code)

@@ -139,7 +139,7 @@ def headroom_chart(report: Report, width: int = 120) -> Table:
               ([h.module for h in shown], [a for a, _ in cells], [b for _, b in cells])]
     bar_width = min(30, width - 5 - 4 * 2 - max(widest[0], 13) - max(widest[1], 7) - max(widest[2], 7))
     if bar_width >= 6:
-        table.add_column("", no_wrap=True)
+        table.add_column("", no_wrap=True, width=bar_width)
     for h, (max_abs, fraction) in zip(shown, cells):
         style = "red" if h.fp16_fraction >= 1 else "yellow" if h.fp16_fraction >= 0.1 else "green"
         bar = [Text(_bar(h.fp16_fraction, bar_width), style=style)] if bar_width >= 6 else []

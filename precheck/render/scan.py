@@ -133,11 +133,15 @@ def headroom_chart(report: Report, width: int = 120) -> Table:
     # Layer parts only when they come near the edge: a 24-layer model would fill the screen.
     shown = [h for h in report.headroom if h.kind != "part" or h.fp16_fraction >= 0.01]
     cells = [(f"{h.max_abs:,.1f}", f"{100 * h.fp16_fraction:.2g}%") for h in shown]
-    # The bar is a picture of the figure beside it: it gets the room the paths and figures leave
-    # (a class name wraps under its path), or goes.
+    # The bar is a picture of the figure beside it: it gets the room that the figures, paths
+    # and classes leave, or goes.
     widest = [max((len(c) for c in column), default=0) for column in
-              ([h.module for h in shown], [a for a, _ in cells], [b for _, b in cells])]
-    bar_width = min(30, width - 5 - 4 * 2 - max(widest[0], 13) - max(widest[1], 7) - max(widest[2], 7))
+              ([h.module for h in shown], [f"{h.module} {h.cls}" for h in shown], [a for a, _ in cells],
+               [b for _, b in cells])]
+    figures = 5 + 4 * 2 + max(widest[2], 7) + max(widest[3], 7)
+    bar_width = min(30, width - figures - max(widest[1], 13))
+    if bar_width < 6:  # let the longest class names wrap under their paths rather than lose the bar
+        bar_width = min(30, width - figures - max(widest[0], 13))
     if bar_width >= 6:
         table.add_column("", no_wrap=True, width=bar_width)
     for h, (max_abs, fraction) in zip(shown, cells):

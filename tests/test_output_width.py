@@ -77,3 +77,11 @@ def test_train_check_view_at_80_columns_has_no_cut_cell(cross_encoder_model, tra
     run = invoke("train-check", cross_encoder_model, "--steps", "2", "--batch-size", "4", "--data", training_file)
     assert cut_lines(run.stdout) == []
     assert "CrossEncoderTrainingArguments(output_dir=" in run.stdout
+
+
+def test_scan_view_at_60_columns_still_cuts_nothing(overflow_model, probe_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    _, view, report = scan_view_and_report(overflow_model, probe_file, tmp_path, "-d", "fp16", "--no-fix")
+    assert cut_lines(view) == []
+    assert "(continued)" in view
+    assert all(r["status"] in view for r in report["results"])

@@ -21,7 +21,9 @@ def _column_width(console: Console, table: Table, column: Column) -> int:
     """The width a column needs, padding included: its widest cell, or the fold floor for names."""
     options = console.options
     sizes = [Measurement.get(console, options, cell) for cell in (column.header, *column.cells)]
-    if column.no_wrap:
+    if column.width is not None:
+        widest = column.width
+    elif column.no_wrap:
         widest = max(size.maximum for size in sizes)
     else:  # wraps between words, folds a word longer than the floor
         widest = min(max(size.minimum for size in sizes), _FOLD_FLOOR)
@@ -42,9 +44,9 @@ def fits(table: Table, console: Console) -> bool:
 
 def fitted(table: Table, console: Console, key: int = 1) -> list[Table]:
     """`table` itself when it fits; otherwise parts that each repeat the first `key` columns."""
-    widths = [_column_width(console, table, c) for c in table.columns]
-    if _table_width(widths, table) <= console.width or len(table.columns) <= key + 1:
+    if fits(table, console) or len(table.columns) <= key + 1:
         return [table]
+    widths = [_column_width(console, table, c) for c in table.columns]
     groups: list[list[int]] = [[]]
     for index in range(key, len(table.columns)):
         trial = [*range(key), *groups[-1], index]

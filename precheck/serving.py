@@ -27,10 +27,13 @@ def _failed(report: Report, dtype: str) -> str:
     """Why a dtype is not served: failed, failed unless a code fix is applied, or not scanned."""
     if dtype not in report.settings.dtypes:
         return f"{dtype} was not scanned"
+    verdict = next(v for v in report.verdict.dtypes if v.dtype == dtype)
+    if verdict.status == "unsupported":
+        return f"{dtype} could not run on the scanning device ({report.environment.device}), so it is unverified"
     best = report.recommended_fix(dtype)
     if best is not None and best.strategy in _CODE_FIXES:
         return f"{dtype} works only with the {best.strategy} fix, {_OWN_CODE}"
-    return f"{dtype} failed"
+    return f"{dtype} failed ({verdict.status})"
 
 
 def serving_advice(report: Report) -> list[ServingAdvice]:

@@ -89,3 +89,16 @@ def test_serving_advice_is_a_pure_function_of_the_report(fp16_only_report):
     from precheck.serving import serving_advice
 
     assert serving_advice(fp16_only_report) == serving_advice(fp16_only_report) == fp16_only_report.serving
+
+
+def test_serving_advice_calls_a_dtype_the_device_could_not_run_unverified(fp16_only_report):
+    from precheck.serving import serving_advice
+
+    unsupported = dataclasses.replace(
+        fp16_only_report,
+        verdict=dataclasses.replace(fp16_only_report.verdict, passed=False, dtypes=[
+            dataclasses.replace(v, passed=False, status="unsupported") for v in fp16_only_report.verdict.dtypes]),
+    )
+    advice = serving_advice(unsupported)
+    assert {a.dtype for a in advice} == {"float32"}
+    assert all("float16 could not run on the scanning device" in a.note for a in advice)

@@ -76,6 +76,9 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     config = _read_json(config_file) if config_file.is_file() else {}
     st_config_file = folder / "config_sentence_transformers.json"
     st_config = _read_json(st_config_file) if st_config_file.is_file() else {}
+    if isinstance(config, dict) and config.get("auto_map") and not isinstance(config["auto_map"], dict):
+        raise PrecheckError(f"{config_file} is corrupt: auto_map should be a mapping of class names, "
+                            f"got a {type(config['auto_map']).__name__}", "restore config.json from the original model")
     if isinstance(config, dict) and config.get("auto_map"):
         remote.extend(sorted(str(v) for v in config["auto_map"].values() if isinstance(v, str)))
     architectures = (config.get("architectures") or []) if isinstance(config, dict) else []
@@ -90,6 +93,9 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
         if not isinstance(modules, list):
             raise PrecheckError(f"{modules_file} should hold a list of modules")
         for entry in modules:
+            if not isinstance(entry, dict) or not isinstance(entry.get("type", ""), str):
+                raise PrecheckError(f"{modules_file} is corrupt: each module should be an object whose \"type\" "
+                                    f"is a class name, got {entry!r}", "restore modules.json from the original model")
             class_ref = str(entry.get("type", "")) if isinstance(entry, dict) else ""
             if class_ref and not class_ref.startswith("sentence_transformers."):
                 remote.append(class_ref)

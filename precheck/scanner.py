@@ -145,6 +145,9 @@ class ScanSession:
             self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
         else:
             self.items = self.kind.default_items(model)
+        from .tokenizer_check import check_tokenizer
+
+        check_tokenizer(model, self.items, self.model.name, self.model.path)
         self.progress(f"running {len(self.items)} probe {self.kind.items_label} in float32")
         try:
             self.reference, seconds = self.run_model(model)
@@ -160,6 +163,10 @@ class ScanSession:
                 "precheck needs a working float32 model to compare against",
             ) from exc
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
+        if self.items and reference.nonfinite >= len(self.items):
+            # Nothing is left to compare: a scan that went on would pass on no evidence.
+            raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
+                                "precheck needs a working float32 model to compare against")
         del model
         release_memory()
         return reference
@@ -189,6 +196,10 @@ class ScanSession:
             return ProbeResult(dtype, strategy, status, error=error, param_bytes=sizes.get("param_bytes"))
         release_memory()
         figures = self.kind.compare(self.reference, outputs, self.items)
+        if not figures.nonfinite and figures.min_cosine is None and figures.max_abs_diff is None:
+            # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
+            return ProbeResult(dtype, strategy, "error", seconds=round(seconds, 4), param_bytes=sizes["param_bytes"],
+                               error=ErrorInfo("NothingCompared", "no probe item was finite in float32"))
         return ProbeResult(
             dtype,
             strategy,

@@ -10,14 +10,15 @@ import typer
 
 from ._common import (
     DebugOption,
-    EXIT_PASS,
     ForceOption,
     JsonOption,
+    Output,
     QuietOption,
-    check_output_path,
+    check_outputs,
     debug_wanted,
     error_boundary,
     run_and_report,
+    write_file,
 )
 
 
@@ -32,23 +33,42 @@ def ci(
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
-        check_output_path(json_path, force)
-        check_output_path(str(junit) if junit else None, force, "--junit")
+        from ..gate.baseline import read_baseline
         from ..gate.ci import run_ci
-        from ..gate.config import load_config
+        from ..gate.config import config_inputs, load_config
         from ..gate.junit import github_annotations, to_junit
         from ..render.ci import render_ci
 
         settings = load_config(config, Path.cwd())
+        outputs = [Output("--json", Path(json_path) if json_path not in (None, "-") else None),
+                   Output("--junit", junit)]
+        inputs = config_inputs(settings)
+        if update_baseline:
+            # The baseline is replaced by design (that is what the flag asks); only its folder is checked.
+            inputs.pop("baseline", None)
+            outputs.append(Output("baseline", settings.baseline))
+        check_outputs(outputs[:2], force, inputs, settings_model_folders(settings))
+        if update_baseline:
+            check_outputs(outputs, True, inputs)
+        else:
+            read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
 
-        def render_and_annotate(run, view) -> None:
+        def write_junit_then_render(run, view) -> None:
+            # Files first: a view that fails cannot lose them.
+            if junit:
+                write_file(junit, to_junit(run), force, "--junit")
+            for model_run in run.runs:
+                if model_run.error:
+                    typer.echo(f"precheck: error: {model_run.config.name}: {model_run.error}", err=True)
             render_ci(run, view)
             if os.environ.get("GITHUB_ACTIONS") == "true":
                 for line in github_annotations(run):
                     typer.echo(line, err=json_path == "-")
-            if junit:
-                junit.write_text(to_junit(run), encoding="utf-8")
 
         run = run_and_report(json_path, quiet, lambda progress: run_ci(settings, update_baseline, progress),
-                             render_and_annotate, lambda r: r.to_json())
+                             write_junit_then_render, lambda r: r.to_json(), force)
     raise typer.Exit(run.exit_code)
+
+
+def settings_model_folders(settings) -> tuple[Path, ...]:
+    return tuple(Path(m.source) for m in settings.models if m.source and Path(m.source).is_dir())

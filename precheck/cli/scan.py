@@ -24,7 +24,9 @@ from ._common import (
     QuietOption,
     TextsOption,
     TrustOption,
-    check_output_path,
+    check_outputs,
+    local_model_folders,
+    Output,
     debug_wanted,
     error_boundary,
     run_and_report,
@@ -56,7 +58,8 @@ def scan(
         from ..dtypes import parse_low_dtypes
 
         options_dtypes = parse_low_dtypes(dtype)
-        check_output_path(json_path, force)
+        check_outputs([Output("--json", Path(json_path) if json_path else None)], force,
+                      {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
 
@@ -76,5 +79,5 @@ def scan(
             fix=not no_fix,
         )
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
-                                lambda r: r.to_json())
+                                lambda r: r.to_json(), force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

@@ -68,7 +68,7 @@ def scan_options(model: ModelConfig):
     from ..scanner import ScanOptions
 
     return ScanOptions(
-        model=model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
+        model=model.source or model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
         texts_file=model.texts, pairs_file=model.pairs, min_cosine=model.min_cosine,
         min_spearman=model.min_spearman, min_top1_agreement=model.min_top1_agreement, kind=model.kind, fix=model.fix,
     )
@@ -87,6 +87,9 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> 
             run.report = run_scan(scan_options(model), lambda message, name=model.name: progress(f"{name}: {message}"))
         except PrecheckError as exc:
             run.error = exc.one_line()
+        except Exception as exc:  # noqa: BLE001 - one model's crash must not cost the others their reports
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            run.error = f"internal error: {type(exc).__name__}: {first}"
         if run.report is not None and baseline is not None:
             run.regressions = regressions(baseline, model.name, run.report, config.tolerance)
         runs.append(run)

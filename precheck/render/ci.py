@@ -11,11 +11,11 @@ from .scan import _STATUS_STYLE
 
 
 def render_ci(run: CiRun, console: Console) -> None:
-    table = Table(title=f"precheck ci ({run.config.path.name}, {len(run.runs)} models)", title_justify="left")
+    table = Table(title=f"precheck ci ({escape(run.config.path.name)}, {len(run.runs)} models)", title_justify="left")
     for column in ("model", "dtype", "status", "min cos / Spearman", "top-1", "recommended fix", "baseline"):
         table.add_column(column, no_wrap=column in ("dtype", "status"))
     for model_run in run.runs:
-        name = model_run.config.name
+        name = Text(model_run.config.name)
         if model_run.report is None:
             table.add_row(name, "-", Text("cannot run", style="magenta"), escape(model_run.error or ""), "", "", "")
             continue
@@ -37,11 +37,11 @@ def render_ci(run: CiRun, console: Console) -> None:
             )
     console.print(table)
     if run.baseline_updated:
-        console.print(f"Baseline written to {run.config.baseline}", highlight=False)
+        console.print(f"Baseline written to {escape(str(run.config.baseline))}", highlight=False)
     elif not run.baseline_found:
-        console.print(f"No baseline at {run.config.baseline}: run with --update-baseline to record one",
+        console.print(f"No baseline at {escape(str(run.config.baseline))}: run with --update-baseline to record one",
                       highlight=False)
     mark = {0: "[green]PASS[/green]", 1: "[red]FAIL[/red]", 2: "[magenta]ERROR[/magenta]"}[run.exit_code]
     failing = [r.config.name for r in run.runs if not r.passed]
     console.print(f"{mark} {len(run.runs) - len(failing)} of {len(run.runs)} models pass"
-                  + (f"; failing: {', '.join(failing)}" if failing else ""), highlight=False)
+                  + (f"; failing: {escape(', '.join(failing))}" if failing else ""), highlight=False)

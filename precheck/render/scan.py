@@ -29,7 +29,7 @@ def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
         depth = row.path.count(".")
         flag = Text(f"not {dtype}", style="bold red") if row.flagged else Text("")
         table.add_row(
-            "  " * depth + row.path,
+            Text("  " * depth + row.path),
             row.cls,
             f"{row.params:,}",
             _counts(row.param_dtypes),
@@ -75,7 +75,7 @@ def results_table(report: Report) -> Table:
 def render_terminal(report: Report, console: Console) -> None:
     m, env = report.model, report.environment
     console.print(
-        f"[bold]{m.name}[/bold] ({m.kind}, {m.source}: {m.path})\n"
+        f"[bold]{escape(m.name)}[/bold] ({m.kind}, {m.source}: {escape(m.path)})\n"
         f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
         f"{env.sentence_transformers}, device {env.device}"
     )
@@ -84,7 +84,7 @@ def render_terminal(report: Report, console: Console) -> None:
     console.print(results_table(report))
     for r in report.results:
         if r.error is not None:
-            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {_error_text(r)}", highlight=False)
+            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {escape(_error_text(r))}", highlight=False)
     if report.headroom:
         console.print(headroom_chart(report))
     if report.diagnoses:
@@ -92,7 +92,7 @@ def render_terminal(report: Report, console: Console) -> None:
     for dtype in dict.fromkeys(f.dtype for f in report.fixes):
         console.print(fix_panel(report, dtype))
     for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
     for v in report.verdict.dtypes:
         mark = "[green]PASS[/green]" if v.passed else "[red]FAIL[/red]"
         best = report.recommended_fix(v.dtype)
@@ -126,10 +126,10 @@ def headroom_chart(report: Report) -> Table:
 def diagnosis_panel(report: Report) -> Panel:
     lines = []
     for d in report.diagnoses:
-        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{d.cause}[/red] at [cyan]{d.module or '-'}[/cyan]")
+        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{escape(d.cause)}[/red] at [cyan]{escape(d.module or '-')}[/cyan]")
         lines.append(f"  {escape(d.detail)}")
         if d.producer and d.producer != d.module:
-            lines.append(f"  float32 appears at: [cyan]{d.producer}[/cyan]")
+            lines.append(f"  float32 appears at: [cyan]{escape(d.producer)}[/cyan]")
     return Panel("\n".join(lines), title="Diagnosis", title_align="left")
 
 
@@ -161,11 +161,11 @@ def render_fix_outcome(outcome, console: Console) -> None:
         console.print("[red]No verified fix[/red]: nothing was written.")
     elif outcome.check is not None and outcome.check.status == "ok":
         console.print(
-            f"[green]Wrote {outcome.out}[/green] (plan: {outcome.plan.strategy}"
+            f"[green]Wrote {escape(str(outcome.out))}[/green] (plan: {outcome.plan.strategy}"
             f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
             f"precheck.load: {outcome.check.headline()} against float32.",
             highlight=False,
         )
     else:
         status = outcome.check.status if outcome.check else "not checked"
-        console.print(f"[red]Wrote {outcome.out}, but reloading it gave {status}[/red]", highlight=False)
+        console.print(f"[red]Wrote {escape(str(outcome.out))}, but reloading it gave {status}[/red]", highlight=False)

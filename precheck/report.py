@@ -74,6 +74,7 @@ class ProbeResult:
     param_bytes: int | None = None
     max_abs_diff: float | None = None  # cross-encoders: largest |score - float32 score|
     spearman: float | None = None  # cross-encoders: rank correlation of scores with float32
+    same_as: str | None = None  # "load" when this model's weights were identical to that run's: its figures reused
 
     def headline(self) -> str:
         """The figure a threshold reads: Spearman for cross-encoders, min cosine for embedders."""

@@ -66,7 +66,7 @@ def results_table(report: Report) -> Table:
             *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross
               else (_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f"))),
             _figure(r.top1_agreement, ".0%"),
-            _figure(r.seconds, ".2f"),
+            f"= {r.same_as}" if r.same_as else _figure(r.seconds, ".2f"),
             _figure(r.param_bytes / 1e6 if r.param_bytes else None, ".1f"),
         )
     return table
@@ -85,6 +85,10 @@ def render_terminal(report: Report, console: Console) -> None:
     for r in report.results:
         if r.error is not None:
             console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {escape(_error_text(r))}", highlight=False)
+    for r in report.results:
+        if r.same_as:
+            console.print(f"  {r.dtype} {r.strategy}: same weights as {r.same_as}; its figures, not encoded again",
+                          highlight=False)
     if report.headroom:
         console.print(headroom_chart(report))
     if report.diagnoses:

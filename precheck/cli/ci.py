@@ -21,11 +21,27 @@ from ._common import (
 )
 
 
+def gate_outputs(json_path: str | None, junit: Path | None):
+    """The summary table, GitHub annotations and JUnit of a CiRun; `ci` and `merge` print the same."""
+    from ..gate.junit import github_annotations, to_junit
+    from ..render.ci import render_ci
+
+    def render_and_annotate(run, view) -> None:
+        render_ci(run, view)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            for line in github_annotations(run):
+                typer.echo(line, err=json_path == "-")
+        if junit:
+            junit.write_text(to_junit(run), encoding="utf-8")
+    return render_and_annotate
+
+
 def ci(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml (default: look in .).")] = None,
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record this run's figures as the baseline.")] = False,
+    shard: Annotated[Optional[str], typer.Option(help="K/N: scan only the K-th of N stable slices of the models (a CI matrix job); combine with `precheck merge`.")] = None,
     force: ForceOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -36,19 +52,14 @@ def ci(
         check_output_path(str(junit) if junit else None, force, "--junit")
         from ..gate.ci import run_ci
         from ..gate.config import load_config
-        from ..gate.junit import github_annotations, to_junit
-        from ..render.ci import render_ci
+        from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
-
-        def render_and_annotate(run, view) -> None:
-            render_ci(run, view)
-            if os.environ.get("GITHUB_ACTIONS") == "true":
-                for line in github_annotations(run):
-                    typer.echo(line, err=json_path == "-")
-            if junit:
-                junit.write_text(to_junit(run), encoding="utf-8")
-
-        run = run_and_report(json_path, quiet, lambda progress: run_ci(settings, update_baseline, progress),
-                             render_and_annotate, lambda r: r.to_json())
+        if shard is not None:
+            def work(progress):
+                return run_ci_shard(settings, shard, update_baseline, progress)
+        else:
+            def work(progress):
+                return run_ci(settings, update_baseline, progress)
+        run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit), lambda r: r.to_json())
     raise typer.Exit(run.exit_code)

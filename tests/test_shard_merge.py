@@ -133,5 +133,5 @@ def test_merge_has_help_text_and_a_docs_entry():
     from pathlib import Path
 
     run = invoke("merge", "--help")
-    assert run.exit_code == 0 and "REPORTS" in run.stdout
+    assert run.exit_code == 0 and "REPORT.json" in run.stdout
     assert "precheck merge " in (Path(__file__).resolve().parent.parent / "docs" / "ci.md").read_text()

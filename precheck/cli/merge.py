@@ -20,7 +20,7 @@ from .ci import gate_outputs
 
 
 def merge(
-    reports: Annotated[list[Path], typer.Argument(help="The JSON each `precheck ci --shard K/N --json` job wrote.")],
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT.json", help="The JSON each `precheck ci --shard K/N --json` job wrote.")],
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml for the baseline (default: look in .; none: keep the shards' baseline checks).")] = None,
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,

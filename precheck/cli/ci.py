@@ -22,11 +22,32 @@ from ._common import (
 )
 
 
+def gate_outputs(json_path: str | None, junit: Path | None, force: bool):
+    """Files first, then the view: JUnit, per-model errors on stderr, the summary table and GitHub
+    annotations of a CiRun; `ci` and `merge` print the same."""
+    from ..gate.junit import github_annotations, to_junit
+    from ..render.ci import render_ci
+
+    def write_junit_then_render(run, view) -> None:
+        # Files first: a view that fails cannot lose them.
+        if junit:
+            write_file(junit, to_junit(run), force, "--junit")
+        for model_run in run.runs:
+            if model_run.error:
+                typer.echo(f"precheck: error: {model_run.config.name}: {model_run.error}", err=True)
+        render_ci(run, view)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            for line in github_annotations(run):
+                typer.echo(line, err=json_path == "-")
+    return write_junit_then_render
+
+
 def ci(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml (default: look in .).")] = None,
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record this run's figures as the baseline.")] = False,
+    shard: Annotated[Optional[str], typer.Option(help="K/N: scan only the K-th of N stable slices of the models (a CI matrix job); combine with `precheck merge`.")] = None,
     force: ForceOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -36,8 +57,7 @@ def ci(
         from ..gate.baseline import read_baseline
         from ..gate.ci import run_ci
         from ..gate.config import config_inputs, load_config
-        from ..gate.junit import github_annotations, to_junit
-        from ..render.ci import render_ci
+        from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
         outputs = [Output("--json", Path(json_path) if json_path not in (None, "-") else None),
@@ -52,21 +72,14 @@ def ci(
             check_outputs(outputs, True, inputs)
         else:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
-
-        def write_junit_then_render(run, view) -> None:
-            # Files first: a view that fails cannot lose them.
-            if junit:
-                write_file(junit, to_junit(run), force, "--junit")
-            for model_run in run.runs:
-                if model_run.error:
-                    typer.echo(f"precheck: error: {model_run.config.name}: {model_run.error}", err=True)
-            render_ci(run, view)
-            if os.environ.get("GITHUB_ACTIONS") == "true":
-                for line in github_annotations(run):
-                    typer.echo(line, err=json_path == "-")
-
-        run = run_and_report(json_path, quiet, lambda progress: run_ci(settings, update_baseline, progress),
-                             write_junit_then_render, lambda r: r.to_json(), force)
+        if shard is not None:
+            def work(progress):
+                return run_ci_shard(settings, shard, update_baseline, progress)
+        else:
+            def work(progress):
+                return run_ci(settings, update_baseline, progress)
+        run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit, force), lambda r: r.to_json(),
+                             force)
     raise typer.Exit(run.exit_code)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .baseline import Regression, read_baseline, regressions, write_baseline
 from .config import CiConfig, ModelConfig
+from .. import __version__
 from ..errors import PrecheckError
 
 CI_SCHEMA = "precheck.ci/1"
@@ -32,6 +33,7 @@ class CiRun:
     runs: list[ModelRun]
     baseline_found: bool
     baseline_updated: bool = False
+    shard: str | None = None  # "K/N" when this run scanned one slice of a CI matrix (shard.py)
 
     @property
     def exit_code(self) -> int:
@@ -42,6 +44,8 @@ class CiRun:
     def to_dict(self) -> dict:
         return {
             "schema": CI_SCHEMA,
+            "precheck": __version__,
+            "shard": self.shard,
             "config": str(self.config.path),
             "baseline": {"path": str(self.config.baseline), "found": self.baseline_found,
                          "updated": self.baseline_updated},
@@ -49,6 +53,7 @@ class CiRun:
             "models": [
                 {
                     "name": r.config.name,
+                    "fix": r.config.fix,
                     "passed": r.passed,
                     "error": r.error,
                     "regressions": [{**vars(g), "message": g.message} for g in r.regressions],
@@ -90,9 +95,15 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> 
         except Exception as exc:  # noqa: BLE001 - one model's crash must not cost the others their reports
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             run.error = f"internal error: {type(exc).__name__}: {first}"
-        if run.report is not None and baseline is not None:
-            run.regressions = regressions(baseline, model.name, run.report, config.tolerance)
         runs.append(run)
+    return gate(config, runs, baseline, update_baseline)
+
+
+def gate(config: CiConfig, runs: list[ModelRun], baseline: dict | None, update_baseline: bool) -> CiRun:
+    """The runs against the baseline (regressions), or recorded as the new one; `ci` and `merge` share it."""
+    for run in runs:
+        if run.report is not None and baseline is not None:
+            run.regressions = regressions(baseline, run.config.name, run.report, config.tolerance)
     outcome = CiRun(config, runs, baseline_found=baseline is not None)
     if update_baseline and all(r.report is not None for r in runs):
         write_baseline(config.baseline, {r.config.name: r.report for r in runs})

@@ -276,6 +276,23 @@ ROWS = [
         lambda w, m, t: ["ci", "--config", config(w, model_entry("./missing-model", t), "sub/precheck.toml")],
         str(Path("sub") / "missing-model")),
     Row("scan-model-empty", lambda w, m, t: ["scan", ""], "MODEL is empty"),
+    # Found besides: unset variables, the current folder, names no file system takes.
+    Row("scan-json-empty", lambda w, m, t: ["scan", m, "--json", ""], "--json is empty"),
+    Row("fix-json-empty", lambda w, m, t: ["fix", m, "--out", w / "out", "--json", ""], "--json is empty"),
+    Row("fix-out-is-current-folder-force", lambda w, m, t: ["fix", m, "--out", ".", "--force"],
+        "is or contains the current folder"),
+    Row("fix-out-empty-is-current-folder-force", lambda w, m, t: ["fix", m, "--out", "", "--force"],
+        "is or contains the current folder"),
+    Row("fix-out-contains-current-folder-force", lambda w, m, t: ["fix", m, "--out", w.parent, "--force"],
+        "is or contains the current folder"),
+    Row("scan-model-name-too-long", lambda w, m, t: ["scan", "m" * 300], "File name too long"),
+    Row("scan-json-name-too-long", lambda w, m, t: ["scan", m, "--json", w / ("r" * 300)], "File name too long"),
+    Row("ci-config-is-a-folder", lambda w, m, t: ["ci", "--config", w], "is not a file"),
+    Row("ci-config-model-name-empty", lambda w, m, t: ["ci", "--config", config(w, '[[models]]\nname = ""\n')],
+        "name is empty"),
+    Row("ci-config-baseline-empty", lambda w, m, t: ["ci", "--config", config(w, 'baseline = ""\n'
+                                                                             + model_entry(m, t))],
+        "baseline should be a file path string"),
 ]
 
 

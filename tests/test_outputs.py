@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,18 @@ def test_scan_probe_with_nothing_finite_in_float32_is_never_ok(tiny_model):
     session.reference = torch.full((2, 32), float("nan"))
     result = session.run("float16", "load")
     assert result.status == "error" and result.error.type == "NothingCompared"
+
+
+def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_model):
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    run = invoke("scan", tiny_model, "--json", pipe, "--no-fix", "--device", "cpu", "-q")
+    reader.join(timeout=60)
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(received[0])["verdict"]["passed"] is True
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)

@@ -40,7 +40,7 @@ def ci(
         from ..render.ci import render_ci
 
         settings = load_config(config, Path.cwd())
-        outputs = [Output("--json", Path(json_path) if json_path not in (None, "-") else None),
+        outputs = [Output("--json", json_path),
                    Output("--junit", junit)]
         inputs = config_inputs(settings)
         if update_baseline:

@@ -109,8 +109,7 @@ def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: st
     source = Path(resolve_model(model, kind).path)
     if not source.is_dir():
         raise PrecheckError(f"cannot copy {model}: no local folder for it", "pass a local model folder")
-    json_target = Path(json_path) if json_path not in (None, "-") else None
-    check_outputs([Output("--out", out, folder=True), Output("--json", json_target)], force, inputs, (source,))
+    check_outputs([Output("--out", out, folder=True), Output("--json", json_path)], force, inputs, (source,))
     return source
 
 

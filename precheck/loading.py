@@ -120,7 +120,7 @@ def _resolve(name: str) -> ResolvedModel:
     if not text:
         raise PrecheckError("MODEL is empty", "pass a model folder or a hub id")
     local = Path(text).expanduser()
-    if local.exists():
+    if _path_exists(local, text):
         if not local.is_dir():
             raise PrecheckError(f"{text} is a file, not a model folder", "pass the folder that holds modules.json")
         kind, remote = inspect_folder(local)
@@ -146,6 +146,14 @@ def _resolve(name: str) -> ResolvedModel:
         )
     _check_hub_reachable(repo_id)
     return ResolvedModel(text, repo_id, "sentence-transformer", "hub", ())
+
+
+def _path_exists(local: Path, text: str) -> bool:
+    try:
+        return local.exists()
+    except OSError as exc:  # a name too long, a loop of links
+        raise PrecheckError(f"cannot use {text[:80]!r} as a path: {exc.strerror or exc}",
+                            "pass a model folder or a hub id") from exc
 
 
 def _check_hub_reachable(repo_id: str) -> None:

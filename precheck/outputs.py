@@ -13,6 +13,7 @@ import errno
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ TEMP_MARK = ".precheck-"  # in every temporary name, beside the target: `.<name>
 @dataclass(frozen=True)
 class Output:
     option: str  # how the user named it: "--json", "--junit", "--out", "baseline"
-    path: Path
+    path: Path | str | None  # as given: "" is refused, not read as the current folder
     folder: bool = False
 
 
@@ -55,8 +56,19 @@ def _check_writable(option: str, path: Path) -> None:
                             "choose a writable folder") from exc
 
 
+def is_stream(path: Path) -> bool:
+    """A device, pipe or socket (/dev/stdout, /dev/null, a FIFO): written through, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def _check_file(output: Output, force: bool) -> None:
     path = output.path
+    if is_stream(path):
+        return
     if path.is_dir():
         raise PrecheckError(f"{output.option} {path} is a folder", "give a file path")
     if os.path.lexists(path) and not force:
@@ -96,6 +108,24 @@ def check_outputs(outputs: list[Output], force: bool, inputs: dict[str, Path | N
     """Every check that can be made before the work; raises PrecheckError on the first failure."""
     wanted = [o for o in outputs if o.path is not None and str(o.path) != "-"]
     for output in wanted:
+        if not str(output.path).strip():
+            raise PrecheckError(f"{output.option} is empty", "give a path (is a variable in your script unset?)")
+    wanted = [Output(o.option, Path(o.path), o.folder) for o in wanted]
+    try:
+        _check_all(wanted, force, inputs, model_folders)
+    except OSError as exc:  # a name too long, a loop of links: the path cannot be used
+        raise PrecheckError(f"cannot use {exc.filename or 'an output path'}: {exc.strerror or exc}",
+                            "check the path") from exc
+
+
+def _check_all(wanted: list[Output], force: bool, inputs: dict[str, Path | None] | None,
+               model_folders: tuple[Path, ...]) -> None:
+    cwd = real(".")
+    for output in wanted:
+        if output.folder and (real(output.path) == cwd or _inside(cwd, real(output.path))):
+            raise PrecheckError(f"{output.option} {output.path} is or contains the current folder {cwd}",
+                                "write the output to a new folder")
+    for output in wanted:
         for model in model_folders:
             if output.folder:
                 check_model_overlap(output.option, output.path, model)
@@ -106,7 +136,7 @@ def check_outputs(outputs: list[Output], force: bool, inputs: dict[str, Path | N
         target = real(output.path)
         for other in wanted[:index]:
             other_target = real(other.path)
-            if target == other_target:
+            if target == other_target and not is_stream(target):
                 raise PrecheckError(f"{other.option} and {output.option} are the same path {output.path}",
                                     "give each output its own path")
             for inner, outer in ((output, other), (other, output)):
@@ -155,6 +185,11 @@ def write_file(path: Path | str, text: str, force: bool, option: str = "--json")
     """Write `text` to a temporary file beside `path`, then put it in place: os.replace with
     --force (a link at `path` is replaced, not followed), an exclusive hard link without."""
     path = Path(path)
+    if is_stream(path):
+        # Replacing /dev/stdout or /dev/null with a file would be a disaster (as root, a possible one).
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     handle, temp_name = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
                                          prefix=f".{path.name}{TEMP_MARK}", suffix=".tmp")
     temp = Path(temp_name)

@@ -16,7 +16,7 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 def build_tiny_model(folder: Path) -> Path:
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
@@ -27,9 +27,8 @@ def build_tiny_model(folder: Path) -> Path:
     BertModel(config).save_pretrained(transformer_dir)
     for name in TOKENIZER_FILES:
         shutil.copy(source / name, transformer_dir / name)
-    transformer = models.Transformer(str(transformer_dir), max_seq_length=64)
-    pooling = models.Pooling(32, pooling_mode="mean")
-    SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder))
+    # A plain transformers folder loads as Transformer + mean pooling: saved, it is a sentence-transformers folder.
+    SentenceTransformer(str(transformer_dir), device="cpu").save(str(folder))
     shutil.rmtree(transformer_dir)
     return folder
 

@@ -127,14 +127,16 @@ def error_boundary(debug: bool):
 
 
 def check_output_path(path: str | None, force: bool, option: str = "--json") -> None:
-    if path not in (None, "-"):
-        check_outputs([Output(option, Path(path))], force)
+    check_outputs([Output(option, path)], force)
 
 
 def local_model_folders(model: str) -> tuple[Path, ...]:
     """The model's folder when MODEL is a local path: outputs may not replace its files."""
-    local = Path(model.strip()).expanduser() if model.strip() else None
-    return (local,) if local is not None and local.is_dir() else ()
+    try:
+        local = Path(model.strip()).expanduser() if model.strip() else None
+        return (local,) if local is not None and local.is_dir() else ()
+    except OSError:  # a name too long to be a path: resolving MODEL says so
+        return ()
 
 
 def _write_json(path: str, text: str, force: bool = True) -> None:

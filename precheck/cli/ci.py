@@ -60,7 +60,7 @@ def ci(
         from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
-        outputs = [Output("--json", Path(json_path) if json_path not in (None, "-") else None),
+        outputs = [Output("--json", json_path),
                    Output("--junit", junit)]
         inputs = config_inputs(settings)
         if update_baseline:

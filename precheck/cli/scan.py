@@ -58,7 +58,7 @@ def scan(
         from ..dtypes import parse_low_dtypes
 
         options_dtypes = parse_low_dtypes(dtype)
-        check_outputs([Output("--json", Path(json_path) if json_path else None)], force,
+        check_outputs([Output("--json", json_path)], force,
                       {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan

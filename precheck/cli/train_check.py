@@ -47,7 +47,7 @@ def train_check(
         from ..dtypes import parse_low_dtype
 
         wanted = parse_low_dtype(dtype)
-        check_outputs([Output("--json", Path(json_path) if json_path else None)], force,
+        check_outputs([Output("--json", json_path)], force,
                       {"--data file": data}, local_model_folders(model))
         from ..render.training import render_train_report
         from ..training.check import run_train_check

@@ -61,6 +61,8 @@ def find_config(explicit: Path | None, cwd: Path) -> tuple[Path, dict]:
     """--config, else ./precheck.toml (its top level), else ./pyproject.toml's [tool.precheck]."""
     candidates = [explicit] if explicit else [cwd / "precheck.toml", cwd / "pyproject.toml"]
     for path in candidates:
+        if explicit and path.exists() and not path.is_file():
+            raise PrecheckError(f"--config {explicit} is not a file", "pass a precheck.toml or pyproject.toml")
         if path is None or not path.is_file():
             if explicit:
                 raise PrecheckError(f"--config {explicit} not found", "pass a precheck.toml or pyproject.toml")
@@ -135,6 +137,8 @@ def parse_config(path: Path, section: dict) -> CiConfig:
     for index, entry in enumerate(entries):
         entry_where = f"{where}.models[{index}]"
         checked = {**defaults, **_checked_table(entry_where, entry, MODEL_KEYS)}
+        if not checked.get("name", "x").strip():
+            raise PrecheckError(f"{entry_where}.name is empty", "give a model folder or a hub id")
         if "name" not in checked:
             raise PrecheckError(f"{entry_where}.name is missing", "each model needs a name (folder or hub id)")
         if checked["name"] in seen:
@@ -147,8 +151,8 @@ def parse_config(path: Path, section: dict) -> CiConfig:
         checked["dtypes"] = tuple(checked.get("dtypes", ("float16", "bfloat16")))
         models.append(ModelConfig(**checked))
     baseline = section.get("baseline", BASELINE_FILE)
-    if not isinstance(baseline, str):
-        raise PrecheckError(f"{where}.baseline should be a file path string")
+    if not isinstance(baseline, str) or not baseline.strip():
+        raise PrecheckError(f"{where}.baseline should be a file path string, got {baseline!r}")
     tolerance = _checked_table(f"{where}.tolerance", section.get("tolerance", {}),
                                {"min_cosine": float, "top1_agreement": float, "spearman": float})
     return CiConfig(path, tuple(models), (path.parent / baseline).resolve(), tolerance)

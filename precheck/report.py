@@ -138,6 +138,9 @@ class Fix:
     precheck_snippet: str  # the same with precheck.load
     status: str  # the probe status the plan got
     detail: str = ""
+    probe_runs: int = 0  # probe runs this fix's search spent (0: the scan's own run was reused)
+    param_bytes: int | None = None  # parameter bytes of the model under this fix
+    run_low: list[str] = field(default_factory=list)  # keep-fp32: children of kept blocks left in dtype
 
 
 @dataclass

@@ -96,6 +96,9 @@ FIX = {
         "precheck_snippet": {"type": "string"},
         "status": {"type": "string"},
         "detail": {"type": "string"},
+        "probe_runs": {"type": "integer", "minimum": 0},
+        "param_bytes": {"type": ["integer", "null"], "minimum": 0},
+        "run_low": _STRINGS,
     },
     "additionalProperties": False,
 }

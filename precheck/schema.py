@@ -22,6 +22,8 @@ MODULE_ROW = {
         "buffer_dtypes": _COUNTS,
         "size_mb": {"type": "number", "minimum": 0},
         "flagged": {"type": "boolean"},
+        "kept_in_fp32": {"type": "array", "items": {"type": "string"}},
+        "fp32_buffers": {"type": "array", "items": {"type": "string"}},
     },
     "additionalProperties": False,
 }
@@ -147,6 +149,7 @@ REPORT_SCHEMA = {
                 "path": {"type": "string"},
                 "kind": {"enum": ["sentence-transformer", "cross-encoder"]},
                 "source": {"enum": ["local", "cache", "embedded", "hub"]},
+                "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
             },
             "additionalProperties": False,
         },

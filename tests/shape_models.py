@@ -144,7 +144,8 @@ def _save_pipeline(folder: Path, transformer_folder: Path, pooling_mode: str, de
     Transformer, Pooling, Dense, Normalize = _modules()
     tokenizer_args = {"padding_side": padding_side} if padding_side else {}
     first = Transformer(str(transformer_folder), max_seq_length=128, tokenizer_args=tokenizer_args)
-    dim = first.get_word_embedding_dimension()
+    dim = getattr(first, "get_embedding_dimension", None) or first.get_word_embedding_dimension
+    dim = dim()
     modules = [first, Pooling(dim, pooling_mode=pooling_mode)]
     if dense_out:
         torch.manual_seed(0)

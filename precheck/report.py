@@ -19,6 +19,7 @@ class ModelInfo:
     path: str
     kind: str
     source: str
+    default_dtype: str = "float32"  # what a plain SentenceTransformer(model) / CrossEncoder(model) runs in
 
 
 @dataclass
@@ -52,6 +53,8 @@ class ModuleRow:
     buffer_dtypes: dict[str, int]
     size_mb: float
     flagged: bool
+    kept_in_fp32: list[str] = field(default_factory=list)  # modules transformers keeps in float32 on purpose
+    fp32_buffers: list[str] = field(default_factory=list)  # floating buffers not in the row's dtype
 
 
 @dataclass
@@ -139,6 +142,9 @@ class Fix:
     precheck_snippet: str  # the same with precheck.load
     status: str  # the probe status the plan got
     detail: str = ""
+    probe_runs: int = 0  # probe runs this fix's search spent (0: the scan's own run was reused)
+    param_bytes: int | None = None  # parameter bytes of the model under this fix
+    run_low: list[str] = field(default_factory=list)  # keep-fp32: children of kept blocks left in dtype
 
 
 @dataclass

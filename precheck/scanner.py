@@ -318,6 +318,7 @@ def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
 
 def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
+    from .defaults import annotate as annotate_defaults
     from .diagnose import diagnose_failures
     from .repair import search_fixes
 
@@ -362,4 +363,5 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         headroom=session.headroom,
         drift=drift,
     )
+    annotate_defaults(report, session)
     return report, session

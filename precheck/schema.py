@@ -22,6 +22,8 @@ MODULE_ROW = {
         "buffer_dtypes": _COUNTS,
         "size_mb": {"type": "number", "minimum": 0},
         "flagged": {"type": "boolean"},
+        "kept_in_fp32": {"type": "array", "items": {"type": "string"}},
+        "fp32_buffers": {"type": "array", "items": {"type": "string"}},
     },
     "additionalProperties": False,
 }
@@ -98,6 +100,9 @@ FIX = {
         "precheck_snippet": {"type": "string"},
         "status": {"type": "string"},
         "detail": {"type": "string"},
+        "probe_runs": {"type": "integer", "minimum": 0},
+        "param_bytes": {"type": ["integer", "null"], "minimum": 0},
+        "run_low": _STRINGS,
     },
     "additionalProperties": False,
 }
@@ -146,6 +151,7 @@ REPORT_SCHEMA = {
                 "path": {"type": "string"},
                 "kind": {"enum": ["sentence-transformer", "cross-encoder"]},
                 "source": {"enum": ["local", "cache", "embedded", "hub"]},
+                "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
             },
             "additionalProperties": False,
         },

@@ -23,6 +23,8 @@ def _counts(counts: dict[str, int]) -> str:
 def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
     title = "float32 reference" if dtype == "float32" else f"loaded with torch_dtype={dtype}"
     table = Table(title=f"Modules, {title}", title_justify="left")
+    kept = [k for row in rows for k in row.kept_in_fp32 if "." not in row.path]
+    table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" if kept else None
     for column in ("module", "class", "params", "param dtypes", "buffer dtypes", "MB", ""):
         table.add_column(column, justify="right" if column in ("params", "MB") else "left", no_wrap=column != "module")
     for row in rows:
@@ -77,7 +79,7 @@ def render_terminal(report: Report, console: Console) -> None:
     console.print(
         f"[bold]{escape(m.name)}[/bold] ({m.kind}, {m.source}: {escape(m.path)})\n"
         f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
-        f"{env.sentence_transformers}, device {env.device}"
+        f"{env.sentence_transformers}, device {env.device}, default dtype {m.default_dtype}"
     )
     for dtype, rows in report.modules.items():
         console.print(module_table(dtype, rows))

@@ -162,6 +162,16 @@ class Verdict:
 
 
 @dataclass
+class ServingAdvice:
+    """The dtype flag for one embedding server that matches what the scan verified (precheck/serving.py)."""
+
+    server: str  # text-embeddings-inference, vllm, infinity
+    flag: str  # e.g. "--dtype bfloat16"
+    dtype: str  # float16, bfloat16 or float32
+    note: str
+
+
+@dataclass
 class Report:
     model: ModelInfo
     environment: Environment
@@ -176,6 +186,7 @@ class Report:
     fixes: list[Fix] = field(default_factory=list)
     headroom: list[Headroom] = field(default_factory=list)
     drift: list[BlockDrift] = field(default_factory=list)
+    serving: list[ServingAdvice] = field(default_factory=list)
 
     def recommended_fix(self, dtype: str) -> "Fix | None":
         return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)

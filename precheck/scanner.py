@@ -364,4 +364,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         drift=drift,
     )
     annotate_defaults(report, session)
+    from .serving import serving_advice
+
+    report.serving = serving_advice(report)
     return report, session

@@ -133,6 +133,18 @@ BLOCK_DRIFT = {
     "additionalProperties": False,
 }
 
+SERVING_ADVICE = {
+    "type": "object",
+    "required": ["server", "flag", "dtype", "note"],
+    "properties": {
+        "server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]},
+        "flag": {"type": "string"},
+        "dtype": {"enum": ["float16", "bfloat16", "float32"]},
+        "note": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "precheck.report/1",
@@ -223,6 +235,7 @@ REPORT_SCHEMA = {
         "fixes": {"type": "array", "items": FIX},
         "headroom": {"type": "array", "items": HEADROOM},
         "drift": {"type": "array", "items": BLOCK_DRIFT},
+        "serving": {"type": "array", "items": SERVING_ADVICE},
     },
     "additionalProperties": False,
 }

@@ -20,6 +20,7 @@ from ._common import (
     run_and_report,
     write_file,
 )
+from ._summary import SummaryOption, deliver_summary
 
 
 def gate_outputs(json_path: str | None, junit: Path | None, force: bool):
@@ -51,6 +52,7 @@ def ci(
     force: ForceOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
+    summary: SummaryOption = None,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
@@ -60,14 +62,13 @@ def ci(
         from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
-        outputs = [Output("--json", json_path),
-                   Output("--junit", junit)]
+        outputs = [Output("--json", json_path), Output("--junit", junit), Output("--summary", summary)]
         inputs = config_inputs(settings)
         if update_baseline:
             # The baseline is replaced by design (that is what the flag asks); only its folder is checked.
             inputs.pop("baseline", None)
             outputs.append(Output("baseline", settings.baseline))
-        check_outputs(outputs[:2], force, inputs, settings_model_folders(settings))
+        check_outputs(outputs[:3], force, inputs, settings_model_folders(settings))
         if update_baseline:
             check_outputs(outputs, True, inputs)
         else:
@@ -80,6 +81,9 @@ def ci(
                 return run_ci(settings, update_baseline, progress)
         run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit, force), lambda r: r.to_json(),
                              force)
+        from ..render.markdown import ci_summary
+
+        deliver_summary(ci_summary(run), summary)
     raise typer.Exit(run.exit_code)
 
 

@@ -31,6 +31,7 @@ from ._common import (
     error_boundary,
     run_and_report,
 )
+from ._summary import SummaryOption, deliver_summary
 
 
 def scan(
@@ -51,6 +52,7 @@ def scan(
     quiet: QuietOption = False,
     no_fix: Annotated[bool, typer.Option("--no-fix", help="Skip the fix search (a faster gate).")] = False,
     debug: DebugOption = False,
+    summary: SummaryOption = None,
 ) -> None:
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
     for failures, name the module and the cause and find the smallest verified fix."""
@@ -58,7 +60,7 @@ def scan(
         from ..dtypes import parse_low_dtypes
 
         options_dtypes = parse_low_dtypes(dtype)
-        check_outputs([Output("--json", json_path)], force,
+        check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
                       {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
@@ -80,4 +82,7 @@ def scan(
         )
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
                                 lambda r: r.to_json(), force)
+        from ..render.markdown import scan_summary
+
+        deliver_summary(scan_summary(report), summary)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

@@ -142,3 +142,13 @@ def test_scan_memory_estimate_on_sentence_transformers_3_equals_the_references_p
     run, report = tiny_scan
     assert run.exit_code == 0
     assert report["memory"]["estimated_param_bytes"]["float32"] == report["reference"]["param_bytes"]
+
+
+def test_ci_plan_only_prints_every_models_plan_and_loads_nothing(tmp_path, tiny_model, monkeypatch):
+    (tmp_path / "precheck.toml").write_text(f'[[models]]\nname = "{tiny_model}"\n')
+    monkeypatch.chdir(tmp_path)
+    run = invoke("ci", "--plan-only", "--max-memory", "cpu=1MiB", "--json", "-")
+    assert run.exit_code == 0
+    (entry,) = run.json()["models"]
+    assert entry["model"] == str(tiny_model) and entry["memory"]["runs"][0]["placement"] == "offload"
+    assert not (tmp_path / "precheck-baseline.json").exists()

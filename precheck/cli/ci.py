@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_ci_memory_plans
 from ._common import (
     DebugOption,
     EXIT_PASS,
@@ -45,6 +46,9 @@ def ci(
     force: ForceOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
+    plan_only: PlanOnlyOption = False,
+    max_memory: MaxMemoryOption = None,
+    reference_device: ReferenceDeviceOption = None,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
@@ -55,11 +59,15 @@ def ci(
         from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
+        overrides = {"max_memory": max_memory, "reference_device": reference_device}
+        if plan_only:
+            show_ci_memory_plans(settings, shard, overrides, json_path, quiet)
+            raise typer.Exit(EXIT_PASS)
         if shard is not None:
             def work(progress):
-                return run_ci_shard(settings, shard, update_baseline, progress)
+                return run_ci_shard(settings, shard, update_baseline, progress, overrides)
         else:
             def work(progress):
-                return run_ci(settings, update_baseline, progress)
+                return run_ci(settings, update_baseline, progress, overrides)
         run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit), lambda r: r.to_json())
     raise typer.Exit(run.exit_code)

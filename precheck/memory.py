@@ -211,10 +211,14 @@ def plan_memory(model, device: str, dtypes, max_memory: str | None = None,
     free = free_memory(device)
     ram = available_ram() if device != "cpu" else free
     asked = parse_max_memory(max_memory)
-    budget = {"cpu": asked.get("cpu", int((ram or 0) * FREE_SHARE))}
-    if device != "cpu":
-        budget[device] = asked.get(device, int((free or 0) * FREE_SHARE))
     notes: list[str] = []
+    if None in (free, ram) and not asked:
+        # Nothing to plan against (no /proc/meminfo and no psutil): the runs go where they always did.
+        notes.append(f"free memory on {device if free is None else 'cpu'} is unknown: the plan assumes enough")
+    unknown = 2**62
+    budget = {"cpu": asked.get("cpu", unknown if ram is None else int(ram * FREE_SHARE))}
+    if device != "cpu":
+        budget[device] = asked.get(device, unknown if free is None else int(free * FREE_SHARE))
     runs: list[RunPlacement] = []
     if not estimate:
         notes.append(f"no safetensors headers to read ({weights}): the estimate needs a load; every run goes to {device}")

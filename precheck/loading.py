@@ -256,3 +256,32 @@ def release_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def load_reference_model(model: ResolvedModel, device: str, trust_remote_code: bool, placement: str, offload: dict):
+    """The float32 reference where the memory plan put it: the device, the CPU, or (offload holds
+    device_map/max_memory/offload_folder) spread by accelerate through model_kwargs."""
+    if not offload:
+        return load_model(model, "cpu" if placement == "cpu" else device, None, trust_remote_code)
+    import logging
+    import shutil
+    import weakref
+
+    import sentence_transformers
+    import torch
+
+    from .kinds import kind_for
+
+    kind = kind_for(model.kind)
+    _, key = kind.api_shape()
+    # accelerate warns that offloaded parameters sit on the meta device: the memory plan already says so.
+    logging.getLogger("accelerate.big_modeling").setLevel(logging.ERROR)
+    try:
+        loaded = getattr(sentence_transformers, kind.class_name)(
+            model.path, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch.float32, **offload}})
+    except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
+        shutil.rmtree(offload["offload_folder"], ignore_errors=True)
+        raise _load_error(model, exc) from exc
+    # Offloaded weights may be read from that folder until the model is gone.
+    weakref.finalize(loaded, shutil.rmtree, offload["offload_folder"], ignore_errors=True)
+    return loaded

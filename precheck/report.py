@@ -172,6 +172,29 @@ class ServingAdvice:
 
 
 @dataclass
+class RunPlacement:
+    """Where one run of the scan holds its weights (memory.py plans it before anything loads)."""
+
+    run: str  # "reference", "load" or "cast"
+    dtype: str
+    bytes: int | None  # estimated parameter bytes at the run's peak (cast: the float32 load)
+    placement: str  # the device ("cpu", "cuda", "mps") or "offload" (accelerate's device_map="auto")
+    detail: str = ""  # offload: the budget, then where the layers went once loaded
+
+
+@dataclass
+class MemoryPlan:
+    weights: str  # safetensors, safetensors-index, pytorch-bin (the estimate needs a load), none
+    parameters: int | None  # floating-point parameter elements in the checkpoint
+    estimated_param_bytes: dict[str, int]  # float32 / float16 / bfloat16; empty when the headers say nothing
+    device: str
+    free_bytes: int | None  # torch.cuda.mem_get_info on CUDA, available RAM on the CPU
+    budget: dict[str, int]  # bytes per device the float32 reference is placed under (--max-memory or free)
+    runs: list[RunPlacement]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Report:
     model: ModelInfo
     environment: Environment
@@ -187,6 +210,7 @@ class Report:
     headroom: list[Headroom] = field(default_factory=list)
     drift: list[BlockDrift] = field(default_factory=list)
     serving: list[ServingAdvice] = field(default_factory=list)
+    memory: MemoryPlan | None = None  # the memory plan and where each run went (issue 15)
 
     def recommended_fix(self, dtype: str) -> "Fix | None":
         return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)

@@ -145,6 +145,39 @@ SERVING_ADVICE = {
     "additionalProperties": False,
 }
 
+_BYTES = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+
+MEMORY_PLAN = {
+    "type": ["object", "null"],
+    "required": ["weights", "parameters", "estimated_param_bytes", "device", "free_bytes", "budget", "runs", "notes"],
+    "properties": {
+        "weights": {"enum": ["safetensors", "safetensors-index", "pytorch-bin", "none"]},
+        "parameters": {"type": ["integer", "null"], "minimum": 0},
+        "estimated_param_bytes": {"type": "object", "propertyNames": {"enum": ["float32", "float16", "bfloat16"]},
+                                  "additionalProperties": {"type": "integer", "minimum": 0}},
+        "device": {"type": "string"},
+        "free_bytes": {"type": ["integer", "null"], "minimum": 0},
+        "budget": _BYTES,
+        "runs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["run", "dtype", "bytes", "placement", "detail"],
+                "properties": {
+                    "run": {"enum": ["reference", "load", "cast"]},
+                    "dtype": {"enum": ["float32", "float16", "bfloat16"]},
+                    "bytes": {"type": ["integer", "null"], "minimum": 0},
+                    "placement": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "notes": _STRINGS,
+    },
+    "additionalProperties": False,
+}
+
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "precheck.report/1",
@@ -236,6 +269,7 @@ REPORT_SCHEMA = {
         "headroom": {"type": "array", "items": HEADROOM},
         "drift": {"type": "array", "items": BLOCK_DRIFT},
         "serving": {"type": "array", "items": SERVING_ADVICE},
+        "memory": MEMORY_PLAN,
     },
     "additionalProperties": False,
 }

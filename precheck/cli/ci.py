@@ -8,8 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_ci_memory_plans
 from ._common import (
     DebugOption,
+    EXIT_PASS,
     ForceOption,
     JsonOption,
     Output,
@@ -53,6 +55,9 @@ def ci(
     quiet: QuietOption = False,
     debug: DebugOption = False,
     summary: SummaryOption = None,
+    plan_only: PlanOnlyOption = False,
+    max_memory: MaxMemoryOption = None,
+    reference_device: ReferenceDeviceOption = None,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
@@ -73,12 +78,16 @@ def ci(
             check_outputs(outputs, True, inputs)
         else:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
+        overrides = {"max_memory": max_memory, "reference_device": reference_device}
+        if plan_only:
+            show_ci_memory_plans(settings, shard, overrides, json_path, quiet)
+            raise typer.Exit(EXIT_PASS)
         if shard is not None:
             def work(progress):
-                return run_ci_shard(settings, shard, update_baseline, progress)
+                return run_ci_shard(settings, shard, update_baseline, progress, overrides)
         else:
             def work(progress):
-                return run_ci(settings, update_baseline, progress)
+                return run_ci(settings, update_baseline, progress, overrides)
         run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit, force), lambda r: r.to_json(),
                              force)
         from ..render.markdown import ci_summary

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_memory_plan
 from ._common import (
     BatchOption,
     DebugOption,
@@ -53,6 +54,9 @@ def scan(
     no_fix: Annotated[bool, typer.Option("--no-fix", help="Skip the fix search (a faster gate).")] = False,
     debug: DebugOption = False,
     summary: SummaryOption = None,
+    plan_only: PlanOnlyOption = False,
+    max_memory: MaxMemoryOption = None,
+    reference_device: ReferenceDeviceOption = None,
 ) -> None:
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
     for failures, name the module and the cause and find the smallest verified fix."""
@@ -79,7 +83,11 @@ def scan(
             batch_size=batch_size,
             depth=depth,
             fix=not no_fix,
+            max_memory=max_memory,
+            reference_device=reference_device,
         )
+        if show_memory_plan(options, json_path, quiet, plan_only):
+            raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
                                 lambda r: r.to_json(), force)
         from ..render.markdown import scan_summary

@@ -79,7 +79,10 @@ def scan_options(model: ModelConfig):
     )
 
 
-def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> CiRun:
+def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, overrides: dict | None = None) -> CiRun:
+    """overrides: ScanOptions fields set for every model (--max-memory, --reference-device)."""
+    from dataclasses import replace
+
     from ..scanner import run_scan
 
     baseline = None if update_baseline else read_baseline(config.baseline)
@@ -89,7 +92,7 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> 
         run = ModelRun(model)
         try:
             # Each scan frees its models before returning: one is resident at a time.
-            run.report = run_scan(scan_options(model), lambda message, name=model.name: progress(f"{name}: {message}"))
+            run.report = run_scan(replace(scan_options(model), **(overrides or {})), lambda message, name=model.name: progress(f"{name}: {message}"))
         except PrecheckError as exc:
             run.error = exc.one_line()
         except Exception as exc:  # noqa: BLE001 - one model's crash must not cost the others their reports

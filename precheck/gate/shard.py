@@ -36,7 +36,7 @@ def select_shard(config, index: int, count: int):
     return replace(config, models=tuple(m for m in config.models if shard_of(m.name, count) == index))
 
 
-def run_ci_shard(config, shard: str, update_baseline: bool, progress=lambda _: None):
+def run_ci_shard(config, shard: str, update_baseline: bool, progress=lambda _: None, overrides: dict | None = None):
     """`precheck ci` over one shard; the CiRun says which, for `precheck merge`."""
     from .ci import run_ci
 
@@ -44,6 +44,6 @@ def run_ci_shard(config, shard: str, update_baseline: bool, progress=lambda _: N
     if update_baseline:
         raise PrecheckError("--update-baseline with --shard would record only this shard's models",
                             "record the baseline with `precheck merge --update-baseline` over every shard's report")
-    run = run_ci(select_shard(config, index, count), update_baseline, progress)
+    run = run_ci(select_shard(config, index, count), update_baseline, progress, overrides)
     run.shard = f"{index}/{count}"
     return run

@@ -7,7 +7,7 @@ One model is resident at a time; each run loads, encodes and lets go before the 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -21,12 +21,16 @@ from .loading import (
     check_remote_code,
     device_supports,
     load_model,
+    load_reference_model,
     quiet_libraries,
     release_memory,
     resolve_device,
     resolve_model,
 )
+from .fingerprint import model_fingerprint
 from .localise import is_unsupported_message, recording_headroom
+from .progress import counting_items
+from .memory import plan_memory
 from .kinds import EMBEDDER, kind_for, torch_module
 from .tensors import param_bytes
 from .report import (
@@ -42,7 +46,6 @@ from .report import (
 )
 
 STRATEGIES = ("load", "cast")
-HEADROOM_BATCH = 8
 Progress = Callable[[str], None]
 
 
@@ -61,6 +64,8 @@ class ScanOptions:
     batch_size: int = 32
     depth: int = 1
     fix: bool = True  # search for fixes (--no-fix skips it for a fast gate)
+    max_memory: str | None = None  # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
+    reference_device: str | None = None  # "cpu": the float32 reference on the CPU, the other runs on the device
 
 
 def probe_file(options: ScanOptions, kind: str) -> Path | None:
@@ -112,6 +117,18 @@ class ScanSession:
         self.reference = None
         self.modules: dict = {}
         self.headroom: list = []
+        # (dtype, fingerprint) -> the result of the run whose model had those weights
+        self.runs_by_weights: dict[tuple[str, str], ProbeResult] = {}
+        self.memory = None  # the MemoryPlan (memory.py): where each run goes
+
+    def load_reference(self):
+        from .memory import record_placement, reference_kwargs
+
+        placement = self.memory.runs[0].placement if self.memory else self.device
+        model = load_reference_model(self.model, self.device, self.options.trust_remote_code, placement,
+                                     reference_kwargs(self.memory))
+        record_placement(self.memory, model)
+        return model
 
     def load(self, dtype: str | None):
         return load_model(self.model, self.device, dtype, self.options.trust_remote_code)
@@ -137,22 +154,29 @@ class ScanSession:
         """(outputs, seconds) of the model on the probe items, as users call it."""
         return self.kind.run(model, self.items if items is None else items, self.options.batch_size)
 
+    def run_counted(self, model, label: str):
+        """run_model on the whole probe set, with items done reported to a display that draws a bar."""
+        with counting_items(torch_module(model), label, len(self.items), self.progress):
+            return self.run_model(model)
+
     def run_reference(self) -> Reference:
         self.progress("loading float32 reference")
-        model = self.load(None)
+        model = self.load_reference()
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if probe_file(self.options, self.model.kind) is not None:
             self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
         else:
             self.items = self.kind.default_items(model)
+        from .tokenizer_check import check_tokenizer
+
+        check_tokenizer(model, self.items, self.model.name, self.model.path)
         self.progress(f"running {len(self.items)} probe {self.kind.items_label} in float32")
         try:
-            self.reference, seconds = self.run_model(model)
-            # A pass of its own, in small batches: hooks that look at every block's output
-            # keep activations alive longer, and at the user's batch size that raised peak
-            # memory by about 0.5 GB on all-MiniLM-L6-v2 (benchmarks/scan_overhead.py).
+            # Headroom is read during the reference encode itself: each hook reduces a block's
+            # output to one number at once, so no activation outlives its block and the peak
+            # stays the bare encode's (docs/benchmarks.md).
             with recording_headroom(torch_module(model)) as headroom:
-                self.kind.run(model, self.items, HEADROOM_BATCH)
+                self.reference, seconds = self.run_counted(model, "float32")
             self.headroom = headroom()
         except Exception as exc:  # noqa: BLE001
             raise PrecheckError(
@@ -160,24 +184,42 @@ class ScanSession:
                 "precheck needs a working float32 model to compare against",
             ) from exc
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
+        if self.items and reference.nonfinite >= len(self.items):
+            # Nothing is left to compare: a scan that went on would pass on no evidence.
+            raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
+                                "precheck needs a working float32 model to compare against")
         del model
         release_memory()
         return reference
 
-    def _build_and_encode(self, build, sizes: dict, label: str):
-        """Returns (embeddings, seconds); the model dies with this frame, before the next load."""
+    def _build_and_encode(self, build, sizes: dict, label: str, weights_of: str | None):
+        """Returns (embeddings, seconds), or (None, None) when a run of this dtype with the same
+        weights is already known; the model dies with this frame, before the next load."""
         model = build()
         sizes["param_bytes"] = param_bytes(model)
+        if weights_of is not None:
+            # About 0.1 s per 100 MB of weights (docs/benchmarks.md), against an encode of seconds to minutes.
+            fingerprint = model_fingerprint(torch_module(model))
+            sizes["weights"] = (weights_of, fingerprint) if fingerprint else None
+            if sizes["weights"] in self.runs_by_weights:
+                return None, None
         self.progress(f"{label}: running {len(self.items)} {self.kind.items_label}")
-        return self.run_model(model)
+        return self.run_counted(model, label)
 
-    def probe(self, dtype: str, strategy: str, build) -> ProbeResult:
-        """Build a model, run the probe set, measure it against float32."""
+    def _remember(self, sizes: dict, result: ProbeResult) -> ProbeResult:
+        if sizes.get("weights"):
+            self.runs_by_weights.setdefault(sizes["weights"], result)
+        return result
+
+    def probe(self, dtype: str, strategy: str, build, reuse: bool = False) -> ProbeResult:
+        """Build a model, run the probe set, measure it against float32. With `reuse`, a model
+        whose weights match an earlier reusing run of this dtype takes that run's figures
+        (same_as) instead of being encoded again."""
         label = f"{dtype} ({strategy})"
         self.progress(f"{label}: loading")
         sizes: dict = {}
         try:
-            outputs, seconds = self._build_and_encode(build, sizes, label)
+            outputs, seconds = self._build_and_encode(build, sizes, label, dtype if reuse else None)
         except PrecheckError:
             raise
         except Exception as exc:  # noqa: BLE001 - the model's failure is the result
@@ -186,10 +228,20 @@ class ScanSession:
             # The traceback holds the model's frame: drop it before freeing memory.
             del exc
             release_memory()
-            return ProbeResult(dtype, strategy, status, error=error, param_bytes=sizes.get("param_bytes"))
+            return self._remember(sizes, ProbeResult(dtype, strategy, status, error=error,
+                                                     param_bytes=sizes.get("param_bytes")))
         release_memory()
+        if outputs is None:
+            earlier = self.runs_by_weights[sizes["weights"]]
+            self.progress(f"{label}: same weights as {earlier.strategy}, not run again")
+            return replace(earlier, strategy=strategy, seconds=None, param_bytes=sizes["param_bytes"],
+                           same_as=earlier.strategy)
         figures = self.kind.compare(self.reference, outputs, self.items)
-        return ProbeResult(
+        if not figures.nonfinite and figures.min_cosine is None and figures.max_abs_diff is None:
+            # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
+            return ProbeResult(dtype, strategy, "error", seconds=round(seconds, 4), param_bytes=sizes["param_bytes"],
+                               error=ErrorInfo("NothingCompared", "no probe item was finite in float32"))
+        return self._remember(sizes, ProbeResult(
             dtype,
             strategy,
             classify(figures, self.options),
@@ -201,10 +253,10 @@ class ScanSession:
             param_bytes=sizes["param_bytes"],
             max_abs_diff=figures.max_abs_diff,
             spearman=figures.spearman,
-        )
+        ))
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
-        return self.probe(dtype, strategy, self.builder(dtype, strategy))
+        return self.probe(dtype, strategy, self.builder(dtype, strategy), reuse=True)
 
 
 def _figures(result: ProbeResult) -> str:
@@ -271,6 +323,7 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     device = resolve_device(options.device)
     quiet_libraries()
     session = ScanSession(options, model, device, progress)
+    session.memory = plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)
     return session, session.run_reference()
 
 
@@ -280,6 +333,7 @@ def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
 
 def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
+    from .defaults import annotate as annotate_defaults
     from .diagnose import diagnose_failures
     from .repair import search_fixes
 
@@ -323,7 +377,9 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         fixes=fixes,
         headroom=session.headroom,
         drift=drift,
+        memory=session.memory,
     )
+    annotate_defaults(report, session)
     from .serving import serving_advice
 
     report.serving = serving_advice(report)

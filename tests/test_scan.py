@@ -39,11 +39,11 @@ def test_scan_report_has_documented_keys(plain_scan):
     _, report = plain_scan
     assert list(report) == [
         "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
-        "diagnoses", "fixes", "headroom", "drift", "serving",
+        "diagnoses", "fixes", "headroom", "drift", "serving", "memory",
     ]
     assert set(report["results"][0]) == {
         "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
-        "top1_agreement", "seconds", "param_bytes", "max_abs_diff", "spearman",
+        "top1_agreement", "seconds", "param_bytes", "max_abs_diff", "spearman", "same_as",
     }
     assert [(r["dtype"], r["strategy"]) for r in report["results"]] == [
         ("float16", "load"), ("float16", "cast"), ("bfloat16", "load"), ("bfloat16", "cast"),

@@ -74,11 +74,11 @@ def render_ci(run: CiRun, console: Console) -> None:
             console.print(f"  [magenta]{escape(model_run.config.name)}:[/magenta] {escape(model_run.error or '')}",
                           highlight=False)
     if run.baseline_updated:
-        console.print(f"Baseline written to {run.config.baseline}", highlight=False)
+        console.print(f"Baseline written to {escape(str(run.config.baseline))}", highlight=False)
     elif not run.baseline_found:
-        console.print(f"No baseline at {run.config.baseline}: run with --update-baseline to record one",
+        console.print(f"No baseline at {escape(str(run.config.baseline))}: run with --update-baseline to record one",
                       highlight=False)
     mark = {0: "[green]PASS[/green]", 1: "[red]FAIL[/red]", 2: "[magenta]ERROR[/magenta]"}[run.exit_code]
     failing = [r.config.name for r in run.runs if not r.passed]
     console.print(f"{mark} {len(run.runs) - len(failing)} of {len(run.runs)} models pass"
-                  + (f"; failing: {', '.join(failing)}" if failing else ""), highlight=False)
+                  + (f"; failing: {escape(', '.join(failing))}" if failing else ""), highlight=False)

@@ -23,6 +23,8 @@ def _counts(counts: dict[str, int]) -> str:
 def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
     title = "float32 reference" if dtype == "float32" else f"loaded with torch_dtype={dtype}"
     table = Table(title=f"Modules, {title}", title_justify="left")
+    kept = [k for row in rows for k in row.kept_in_fp32 if "." not in row.path]
+    table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" if kept else None
     # No params column: the dtype counts add up to it, and at 80 columns it pushed the module out.
     # Names fold and dtype lists wrap between entries, so every count and path stays whole.
     table.add_column("module", overflow="fold")
@@ -35,7 +37,7 @@ def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
         depth = row.path.count(".")
         flag = Text(f"not {dtype}", style="bold red") if row.flagged else Text("")
         table.add_row(
-            "  " * depth + row.path,
+            Text("  " * depth + row.path),
             row.cls,
             _counts(row.param_dtypes),
             _counts(row.buffer_dtypes),
@@ -71,7 +73,7 @@ def results_table(report: Report) -> Table:
             *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross
               else (_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f"))),
             _figure(r.top1_agreement, ".0%"),
-            _figure(r.seconds, ".2f"),
+            f"= {r.same_as}" if r.same_as else _figure(r.seconds, ".2f"),
             _figure(r.param_bytes / 1e6 if r.param_bytes else None, ".1f"),
         )
     return table
@@ -80,16 +82,20 @@ def results_table(report: Report) -> Table:
 def render_terminal(report: Report, console: Console) -> None:
     m, env = report.model, report.environment
     console.print(
-        f"[bold]{m.name}[/bold] ({m.kind}, {m.source}: {m.path})\n"
+        f"[bold]{escape(m.name)}[/bold] ({m.kind}, {m.source}: {escape(m.path)})\n"
         f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
-        f"{env.sentence_transformers}, device {env.device}"
+        f"{env.sentence_transformers}, device {env.device}, default dtype {m.default_dtype}"
     )
     for dtype, rows in report.modules.items():
         print_table(console, module_table(dtype, rows))
     print_table(console, results_table(report), key=2)
     for r in report.results:
         if r.error is not None:
-            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {_error_text(r)}", highlight=False)
+            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {escape(_error_text(r))}", highlight=False)
+    for r in report.results:
+        if r.same_as:
+            console.print(f"  {r.dtype} {r.strategy}: same weights as {r.same_as}; its figures, not encoded again",
+                          highlight=False)
     if report.headroom:
         print_table(console, headroom_chart(report, console.width))
     if report.diagnoses:
@@ -97,7 +103,7 @@ def render_terminal(report: Report, console: Console) -> None:
     for dtype in dict.fromkeys(f.dtype for f in report.fixes):
         print_fix(report, dtype, console)
     for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if report.serving:
         print_serving(report, console)
     for v in report.verdict.dtypes:
@@ -154,10 +160,10 @@ def headroom_chart(report: Report, width: int = 120) -> Table:
 def diagnosis_panel(report: Report) -> Panel:
     lines = []
     for d in report.diagnoses:
-        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{d.cause}[/red] at [cyan]{d.module or '-'}[/cyan]")
+        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{escape(d.cause)}[/red] at [cyan]{escape(d.module or '-')}[/cyan]")
         lines.append(f"  {escape(d.detail)}")
         if d.producer and d.producer != d.module:
-            lines.append(f"  float32 appears at: [cyan]{d.producer}[/cyan]")
+            lines.append(f"  float32 appears at: [cyan]{escape(d.producer)}[/cyan]")
     return Panel("\n".join(lines), title="Diagnosis", title_align="left")
 
 
@@ -188,11 +194,11 @@ def render_fix_outcome(outcome, console: Console) -> None:
         console.print("[red]No verified fix[/red]: nothing was written.")
     elif outcome.check is not None and outcome.check.status == "ok":
         console.print(
-            f"[green]Wrote {outcome.out}[/green] (plan: {outcome.plan.strategy}"
+            f"[green]Wrote {escape(str(outcome.out))}[/green] (plan: {outcome.plan.strategy}"
             f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
             f"precheck.load: {outcome.check.headline()} against float32.",
             highlight=False,
         )
     else:
         status = outcome.check.status if outcome.check else "not checked"
-        console.print(f"[red]Wrote {outcome.out}, but reloading it gave {status}[/red]", highlight=False)
+        console.print(f"[red]Wrote {escape(str(outcome.out))}, but reloading it gave {status}[/red]", highlight=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -20,7 +21,7 @@ def _loss(values) -> str:
 def render_train_report(report: TrainReport, console: Console) -> None:
     m, env, s = report.model, report.environment, report.settings
     console.print(
-        f"[bold]{m.name}[/bold] ({m.kind}), {s['steps']} steps, batch {s['batch_size']}, lr {s['lr']}, "
+        f"[bold]{escape(m.name)}[/bold] ({m.kind}), {s['steps']} steps, batch {s['batch_size']}, lr {s['lr']}, "
         f"{s['pairs']} pairs; torch {env.torch}, sentence-transformers {env.sentence_transformers}, "
         f"device {env.device}",
         highlight=False,
@@ -52,6 +53,6 @@ def render_train_report(report: TrainReport, console: Console) -> None:
         print_code(console, "With the sentence-transformers trainer:", rec.trainer_snippet)
         print_code(console, "In plain PyTorch:", rec.torch_snippet)
     else:
-        console.print(f"[red]{rec.reason}[/red]")
+        console.print(f"[red]{escape(rec.reason)}[/red]")
     mark = "[green]PASS[/green]" if report.verdict.passed else "[red]FAIL[/red]"
-    console.print(f"{mark} {report.verdict.summary}", highlight=False)
+    console.print(f"{mark} {escape(report.verdict.summary)}", highlight=False)

@@ -11,20 +11,20 @@ from collections.abc import Mapping, MutableMapping
 def floating_tensors(value) -> list:
     import torch
 
+    # A loop, not a nested function that calls itself: such a closure is a reference cycle
+    # holding `found`, so every activation seen by a hook lived until the cyclic garbage
+    # collector ran (on all-MiniLM-L6-v2, +350 MB peak with headroom hooks at batch 32).
     found: list = []
-
-    def walk(item) -> None:
+    pending = [value]
+    while pending:
+        item = pending.pop()
         if isinstance(item, torch.Tensor):
             if item.is_floating_point():
                 found.append(item)
         elif isinstance(item, Mapping):  # dict, ModelOutput, and BatchEncoding (a UserDict)
-            for v in item.values():
-                walk(v)
+            pending.extend(reversed(list(item.values())))
         elif isinstance(item, (list, tuple)):
-            for v in item:
-                walk(v)
-
-    walk(value)
+            pending.extend(reversed(item))
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ._common import OneLineErrors
+from ._common import OneLineErrors, exit_without_teardown
 from .ci import ci
 from .fix import fix
 from .merge import merge
@@ -33,4 +33,7 @@ app.command()(merge)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        exit_without_teardown(done.code)

@@ -65,6 +65,28 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress (a
 BatchOption = Annotated[int, typer.Option(help="encode() / predict() batch size.")]
 
 
+def exit_without_teardown(code) -> None:
+    """Exit with `code` once output is flushed and atexit handlers have run, skipping the
+    interpreter's teardown when torch was loaded: freeing torch and transformers' modules
+    took about 1.1 s of every scan on a 2-core CPU (docs/benchmarks.md)."""
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    import atexit
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(code)
+
+
 def debug_wanted(flag: bool) -> bool:
     return flag or os.environ.get("PRECHECK_DEBUG", "") not in ("", "0")
 

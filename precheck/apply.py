@@ -94,42 +94,56 @@ class FixOutcome:
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise PrecheckError(f"--out {out} is a file", "give a folder path")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise PrecheckError(f"--out {out} exists and is not empty", "pass --force to replace its contents")
+    from .outputs import Output, check_outputs
+
+    check_outputs([Output("--out", out, folder=True)], force)
+
+
+def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: str | None = None,
+                    inputs: dict | None = None) -> Path:
+    """Everything about fix's paths that can be known before the scan; returns the model's folder.
+    --out overlapping the model folder is refused first, whatever --force says."""
+    from .loading import resolve_model
+    from .outputs import Output, check_outputs
+
+    source = Path(resolve_model(model, kind).path)
+    if not source.is_dir():
+        raise PrecheckError(f"cannot copy {model}: no local folder for it", "pass a local model folder")
+    check_outputs([Output("--out", out, folder=True), Output("--json", json_path)], force, inputs, (source,))
+    return source
 
 
 def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
-    """Scan one dtype, take its plan, write model + precheck.json to `out`, reload and verify."""
+    """Scan one dtype, take its plan, build model + precheck.json in a folder beside `out`,
+    reload and verify it there, then rename it into place: an interrupt or a failure at any
+    step leaves `out` as it was."""
     from .loading import resolve_model
+    from .outputs import publish_folder, staged_folder
     from .scanner import scan_with_session
 
-    check_out_dir(out, force)
+    source = check_fix_paths(options.model, options.kind, out, force,
+                             inputs={"--texts file": options.texts_file, "--pairs file": options.pairs_file})
     report, session = scan_with_session(options, progress)
     dtype = options.dtypes[0]
     plan = plan_from_report(report, dtype)
     if plan is None:
         return FixOutcome(report, None, None, None)
-    source = Path(resolve_model(options.model, options.kind).path)
-    if not source.is_dir():
-        raise PrecheckError(f"cannot copy {options.model}: no local folder for it", "pass a local model folder")
-    if out.exists() and source.resolve() == out.resolve():
-        raise PrecheckError("--out is the model's own folder", "write the fixed model somewhere else")
     progress(f"writing {out}")
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(source, out, ignore=shutil.ignore_patterns(PLAN_FILE, ".git", "__pycache__"))
-    plan_data = {
-        **plan.to_dict(),
-        "source": options.model,
-        "min_cosine": options.min_cosine,
-        "environment": {"torch": report.environment.torch,
-                        "sentence_transformers": report.environment.sentence_transformers},
-    }
-    (out / PLAN_FILE).write_text(json.dumps(plan_data, indent=2) + "\n", encoding="utf-8")
-    progress(f"reloading {out} to verify it")
-    written = resolve_model(str(out), session.model.kind)
-    check = session.probe(dtype, plan.strategy,
-                          lambda: load_planned(written, read_plan(out), session.device, options.trust_remote_code))
+    with staged_folder(out) as staging:
+        shutil.copytree(source, staging, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(PLAN_FILE, ".git", "__pycache__"))
+        plan_data = {
+            **plan.to_dict(),
+            "source": options.model,
+            "min_cosine": options.min_cosine,
+            "environment": {"torch": report.environment.torch,
+                            "sentence_transformers": report.environment.sentence_transformers},
+        }
+        (staging / PLAN_FILE).write_text(json.dumps(plan_data, indent=2) + "\n", encoding="utf-8")
+        progress(f"reloading {out} to verify it")
+        written = resolve_model(str(staging), session.model.kind)
+        check = session.probe(dtype, plan.strategy,
+                              lambda: load_planned(written, read_plan(staging), session.device,
+                                                   options.trust_remote_code))
+        publish_folder(staging, out, force)
     return FixOutcome(report, plan, out, check)

@@ -42,6 +42,10 @@ def parse_low_dtypes(texts: list[str] | tuple[str, ...] | None) -> tuple[str, ..
                 name = parse_low_dtype(part)
                 if name not in names:
                     names.append(name)
+    if not names:
+        # `--dtype "$UNSET"` in a CI script: a gate that tests nothing must not pass.
+        raise PrecheckError(f"no dtype given in {', '.join(repr(t) for t in texts)}",
+                            "use fp16 (float16, half) and/or bf16 (bfloat16), or leave --dtype out for both")
     return tuple(names)
 
 

@@ -1,7 +1,8 @@
 """The dtype table: which parameters and buffers each module holds, in which dtype.
 
-A row whose floating parameters are not in the requested dtype is flagged: that is
-the uncast module that makes encode() fail with "mat1 and mat2 must have the same dtype".
+A row whose floating parameters are not in the requested dtype is flagged: that is the uncast
+module that makes encode() fail with "mat1 and mat2 must have the same dtype". Modules that
+transformers keeps in float32 on purpose (`_keep_in_fp32_modules`) are named, not flagged.
 """
 from __future__ import annotations
 
@@ -18,11 +19,43 @@ def _dtype_counts(tensors) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _row(path: str, module, requested: str) -> ModuleRow:
+def _under(path: str, block: str) -> bool:
+    return path == block or path.startswith(block + ".")
+
+
+def _names_match(path: str, names: set[str]) -> bool:
+    return any(f".{path}".endswith(f".{name}") for name in names)
+
+
+def kept_by_transformers(net, requested: str) -> list[str]:
+    """Module paths that transformers' loader kept in float32 on purpose in a `requested` load:
+    named in a PreTrainedModel's `_keep_in_fp32_modules` (float16 loads) or
+    `_keep_in_fp32_modules_strict` (float16 and bfloat16), and actually holding float32 parameters."""
+    if requested == "float32":
+        return []
+    kept: list[str] = []
+    for root, module in net.named_modules():
+        names = set(getattr(module, "_keep_in_fp32_modules_strict", None) or ())
+        names |= set(getattr(module, "_keep_in_fp32_modules", None) or ())
+        if not names:
+            continue
+        for sub, child in module.named_modules():
+            floating = [p for p in child.parameters() if p.is_floating_point()]
+            path = f"{root}.{sub}" if root and sub else root or sub
+            if sub and _names_match(sub, names) and floating and all(dtype_name(p.dtype) == "float32" for p in floating):
+                kept.append(path)
+    unique = list(dict.fromkeys(kept))
+    return [p for p in unique if not any(q != p and _under(p, q) for q in unique)]
+
+
+def _row(path: str, module, requested: str, kept: list[str]) -> ModuleRow:
     params = list(module.parameters())
     buffers = list(module.buffers())
     param_dtypes = _dtype_counts(params)
-    floating = {name for name in param_dtypes if name.startswith(("float", "bfloat"))}
+    own_kept = [k for k in kept if _under(k, path)]
+    # Parameters under a module transformers keeps in float32 do not count against the row.
+    checked = {dtype_name(p.dtype) for name, p in module.named_parameters()
+               if p.is_floating_point() and not any(_under(f"{path}.{name}", k) for k in own_kept)}
     size = sum(t.numel() * t.element_size() for t in params + buffers)
     return ModuleRow(
         path=path,
@@ -32,7 +65,10 @@ def _row(path: str, module, requested: str) -> ModuleRow:
         param_dtypes=param_dtypes,
         buffer_dtypes=_dtype_counts(buffers),
         size_mb=round(size / 1e6, 3),
-        flagged=bool(floating - {requested}),
+        flagged=bool(checked - {requested}),
+        kept_in_fp32=own_kept,
+        fp32_buffers=[f"{path}.{name}" for name, b in module.named_buffers()
+                      if b.is_floating_point() and dtype_name(b.dtype) != requested],
     )
 
 
@@ -42,11 +78,12 @@ def module_rows(model, requested: str, depth: int = 1) -> list[ModuleRow]:
 
     rows: list[ModuleRow] = []
     model = torch_module(model)
+    kept = kept_by_transformers(model, requested)
 
     def walk(prefix: str, module, level: int) -> None:
         for name, child in module.named_children():
             path = f"{prefix}.{name}" if prefix else name
-            rows.append(_row(path, child, requested))
+            rows.append(_row(path, child, requested, kept))
             if level < depth:
                 walk(path, child, level + 1)
 

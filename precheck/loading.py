@@ -76,6 +76,9 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     config = _read_json(config_file) if config_file.is_file() else {}
     st_config_file = folder / "config_sentence_transformers.json"
     st_config = _read_json(st_config_file) if st_config_file.is_file() else {}
+    if isinstance(config, dict) and config.get("auto_map") and not isinstance(config["auto_map"], dict):
+        raise PrecheckError(f"{config_file} is corrupt: auto_map should be a mapping of class names, "
+                            f"got a {type(config['auto_map']).__name__}", "restore config.json from the original model")
     if isinstance(config, dict) and config.get("auto_map"):
         remote.extend(sorted(str(v) for v in config["auto_map"].values() if isinstance(v, str)))
     architectures = (config.get("architectures") or []) if isinstance(config, dict) else []
@@ -90,6 +93,9 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
         if not isinstance(modules, list):
             raise PrecheckError(f"{modules_file} should hold a list of modules")
         for entry in modules:
+            if not isinstance(entry, dict) or not isinstance(entry.get("type", ""), str):
+                raise PrecheckError(f"{modules_file} is corrupt: each module should be an object whose \"type\" "
+                                    f"is a class name, got {entry!r}", "restore modules.json from the original model")
             class_ref = str(entry.get("type", "")) if isinstance(entry, dict) else ""
             if class_ref and not class_ref.startswith("sentence_transformers."):
                 remote.append(class_ref)
@@ -114,7 +120,7 @@ def _resolve(name: str) -> ResolvedModel:
     if not text:
         raise PrecheckError("MODEL is empty", "pass a model folder or a hub id")
     local = Path(text).expanduser()
-    if local.exists():
+    if _path_exists(local, text):
         if not local.is_dir():
             raise PrecheckError(f"{text} is a file, not a model folder", "pass the folder that holds modules.json")
         kind, remote = inspect_folder(local)
@@ -140,6 +146,14 @@ def _resolve(name: str) -> ResolvedModel:
         )
     _check_hub_reachable(repo_id)
     return ResolvedModel(text, repo_id, "sentence-transformer", "hub", ())
+
+
+def _path_exists(local: Path, text: str) -> bool:
+    try:
+        return local.exists()
+    except OSError as exc:  # a name too long, a loop of links
+        raise PrecheckError(f"cannot use {text[:80]!r} as a path: {exc.strerror or exc}",
+                            "pass a model folder or a hub id") from exc
 
 
 def _check_hub_reachable(repo_id: str) -> None:
@@ -242,3 +256,32 @@ def release_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def load_reference_model(model: ResolvedModel, device: str, trust_remote_code: bool, placement: str, offload: dict):
+    """The float32 reference where the memory plan put it: the device, the CPU, or (offload holds
+    device_map/max_memory/offload_folder) spread by accelerate through model_kwargs."""
+    if not offload:
+        return load_model(model, "cpu" if placement == "cpu" else device, None, trust_remote_code)
+    import logging
+    import shutil
+    import weakref
+
+    import sentence_transformers
+    import torch
+
+    from .kinds import kind_for
+
+    kind = kind_for(model.kind)
+    _, key = kind.api_shape()
+    # accelerate warns that offloaded parameters sit on the meta device: the memory plan already says so.
+    logging.getLogger("accelerate.big_modeling").setLevel(logging.ERROR)
+    try:
+        loaded = getattr(sentence_transformers, kind.class_name)(
+            model.path, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch.float32, **offload}})
+    except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
+        shutil.rmtree(offload["offload_folder"], ignore_errors=True)
+        raise _load_error(model, exc) from exc
+    # Offloaded weights may be read from that folder until the model is gone.
+    weakref.finalize(loaded, shutil.rmtree, offload["offload_folder"], ignore_errors=True)
+    return loaded

@@ -17,10 +17,25 @@ from .tensors import all_finite, dtype_names, floating_tensors, max_abs
 
 FLOAT16_MAX = 65504.0
 _UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not support (float16|bfloat16|half)", re.I)
+# Two floating dtypes met in one op. The wording differs by op, kernel and torch version:
+# "mat1 and mat2 must have the same dtype, but got Half and Float", "expected m1 and m2 to have the
+# same dtype, but got: float != c10::Half", "expected scalar type Half but found Float", "Input type
+# (float) and bias type (c10::Half) should be the same", "mixed dtype (CPU): expect parameter to have
+# scalar type of Float", "Expected query, key, and value to have the same dtype".
+_MISMATCH = re.compile(
+    r"same dtype|same type|should be the same|expected scalar type|mixed dtype|dtype mismatch|"
+    r"dtypes? (do not|don't|must) match|expected .*dtype.* but got", re.I)
+_FLOAT_WORD = re.compile(r"half|bfloat16|float|double|\bf(16|32|64)\b", re.I)
 
 
 def is_unsupported_message(message: str) -> bool:
     return bool(_UNSUPPORTED.search(message))
+
+
+def is_dtype_mismatch_message(message: str) -> bool:
+    """Whether an error says two floating dtypes met in one op (not that one has no kernel)."""
+    return bool(_MISMATCH.search(message)) and bool(_FLOAT_WORD.search(message)) \
+        and not is_unsupported_message(message)
 
 
 @dataclass
@@ -55,25 +70,71 @@ def _floating_param_dtypes(module) -> list[str]:
     return dtype_names(p for p in module.parameters() if p.is_floating_point())
 
 
+class RunTracker:
+    """Hooks that stay on one model while it runs as users run it: which modules are running when
+    it raises, and, per batch, the first module whose output turns non-finite from finite input.
+    The keep-fp32 search uses one to verify a plan and locate its next culprit in the same run."""
+
+    def __init__(self) -> None:
+        self.net = None
+        self.stack: list[_Frame] = []
+        self.first_nonfinite: list[str] = []  # one entry per batch that went non-finite
+        self._batch_culprit: str | None = None
+        self._handles: list = []
+
+    def attach(self, net) -> "RunTracker":
+        self.net = net
+        for path, module in net.named_modules():
+            if path:
+                self._handles.append(module.register_forward_pre_hook(
+                    lambda m, args, kwargs, p=path: self._enter(p, args, kwargs), with_kwargs=True))
+                self._handles.append(module.register_forward_hook(
+                    lambda m, args, kwargs, out, p=path: self._leave(p, args, kwargs, out), with_kwargs=True))
+        return self
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        self.net = None
+
+    def _enter(self, path, args, kwargs) -> None:
+        self.stack.append(_Frame(path, dtype_names(floating_tensors((args, kwargs)))))
+
+    def _leave(self, path, args, kwargs, output) -> None:
+        frame = self.stack.pop()
+        outputs = floating_tensors(output)
+        frame.output_dtypes = dtype_names(outputs)
+        if self._batch_culprit is None and outputs and not all_finite(outputs) \
+                and all_finite(floating_tensors((args, kwargs))):
+            self._batch_culprit = path
+        if self.stack:
+            self.stack[-1].done.append(frame)
+        elif self._batch_culprit is not None:
+            self.first_nonfinite.append(self._batch_culprit)
+            self._batch_culprit = None
+
+    def error_diagnosis(self, requested: str, strategy: str, message: str) -> Diagnosis:
+        return _classify(self.net, self.stack, requested, strategy, message)
+
+    def nonfinite_culprit(self) -> str | None:
+        """The module most batches agree on; the earliest on a tie."""
+        if not self.first_nonfinite:
+            return None
+        counts = Counter(self.first_nonfinite)
+        return max(dict.fromkeys(self.first_nonfinite), key=lambda p: counts[p])
+
+
 def find_error_module(net, run, requested: str, strategy: str) -> Diagnosis | None:
     """Run with module entry/exit tracked; on an exception, name the innermost running module."""
-    stack: list[_Frame] = []
-
-    def enter(path, module, args, kwargs):
-        stack.append(_Frame(path, dtype_names(floating_tensors((args, kwargs)))))
-
-    def leave(path, module, args, kwargs, output):
-        frame = stack.pop()
-        frame.output_dtypes = dtype_names(floating_tensors(output))
-        if stack:
-            stack[-1].done.append(frame)
-
+    tracker = RunTracker().attach(net)
     try:
-        with _hooks(net, enter, leave):
-            run()
+        run()
     except Exception as exc:  # noqa: BLE001 - the failure is what we came to see
         message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-        return _classify(net, stack, requested, strategy, message)
+        return tracker.error_diagnosis(requested, strategy, message)
+    finally:
+        tracker.detach()
     return None
 
 
@@ -110,6 +171,15 @@ def _classify(net, stack: list[_Frame], requested: str, strategy: str, message: 
             f"{'/'.join(inner.input_dtypes)} input; {where}: {message}"
         )
         return Diagnosis(requested, strategy, "float32-in-forward", inner.path, detail, producer=producer, **base)
+    if is_dtype_mismatch_message(message):
+        # Parameters and inputs are all in the requested dtype, yet two dtypes met inside this
+        # forward: its own code made the other one (torch.arange(n).float(), a default-dtype tensor).
+        detail = (
+            f"{type(module).__name__} at {inner.path} holds {requested} parameters and received "
+            f"{'/'.join(inner.input_dtypes) or 'no floating'} input; float32 was made inside the forward of "
+            f"{inner.path}: {message}"
+        )
+        return Diagnosis(requested, strategy, "float32-in-forward", inner.path, detail, producer=inner.path, **base)
     return Diagnosis(requested, strategy, "other", inner.path, f"{type(module).__name__} at {inner.path}: {message}",
                      **base)
 

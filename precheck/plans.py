@@ -17,6 +17,9 @@ class Plan:
     dtype: str  # the dtype the user asked for
     strategy: str  # "load" (nothing to fix) or one of FIX_STRATEGIES
     keep_fp32: list[str] = field(default_factory=list)
+    # Children of kept blocks that still run in the low dtype: the block's own code and the edges
+    # between its other children stay in float32 (a feed-forward's inner activation may not fit).
+    run_low: list[str] = field(default_factory=list)
 
     @property
     def weights_dtype(self) -> str:
@@ -32,26 +35,35 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Plan":
-        return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])))
+        return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])),
+                   run_low=list(data.get("run_low", [])))
 
 
-def keep_in_float32(model, paths: list[str], low_dtype) -> None:
-    """Hold these submodules in float32 inside a low-precision model: inputs are cast up at
-    their edge and outputs cast back down, so the rest of the model never sees float32."""
-    import torch
-
+def _run_in(module, inside, outside) -> None:
+    """Run `module` in dtype `inside` within a model that runs in `outside`: its parameters and
+    inputs cast to `inside`, its outputs back to `outside`, so its neighbours never see the difference."""
     from .tensors import cast_floating
 
-    def cast_inputs_up(module, args, kwargs):
-        return cast_floating(args, torch.float32), cast_floating(kwargs, torch.float32)
+    def cast_inputs(m, args, kwargs):
+        return cast_floating(args, inside), cast_floating(kwargs, inside)
 
-    def cast_output_down(module, args, output):
-        return cast_floating(output, low_dtype)
+    def cast_output(m, args, output):
+        return cast_floating(output, outside)
+
+    module.to(inside)
+    module.register_forward_pre_hook(cast_inputs, with_kwargs=True)
+    module.register_forward_hook(cast_output)
+
+
+def keep_in_float32(model, paths: list[str], low_dtype, run_low: list[str] = ()) -> None:
+    """Hold these submodules in float32 inside a low-precision model (cast up at their edges, back
+    down on the way out), except the children in `run_low`, which run in the low dtype inside them."""
+    import torch
 
     for path in paths:
-        block = model.get_submodule(path).float()
-        block.register_forward_pre_hook(cast_inputs_up, with_kwargs=True)
-        block.register_forward_hook(cast_output_down)
+        _run_in(model.get_submodule(path), torch.float32, low_dtype)
+    for path in run_low:
+        _run_in(model.get_submodule(path), low_dtype, torch.float32)
 
 
 def run_under_autocast(model, device: str, low_dtype) -> None:
@@ -82,17 +94,8 @@ def apply_plan(model, plan: Plan, device: str):
         run_under_autocast(net, device, low)
     elif plan.strategy == "keep-fp32":
         net.to(low)
-        keep_in_float32(net, plan.keep_fp32, low)
+        keep_in_float32(net, plan.keep_fp32, low, plan.run_low)
     return model
-
-
-def fp32_param_share(model, paths: list[str]) -> float:
-    from .kinds import torch_module
-
-    net = torch_module(model)
-    total = sum(p.numel() for p in net.parameters())
-    kept = {id(p): p.numel() for path in paths for p in net.get_submodule(path).parameters()}
-    return sum(kept.values()) / total if total else 0.0
 
 
 _CAST_HELPER = '''\
@@ -146,6 +149,15 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
             + "    )\n"
             + f"    block.register_forward_hook(lambda m, args, output: cast(output, {low}))\n"
         )
+        if plan.run_low:
+            body += (
+                f"for path in {plan.run_low!r}:  # inside the kept blocks, these still run in {plan.dtype}\n"
+                + f"    block = {net}.get_submodule(path).to({low})\n"
+                + "    block.register_forward_pre_hook(\n"
+                + f"        lambda m, args, kwargs: (cast(args, {low}), cast(kwargs, {low})), with_kwargs=True\n"
+                + "    )\n"
+                + "    block.register_forward_hook(lambda m, args, output: cast(output, torch.float32))\n"
+            )
     if kind.run_call not in body:
         body += kind.run_call + "\n"
     short = {"float16": "fp16", "bfloat16": "bf16"}[plan.dtype]
@@ -166,4 +178,4 @@ def plan_from_report(report, dtype: str) -> Plan | None:
     best = report.recommended_fix(dtype)
     if best is None:
         return None
-    return Plan(dtype, best.strategy, list(best.keep_fp32))
+    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low))

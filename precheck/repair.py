@@ -1,17 +1,18 @@
 """The smallest fix for each failing dtype, each verified by re-running the probe set.
 
-Tried cheapest first: cast, autocast, keep-fp32 (grow from the culprit to the smallest
-enclosing block that passes, then shrink), and bf16 for float16. The first verified fix is
-the recommendation; the others that pass are listed too.
+Tried cheapest first: cast, autocast, keep-fp32 (keep_search.py) and bf16 for float16; runs the
+scan already made are reused and fixes that cannot beat a verified cast are not run. The
+recommendation keeps the most of the memory saving (`recommend`, the rule in docs/diagnosis.md).
 """
 from __future__ import annotations
 
-from .kinds import torch_module
-from .plans import FIX_STRATEGIES, Plan, apply_plan, fp32_param_share, snippets
+from .keep_search import MAX_FP32_SHARE, PlanProbe, search_keep_fp32
+from .plans import FIX_STRATEGIES, Plan, snippets
 from .report import Diagnosis, Fix, ProbeResult
 
-# Past this share of float32 parameters a "mixed-precision plan" is just the float32 model.
-MAX_FP32_SHARE = 0.5
+# Above this share of parameters in float32 a plan keeps under 3/4 of the memory saving: a
+# verified bf16, which keeps all of it, is recommended instead.
+HEAVY_FP32_SHARE = 0.25
 
 
 def _find(results: list[ProbeResult], dtype: str, strategy: str) -> ProbeResult | None:
@@ -29,70 +30,16 @@ def _why(result: ProbeResult) -> str:
     return f"{result.status}: {result.headline()}"
 
 
-class _PlanProbe:
-    """Verifies plans on freshly loaded float32 weights; remembers structure and shares."""
-
-    def __init__(self, session, dtype: str) -> None:
-        self.session, self.dtype = session, dtype
-        self.children: dict[str, list[str]] = {}
-        self.shares: dict[tuple[str, ...], float] = {}
-
-    def verify(self, plan: Plan) -> ProbeResult:
-        session = self.session
-
-        def build():
-            model = session.load(plan.weights_dtype)
-            net = torch_module(model)
-            for path in plan.keep_fp32:
-                self.children[path] = [f"{path}.{name}" for name, _ in net.get_submodule(path).named_children()]
-            self.shares[tuple(plan.keep_fp32)] = fp32_param_share(model, plan.keep_fp32)
-            return apply_plan(model, plan, session.device)
-
-        label = plan.strategy if not plan.keep_fp32 else f"keep-fp32 {','.join(plan.keep_fp32)}"
-        return session.probe(self.dtype, label, build)
-
-
-def _parent(path: str) -> str:
-    return path.rsplit(".", 1)[0] if "." in path else ""
-
-
-def find_keep_fp32_plan(probe: _PlanProbe, culprit: str) -> tuple[Plan, ProbeResult] | None:
-    """Start at the culprit, grow to the enclosing block until the probe passes, then drop
-    the block's children one at a time while it still passes."""
-    path, passing = culprit, None
-    while path:
-        plan = Plan(probe.dtype, "keep-fp32", [path])
-        result = probe.verify(plan)
-        if probe.shares.get((path,), 1.0) > MAX_FP32_SHARE:
-            return None
-        if result.status == "ok":
-            passing = (plan, result)
-            break
-        path = _parent(path)
-    if passing is None:
-        return None
-    kept = list(probe.children.get(path, []))
-    if len(kept) < 2:
-        return passing
-    shrunk = None
-    for child in list(kept):
-        trial = [c for c in kept if c != child]
-        plan = Plan(probe.dtype, "keep-fp32", trial)
-        result = probe.verify(plan)
-        if result.status == "ok":
-            kept, shrunk = trial, (plan, result)
-    return shrunk or passing
-
-
-def _culprit(diagnoses: list[Diagnosis], dtype: str) -> str:
+def _culprit(diagnoses: list[Diagnosis], dtype: str) -> Diagnosis | None:
     for strategy in ("load", "cast"):
         for d in diagnoses:
             if d.dtype == dtype and d.strategy == strategy and d.module:
-                return d.module
-    return ""
+                return d
+    return None
 
 
-def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: str) -> Fix:
+def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: str, runs: int = 0,
+         param_bytes: int | None = None) -> Fix:
     plain, with_precheck = snippets(plan, session.model.name, session.device, session.options.trust_remote_code,
                                     session.kind)
     verified = result is not None and result.status == "ok"
@@ -100,6 +47,7 @@ def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: 
         dtype=plan.dtype,
         strategy=plan.strategy,
         keep_fp32=list(plan.keep_fp32),
+        run_low=list(plan.run_low),
         fp32_param_share=round(share, 4),
         verified=verified,
         min_cosine=result.min_cosine if result is not None else None,
@@ -108,39 +56,82 @@ def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: 
         precheck_snippet=with_precheck,
         status=result.status if result is not None else "not-tried",
         detail=detail or (_why(result) if result is not None else ""),
+        probe_runs=runs,
+        param_bytes=param_bytes if param_bytes is not None else (result.param_bytes if result is not None else None),
     )
 
 
+def recommend(fixes: list[Fix], cause: str, bf16_runs: bool) -> Fix | None:
+    """Among verified fixes: float32 made inside the forward -> autocast, which casts at every op
+    whatever code path made the float32 (a plan covers only the modules the probe set reached);
+    otherwise the fix in the requested dtype with the fewest parameter bytes, ties broken by min
+    cosine, unless it keeps more than 25% of the parameters in float32 and a verified bf16 runs here."""
+    verified = [f for f in fixes if f.verified]
+    autocast = next((f for f in verified if f.strategy == "autocast"), None)
+    if cause == "float32-in-forward" and autocast is not None:
+        best = autocast
+    else:
+        same = [f for f in verified if f.strategy != "bf16"]
+        best = min(same, key=lambda f: (f.param_bytes if f.param_bytes is not None else float("inf"),
+                                        -(f.min_cosine if f.min_cosine is not None else -1.0)), default=None)
+        bf16 = next((f for f in verified if f.strategy == "bf16"), None)
+        if bf16 is not None and bf16_runs and (best is None or best.fp32_param_share > HEAVY_FP32_SHARE):
+            best = bf16
+    if best is not None:
+        best.recommended = True
+    return best
+
+
+def _keep_fp32_fix(session, probe: PlanProbe, culprit: Diagnosis | None) -> Fix:
+    if culprit is None:
+        return _fix(session, Plan(probe.dtype, "keep-fp32"), None, 0.0, "no culprit module was found to start from")
+    before = probe.runs
+    found = search_keep_fp32(probe, culprit)
+    runs = probe.runs - before
+    if found.plan is None:
+        return _fix(session, Plan(probe.dtype, "keep-fp32"), None, found.share,
+                    f"{found.why} (after {runs} probe runs)", runs)
+    share = found.share
+    inside = f" (inside them {', '.join(found.plan.run_low)} stay in {probe.dtype})" if found.plan.run_low else ""
+    detail = (f"{', '.join(found.plan.keep_fp32)} in float32{inside}: {share:.1%} of parameters, "
+              f"{runs} probe runs; {_why(found.result)}")
+    return _fix(session, found.plan, found.result, share, detail, runs)
+
+
 def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str) -> list[Fix]:
-    probe = _PlanProbe(session, dtype)
+    from .loading import device_supports
+
+    probe = PlanProbe(session, dtype)
+    cast = _find(results, dtype, "cast")
+    cast_passes = cast is not None and cast.status == "ok"
+    skipped = f"not tried: cast passes with every parameter in {dtype}, which no other fix in {dtype} improves on"
+    culprit = _culprit(diagnoses, dtype)
     found: list[Fix] = []
     for strategy in FIX_STRATEGIES:
         if strategy == "cast":
-            cast = _find(results, dtype, "cast")
             found.append(_fix(session, Plan(dtype, "cast"), cast, 0.0, ""))
         elif strategy == "autocast":
             plan = Plan(dtype, "autocast")
-            found.append(_fix(session, plan, probe.verify(plan), 1.0, "float32 weights; autocast picks the dtype per op"))
+            if cast_passes:
+                found.append(_fix(session, plan, None, 1.0, skipped))
+                continue
+            before = probe.runs
+            result = probe.verify(plan)
+            found.append(_fix(session, plan, result, 1.0, "float32 weights; autocast picks the dtype per op",
+                              probe.runs - before))
         elif strategy == "keep-fp32":
-            culprit = _culprit(diagnoses, dtype)
-            outcome = find_keep_fp32_plan(probe, culprit) if culprit else None
-            if outcome is None:
-                why = f"no block around {culprit} up to {MAX_FP32_SHARE:.0%} of the parameters passes" if culprit \
-                    else "no culprit module was found to start from"
-                found.append(_fix(session, Plan(dtype, "keep-fp32"), None, 0.0, why))
-            else:
-                plan, result = outcome
-                share = probe.shares[tuple(plan.keep_fp32)]
-                detail = f"{', '.join(plan.keep_fp32)} in float32 ({share:.1%} of parameters); {_why(result)}"
-                found.append(_fix(session, plan, result, share, detail))
+            if cast_passes:
+                found.append(_fix(session, Plan(dtype, "keep-fp32"), None, 0.0, skipped))
+                continue
+            found.append(_keep_fp32_fix(session, probe, culprit))
         elif strategy == "bf16" and dtype == "float16":
             scanned = _find(results, "bfloat16", "load")
             plan = Plan(dtype, "bf16")
+            before = probe.runs
             result = scanned or probe.verify(Plan("bfloat16", "load"))
-            found.append(_fix(session, plan, result, 0.0, "bfloat16 has float32's range; " + _why(result)))
-    first = next((f for f in found if f.verified), None)
-    if first is not None:
-        first.recommended = True
+            found.append(_fix(session, plan, result, 0.0, "bfloat16 has float32's range; " + _why(result),
+                              probe.runs - before))
+    recommend(found, culprit.cause if culprit is not None else "", device_supports(session.device, "bfloat16")[0])
     return found
 
 
@@ -153,3 +144,6 @@ def search_fixes(session, results: list[ProbeResult], diagnoses: list[Diagnosis]
         session.progress(f"{dtype}: searching for the smallest fix")
         fixes.extend(fixes_for_dtype(session, results, diagnoses, dtype))
     return fixes
+
+
+__all__ = ["HEAVY_FP32_SHARE", "MAX_FP32_SHARE", "fixes_for_dtype", "recommend", "search_fixes"]

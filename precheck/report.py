@@ -19,6 +19,7 @@ class ModelInfo:
     path: str
     kind: str
     source: str
+    default_dtype: str = "float32"  # what a plain SentenceTransformer(model) / CrossEncoder(model) runs in
 
 
 @dataclass
@@ -52,6 +53,8 @@ class ModuleRow:
     buffer_dtypes: dict[str, int]
     size_mb: float
     flagged: bool
+    kept_in_fp32: list[str] = field(default_factory=list)  # modules transformers keeps in float32 on purpose
+    fp32_buffers: list[str] = field(default_factory=list)  # floating buffers not in the row's dtype
 
 
 @dataclass
@@ -139,6 +142,9 @@ class Fix:
     precheck_snippet: str  # the same with precheck.load
     status: str  # the probe status the plan got
     detail: str = ""
+    probe_runs: int = 0  # probe runs this fix's search spent (0: the scan's own run was reused)
+    param_bytes: int | None = None  # parameter bytes of the model under this fix
+    run_low: list[str] = field(default_factory=list)  # keep-fp32: children of kept blocks left in dtype
 
 
 @dataclass
@@ -156,6 +162,39 @@ class Verdict:
 
 
 @dataclass
+class ServingAdvice:
+    """The dtype flag for one embedding server that matches what the scan verified (precheck/serving.py)."""
+
+    server: str  # text-embeddings-inference, vllm, infinity
+    flag: str  # e.g. "--dtype bfloat16"
+    dtype: str  # float16, bfloat16 or float32
+    note: str
+
+
+@dataclass
+class RunPlacement:
+    """Where one run of the scan holds its weights (memory.py plans it before anything loads)."""
+
+    run: str  # "reference", "load" or "cast"
+    dtype: str
+    bytes: int | None  # estimated parameter bytes at the run's peak (cast: the float32 load)
+    placement: str  # the device ("cpu", "cuda", "mps") or "offload" (accelerate's device_map="auto")
+    detail: str = ""  # offload: the budget, then where the layers went once loaded
+
+
+@dataclass
+class MemoryPlan:
+    weights: str  # safetensors, safetensors-index, pytorch-bin (the estimate needs a load), none
+    parameters: int | None  # floating-point parameter elements in the checkpoint
+    estimated_param_bytes: dict[str, int]  # float32 / float16 / bfloat16; empty when the headers say nothing
+    device: str
+    free_bytes: int | None  # torch.cuda.mem_get_info on CUDA, available RAM on the CPU
+    budget: dict[str, int]  # bytes per device the float32 reference is placed under (--max-memory or free)
+    runs: list[RunPlacement]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Report:
     model: ModelInfo
     environment: Environment
@@ -170,6 +209,8 @@ class Report:
     fixes: list[Fix] = field(default_factory=list)
     headroom: list[Headroom] = field(default_factory=list)
     drift: list[BlockDrift] = field(default_factory=list)
+    serving: list[ServingAdvice] = field(default_factory=list)
+    memory: MemoryPlan | None = None  # the memory plan and where each run went (issue 15)
 
     def recommended_fix(self, dtype: str) -> "Fix | None":
         return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)

@@ -21,6 +21,7 @@ from .loading import (
     check_remote_code,
     device_supports,
     load_model,
+    load_reference_model,
     quiet_libraries,
     release_memory,
     resolve_device,
@@ -29,6 +30,7 @@ from .loading import (
 from .fingerprint import model_fingerprint
 from .localise import is_unsupported_message, recording_headroom
 from .progress import counting_items
+from .memory import plan_memory
 from .kinds import EMBEDDER, kind_for, torch_module
 from .tensors import param_bytes
 from .report import (
@@ -62,6 +64,8 @@ class ScanOptions:
     batch_size: int = 32
     depth: int = 1
     fix: bool = True  # search for fixes (--no-fix skips it for a fast gate)
+    max_memory: str | None = None  # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
+    reference_device: str | None = None  # "cpu": the float32 reference on the CPU, the other runs on the device
 
 
 def probe_file(options: ScanOptions, kind: str) -> Path | None:
@@ -115,6 +119,16 @@ class ScanSession:
         self.headroom: list = []
         # (dtype, fingerprint) -> the result of the run whose model had those weights
         self.runs_by_weights: dict[tuple[str, str], ProbeResult] = {}
+        self.memory = None  # the MemoryPlan (memory.py): where each run goes
+
+    def load_reference(self):
+        from .memory import record_placement, reference_kwargs
+
+        placement = self.memory.runs[0].placement if self.memory else self.device
+        model = load_reference_model(self.model, self.device, self.options.trust_remote_code, placement,
+                                     reference_kwargs(self.memory))
+        record_placement(self.memory, model)
+        return model
 
     def load(self, dtype: str | None):
         return load_model(self.model, self.device, dtype, self.options.trust_remote_code)
@@ -147,12 +161,15 @@ class ScanSession:
 
     def run_reference(self) -> Reference:
         self.progress("loading float32 reference")
-        model = self.load(None)
+        model = self.load_reference()
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if probe_file(self.options, self.model.kind) is not None:
             self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
         else:
             self.items = self.kind.default_items(model)
+        from .tokenizer_check import check_tokenizer
+
+        check_tokenizer(model, self.items, self.model.name, self.model.path)
         self.progress(f"running {len(self.items)} probe {self.kind.items_label} in float32")
         try:
             # Headroom is read during the reference encode itself: each hook reduces a block's
@@ -167,6 +184,10 @@ class ScanSession:
                 "precheck needs a working float32 model to compare against",
             ) from exc
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
+        if self.items and reference.nonfinite >= len(self.items):
+            # Nothing is left to compare: a scan that went on would pass on no evidence.
+            raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
+                                "precheck needs a working float32 model to compare against")
         del model
         release_memory()
         return reference
@@ -216,6 +237,10 @@ class ScanSession:
             return replace(earlier, strategy=strategy, seconds=None, param_bytes=sizes["param_bytes"],
                            same_as=earlier.strategy)
         figures = self.kind.compare(self.reference, outputs, self.items)
+        if not figures.nonfinite and figures.min_cosine is None and figures.max_abs_diff is None:
+            # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
+            return ProbeResult(dtype, strategy, "error", seconds=round(seconds, 4), param_bytes=sizes["param_bytes"],
+                               error=ErrorInfo("NothingCompared", "no probe item was finite in float32"))
         return self._remember(sizes, ProbeResult(
             dtype,
             strategy,
@@ -298,6 +323,7 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     device = resolve_device(options.device)
     quiet_libraries()
     session = ScanSession(options, model, device, progress)
+    session.memory = plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)
     return session, session.run_reference()
 
 
@@ -307,6 +333,7 @@ def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
 
 def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
+    from .defaults import annotate as annotate_defaults
     from .diagnose import diagnose_failures
     from .repair import search_fixes
 
@@ -350,5 +377,10 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         fixes=fixes,
         headroom=session.headroom,
         drift=drift,
+        memory=session.memory,
     )
+    annotate_defaults(report, session)
+    from .serving import serving_advice
+
+    report.serving = serving_advice(report)
     return report, session

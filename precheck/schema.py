@@ -22,6 +22,8 @@ MODULE_ROW = {
         "buffer_dtypes": _COUNTS,
         "size_mb": {"type": "number", "minimum": 0},
         "flagged": {"type": "boolean"},
+        "kept_in_fp32": {"type": "array", "items": {"type": "string"}},
+        "fp32_buffers": {"type": "array", "items": {"type": "string"}},
     },
     "additionalProperties": False,
 }
@@ -98,6 +100,9 @@ FIX = {
         "precheck_snippet": {"type": "string"},
         "status": {"type": "string"},
         "detail": {"type": "string"},
+        "probe_runs": {"type": "integer", "minimum": 0},
+        "param_bytes": {"type": ["integer", "null"], "minimum": 0},
+        "run_low": _STRINGS,
     },
     "additionalProperties": False,
 }
@@ -128,6 +133,51 @@ BLOCK_DRIFT = {
     "additionalProperties": False,
 }
 
+SERVING_ADVICE = {
+    "type": "object",
+    "required": ["server", "flag", "dtype", "note"],
+    "properties": {
+        "server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]},
+        "flag": {"type": "string"},
+        "dtype": {"enum": ["float16", "bfloat16", "float32"]},
+        "note": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+_BYTES = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+
+MEMORY_PLAN = {
+    "type": ["object", "null"],
+    "required": ["weights", "parameters", "estimated_param_bytes", "device", "free_bytes", "budget", "runs", "notes"],
+    "properties": {
+        "weights": {"enum": ["safetensors", "safetensors-index", "pytorch-bin", "none"]},
+        "parameters": {"type": ["integer", "null"], "minimum": 0},
+        "estimated_param_bytes": {"type": "object", "propertyNames": {"enum": ["float32", "float16", "bfloat16"]},
+                                  "additionalProperties": {"type": "integer", "minimum": 0}},
+        "device": {"type": "string"},
+        "free_bytes": {"type": ["integer", "null"], "minimum": 0},
+        "budget": _BYTES,
+        "runs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["run", "dtype", "bytes", "placement", "detail"],
+                "properties": {
+                    "run": {"enum": ["reference", "load", "cast"]},
+                    "dtype": {"enum": ["float32", "float16", "bfloat16"]},
+                    "bytes": {"type": ["integer", "null"], "minimum": 0},
+                    "placement": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "notes": _STRINGS,
+    },
+    "additionalProperties": False,
+}
+
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "precheck.report/1",
@@ -146,6 +196,7 @@ REPORT_SCHEMA = {
                 "path": {"type": "string"},
                 "kind": {"enum": ["sentence-transformer", "cross-encoder"]},
                 "source": {"enum": ["local", "cache", "embedded", "hub"]},
+                "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
             },
             "additionalProperties": False,
         },
@@ -217,6 +268,8 @@ REPORT_SCHEMA = {
         "fixes": {"type": "array", "items": FIX},
         "headroom": {"type": "array", "items": HEADROOM},
         "drift": {"type": "array", "items": BLOCK_DRIFT},
+        "serving": {"type": "array", "items": SERVING_ADVICE},
+        "memory": MEMORY_PLAN,
     },
     "additionalProperties": False,
 }

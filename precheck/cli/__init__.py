@@ -7,6 +7,7 @@ import typer
 from ._common import OneLineErrors, exit_without_teardown
 from .ci import ci
 from .fix import fix
+from .merge import merge
 from .scan import scan
 from .train_check import train_check
 
@@ -28,6 +29,7 @@ app.command()(scan)
 app.command()(fix)
 app.command("train-check")(train_check)
 app.command()(ci)
+app.command()(merge)
 
 
 def main() -> None:

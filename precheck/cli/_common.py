@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import PrecheckError
+from ..outputs import Output, check_outputs, write_file  # noqa: F401 - shared by the commands
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -90,13 +91,48 @@ def debug_wanted(flag: bool) -> bool:
     return flag or os.environ.get("PRECHECK_DEBUG", "") not in ("", "0")
 
 
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `finally` removes its temporary files."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 @contextmanager
-def error_boundary(debug: bool):
-    """PrecheckError (and anything unexpected) becomes one stderr line and exit 2."""
+def _sigterm_raises():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
-    except (typer.Exit, SystemExit, KeyboardInterrupt):
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def error_boundary(debug: bool):
+    """PrecheckError (and anything unexpected) becomes one stderr line and exit 2;
+    Ctrl-C / SIGTERM one line and exit 130 / 143, after the writers removed their temporary files."""
+    try:
+        with _sigterm_raises():
+            yield
+    except (typer.Exit, SystemExit):
         raise
+    except KeyboardInterrupt as exc:
+        if debug:
+            traceback.print_exc()
+        terminated = isinstance(exc, Terminated)
+        typer.echo(f"precheck: {'terminated' if terminated else 'interrupted'}: nothing was left half-written",
+                   err=True)
+        raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
     except PrecheckError as exc:
         if debug:
             traceback.print_exc()
@@ -113,23 +149,24 @@ def error_boundary(debug: bool):
 
 
 def check_output_path(path: str | None, force: bool, option: str = "--json") -> None:
-    if path in (None, "-"):
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise PrecheckError(f"{option} {path} is a folder", "give a file path")
-    if target.exists() and not force:
-        raise PrecheckError(f"{option} {path} already exists", "pass --force to overwrite it")
-    if not target.parent.exists():
-        raise PrecheckError(f"{option} {path}: folder {target.parent} does not exist", "create it first")
+    check_outputs([Output(option, path)], force)
 
 
-def _write_json(path: str, text: str) -> None:
+def local_model_folders(model: str) -> tuple[Path, ...]:
+    """The model's folder when MODEL is a local path: outputs may not replace its files."""
+    try:
+        local = Path(model.strip()).expanduser() if model.strip() else None
+        return (local,) if local is not None and local.is_dir() else ()
+    except OSError:  # a name too long to be a path: resolving MODEL says so
+        return ()
+
+
+def _write_json(path: str, text: str, force: bool = True) -> None:
     if path == "-":
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
     else:
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        write_file(Path(path), text + "\n", force, "--json")
 
 
 def _consoles(json_path: str | None, quiet: bool):
@@ -140,14 +177,16 @@ def _consoles(json_path: str | None, quiet: bool):
     return view, Console(stderr=True, quiet=quiet)
 
 
-def run_and_report(json_path: str | None, quiet: bool, work, render, to_json):
-    """Run the core with a progress display, render its result, write the JSON; return the result."""
+def run_and_report(json_path: str | None, quiet: bool, work, render, to_json, force: bool = True):
+    """Run the core with a progress display, write the JSON, render the result; return the result.
+    The JSON comes first: a view that fails cannot lose it. `force` False: the JSON file is
+    created exclusively (a concurrent run that wrote it first wins)."""
     view, status_console = _consoles(json_path, quiet)
     with progress_display(status_console, quiet) as progress:
         result = work(progress)
-    render(result, view)
     if json_path:
-        _write_json(json_path, to_json(result))
+        _write_json(json_path, to_json(result), force)
+    render(result, view)
     return result
 
 
@@ -187,9 +226,11 @@ def progress_display(console, quiet: bool):
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                    TimeRemainingColumn)
 
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn())
+        # Messages carry model names and paths: never read as rich markup.
+        columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+                   MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             yield _ProgressBar(bar)
     else:
-        yield lambda message: console.print(f"precheck: {message}", highlight=False)
+        # Messages carry model names and paths: never read as rich markup.
+        yield lambda message: console.print(f"precheck: {message}", highlight=False, markup=False)

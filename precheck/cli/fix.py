@@ -23,7 +23,6 @@ from ._common import (
     QuietOption,
     TextsOption,
     TrustOption,
-    check_output_path,
     debug_wanted,
     error_boundary,
     run_and_report,
@@ -53,16 +52,15 @@ def fix(
         from ..dtypes import parse_low_dtype
 
         wanted = parse_low_dtype(dtype)
-        check_output_path(json_path, force)
-        from ..apply import check_out_dir, write_fixed_model
+        from ..apply import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome
         from ..scanner import ScanOptions
 
-        check_out_dir(out, force)
+        check_fix_paths(model, kind, out, force, json_path, {"--texts file": texts, "--pairs file": pairs})
         options = ScanOptions(model=model, dtypes=(wanted,), device=device, trust_remote_code=trust_remote_code,
                               texts_file=texts, pairs_file=pairs, kind=kind, min_cosine=min_cosine,
                               min_spearman=min_spearman, min_top1_agreement=min_top1_agreement,
                               batch_size=batch_size)
         outcome = run_and_report(json_path, quiet, lambda progress: write_fixed_model(options, out, force, progress),
-                                 render_fix_outcome, lambda o: o.to_json())
+                                 render_fix_outcome, lambda o: o.to_json(), force)
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)

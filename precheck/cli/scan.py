@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_memory_plan
 from ._common import (
     BatchOption,
     DebugOption,
@@ -24,11 +25,14 @@ from ._common import (
     QuietOption,
     TextsOption,
     TrustOption,
-    check_output_path,
+    check_outputs,
+    local_model_folders,
+    Output,
     debug_wanted,
     error_boundary,
     run_and_report,
 )
+from ._summary import SummaryOption, deliver_summary
 
 
 def scan(
@@ -49,6 +53,10 @@ def scan(
     quiet: QuietOption = False,
     no_fix: Annotated[bool, typer.Option("--no-fix", help="Skip the fix search (a faster gate).")] = False,
     debug: DebugOption = False,
+    summary: SummaryOption = None,
+    plan_only: PlanOnlyOption = False,
+    max_memory: MaxMemoryOption = None,
+    reference_device: ReferenceDeviceOption = None,
 ) -> None:
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
     for failures, name the module and the cause and find the smallest verified fix."""
@@ -56,7 +64,8 @@ def scan(
         from ..dtypes import parse_low_dtypes
 
         options_dtypes = parse_low_dtypes(dtype)
-        check_output_path(json_path, force)
+        check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
+                      {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
 
@@ -74,7 +83,14 @@ def scan(
             batch_size=batch_size,
             depth=depth,
             fix=not no_fix,
+            max_memory=max_memory,
+            reference_device=reference_device,
         )
+        if show_memory_plan(options, json_path, quiet, plan_only):
+            raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
-                                lambda r: r.to_json())
+                                lambda r: r.to_json(), force)
+        from ..render.markdown import scan_summary
+
+        deliver_summary(scan_summary(report), summary)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

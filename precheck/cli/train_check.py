@@ -17,7 +17,9 @@ from ._common import (
     ModelArgument,
     QuietOption,
     TrustOption,
-    check_output_path,
+    check_outputs,
+    local_model_folders,
+    Output,
     debug_wanted,
     error_boundary,
     run_and_report,
@@ -45,7 +47,8 @@ def train_check(
         from ..dtypes import parse_low_dtype
 
         wanted = parse_low_dtype(dtype)
-        check_output_path(json_path, force)
+        check_outputs([Output("--json", json_path)], force,
+                      {"--data file": data}, local_model_folders(model))
         from ..render.training import render_train_report
         from ..training.check import run_train_check
         from ..training.modes import TrainOptions
@@ -53,5 +56,5 @@ def train_check(
         options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
                                data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind)
         report = run_and_report(json_path, quiet, lambda progress: run_train_check(options, progress),
-                                render_train_report, lambda r: r.to_json())
+                                render_train_report, lambda r: r.to_json(), force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

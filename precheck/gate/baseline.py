@@ -46,8 +46,11 @@ def figures_of(report) -> dict[str, dict]:
 
 
 def write_baseline(path: Path, reports: dict[str, object]) -> None:
+    from ..outputs import write_file
+
     data = {"schema": BASELINE_SCHEMA, "models": {name: figures_of(r) for name, r in reports.items()}}
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # Replaced by design (--update-baseline), but whole: a temporary file renamed into place.
+    write_file(path, json.dumps(data, indent=2, sort_keys=True) + "\n", True, "baseline")
 
 
 def read_baseline(path: Path) -> dict | None:
@@ -59,7 +62,29 @@ def read_baseline(path: Path) -> dict | None:
         raise PrecheckError(f"baseline {path} is not valid JSON: {exc}", "rerun with --update-baseline") from exc
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("models"), dict):
         raise PrecheckError(f"{path} is not a precheck baseline ({BASELINE_SCHEMA})", "rerun with --update-baseline")
+    _check_types(path, data["models"])
     return data["models"]
+
+
+def _check_types(path: Path, models: dict) -> None:
+    """Valid JSON with the wrong shapes would fail only after the scans: checked here, before them."""
+    for name, dtypes in models.items():
+        if not isinstance(dtypes, dict):
+            raise PrecheckError(f"baseline {path}: models.{name} should be an object of dtypes, got {dtypes!r}",
+                                "rerun with --update-baseline")
+        for dtype, figures in dtypes.items():
+            where = f"baseline {path}: models.{name}.{dtype}"
+            if not isinstance(figures, dict):
+                raise PrecheckError(f"{where} should be an object of figures, got {figures!r}",
+                                    "rerun with --update-baseline")
+            if not isinstance(figures.get("status", ""), str):
+                raise PrecheckError(f"{where}.status should be a string, got {figures['status']!r}",
+                                    "rerun with --update-baseline")
+            for figure in FIGURES:
+                value = figures.get(figure)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    raise PrecheckError(f"{where}.{figure} should be a number or null, got {value!r}",
+                                        "rerun with --update-baseline")
 
 
 def regressions(baseline: dict, name: str, report, tolerance: dict) -> list[Regression]:

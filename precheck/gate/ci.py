@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .baseline import Regression, read_baseline, regressions, write_baseline
 from .config import CiConfig, ModelConfig
+from .. import __version__
 from ..errors import PrecheckError
 
 CI_SCHEMA = "precheck.ci/1"
@@ -32,6 +33,7 @@ class CiRun:
     runs: list[ModelRun]
     baseline_found: bool
     baseline_updated: bool = False
+    shard: str | None = None  # "K/N" when this run scanned one slice of a CI matrix (shard.py)
 
     @property
     def exit_code(self) -> int:
@@ -42,6 +44,8 @@ class CiRun:
     def to_dict(self) -> dict:
         return {
             "schema": CI_SCHEMA,
+            "precheck": __version__,
+            "shard": self.shard,
             "config": str(self.config.path),
             "baseline": {"path": str(self.config.baseline), "found": self.baseline_found,
                          "updated": self.baseline_updated},
@@ -49,6 +53,7 @@ class CiRun:
             "models": [
                 {
                     "name": r.config.name,
+                    "fix": r.config.fix,
                     "passed": r.passed,
                     "error": r.error,
                     "regressions": [{**vars(g), "message": g.message} for g in r.regressions],
@@ -68,13 +73,16 @@ def scan_options(model: ModelConfig):
     from ..scanner import ScanOptions
 
     return ScanOptions(
-        model=model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
+        model=model.source or model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
         texts_file=model.texts, pairs_file=model.pairs, min_cosine=model.min_cosine,
         min_spearman=model.min_spearman, min_top1_agreement=model.min_top1_agreement, kind=model.kind, fix=model.fix,
     )
 
 
-def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> CiRun:
+def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, overrides: dict | None = None) -> CiRun:
+    """overrides: ScanOptions fields set for every model (--max-memory, --reference-device)."""
+    from dataclasses import replace
+
     from ..scanner import run_scan
 
     baseline = None if update_baseline else read_baseline(config.baseline)
@@ -84,12 +92,21 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None) -> 
         run = ModelRun(model)
         try:
             # Each scan frees its models before returning: one is resident at a time.
-            run.report = run_scan(scan_options(model), lambda message, name=model.name: progress(f"{name}: {message}"))
+            run.report = run_scan(replace(scan_options(model), **(overrides or {})), lambda message, name=model.name: progress(f"{name}: {message}"))
         except PrecheckError as exc:
             run.error = exc.one_line()
-        if run.report is not None and baseline is not None:
-            run.regressions = regressions(baseline, model.name, run.report, config.tolerance)
+        except Exception as exc:  # noqa: BLE001 - one model's crash must not cost the others their reports
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            run.error = f"internal error: {type(exc).__name__}: {first}"
         runs.append(run)
+    return gate(config, runs, baseline, update_baseline)
+
+
+def gate(config: CiConfig, runs: list[ModelRun], baseline: dict | None, update_baseline: bool) -> CiRun:
+    """The runs against the baseline (regressions), or recorded as the new one; `ci` and `merge` share it."""
+    for run in runs:
+        if run.report is not None and baseline is not None:
+            run.regressions = regressions(baseline, run.config.name, run.report, config.tolerance)
     outcome = CiRun(config, runs, baseline_found=baseline is not None)
     if update_baseline and all(r.report is not None for r in runs):
         write_baseline(config.baseline, {r.config.name: r.report for r in runs})

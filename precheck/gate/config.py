@@ -33,6 +33,7 @@ class ModelConfig:
     texts: Path | None = None
     pairs: Path | None = None
     fix: bool = True
+    source: str | None = None  # a local `name` resolved against the config file's folder; else None
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,24 @@ def find_config(explicit: Path | None, cwd: Path) -> tuple[Path, dict]:
     """--config, else ./precheck.toml (its top level), else ./pyproject.toml's [tool.precheck]."""
     candidates = [explicit] if explicit else [cwd / "precheck.toml", cwd / "pyproject.toml"]
     for path in candidates:
+        if explicit and path.exists() and not path.is_file():
+            raise PrecheckError(f"--config {explicit} is not a file", "pass a precheck.toml or pyproject.toml")
         if path is None or not path.is_file():
             if explicit:
                 raise PrecheckError(f"--config {explicit} not found", "pass a precheck.toml or pyproject.toml")
             continue
         data = _read_toml(path)
         if path.name == "pyproject.toml":
-            section = data.get("tool", {}).get("precheck")
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict):
+                raise PrecheckError(f"{path}: tool should be a table, got {tool!r}", "see docs/ci.md")
+            section = tool.get("precheck")
             if section is None:
                 if explicit:
                     raise PrecheckError(f"{path} has no [tool.precheck] section", "see docs/ci.md")
                 continue
+            if not isinstance(section, dict):
+                raise PrecheckError(f"{path}: tool.precheck should be a table, got {section!r}", "see docs/ci.md")
             return path, section
         return path, data
     raise PrecheckError("no precheck config found (precheck.toml, or [tool.precheck] in pyproject.toml)",
@@ -129,6 +137,8 @@ def parse_config(path: Path, section: dict) -> CiConfig:
     for index, entry in enumerate(entries):
         entry_where = f"{where}.models[{index}]"
         checked = {**defaults, **_checked_table(entry_where, entry, MODEL_KEYS)}
+        if not checked.get("name", "x").strip():
+            raise PrecheckError(f"{entry_where}.name is empty", "give a model folder or a hub id")
         if "name" not in checked:
             raise PrecheckError(f"{entry_where}.name is missing", "each model needs a name (folder or hub id)")
         if checked["name"] in seen:
@@ -137,14 +147,38 @@ def parse_config(path: Path, section: dict) -> CiConfig:
         for key in ("texts", "pairs"):
             if key in checked:
                 checked[key] = (path.parent / checked[key]).resolve()
+        checked["source"] = local_model_path(path.parent, checked["name"])
         checked["dtypes"] = tuple(checked.get("dtypes", ("float16", "bfloat16")))
         models.append(ModelConfig(**checked))
     baseline = section.get("baseline", BASELINE_FILE)
-    if not isinstance(baseline, str):
-        raise PrecheckError(f"{where}.baseline should be a file path string")
+    if not isinstance(baseline, str) or not baseline.strip():
+        raise PrecheckError(f"{where}.baseline should be a file path string, got {baseline!r}")
     tolerance = _checked_table(f"{where}.tolerance", section.get("tolerance", {}),
                                {"min_cosine": float, "top1_agreement": float, "spearman": float})
     return CiConfig(path, tuple(models), (path.parent / baseline).resolve(), tolerance)
+
+
+def local_model_path(folder: Path, name: str) -> str | None:
+    """A model `name` that is a folder relative to the config file (or looks like a path:
+    ./x, ../x, ~/x, /x) is resolved against the config's folder, as texts and pairs are;
+    anything else is a hub id."""
+    text = name.strip()
+    if not text:
+        return None
+    candidate = (folder / Path(text).expanduser())
+    if candidate.exists() or text.startswith((".", "/", "~")):
+        return str(candidate.resolve())
+    return None
+
+
+def config_inputs(config: CiConfig) -> dict[str, Path]:
+    """Files the config points at, which no output of `precheck ci` may replace."""
+    inputs: dict[str, Path] = {"config file": config.path, "baseline": config.baseline}
+    for model in config.models:
+        for key in ("texts", "pairs"):
+            if getattr(model, key) is not None:
+                inputs[f"{key} file of {model.name}"] = getattr(model, key)
+    return inputs
 
 
 def load_config(explicit: Path | None, cwd: Path) -> CiConfig:

@@ -4,14 +4,14 @@ Reads the report and draws it; every figure shown was computed by the core.
 """
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from ..report import ModuleRow, ProbeResult, Report
+from .fit import print_code, print_table
 
 _STATUS_STYLE = {"ok": "green", "drift": "yellow", "error": "red", "nonfinite": "red", "unsupported": "magenta"}
 
@@ -23,15 +23,22 @@ def _counts(counts: dict[str, int]) -> str:
 def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
     title = "float32 reference" if dtype == "float32" else f"loaded with torch_dtype={dtype}"
     table = Table(title=f"Modules, {title}", title_justify="left")
-    for column in ("module", "class", "params", "param dtypes", "buffer dtypes", "MB", ""):
-        table.add_column(column, justify="right" if column in ("params", "MB") else "left", no_wrap=column != "module")
+    kept = [k for row in rows for k in row.kept_in_fp32 if "." not in row.path]
+    table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" if kept else None
+    # No params column: the dtype counts add up to it, and at 80 columns it pushed the module out.
+    # Names fold and dtype lists wrap between entries, so every count and path stays whole.
+    table.add_column("module", overflow="fold")
+    table.add_column("class", overflow="fold")
+    table.add_column("param dtypes")
+    table.add_column("buffer dtypes")
+    table.add_column("MB", justify="right", no_wrap=True)
+    table.add_column("")
     for row in rows:
         depth = row.path.count(".")
         flag = Text(f"not {dtype}", style="bold red") if row.flagged else Text("")
         table.add_row(
-            "  " * depth + row.path,
+            Text("  " * depth + row.path),
             row.cls,
-            f"{row.params:,}",
             _counts(row.param_dtypes),
             _counts(row.buffer_dtypes),
             f"{row.size_mb:.1f}",
@@ -55,7 +62,7 @@ def results_table(report: Report) -> Table:
     what = "pairs" if cross else "texts"
     table = Table(title=f"Test runs against float32 ({report.settings.probe_items} {what})", title_justify="left")
     figures = ("Spearman", "max |diff|") if cross else ("min cos", "mean cos")
-    for column in ("dtype", "strategy", "status", "non-finite", *figures, "top-1", "s", "MB"):
+    for column in ("dtype", "strategy", "status", "NaN/inf", *figures, "top-1", "s", "MB"):
         table.add_column(column, justify="left" if column in ("dtype", "strategy", "status") else "right", no_wrap=True)
     for r in report.results:
         table.add_row(
@@ -75,28 +82,30 @@ def results_table(report: Report) -> Table:
 def render_terminal(report: Report, console: Console) -> None:
     m, env = report.model, report.environment
     console.print(
-        f"[bold]{m.name}[/bold] ({m.kind}, {m.source}: {m.path})\n"
+        f"[bold]{escape(m.name)}[/bold] ({m.kind}, {m.source}: {escape(m.path)})\n"
         f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
-        f"{env.sentence_transformers}, device {env.device}"
+        f"{env.sentence_transformers}, device {env.device}, default dtype {m.default_dtype}"
     )
     for dtype, rows in report.modules.items():
-        console.print(module_table(dtype, rows))
-    console.print(results_table(report))
+        print_table(console, module_table(dtype, rows))
+    print_table(console, results_table(report), key=2)
     for r in report.results:
         if r.error is not None:
-            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {_error_text(r)}", highlight=False)
+            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {escape(_error_text(r))}", highlight=False)
     for r in report.results:
         if r.same_as:
             console.print(f"  {r.dtype} {r.strategy}: same weights as {r.same_as}; its figures, not encoded again",
                           highlight=False)
     if report.headroom:
-        console.print(headroom_chart(report))
+        print_table(console, headroom_chart(report, console.width))
     if report.diagnoses:
         console.print(diagnosis_panel(report))
     for dtype in dict.fromkeys(f.dtype for f in report.fixes):
-        console.print(fix_panel(report, dtype))
+        print_fix(report, dtype, console)
     for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    if report.serving:
+        print_serving(report, console)
     for v in report.verdict.dtypes:
         mark = "[green]PASS[/green]" if v.passed else "[red]FAIL[/red]"
         best = report.recommended_fix(v.dtype)
@@ -104,7 +113,13 @@ def render_terminal(report: Report, console: Console) -> None:
         console.print(f"{mark} {v.dtype}: {escape(v.summary)}{fix}", highlight=False)
 
 
-def _bar(fraction: float, width: int = 30) -> str:
+def print_serving(report: Report, console: Console) -> None:
+    console.print("[bold]Serving[/bold]: the dtype flag that matches what was verified (docs/serving.md)")
+    for advice in report.serving:
+        console.print(f"  {advice.server} [bold]{advice.flag}[/bold]: {escape(advice.note)}", highlight=False)
+
+
+def _bar(fraction: float, width: int) -> str:
     """log10 scale from 1 to 65504: float16's whole positive range in one bar."""
     import math
 
@@ -114,49 +129,63 @@ def _bar(fraction: float, width: int = 30) -> str:
     return "█" * round(filled * width)
 
 
-def headroom_chart(report: Report) -> Table:
-    table = Table(title="Headroom: largest |activation| in float32 against float16's 65504 (log scale)",
+def headroom_chart(report: Report, width: int = 120) -> Table:
+    table = Table(title="Headroom: largest |activation| in float32 vs float16's 65504 (log scale)",
                   title_justify="left")
-    for column in ("block", "class", "max |x|", "of fp16 max", ""):
-        table.add_column(column, justify="right" if column in ("max |x|", "of fp16 max") else "left", no_wrap=True)
+    # Path and class share one cell that wraps between them: the path stays on one line.
+    table.add_column("block (class)", overflow="fold")
+    table.add_column("max |x|", justify="right", no_wrap=True)
+    table.add_column("of fp16", justify="right", no_wrap=True)
     # Layer parts only when they come near the edge: a 24-layer model would fill the screen.
     shown = [h for h in report.headroom if h.kind != "part" or h.fp16_fraction >= 0.01]
-    for h in shown:
+    cells = [(f"{h.max_abs:,.1f}", f"{100 * h.fp16_fraction:.2g}%") for h in shown]
+    # The bar is a picture of the figure beside it: it gets the room that the figures, paths
+    # and classes leave, or goes.
+    widest = [max((len(c) for c in column), default=0) for column in
+              ([h.module for h in shown], [f"{h.module} {h.cls}" for h in shown], [a for a, _ in cells],
+               [b for _, b in cells])]
+    figures = 5 + 4 * 2 + max(widest[2], 7) + max(widest[3], 7)
+    bar_width = min(30, width - figures - max(widest[1], 13))
+    if bar_width < 6:  # let the longest class names wrap under their paths rather than lose the bar
+        bar_width = min(30, width - figures - max(widest[0], 13))
+    if bar_width >= 6:
+        table.add_column("", no_wrap=True, width=bar_width)
+    for h, (max_abs, fraction) in zip(shown, cells):
         style = "red" if h.fp16_fraction >= 1 else "yellow" if h.fp16_fraction >= 0.1 else "green"
-        table.add_row(h.module, h.cls, f"{h.max_abs:,.1f}", f"{100 * h.fp16_fraction:.2g}%", Text(_bar(h.fp16_fraction), style=style))
+        bar = [Text(_bar(h.fp16_fraction, bar_width), style=style)] if bar_width >= 6 else []
+        table.add_row(Text(h.module) + Text(f" {h.cls}", style="dim"), max_abs, fraction, *bar)
     return table
 
 
 def diagnosis_panel(report: Report) -> Panel:
     lines = []
     for d in report.diagnoses:
-        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{d.cause}[/red] at [cyan]{d.module or '-'}[/cyan]")
+        lines.append(f"[bold]{d.dtype} {d.strategy}[/bold]: [red]{escape(d.cause)}[/red] at [cyan]{escape(d.module or '-')}[/cyan]")
         lines.append(f"  {escape(d.detail)}")
         if d.producer and d.producer != d.module:
-            lines.append(f"  float32 appears at: [cyan]{d.producer}[/cyan]")
+            lines.append(f"  float32 appears at: [cyan]{escape(d.producer)}[/cyan]")
     return Panel("\n".join(lines), title="Diagnosis", title_align="left")
 
 
 def fix_panel(report: Report, dtype: str) -> Panel:
-    fixes = [f for f in report.fixes if f.dtype == dtype]
     lines = []
-    for f in fixes:
+    for f in (f for f in report.fixes if f.dtype == dtype):
         mark = "[green]passes[/green]" if f.verified else "[red]fails[/red]"
         star = " [bold](recommended)[/bold]" if f.recommended else ""
         lines.append(f"{f.strategy:<10} {mark}{star}: {escape(f.detail)}")
-    body = Group(Text.from_markup("\n".join(lines)))
+    if report.recommended_fix(dtype) is None:
+        lines.append("\n[bold red]No verified fix: keep float32 for this model.[/bold red]")
+    return Panel(Text.from_markup("\n".join(lines)), title=f"Fix for {dtype}", title_align="left")
+
+
+def print_fix(report: Report, dtype: str, console: Console) -> None:
+    """The fix panel, then its code outside any frame: snippets are copied, so no line is cut or wrapped."""
+    console.print(fix_panel(report, dtype))
     best = report.recommended_fix(dtype)
-    if best is not None:
-        body = Group(
-            Text.from_markup("\n".join(lines)),
-            Text("\nWith sentence-transformers alone:", style="bold"),
-            Syntax(best.snippet, "python", theme="ansi_dark", background_color="default"),
-            Text("With precheck:", style="bold"),
-            Syntax(best.precheck_snippet, "python", theme="ansi_dark", background_color="default"),
-        )
-    else:
-        body = Group(Text.from_markup("\n".join(lines)), Text("\nNo verified fix: keep float32 for this model.", style="bold red"))
-    return Panel(body, title=f"Fix for {dtype}", title_align="left")
+    if best is None:
+        return
+    print_code(console, "With sentence-transformers alone:", best.snippet)
+    print_code(console, "With precheck:", best.precheck_snippet)
 
 
 def render_fix_outcome(outcome, console: Console) -> None:
@@ -165,11 +194,11 @@ def render_fix_outcome(outcome, console: Console) -> None:
         console.print("[red]No verified fix[/red]: nothing was written.")
     elif outcome.check is not None and outcome.check.status == "ok":
         console.print(
-            f"[green]Wrote {outcome.out}[/green] (plan: {outcome.plan.strategy}"
+            f"[green]Wrote {escape(str(outcome.out))}[/green] (plan: {outcome.plan.strategy}"
             f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
             f"precheck.load: {outcome.check.headline()} against float32.",
             highlight=False,
         )
     else:
         status = outcome.check.status if outcome.check else "not checked"
-        console.print(f"[red]Wrote {outcome.out}, but reloading it gave {status}[/red]", highlight=False)
+        console.print(f"[red]Wrote {escape(str(outcome.out))}, but reloading it gave {status}[/red]", highlight=False)

@@ -1,13 +1,14 @@
 """The terminal rendering of a TrainReport: one row per mode, the verdict, the recommendation."""
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
 from ..training.modes import TrainReport
+from .fit import print_code, print_table
 
 
 def _loss(values) -> str:
@@ -20,15 +21,15 @@ def _loss(values) -> str:
 def render_train_report(report: TrainReport, console: Console) -> None:
     m, env, s = report.model, report.environment, report.settings
     console.print(
-        f"[bold]{m.name}[/bold] ({m.kind}), {s['steps']} steps, batch {s['batch_size']}, lr {s['lr']}, "
+        f"[bold]{escape(m.name)}[/bold] ({m.kind}), {s['steps']} steps, batch {s['batch_size']}, lr {s['lr']}, "
         f"{s['pairs']} pairs; torch {env.torch}, sentence-transformers {env.sentence_transformers}, "
         f"device {env.device}",
         highlight=False,
     )
     table = Table(title="Short fine-tune per precision mode", title_justify="left")
     for column in ("mode", "weights", "compute", "loss first -> last", "first non-finite", "predictions",
-                   "max |diff| vs fp32", "s/step", "MB"):
-        table.add_column(column, no_wrap=column != "first non-finite")
+                   "|diff| vs fp32", "s/step", "MB"):
+        table.add_column(column, no_wrap=column not in ("first non-finite", "loss first -> last"))
     for r in report.modes:
         if r.error is not None:
             bad = Text(f"{r.error.type}: {r.error.message.splitlines()[0] if r.error.message else ''}", style="magenta")
@@ -44,17 +45,14 @@ def render_train_report(report: TrainReport, console: Console) -> None:
             "-" if r.seconds_per_step is None else f"{r.seconds_per_step:.3f}",
             "-" if r.memory_bytes is None else f"{r.memory_bytes / 1e6:.0f}",
         )
-    console.print(table)
+    print_table(console, table)
     rec = report.recommendation
     if rec.mode is not None:
-        console.print(Panel(Group(
-            Text(rec.reason),
-            Text("\nWith the sentence-transformers trainer:", style="bold"),
-            Syntax(rec.trainer_snippet, "python", theme="ansi_dark", background_color="default"),
-            Text("In plain PyTorch:", style="bold"),
-            Syntax(rec.torch_snippet, "python", theme="ansi_dark", background_color="default"),
-        ), title=f"Recommendation: {rec.mode}", title_align="left"))
+        console.print(Panel(Text(rec.reason), title=f"Recommendation: {rec.mode}", title_align="left"))
+        # The code outside the frame: a panel cut its long lines at the console's width.
+        print_code(console, "With the sentence-transformers trainer:", rec.trainer_snippet)
+        print_code(console, "In plain PyTorch:", rec.torch_snippet)
     else:
-        console.print(f"[red]{rec.reason}[/red]")
+        console.print(f"[red]{escape(rec.reason)}[/red]")
     mark = "[green]PASS[/green]" if report.verdict.passed else "[red]FAIL[/red]"
-    console.print(f"{mark} {report.verdict.summary}", highlight=False)
+    console.print(f"{mark} {escape(report.verdict.summary)}", highlight=False)

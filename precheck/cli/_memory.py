@@ -1,0 +1,66 @@
+"""The memory options scan and ci share, and the plan printed before the first load (issue 15)."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+PlanOnlyOption = Annotated[bool, typer.Option("--plan-only", help="Print the memory plan and stop: nothing is loaded.")]
+MaxMemoryOption = Annotated[Optional[str], typer.Option(
+    help="Budget for the float32 reference, e.g. cuda=20GiB,cpu=60GiB; past it layers offload (accelerate) to CPU, then disk.")]
+ReferenceDeviceOption = Annotated[Optional[str], typer.Option(
+    help="cpu: run the float32 reference on the CPU; the float16/bfloat16 runs stay on --device.")]
+
+
+def _show_plans(options_list: list, json_path: str | None, quiet: bool) -> list[dict]:
+    """Render each plan as the command's own view: on stdout unless stdout carries the JSON;
+    --quiet with --json silences it. Returns the plans as JSON-ready dicts."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+
+    from ..memory import plan_scan
+    from ..render.memory import render_memory
+
+    console = Console(stderr=json_path == "-", quiet=quiet and json_path is not None)
+    plans = []
+    for options in options_list:
+        model, plan = plan_scan(options)
+        render_memory(plan, console, model.name)
+        plans.append({"model": model.name, "memory": asdict(plan)})
+    return plans
+
+
+def _write(json_path: str | None, document: dict) -> None:
+    import json
+    import sys
+    from pathlib import Path
+
+    if not json_path:
+        return
+    text = json.dumps(document, indent=2)
+    if json_path == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(json_path).write_text(text + "\n", encoding="utf-8")
+
+
+def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool) -> bool:
+    """Print the plan before the first load; with plan_only, write it as the JSON too and say stop."""
+    (plan,) = _show_plans([options], json_path, quiet)
+    if plan_only:
+        _write(json_path, plan)
+    return plan_only
+
+
+def show_ci_memory_plans(settings, shard: str | None, overrides: dict, json_path: str | None, quiet: bool) -> None:
+    """`precheck ci --plan-only`: every model's plan (of the shard), nothing loaded."""
+    from dataclasses import replace
+
+    from ..gate.ci import scan_options
+    from ..gate.shard import parse_shard, select_shard
+
+    if shard is not None:
+        settings = select_shard(settings, *parse_shard(shard))
+    options = [replace(scan_options(model), **overrides) for model in settings.models]
+    _write(json_path, {"shard": shard, "models": _show_plans(options, json_path, quiet)})

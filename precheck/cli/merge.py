@@ -1,0 +1,51 @@
+"""precheck merge: the shard reports of a `precheck ci --shard K/N` matrix as one gate."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import (
+    DebugOption,
+    ForceOption,
+    JsonOption,
+    QuietOption,
+    Output,
+    check_outputs,
+    debug_wanted,
+    error_boundary,
+    run_and_report,
+)
+from .ci import gate_outputs
+
+
+def merge(
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT.json", help="The JSON each `precheck ci --shard K/N --json` job wrote.")],
+    config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml for the baseline (default: look in .; none: keep the shards' baseline checks).")] = None,
+    json_path: JsonOption = None,
+    junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
+    update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record every shard's figures as the baseline.")] = False,
+    force: ForceOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Combine shard reports into one gate: the ci summary, JSON, JUnit and baselines; exit 0/1/2 as ci."""
+    with error_boundary(debug_wanted(debug)):
+        # Two outputs at one path, or an output over one of the shard reports: refused before any work.
+        check_outputs([Output("--json", Path(json_path) if json_path not in (None, "-") else None),
+                       Output("--junit", junit)], force,
+                      {f"report {index + 1}": report for index, report in enumerate(reports)})
+        from ..errors import PrecheckError
+        from ..gate.config import load_config
+        from ..gate.merge import merge_reports
+
+        try:
+            settings = load_config(config, Path.cwd())
+        except PrecheckError as exc:
+            if config is not None or update_baseline or not exc.message.startswith("no precheck config found"):
+                raise
+            settings = None  # no project config here: the shards' own baseline checks stand
+        run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
+                             gate_outputs(json_path, junit, force), lambda r: r.to_json(), force)
+    raise typer.Exit(run.exit_code)

@@ -1,0 +1,130 @@
+"""What users get without asking: the dtype a plain load gives, and what transformers and `.to()`
+decide for them (modules kept in float32 on purpose, floating buffers), as report notes.
+
+Read from config files and the report, so no extra model load: `annotate` fills them in.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+_SAFETENSORS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
+_RANK = {"ok": 0, "drift": 1, "nonfinite": 2, "error": 2, "unsupported": 3}
+
+
+def _transformers_major() -> int:
+    from importlib import metadata
+
+    try:
+        return int(metadata.version("transformers").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return 0
+
+
+def _transformer_folder(folder: Path) -> Path:
+    """The folder of the pipeline's Transformer module (often the model folder itself)."""
+    modules = folder / "modules.json"
+    try:
+        entries = json.loads(modules.read_text(encoding="utf-8")) if modules.is_file() else []
+    except (OSError, ValueError):
+        entries = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and str(entry.get("type", "")).endswith("Transformer"):
+            return folder / str(entry.get("path", ""))
+    return folder
+
+
+def _weights_dtype(folder: Path) -> str | None:
+    """The first floating dtype in model.safetensors' header (8-byte length, then JSON)."""
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = json.loads(handle.read(length))
+    except (OSError, ValueError, struct.error):
+        return None
+    for name, entry in header.items():
+        if name != "__metadata__" and isinstance(entry, dict) and entry.get("dtype") in _SAFETENSORS:
+            return _SAFETENSORS[entry["dtype"]]
+    return None
+
+
+def default_dtype(model_path: str) -> str:
+    """The dtype of a plain SentenceTransformer(model) / CrossEncoder(model). transformers 5 loads
+    with dtype "auto": the config's `dtype` (or `torch_dtype`), else the weights' own dtype;
+    transformers 4 loads float32 unless asked (sentence-transformers 2.x/3.x never ask)."""
+    if _transformers_major() < 5:
+        return "float32"
+    folder = Path(model_path)
+    if not folder.is_dir():
+        from .loading import _cached_snapshot
+
+        cached = _cached_snapshot(model_path)
+        if not cached:
+            return "float32"
+        folder = Path(cached)
+    folder = _transformer_folder(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "float32"
+    declared = config.get("dtype") or config.get("torch_dtype") if isinstance(config, dict) else None
+    if isinstance(declared, str) and declared in _SAFETENSORS.values():
+        return declared
+    return _weights_dtype(folder) or "float32"
+
+
+def _figure(result) -> float | None:
+    return result.spearman if result.spearman is not None else result.min_cosine
+
+
+def _compare(load, cast) -> int:
+    """-1 when cast is worse than load, 1 when better, 0 when the same."""
+    if _RANK.get(cast.status, 3) != _RANK.get(load.status, 3):
+        return -1 if _RANK.get(cast.status, 3) > _RANK.get(load.status, 3) else 1
+    a, b = _figure(load), _figure(cast)
+    if a is None or b is None or abs(a - b) <= 1e-7:
+        return 0
+    return -1 if b < a else 1
+
+
+def _summary(result) -> str:
+    return result.status if _figure(result) is None else f"{result.status}, {result.headline()}"
+
+
+def notes(report) -> list[str]:
+    """Notes on what users get by default, what transformers keeps in float32 on purpose, and what
+    `.to(dtype)` changes on top of that, drawn from the report's own rows and results."""
+    found: list[str] = []
+    if report.model.default_dtype != "float32":
+        found.append(f"a plain load of this model (no dtype given) runs in {report.model.default_dtype}: "
+                     f"users who pass no dtype already run it")
+    for dtype, rows in report.modules.items():
+        if dtype == "float32":
+            continue
+        kept = list(dict.fromkeys(k for row in rows for k in row.kept_in_fp32))
+        buffers = list(dict.fromkeys(b for row in rows for b in row.fp32_buffers))
+        load = next((r for r in report.results if r.dtype == dtype and r.strategy == "load"), None)
+        cast = next((r for r in report.results if r.dtype == dtype and r.strategy == "cast"), None)
+        if kept:
+            found.append(f"transformers keeps {len(kept)} module(s) in float32 on purpose in a {dtype} load "
+                         f"(_keep_in_fp32_modules): {', '.join(kept)}; not flagged")
+        if load is None or cast is None:
+            continue
+        comparison = _compare(load, cast)
+        if kept and comparison != 0:
+            found.append(f"cast (.to({dtype})) overrides the modules transformers keeps in float32 and its result "
+                         f"differs from load: load {_summary(load)}; cast {_summary(cast)}")
+        if buffers and comparison < 0:
+            found.append(f"cast is worse than load in {dtype}; .to({dtype}) also casts floating buffers that load "
+                         f"keeps in float32: {', '.join(buffers)} (rotary inv_freq tables lose position precision)")
+    return found
+
+
+def annotate(report, session) -> None:
+    """Fill in the default dtype and the notes above (called once the report is assembled)."""
+    report.model.default_dtype = default_dtype(session.model.path)
+    report.notes.extend(notes(report))

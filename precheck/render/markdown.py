@@ -1,0 +1,87 @@
+"""The job summary: a scan or a CI run as GitHub-flavoured Markdown (model x dtype, status, figure, fix).
+
+Written to $GITHUB_STEP_SUMMARY on GitHub Actions and to --summary PATH; reads the report, computes nothing.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..gate.ci import CiRun
+    from ..report import Report
+
+_MARK = {True: "PASS", False: "FAIL"}
+
+
+def _cell(text: object) -> str:
+    """One table cell: pipes escaped and lines joined, so that a message cannot break the row."""
+    return " ".join(str(text).split()).replace("|", "\\|") or "-"
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if "`" not in text else _cell(text)
+
+
+def _figure(report: "Report", dtype: str) -> str:
+    result = report.result(dtype, "load")
+    if result.spearman is None and result.min_cosine is None:
+        return result.error.type if result.error else "-"
+    return result.headline()
+
+
+def _fix(report: "Report", dtype: str, passed: bool) -> str:
+    best = report.recommended_fix(dtype)
+    if best is not None:
+        figure = f", min cosine {best.min_cosine:.6f}" if best.min_cosine is not None else ""
+        return f"{best.strategy} (verified{figure})"
+    return "-" if passed else "none verified" if report.fixes else "not searched"
+
+
+def _rows(report: "Report") -> list[list[str]]:
+    return [[v.dtype, v.status, _figure(report, v.dtype), _fix(report, v.dtype, v.passed)]
+            for v in report.verdict.dtypes]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _serving(report: "Report") -> list[str]:
+    if not report.serving:
+        return []
+    flags = ", ".join(f"{a.server} `{a.flag}`" for a in report.serving)
+    return ["", f"Serving: {flags} (the report's `serving` notes say why; docs/serving.md)."]
+
+
+def scan_summary(report: "Report") -> str:
+    m, env = report.model, report.environment
+    lines = [f"### precheck scan: {_code(m.name)}: {_MARK[report.verdict.passed]}", ""]
+    lines += _table(["dtype", "status", "figure", "recommended fix"], _rows(report))
+    lines += _serving(report)
+    lines += ["", f"<sub>{m.kind}; {report.settings.probe_items} probe items; torch {env.torch}, transformers "
+                  f"{env.transformers}, sentence-transformers {env.sentence_transformers}, device {env.device}</sub>",
+              ""]
+    return "\n".join(lines)
+
+
+def ci_summary(run: "CiRun") -> str:
+    failing = [r for r in run.runs if not r.passed]
+    mark = {0: "PASS", 1: "FAIL", 2: "ERROR"}[run.exit_code]
+    lines = [f"### precheck ci ({_code(run.config.path.name)}): {mark}, "
+             f"{len(run.runs) - len(failing)} of {len(run.runs)} models pass", ""]
+    rows = []
+    for model_run in run.runs:
+        name = _code(model_run.config.name)
+        if model_run.report is None:
+            rows.append([name, "-", "cannot run", model_run.error or "", "-", "-"])
+            continue
+        for row in _rows(model_run.report):
+            regressions = "; ".join(g.message for g in model_run.regressions if g.dtype == row[0])
+            baseline = regressions or ("ok" if run.baseline_found else "-")
+            rows.append([name, *row, baseline])
+    lines += _table(["model", "dtype", "status", "figure", "recommended fix", "baseline"], rows)
+    lines += ["", "figure: min cosine (embedders) or Spearman (cross-encoders) against float32, loaded in the "
+                  "dtype as users load it.", ""]
+    return "\n".join(lines)

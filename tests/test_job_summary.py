@@ -1,0 +1,82 @@
+"""The job summary: GitHub Actions' $GITHUB_STEP_SUMMARY and --summary PATH (issue 13)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import invoke
+
+
+@pytest.fixture(scope="module")
+def overflow_summary(overflow_model, probe_file, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("summary")
+    step = folder / "step_summary.md"
+    step.write_text("earlier step\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_STEP_SUMMARY", str(step))
+        run = invoke("scan", overflow_model, "--texts", probe_file, "-d", "fp16", "-q", "--json", folder / "r.json",
+                     "--summary", folder / "summary.md")
+    report = json.loads((folder / "r.json").read_text())
+    return run, step.read_text(encoding="utf-8"), (folder / "summary.md").read_text(encoding="utf-8"), report
+
+
+def test_scan_appends_the_summary_to_github_step_summary(overflow_summary):
+    run, step, _, _ = overflow_summary
+    assert run.exit_code == 1
+    assert step.startswith("earlier step\n")
+    assert "### precheck scan: " in step and ": FAIL" in step
+
+
+def test_scan_summary_option_writes_the_same_markdown(overflow_summary):
+    _, step, summary, _ = overflow_summary
+    assert summary.strip() in step
+
+
+def test_scan_summary_rows_are_model_dtype_status_figure_and_fix(overflow_summary):
+    _, _, summary, report = overflow_summary
+    best = next(f for f in report["fixes"] if f["recommended"])
+    assert "| dtype | status | figure | recommended fix |" in summary
+    assert f"| float16 | nonfinite | - | keep-fp32 (verified, min cosine {best['min_cosine']:.6f}) |" in summary
+
+
+def test_scan_summary_names_the_serving_flags(overflow_summary):
+    _, _, summary, _ = overflow_summary
+    assert "vllm `--dtype float32`" in summary or "vllm `--dtype bfloat16`" in summary
+
+
+def test_scan_summary_refuses_an_existing_file_without_force(plain_model, probe_file, tmp_path):
+    (tmp_path / "s.md").write_text("keep me")
+    run = invoke("scan", plain_model, "--texts", probe_file, "--summary", tmp_path / "s.md")
+    assert run.exit_code == 2 and "--summary" in run.stderr
+    assert (tmp_path / "s.md").read_text() == "keep me"
+
+
+def test_scan_without_github_actions_writes_no_step_summary(plain_model, probe_file, tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "--no-fix", "-q", "--json", tmp_path / "r.json")
+    assert run.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_ci_appends_one_row_per_model_and_dtype_to_github_step_summary(
+    tmp_path, plain_model, overflow_model, probe_file, monkeypatch
+):
+    step = tmp_path / "step.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    entries = "".join(f'\n[[models]]\nname = "{m}"\n' for m in (plain_model, overflow_model))
+    config = tmp_path / "precheck.toml"
+    config.write_text(f'[defaults]\ndtypes = ["fp16"]\ntexts = "{probe_file}"\n{entries}', encoding="utf-8")
+    run = invoke("ci", "--config", config, "-q", "--summary", tmp_path / "ci.md")
+    text = step.read_text(encoding="utf-8")
+    assert run.exit_code == 1
+    assert "### precheck ci (`precheck.toml`): FAIL, 1 of 2 models pass" in text
+    assert f"| `{plain_model}` | float16 | ok | min cosine " in text
+    assert f"| `{overflow_model}` | float16 | nonfinite | - | keep-fp32 (verified" in text
+    assert (tmp_path / "ci.md").read_text(encoding="utf-8").strip() in text
+
+
+def test_summary_cells_escape_pipes_and_newlines():
+    from precheck.render.markdown import _cell
+
+    assert _cell("a | b\nc") == "a \\| b c"

@@ -1,0 +1,203 @@
+"""What precheck writes (issue 10): whole or not at all, never over what it was not asked to
+replace, and a clean loss for the second of two runs writing the same file."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hardening_models
+from conftest import invoke
+from test_hardening import assert_one_line_error, tree
+
+CLI = [sys.executable, "-c", "from precheck.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return hardening_models.build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def many_texts(tmp_path_factory) -> Path:
+    """Enough texts that reloading and verifying the written folder takes a moment to interrupt."""
+    path = tmp_path_factory.mktemp("texts") / "texts.txt"
+    path.write_text("".join(f"probe text number {i} about topic {i % 17}\n" for i in range(400)), encoding="utf-8")
+    return path
+
+
+def temporary_names(folder: Path) -> list[str]:
+    return [name for name in os.listdir(folder) if ".precheck-" in name]
+
+
+def environment() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated")])
+def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tiny_model, many_texts, signum, code, word):
+    out = tmp_path / "fixed"
+    process = subprocess.Popen([*CLI, "fix", str(tiny_model), "--out", str(out), "--texts", str(many_texts),
+                                "--device", "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=environment())
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        # Printed once the model is copied and precheck.json written into the staging folder.
+        if "reloading" in line:
+            assert temporary_names(tmp_path), "the fix is built in a folder beside --out"
+            process.send_signal(signum)
+            break
+    lines.extend(process.stderr)
+    assert process.wait(timeout=120) == code, "".join(lines)
+    assert lines[-1].startswith(f"precheck: {word}"), "".join(lines)
+    assert "Traceback" not in "".join(lines)
+    assert not out.exists() and temporary_names(tmp_path) == []
+
+
+def test_scan_two_runs_with_the_same_json_do_not_both_succeed(tmp_path, tiny_model):
+    target = tmp_path / "report.json"
+    command = [*CLI, "scan", str(tiny_model), "--json", str(target), "--no-fix", "--device", "cpu", "-q"]
+    runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment())
+            for _ in range(2)]
+    results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    loser = next(err for code, err in results if code == 2)
+    assert loser.strip().count("\n") == 0 and loser.startswith("precheck: error:")
+    assert json.loads(target.read_text())["schema"].startswith("precheck")
+    assert temporary_names(tmp_path) == []
+
+
+def test_fix_force_replaces_a_link_at_out_and_leaves_its_target_alone(tmp_path, tiny_model):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine\n")
+    out = tmp_path / "out"
+    out.symlink_to(elsewhere, target_is_directory=True)
+    run = invoke("fix", tiny_model, "--out", out, "--force", "--device", "cpu", "-q")
+    assert run.exit_code == 0, run.stderr
+    assert not out.is_symlink() and (out / "precheck.json").is_file()
+    assert os.listdir(elsewhere) == ["keep.txt"]
+    assert temporary_names(tmp_path) == []
+
+
+def test_fix_force_replaces_a_non_empty_out_whole(tmp_path, tiny_model):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.bin").write_bytes(b"old")
+    run = invoke("fix", tiny_model, "--out", out, "--force", "--device", "cpu", "-q")
+    assert run.exit_code == 0, run.stderr
+    assert not (out / "stale.bin").exists() and (out / "precheck.json").is_file()
+    assert temporary_names(tmp_path) == []
+
+
+def test_fix_json_and_folder_are_both_written_and_the_plan_survives(tmp_path, tiny_model):
+    run = invoke("fix", tiny_model, "--out", tmp_path / "D", "--json", tmp_path / "fix.json", "--device", "cpu", "-q")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads((tmp_path / "D" / "precheck.json").read_text())["schema"].startswith("precheck.plan")
+    assert json.loads((tmp_path / "fix.json").read_text())["done"] is True
+
+
+def test_scan_json_is_written_with_no_temporary_file_left(tmp_path, tiny_model):
+    run = invoke("scan", tiny_model, "--json", tmp_path / "r.json", "--no-fix", "--device", "cpu", "-q")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["verdict"]["passed"] is True
+    assert temporary_names(tmp_path) == []
+
+
+def test_scan_model_path_with_rich_markup_renders_and_writes_json(tmp_path, tiny_model):
+    model = tmp_path / "m[/bold][red]x"
+    shutil.copytree(tiny_model, model)
+    run = invoke("scan", model, "--json", tmp_path / "r.json", "--no-fix", "--device", "cpu")
+    assert run.exit_code == 0, run.stderr
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+    assert "m[/bold][red]x" in run.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["model"]["name"] == str(model)
+
+
+def test_write_file_without_force_loses_to_a_file_created_meanwhile(tmp_path):
+    from precheck.errors import PrecheckError
+    from precheck.outputs import Output, check_outputs, write_file
+
+    target = tmp_path / "r.json"
+    check_outputs([Output("--json", target)], force=False)
+    target.write_text("the other run's\n")
+    with pytest.raises(PrecheckError, match="created by someone else"):
+        write_file(target, "mine\n", force=False)
+    assert target.read_text() == "the other run's\n" and temporary_names(tmp_path) == []
+
+
+def test_write_file_with_force_replaces_a_link_not_its_target(tmp_path):
+    from precheck.outputs import write_file
+
+    (tmp_path / "theirs.json").write_text("theirs\n")
+    link = tmp_path / "r.json"
+    link.symlink_to(tmp_path / "theirs.json")
+    write_file(link, "mine\n", force=True)
+    assert not link.is_symlink() and link.read_text() == "mine\n"
+    assert (tmp_path / "theirs.json").read_text() == "theirs\n"
+
+
+def test_ci_model_that_cannot_run_is_an_error_case_and_the_others_are_reported(tmp_path, tiny_model):
+    nan_model = hardening_models.build_nan_model(tiny_model, tmp_path / "nan")
+    config = tmp_path / "precheck.toml"
+    config.write_text("".join(f'[[models]]\nname = "{m}"\ndtypes = ["fp16"]\ndevice = "cpu"\nfix = false\n'
+                              for m in (nan_model, tiny_model)))
+    run = invoke("ci", "--config", config, "--json", tmp_path / "ci.json", "--junit", tmp_path / "junit.xml", "-q")
+    assert_one_line_error(run, "float32 itself is NaN/inf for every probe text")
+    assert str(nan_model) in run.stderr
+    document = json.loads((tmp_path / "ci.json").read_text())
+    nan_run, healthy = document["models"]
+    assert nan_run["error"] and nan_run["report"] is None
+    assert healthy["passed"] is True and healthy["report"]["verdict"]["passed"] is True
+    assert (tmp_path / "junit.xml").is_file()
+
+
+def test_ci_relative_model_name_is_resolved_against_the_config_folder(tmp_path, tiny_model):
+    sub = tmp_path / "sub"
+    shutil.copytree(tiny_model, sub / "models" / "tiny")
+    (sub / "texts.txt").write_text("hello world\nthe quick brown fox\n")
+    config = sub / "precheck.toml"
+    config.write_text('[[models]]\nname = "models/tiny"\ndtypes = ["fp16"]\ntexts = "texts.txt"\n'
+                      'device = "cpu"\nfix = false\n')
+    run = invoke("ci", "--config", config, "--json", "-", "-q")
+    assert run.exit_code == 0, run.stderr
+    model = run.json()["models"][0]
+    assert model["name"] == "models/tiny" and model["report"]["model"]["path"] == str((sub / "models" / "tiny").resolve())
+
+
+def test_scan_probe_with_nothing_finite_in_float32_is_never_ok(tiny_model):
+    import torch
+
+    from precheck.loading import resolve_model
+    from precheck.scanner import ScanOptions, ScanSession
+
+    options = ScanOptions(model=str(tiny_model), dtypes=("float16",), device="cpu")
+    session = ScanSession(options, resolve_model(str(tiny_model)), "cpu", lambda _: None)
+    session.items = ["hello world", "the quick brown fox"]
+    session.reference = torch.full((2, 32), float("nan"))
+    result = session.run("float16", "load")
+    assert result.status == "error" and result.error.type == "NothingCompared"
+
+
+def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_model):
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    run = invoke("scan", tiny_model, "--json", pipe, "--no-fix", "--device", "cpu", "-q")
+    reader.join(timeout=60)
+    assert run.exit_code == 0, run.stderr
+    assert json.loads(received[0])["verdict"]["passed"] is True
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)

@@ -1,0 +1,32 @@
+"""The uncast Dense row of the original bug, read in a CI log: at 80 columns the flagged row,
+its dtypes and every figure print whole (issue 13, sentence-transformers 3.0.1 stack)."""
+from __future__ import annotations
+
+import pytest
+
+from output_checks import cut_lines, figures_that_must_be_whole, missing, scan_view_and_report
+
+pytestmark = pytest.mark.st3
+
+
+@pytest.fixture(scope="module")
+def dense_view(dense_model, probe_file, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        return scan_view_and_report(dense_model, probe_file, tmp_path_factory.mktemp("width"), "-d", "fp16")
+
+
+def test_st3_scan_view_at_80_columns_shows_the_flagged_dense_row_whole(dense_view):
+    exit_code, view, report = dense_view
+    assert exit_code == 1
+    row = next(r for r in report["modules"]["float16"] if r["cls"] == "Dense")
+    assert row["flagged"]
+    line = next(line for line in view.splitlines() if "Dense" in line and "not float16" in line)
+    assert f" {row['path']} " in line and f"float32: {row['params']:,}" in line
+
+
+def test_st3_scan_view_at_80_columns_prints_every_report_figure_whole(dense_view):
+    _, view, report = dense_view
+    assert report["fixes"] and report["diagnoses"]
+    assert cut_lines(view) == []
+    assert missing(view, figures_that_must_be_whole(report)) == []

@@ -97,6 +97,13 @@ def test_scan_max_memory_below_the_model_offloads_the_reference_to_disk(offloade
     assert [r["placement"] for r in report["memory"]["runs"][1:]] == ["cpu", "cpu"]
 
 
+def test_scan_view_says_where_an_offloaded_reference_ran(tiny_model, probe_file):
+    run = invoke("scan", tiny_model, "--texts", probe_file, "-d", "fp16", "--no-fix", "--max-memory", "cpu=1MiB")
+    assert run.exit_code == 0
+    text = " ".join(run.stdout.split())  # rich wraps lines at the runner's 80 columns
+    assert "float32 reference ran on: offload (budget cpu <= 1.0 MiB, then disk; went: all on disk)" in text
+
+
 def test_scan_offloaded_reference_gives_the_figures_of_an_unconstrained_scan(offloaded_scan, tiny_scan):
     _, offloaded = offloaded_scan
     _, whole = tiny_scan

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..report import ModuleRow, ProbeResult, Report
+from .memory import where_reference_ran
 
 _STATUS_STYLE = {"ok": "green", "drift": "yellow", "error": "red", "nonfinite": "red", "unsupported": "magenta"}
 
@@ -82,6 +83,8 @@ def render_terminal(report: Report, console: Console) -> None:
     for dtype, rows in report.modules.items():
         console.print(module_table(dtype, rows))
     console.print(results_table(report))
+    if report.memory is not None and where_reference_ran(report.memory):
+        console.print(escape(where_reference_ran(report.memory)), highlight=False)
     for r in report.results:
         if r.error is not None:
             console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {_error_text(r)}", highlight=False)

@@ -159,3 +159,14 @@ def test_ci_plan_only_prints_every_models_plan_and_loads_nothing(tmp_path, tiny_
     (entry,) = run.json()["models"]
     assert entry["model"] == str(tiny_model) and entry["memory"]["runs"][0]["placement"] == "offload"
     assert not (tmp_path / "precheck-baseline.json").exists()
+
+
+def test_scan_offloaded_cross_encoder_reference_gives_the_figures_of_an_unconstrained_scan(tmp_path, pairs_file):
+    from scale_models import build_tiny_cross_encoder
+
+    model = build_tiny_cross_encoder(tmp_path / "reranker")
+    common = ("scan", model, "--pairs", pairs_file, "-d", "fp16", "--no-fix", "--json", "-", "-q")
+    whole, offloaded = invoke(*common).json(), invoke(*common, "--max-memory", "cpu=1MiB").json()
+    assert whole["model"]["kind"] == "cross-encoder" and offloaded["memory"]["runs"][0]["placement"] == "offload"
+    figures = ("status", "spearman", "max_abs_diff", "top1_agreement")
+    assert [[r[k] for k in figures] for r in offloaded["results"]] == [[r[k] for k in figures] for r in whole["results"]]

@@ -22,8 +22,12 @@ from ._common import (
 )
 
 
-def gate_outputs(json_path: str | None, junit: Path | None):
-    """The summary table, GitHub annotations and JUnit of a CiRun; `ci` and `merge` print the same."""
+SummaryOption = Annotated[Optional[Path], typer.Option(
+    help="Append the summary as Markdown to PATH (e.g. \"$GITHUB_STEP_SUMMARY\").")]
+
+
+def gate_outputs(json_path: str | None, junit: Path | None, summary: Path | None = None):
+    """The summary table, GitHub annotations, JUnit and Markdown of a CiRun; `ci` and `merge` print the same."""
     from ..gate.junit import github_annotations, to_junit
     from ..render.ci import render_ci
 
@@ -34,6 +38,11 @@ def gate_outputs(json_path: str | None, junit: Path | None):
                 typer.echo(line, err=json_path == "-")
         if junit:
             junit.write_text(to_junit(run), encoding="utf-8")
+        if summary:
+            from ..render.summary import ci_markdown
+
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(ci_markdown(run))
     return render_and_annotate
 
 
@@ -42,6 +51,7 @@ def ci(
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record this run's figures as the baseline.")] = False,
+    summary: SummaryOption = None,
     shard: Annotated[Optional[str], typer.Option(help="K/N: scan only the K-th of N stable slices of the models (a CI matrix job); combine with `precheck merge`.")] = None,
     force: ForceOption = False,
     quiet: QuietOption = False,
@@ -69,5 +79,5 @@ def ci(
         else:
             def work(progress):
                 return run_ci(settings, update_baseline, progress, overrides)
-        run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit), lambda r: r.to_json())
+        run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit, summary), lambda r: r.to_json())
     raise typer.Exit(run.exit_code)

@@ -16,7 +16,7 @@ from ._common import (
     error_boundary,
     run_and_report,
 )
-from .ci import gate_outputs
+from .ci import SummaryOption, gate_outputs
 
 
 def merge(
@@ -24,6 +24,7 @@ def merge(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml for the baseline (default: look in .; none: keep the shards' baseline checks).")] = None,
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
+    summary: SummaryOption = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record every shard's figures as the baseline.")] = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
@@ -44,5 +45,5 @@ def merge(
                 raise
             settings = None  # no project config here: the shards' own baseline checks stand
         run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
-                             gate_outputs(json_path, junit), lambda r: r.to_json())
+                             gate_outputs(json_path, junit, summary), lambda r: r.to_json())
     raise typer.Exit(run.exit_code)

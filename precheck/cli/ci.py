@@ -31,6 +31,11 @@ def gate_outputs(json_path: str | None, junit: Path | None, summary: Path | None
     from ..gate.junit import github_annotations, to_junit
     from ..render.ci import render_ci
 
+    if summary is not None and (summary.is_dir() or not summary.parent.is_dir()):
+        from ..errors import PrecheckError
+
+        raise PrecheckError(f"--summary {summary}: not a file in an existing folder", "give a file path")
+
     def render_and_annotate(run, view) -> None:
         render_ci(run, view)
         if os.environ.get("GITHUB_ACTIONS") == "true":

@@ -38,6 +38,13 @@ def test_scan_float32_estimate_of_a_sharded_checkpoint_equals_the_references_par
     assert report["memory"]["estimated_param_bytes"]["float32"] == report["reference"]["param_bytes"]
 
 
+def test_scan_float32_estimate_leaves_out_stored_integer_buffers(plain_scan):
+    """all-MiniLM-L6-v2's checkpoint also stores position_ids (int64): a buffer, not a parameter."""
+    run, report = plain_scan
+    assert run.exit_code == 0
+    assert report["memory"]["estimated_param_bytes"]["float32"] == report["reference"]["param_bytes"]
+
+
 def test_scan_half_precision_estimate_equals_the_loaded_runs_param_bytes(tiny_scan):
     _, report = tiny_scan
     load = next(r for r in report["results"] if r["strategy"] == "load")

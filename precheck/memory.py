@@ -264,7 +264,7 @@ def record_placement(plan: MemoryPlan | None, model) -> None:
     if list(device_map) == [""]:
         went = f"all on {next(iter(counts))}"
     else:
-        went = ", ".join(f"{n} on {name}" for name, n in counts.items()) + " modules" if counts else "unknown"
+        went = ", ".join(f"{n} modules on {name}" for name, n in counts.items()) or "unknown"
     plan.runs[0].detail = f"budget {plan.runs[0].detail}; went: {went}"
 
 

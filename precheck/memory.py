@@ -17,10 +17,9 @@ from .errors import PrecheckError
 from .report import MemoryPlan, RunPlacement
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-# safetensors dtype codes: floating ones are cast to the requested dtype on load, others keep their size.
+# safetensors dtype codes of the tensors that become parameters, cast to the requested dtype on load.
+# Integer tensors are buffers (all-MiniLM-L6-v2 stores position_ids, 4 KB): not parameter bytes.
 _FLOATING = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
-_STORED_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I64": 8, "I32": 4,
-                 "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 # Parameters are not all a run needs (activations, the CUDA context, the allocator's cache):
 # a run is planned onto a device only when its weights take at most this share of what is free.
 FREE_SHARE = 0.9
@@ -84,7 +83,7 @@ def checkpoint_bytes(path: str) -> tuple[str, int | None, dict[str, int]]:
     root = Path(path)
     if not root.is_dir():
         return "none", None, {}
-    kinds, floating, fixed = [], 0, 0
+    kinds, floating = [], 0
     for folder in _module_folders(root):
         kind, files = _weight_files(folder)
         kinds.append(kind)
@@ -95,15 +94,13 @@ def checkpoint_bytes(path: str) -> tuple[str, int | None, dict[str, int]]:
                     count *= int(size)
                 if entry.get("dtype") in _FLOATING:
                     floating += count
-                else:
-                    fixed += count * _STORED_BYTES.get(entry.get("dtype"), 1)
     if "pytorch-bin" in kinds:
         return "pytorch-bin", None, {}
     found = [k for k in kinds if k != "none"]
     if not found:
         return "none", None, {}
     kind = "safetensors-index" if "safetensors-index" in found else "safetensors"
-    return kind, floating, {name: floating * size + fixed for name, size in DTYPE_BYTES.items()}
+    return kind, floating, {name: floating * size for name, size in DTYPE_BYTES.items()}
 
 
 def available_ram() -> int | None:
@@ -267,7 +264,7 @@ def record_placement(plan: MemoryPlan | None, model) -> None:
     if list(device_map) == [""]:
         went = f"all on {next(iter(counts))}"
     else:
-        went = ", ".join(f"{n} on {name}" for name, n in counts.items()) + " modules" if counts else "unknown"
+        went = ", ".join(f"{n} modules on {name}" for name, n in counts.items()) or "unknown"
     plan.runs[0].detail = f"budget {plan.runs[0].detail}; went: {went}"
 
 

@@ -40,3 +40,18 @@ def build_tiny_model(folder: Path, seed: int = 0, max_shard_size: str | None = N
         (folder / "model.safetensors").unlink()
         transformer.auto_model.save_pretrained(folder, max_shard_size=max_shard_size)
     return folder
+
+
+def build_tiny_cross_encoder(folder: Path, seed: int = 0) -> Path:
+    """A reranker as older releases saved it: a tiny BERT with a one-score classification head."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=128, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    for name in TOKENIZER_FILES:
+        if (plain_model_path() / name).is_file():
+            shutil.copy(plain_model_path() / name, folder / name)
+    return folder

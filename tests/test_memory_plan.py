@@ -38,6 +38,13 @@ def test_scan_float32_estimate_of_a_sharded_checkpoint_equals_the_references_par
     assert report["memory"]["estimated_param_bytes"]["float32"] == report["reference"]["param_bytes"]
 
 
+def test_scan_float32_estimate_leaves_out_stored_integer_buffers(plain_scan):
+    """all-MiniLM-L6-v2's checkpoint also stores position_ids (int64): a buffer, not a parameter."""
+    run, report = plain_scan
+    assert run.exit_code == 0
+    assert report["memory"]["estimated_param_bytes"]["float32"] == report["reference"]["param_bytes"]
+
+
 def test_scan_half_precision_estimate_equals_the_loaded_runs_param_bytes(tiny_scan):
     _, report = tiny_scan
     load = next(r for r in report["results"] if r["strategy"] == "load")
@@ -97,6 +104,13 @@ def test_scan_max_memory_below_the_model_offloads_the_reference_to_disk(offloade
     assert [r["placement"] for r in report["memory"]["runs"][1:]] == ["cpu", "cpu"]
 
 
+def test_scan_view_says_where_an_offloaded_reference_ran(tiny_model, probe_file):
+    run = invoke("scan", tiny_model, "--texts", probe_file, "-d", "fp16", "--no-fix", "--max-memory", "cpu=1MiB")
+    assert run.exit_code == 0
+    text = " ".join(run.stdout.split())  # rich wraps lines at the runner's 80 columns
+    assert "float32 reference ran on: offload (budget cpu <= 1.0 MiB, then disk; went: all on disk)" in text
+
+
 def test_scan_offloaded_reference_gives_the_figures_of_an_unconstrained_scan(offloaded_scan, tiny_scan):
     _, offloaded = offloaded_scan
     _, whole = tiny_scan
@@ -152,3 +166,14 @@ def test_ci_plan_only_prints_every_models_plan_and_loads_nothing(tmp_path, tiny_
     (entry,) = run.json()["models"]
     assert entry["model"] == str(tiny_model) and entry["memory"]["runs"][0]["placement"] == "offload"
     assert not (tmp_path / "precheck-baseline.json").exists()
+
+
+def test_scan_offloaded_cross_encoder_reference_gives_the_figures_of_an_unconstrained_scan(tmp_path, pairs_file):
+    from scale_models import build_tiny_cross_encoder
+
+    model = build_tiny_cross_encoder(tmp_path / "reranker")
+    common = ("scan", model, "--pairs", pairs_file, "-d", "fp16", "--no-fix", "--json", "-", "-q")
+    whole, offloaded = invoke(*common).json(), invoke(*common, "--max-memory", "cpu=1MiB").json()
+    assert whole["model"]["kind"] == "cross-encoder" and offloaded["memory"]["runs"][0]["placement"] == "offload"
+    figures = ("status", "spearman", "max_abs_diff", "top1_agreement")
+    assert [[r[k] for k in figures] for r in offloaded["results"]] == [[r[k] for k in figures] for r in whole["results"]]

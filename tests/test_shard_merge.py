@@ -34,7 +34,8 @@ def matrix(tmp_path_factory, probe_file):
             "shard1": invoke("ci", "--shard", "1/2", "--json", "shard1.json", "-q"),
             "shard2": invoke("ci", "--shard", "2/2", "--json", "shard2.json", "-q"),
         }
-        runs["merge"] = invoke("merge", "shard1.json", "shard2.json", "--junit", "merged.xml", "--json", "merged.json")
+        runs["merge"] = invoke("merge", "shard1.json", "shard2.json", "--junit", "merged.xml", "--json", "merged.json",
+                               "--summary", "summary.md")
     return folder, runs
 
 
@@ -135,3 +136,11 @@ def test_merge_has_help_text_and_a_docs_entry():
     run = invoke("merge", "--help")
     assert run.exit_code == 0 and "REPORT.json" in run.stdout
     assert "precheck merge " in (Path(__file__).resolve().parent.parent / "docs" / "ci.md").read_text()
+
+
+def test_merge_summary_appends_a_markdown_table_of_every_model_and_dtype(matrix):
+    folder, _ = matrix
+    text = (folder / "summary.md").read_text()
+    assert text.startswith("### precheck: PASS, 3 of 3 models pass")
+    assert [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| models/")] == \
+        ["| models/tiny-a", "| models/tiny-b", "| models/tiny-c"]

@@ -17,6 +17,7 @@ from ._common import (
     error_boundary,
     run_and_report,
 )
+from ._summary import SummaryOption, deliver_summary
 from .ci import gate_outputs
 
 
@@ -25,6 +26,7 @@ def merge(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml for the baseline (default: look in .; none: keep the shards' baseline checks).")] = None,
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
+    summary: SummaryOption = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record every shard's figures as the baseline.")] = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
@@ -34,7 +36,7 @@ def merge(
     with error_boundary(debug_wanted(debug)):
         # Two outputs at one path, or an output over one of the shard reports: refused before any work.
         check_outputs([Output("--json", Path(json_path) if json_path not in (None, "-") else None),
-                       Output("--junit", junit)], force,
+                       Output("--junit", junit), Output("--summary", summary)], force,
                       {f"report {index + 1}": report for index, report in enumerate(reports)})
         from ..errors import PrecheckError
         from ..gate.config import load_config
@@ -48,4 +50,7 @@ def merge(
             settings = None  # no project config here: the shards' own baseline checks stand
         run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
                              gate_outputs(json_path, junit, force), lambda r: r.to_json(), force)
+        from ..render.markdown import ci_summary
+
+        deliver_summary(ci_summary(run), summary)
     raise typer.Exit(run.exit_code)

@@ -25,3 +25,12 @@ def render_memory(plan: MemoryPlan, console: Console, model_name: str) -> None:
     console.print(f"Free on {plan.device}: {gib(plan.free_bytes)}; float32 reference budget: {budget}", highlight=False)
     for note in plan.notes:
         console.print(f"Note: {escape(note)}", highlight=False)
+
+
+def where_reference_ran(plan: MemoryPlan) -> str | None:
+    """One line for the scan's view when the float32 reference did not run on the scan's device."""
+    reference = plan.runs[0]
+    if reference.placement == plan.device:
+        return None
+    detail = f" ({reference.detail})" if reference.detail else ""
+    return f"float32 reference ran on: {reference.placement}{detail}; the {plan.device} runs stayed on {plan.device}"

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..report import ModuleRow, ProbeResult, Report
 from .fit import print_code, print_table
+from .memory import where_reference_ran
 
 _STATUS_STYLE = {"ok": "green", "drift": "yellow", "error": "red", "nonfinite": "red", "unsupported": "magenta"}
 
@@ -89,6 +90,10 @@ def render_terminal(report: Report, console: Console) -> None:
     for dtype, rows in report.modules.items():
         print_table(console, module_table(dtype, rows))
     print_table(console, results_table(report), key=2)
+        console.print(module_table(dtype, rows))
+    console.print(results_table(report))
+    if report.memory is not None and where_reference_ran(report.memory):
+        console.print(escape(where_reference_ran(report.memory)), highlight=False)
     for r in report.results:
         if r.error is not None:
             console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {escape(_error_text(r))}", highlight=False)

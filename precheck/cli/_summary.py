@@ -5,33 +5,18 @@ GitHub Actions renders the Markdown appended to the file named by GITHUB_STEP_SU
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..errors import PrecheckError
+from ..outputs import write_file
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    # A temp file beside the target, then one rename: a reader never sees half a summary.
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def deliver_summary(markdown: str, path: str | None) -> None:
+def deliver_summary(markdown: str, path: str | None, force: bool = True) -> None:
     if path:
-        try:
-            _write_atomically(Path(path), markdown)
-        except OSError as exc:
-            raise PrecheckError(f"--summary {path}: {exc.strerror or exc}", "check the folder is writable") from None
+        # Whole or not at all (a temp file renamed into place), and exclusive without --force.
+        write_file(Path(path), markdown, force, "--summary")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         try:

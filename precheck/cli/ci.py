@@ -92,7 +92,7 @@ def ci(
                              force)
         from ..render.markdown import ci_summary
 
-        deliver_summary(ci_summary(run), summary)
+        deliver_summary(ci_summary(run), summary, force)
     raise typer.Exit(run.exit_code)
 
 

@@ -52,5 +52,5 @@ def merge(
                              gate_outputs(json_path, junit, force), lambda r: r.to_json(), force)
         from ..render.markdown import ci_summary
 
-        deliver_summary(ci_summary(run), summary)
+        deliver_summary(ci_summary(run), summary, force)
     raise typer.Exit(run.exit_code)

@@ -92,5 +92,5 @@ def scan(
                                 lambda r: r.to_json(), force)
         from ..render.markdown import scan_summary
 
-        deliver_summary(scan_summary(report), summary)
+        deliver_summary(scan_summary(report), summary, force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

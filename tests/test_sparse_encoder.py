@@ -152,3 +152,19 @@ def test_st3_scan_sparse_encoder_config_is_refused_before_loading(models_dir):
     run = invoke("scan", folder)
     assert run.exit_code == 2
     assert "sparse-encoder models need sentence-transformers >= 5.0.0" in run.stderr
+
+
+def test_ci_sparse_encoder_model_passes_and_reports_its_kind(splade_model, probe_file, tmp_path):
+    config = tmp_path / "precheck.toml"
+    config.write_text(f'[defaults]\ndtypes = ["bf16"]\ntexts = "{probe_file}"\n\n[[models]]\nname = "{splade_model}"\n'
+                      'kind = "sparse-encoder"\n', encoding="utf-8")
+    run = invoke("ci", "--config", config, "--json", "-", "-q")
+    assert run.exit_code == 0
+    report = run.json()["models"][0]["report"]
+    assert report["model"]["kind"] == "sparse-encoder" and report["results"][0]["topk_overlap"] is not None
+
+
+def test_train_check_sparse_encoder_is_refused_with_one_line(splade_model):
+    run = invoke("train-check", splade_model, "--steps", "1")
+    assert run.exit_code == 2
+    assert "sparse-encoder" in run.stderr and len(run.stderr.strip().splitlines()) == 1

@@ -40,8 +40,8 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool):
 
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,
          kind: str = "auto", **scan_options):
-    """A SentenceTransformer (or CrossEncoder) that works in `dtype`: with the plan from
-    precheck.json when the folder has one for this dtype, or with the plan a scan finds now."""
+    """A SentenceTransformer (CrossEncoder, SparseEncoder: the model's own kind) that works in `dtype`:
+    with the plan from precheck.json when the folder has one for this dtype, or with the plan a scan finds now."""
     from .dtypes import parse_low_dtype
     from .loading import check_remote_code, quiet_libraries, resolve_device, resolve_model
 

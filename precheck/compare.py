@@ -18,6 +18,16 @@ class Comparison:
     top1_agreement: float | None = None
     max_abs_diff: float | None = None
     spearman: float | None = None
+    # SparseEncoders (compare_sparse.py): retrieval-side figures of the low run.
+    active_dims: float | None = None
+    active_dims_change: float | None = None
+    topk_overlap: float | None = None
+    topk_terms: object = None  # report.TopTerms
+
+    def sparse_fields(self) -> dict:
+        """The fields a ProbeResult takes beyond the shared ones (None for dense kinds)."""
+        return {"active_dims": self.active_dims, "active_dims_change": self.active_dims_change,
+                "topk_overlap": self.topk_overlap, "topk_terms": self.topk_terms}
 
 
 def nonfinite_rows(outputs):

@@ -23,7 +23,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 class ResolvedModel:
     name: str  # what the user typed
     path: str  # the local folder loaded from, or the hub id when it is downloaded on load
-    kind: str  # "sentence-transformer" or "cross-encoder"
+    kind: str  # "sentence-transformer", "cross-encoder" or "sparse-encoder"
     source: str  # "local", "cache", "embedded" or "hub"
     remote_code: tuple[str, ...] = ()  # classes the model ships as its own code
 
@@ -88,6 +88,8 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     # saved before sentence-transformers 5; newer ones say so in their own config.
     kind = "cross-encoder" if saved_as_cross_encoder or (classifier and not modules_file.is_file()) \
         else "sentence-transformer"
+    if isinstance(st_config, dict) and st_config.get("model_type") == "SparseEncoder":
+        kind = "sparse-encoder"
     if modules_file.is_file():
         modules = _read_json(modules_file)
         if not isinstance(modules, list):
@@ -107,12 +109,35 @@ def resolve_model(name: str, kind: str = "auto") -> ResolvedModel:
     kind "auto" reads it from the model's config; anything else overrides it."""
     from dataclasses import replace
 
+    from .kinds import KIND_NAMES
+
+    if kind not in ("auto", "", None) and kind not in KIND_NAMES:
+        raise PrecheckError(f"unknown kind {kind!r}", f"use auto, {', '.join(KIND_NAMES)}")
     resolved = _resolve(name)
-    if kind in ("auto", "", None):
-        return resolved
-    if kind not in ("sentence-transformer", "cross-encoder"):
-        raise PrecheckError(f"unknown kind {kind!r}", "use auto, sentence-transformer or cross-encoder")
-    return replace(resolved, kind=kind)
+    if kind not in ("auto", "", None):
+        resolved = replace(resolved, kind=kind)
+    check_kind_available(resolved.kind)
+    return resolved
+
+
+def check_kind_available(kind: str) -> None:
+    """Refuse, before any load, a kind the installed sentence-transformers has no class for
+    (SparseEncoder arrived in 5.0): precheck would otherwise test a model the user does not have."""
+    from importlib import metadata
+
+    from .kinds import KINDS
+
+    since = getattr(KINDS.get(kind), "since", None)  # the sentence-transformers release with its class
+    if since is None:
+        return
+    try:
+        installed = metadata.version("sentence-transformers")
+    except metadata.PackageNotFoundError:
+        installed = "0"
+    major = int(installed.split(".")[0]) if installed.split(".")[0].isdigit() else 0
+    if major < int(since.split(".")[0]):
+        raise PrecheckError(f"{kind} models need sentence-transformers >= {since}, and {installed} is installed",
+                            f"pip install 'sentence-transformers>={since}'")
 
 
 def _resolve(name: str) -> ResolvedModel:

@@ -64,6 +64,16 @@ class ErrorInfo:
 
 
 @dataclass
+class TopTerms:
+    """A sparse encoder's highest-weighted terms for one probe text, as tokens."""
+
+    item: int
+    text: str
+    float32: list[str]
+    candidate: list[str]
+
+
+@dataclass
 class ProbeResult:
     dtype: str
     strategy: str  # "load": model_kwargs torch_dtype; "cast": float32 load, then .to(dtype)
@@ -78,6 +88,12 @@ class ProbeResult:
     max_abs_diff: float | None = None  # cross-encoders: largest |score - float32 score|
     spearman: float | None = None  # cross-encoders: rank correlation of scores with float32
     same_as: str | None = None  # "load" when this model's weights were identical to that run's: its figures reused
+    # sparse encoders: mean active dimensions per text, the largest relative change in a text's
+    # active dimensions, the lowest share of a text's top-k terms kept, and that text's terms.
+    active_dims: float | None = None
+    active_dims_change: float | None = None
+    topk_overlap: float | None = None
+    topk_terms: "TopTerms | None" = None
 
     def headline(self) -> str:
         """The figure a threshold reads: Spearman for cross-encoders, min cosine for embedders."""

@@ -31,7 +31,7 @@ from .fingerprint import model_fingerprint
 from .localise import is_unsupported_message, recording_headroom
 from .progress import counting_items
 from .memory import plan_memory
-from .kinds import EMBEDDER, kind_for, torch_module
+from .kinds import kind_for, torch_module
 from .tensors import param_bytes
 from .report import (
     DtypeVerdict,
@@ -69,7 +69,7 @@ class ScanOptions:
 
 
 def probe_file(options: ScanOptions, kind: str) -> Path | None:
-    return options.texts_file if kind == EMBEDDER else options.pairs_file
+    return options.texts_file if kind_for(kind).probe_option == "texts" else options.pairs_file
 
 
 def _silent(_: str) -> None:
@@ -253,6 +253,7 @@ class ScanSession:
             param_bytes=sizes["param_bytes"],
             max_abs_diff=figures.max_abs_diff,
             spearman=figures.spearman,
+            **figures.sparse_fields(),
         ))
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
@@ -267,7 +268,16 @@ def _figures(result: ProbeResult) -> str:
     else:
         top1 = f", top-1 agreement {result.top1_agreement:.0%}"
     score_diff = f", max |score diff| {result.max_abs_diff:.2e}" if result.spearman is not None else ""
-    return f"{result.headline()}{score_diff}{top1}"
+    return f"{result.headline()}{score_diff}{top1}{_sparse_figures(result)}"
+
+
+def _sparse_figures(result: ProbeResult) -> str:
+    if result.topk_overlap is None:
+        return ""
+    from .compare_sparse import TOP_K
+
+    return (f", top-{TOP_K} terms kept "
+            f"{result.topk_overlap:.0%} (worst text), active dims change up to {result.active_dims_change:.1%}")
 
 
 def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, items: int) -> str:
@@ -312,9 +322,10 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     if not 0.0 <= options.min_top1_agreement <= 1.0:
         raise PrecheckError(f"--min-top1-agreement must be in [0, 1], got {options.min_top1_agreement}")
     model = resolve_model(options.model, options.kind)
-    wrong = options.pairs_file if model.kind == EMBEDDER else options.texts_file
+    takes_texts = kind_for(model.kind).probe_option == "texts"
+    wrong = options.pairs_file if takes_texts else options.texts_file
     if wrong is not None:
-        right, given = ("--texts", "--pairs") if model.kind == EMBEDDER else ("--pairs", "--texts")
+        right, given = ("--texts", "--pairs") if takes_texts else ("--pairs", "--texts")
         raise PrecheckError(f"{options.model} is a {model.kind}, which takes {right}, not {given}",
                             f"pass {right} FILE, or --kind to override the detected kind")
     if probe_file(options, model.kind) is not None:

@@ -59,6 +59,25 @@ PROBE_RESULT = {
         "spearman": _NUMBER_OR_NULL,
         # The earlier strategy whose model had identical weights: its figures stand for this run.
         "same_as": {"enum": ["load", None]},
+        "active_dims": _NUMBER_OR_NULL,
+        "active_dims_change": _NUMBER_OR_NULL,
+        "topk_overlap": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "topk_terms": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["item", "text", "float32", "candidate"],
+                    "properties": {
+                        "item": {"type": "integer", "minimum": 0},
+                        "text": {"type": "string"},
+                        "float32": {"type": "array", "items": {"type": "string"}},
+                        "candidate": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
     },
     "additionalProperties": False,
 }
@@ -194,7 +213,7 @@ REPORT_SCHEMA = {
             "properties": {
                 "name": {"type": "string"},
                 "path": {"type": "string"},
-                "kind": {"enum": ["sentence-transformer", "cross-encoder"]},
+                "kind": {"enum": ["sentence-transformer", "cross-encoder", "sparse-encoder"]},
                 "source": {"enum": ["local", "cache", "embedded", "hub"]},
                 "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
             },

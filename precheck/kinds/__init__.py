@@ -1,19 +1,24 @@
 """The kinds of model precheck tests, behind one interface the scan, diagnosis and fixes use.
 
 One module per kind (its class, its built-in probe items, how it runs and compares); `kind_for`
-picks one by name. embedder.py: SentenceTransformer; cross_encoder.py: CrossEncoder.
+picks one by name from KINDS. embedder.py: SentenceTransformer; cross_encoder.py: CrossEncoder;
+sparse_encoder.py: SparseEncoder.
 """
 from __future__ import annotations
 
 from ..tensors import torch_module
 from .cross_encoder import CrossEncoderKind, cross_encoder_max_length
 from .embedder import Embedder
+from .sparse_encoder import SparseEncoderKind
 
-EMBEDDER, CROSS_ENCODER = Embedder.name, CrossEncoderKind.name
+EMBEDDER, CROSS_ENCODER, SPARSE_ENCODER = Embedder.name, CrossEncoderKind.name, SparseEncoderKind.name
+KINDS = {kind.name: kind for kind in (Embedder, CrossEncoderKind, SparseEncoderKind)}
+KIND_NAMES = tuple(KINDS)
 
-__all__ = ["CROSS_ENCODER", "EMBEDDER", "CrossEncoderKind", "Embedder", "cross_encoder_max_length", "kind_for",
-           "torch_module"]
+__all__ = ["CROSS_ENCODER", "EMBEDDER", "KINDS", "KIND_NAMES", "SPARSE_ENCODER", "CrossEncoderKind", "Embedder",
+           "SparseEncoderKind", "cross_encoder_max_length", "kind_for", "torch_module"]
 
 
 def kind_for(name: str):
-    return CrossEncoderKind() if name == CROSS_ENCODER else Embedder()
+    """A fresh kind object (it may hold per-scan state, such as the token lookup)."""
+    return KINDS.get(name, Embedder)()

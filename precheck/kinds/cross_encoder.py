@@ -20,6 +20,7 @@ class CrossEncoderKind:
     class_name = "CrossEncoder"
     run_call = 'scores = model.predict([("your query", "a passage")])'
     items_label = "pairs"
+    probe_option = "pairs"
 
     def api_shape(self) -> tuple[str, str]:
         """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it

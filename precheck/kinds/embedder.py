@@ -12,6 +12,7 @@ class Embedder:
     class_name = "SentenceTransformer"
     run_call = 'embeddings = model.encode(["your text"])'
     items_label = "texts"
+    probe_option = "texts"  # the file option that replaces the built-in items
 
     def api_shape(self) -> tuple[str, str]:
         """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""

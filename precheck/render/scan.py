@@ -59,10 +59,13 @@ def _error_text(result: ProbeResult) -> str:
 
 
 def results_table(report: Report) -> Table:
-    cross = report.model.kind == "cross-encoder"
-    what = "pairs" if cross else "texts"
+    what = "pairs" if report.model.kind == "cross-encoder" else "texts"
+    # Ranked scores (cross-encoders, sparse encoders) carry Spearman; embeddings carry cosines.
+    cross = any(r.spearman is not None for r in report.results)
+    sparse = any(r.topk_overlap is not None for r in report.results)
     table = Table(title=f"Test runs against float32 ({report.settings.probe_items} {what})", title_justify="left")
     figures = ("Spearman", "max |diff|") if cross else ("min cos", "mean cos")
+    figures += ("top-k kept", "active dims change") if sparse else ()
     for column in ("dtype", "strategy", "status", "NaN/inf", *figures, "top-1", "s", "MB"):
         table.add_column(column, justify="left" if column in ("dtype", "strategy", "status") else "right", no_wrap=True)
     for r in report.results:
@@ -73,6 +76,7 @@ def results_table(report: Report) -> Table:
             str(r.nonfinite) if r.nonfinite else "",
             *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross
               else (_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f"))),
+            *((_figure(r.topk_overlap, ".0%"), _figure(r.active_dims_change, ".1%")) if sparse else ()),
             _figure(r.top1_agreement, ".0%"),
             f"= {r.same_as}" if r.same_as else _figure(r.seconds, ".2f"),
             _figure(r.param_bytes / 1e6 if r.param_bytes else None, ".1f"),
@@ -99,6 +103,10 @@ def render_terminal(report: Report, console: Console) -> None:
         if r.same_as:
             console.print(f"  {r.dtype} {r.strategy}: same weights as {r.same_as}; its figures, not encoded again",
                           highlight=False)
+        if r.topk_terms is not None and r.strategy == "load":
+            t = r.topk_terms
+            console.print(f"  {r.dtype} {r.strategy}: top terms of text {t.item} {t.text[:40]!r}: float32 "
+                          f"{' '.join(t.float32)} | {r.dtype} {' '.join(t.candidate)}", highlight=False, markup=False)
     if report.headroom:
         print_table(console, headroom_chart(report, console.width))
     if report.diagnoses:

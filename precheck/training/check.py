@@ -21,6 +21,7 @@ from ..report import ErrorInfo, ModelInfo
 from .modes import MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
 
 PROBE_PAIRS = 16
+TRAINABLE_KINDS = ("cross-encoder", "sentence-transformer")
 
 
 def _trainer_snippet(kind: str, mode: str) -> str:
@@ -129,6 +130,9 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         raise PrecheckError("--steps and --batch-size must be at least 1 and --lr above 0")
     data = read_training_pairs(options.data_file) if options.data_file else builtin_training_pairs()
     model = resolve_model(options.model, options.kind)
+    if model.kind not in TRAINABLE_KINDS:
+        raise PrecheckError(f"train-check does not train {model.kind} models yet",
+                            f"it trains {' and '.join(TRAINABLE_KINDS)} models; precheck scan tests this one")
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()

@@ -1,0 +1,68 @@
+"""The sparse-encoder kind: a SparseEncoder (SPLADE and similar), probed with texts encoded as
+queries and as documents, compared by retrieval scores, active dimensions and top-k terms."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def _routes_by_task(model) -> bool:
+    """A Router (inference-free SPLADE) sends queries and documents through different modules."""
+    return any(type(module).__name__ == "Router" for module in model.modules())
+
+
+class SparseEncoderKind:
+    name = "sparse-encoder"
+    class_name = "SparseEncoder"
+    run_call = 'embeddings = model.encode_document(["your text"])'
+    items_label = "texts"
+    probe_option = "texts"
+    since = "5.0.0"  # the sentence-transformers release that added SparseEncoder (loading.py checks it)
+
+    def __init__(self) -> None:
+        self._tokens = None  # the reference model's id -> token lookup, for top-k terms
+
+    def api_shape(self) -> tuple[str, str]:
+        return "model", "model_kwargs"
+
+    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
+        from sentence_transformers import SparseEncoder
+
+        return SparseEncoder(path, device=device, trust_remote_code=trust_remote_code,
+                             model_kwargs={"torch_dtype": torch_dtype})
+
+    def default_items(self, model) -> list:
+        from .texts import builtin_texts
+
+        return builtin_texts(getattr(model, "max_seq_length", None))
+
+    def read_items(self, path: Path) -> list:
+        from .texts import read_texts
+
+        return read_texts(path)
+
+    def run(self, model, items: list, batch_size: int):
+        """[texts, 2, vocabulary] float32: each text as a query and as a document, densified.
+        One encode serves both unless the model routes queries and documents apart."""
+        import torch
+
+        if self._tokens is None:
+            self._tokens = model.tokenizer.convert_ids_to_tokens
+        start = time.perf_counter()
+        options = {"batch_size": batch_size, "show_progress_bar": False}
+        documents = model.encode_document(items, **options)
+        queries = model.encode_query(items, **options) if _routes_by_task(model) else documents
+        seconds = time.perf_counter() - start
+
+        def dense(out):
+            return (out.to_dense() if out.is_sparse else out).float().cpu().reshape(len(items), -1)
+
+        return torch.stack([dense(queries), dense(documents)], dim=1), seconds
+
+    def compare(self, reference, candidate, items):
+        from ..compare_sparse import compare_sparse
+
+        return compare_sparse(reference, candidate, items, self._tokens or (lambda ids: [str(i) for i in ids]))
+
+    def token_count(self, model, item) -> int:
+        return len(model.tokenizer(item, truncation=True, max_length=model.max_seq_length)["input_ids"])

@@ -1,0 +1,72 @@
+"""Builders of SPLADE test models (SparseEncoder): the all-MiniLM-L6-v2 encoder under a
+masked-LM head initialised from a fixed seed, with SpladePooling; nothing downloaded."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from fixture_models import OVERFLOW_SCALE, plain_model_path
+
+# Short windows keep the 30522-wide MLM logits of the long probe texts cheap on a CPU.
+MAX_SEQ_LENGTH = 64
+SPARSE_OVERFLOW_LAYER = 2
+# A fresh head activates nearly the whole vocabulary; this bias leaves about 1% of it active
+# (a few hundred terms per text), as a trained SPLADE model does.
+HEAD_BIAS = -3.7
+
+
+def _masked_lm_folder(folder: Path) -> Path:
+    """BertForMaskedLM with MiniLM's encoder weights; the head's transform is fresh (seed 0),
+    its decoder tied to the word embeddings, as in BERT."""
+    import torch
+    import transformers
+    from transformers import AutoTokenizer, BertForMaskedLM
+
+    transformers.logging.set_verbosity_error()  # the fresh head's "newly initialized" report is expected
+    torch.manual_seed(0)
+    model = BertForMaskedLM.from_pretrained(str(plain_model_path()))
+    with torch.no_grad():
+        model.cls.predictions.bias.fill_(HEAD_BIAS)
+    model.save_pretrained(str(folder))
+    AutoTokenizer.from_pretrained(str(plain_model_path())).save_pretrained(str(folder))
+    return folder
+
+
+def _splade(masked_lm: Path):
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.sparse_encoder.modules import SpladePooling, Transformer
+
+    transformer = Transformer(str(masked_lm), transformer_task="fill-mask", max_seq_length=MAX_SEQ_LENGTH)
+    return SparseEncoder(modules=[transformer, SpladePooling(pooling_strategy="max")], device="cpu")
+
+
+def build_splade_model(folder: Path, overflow: bool = False) -> Path:
+    """A SPLADE SparseEncoder saved as users save one (model_type SparseEncoder). With
+    `overflow`, one layer's feed-forward runs past float16's range (as fixture_models does)."""
+    import torch
+
+    with tempfile.TemporaryDirectory() as scratch:
+        model = _splade(_masked_lm_folder(Path(scratch) / "mlm"))
+    if overflow:
+        layer = model[0].auto_model.bert.encoder.layer[SPARSE_OVERFLOW_LAYER]
+        with torch.no_grad():
+            layer.intermediate.dense.weight.mul_(OVERFLOW_SCALE)
+            layer.intermediate.dense.bias.mul_(OVERFLOW_SCALE)
+            layer.output.dense.weight.div_(OVERFLOW_SCALE)
+    if folder.exists():
+        shutil.rmtree(folder)
+    model.save(str(folder))
+    return folder
+
+
+def build_sparse_config_only(folder: Path) -> Path:
+    """The plain MiniLM folder marked as a SparseEncoder in its config, for stacks that cannot
+    build one (sentence-transformers 3.x): detection reads only the config."""
+    import json
+
+    shutil.copytree(plain_model_path(), folder)
+    config = folder / "config_sentence_transformers.json"
+    data = json.loads(config.read_text()) if config.is_file() else {}
+    config.write_text(json.dumps({**data, "model_type": "SparseEncoder"}, indent=2))
+    return folder

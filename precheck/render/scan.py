@@ -90,8 +90,6 @@ def render_terminal(report: Report, console: Console) -> None:
     for dtype, rows in report.modules.items():
         print_table(console, module_table(dtype, rows))
     print_table(console, results_table(report), key=2)
-        console.print(module_table(dtype, rows))
-    console.print(results_table(report))
     if report.memory is not None and where_reference_ran(report.memory):
         console.print(escape(where_reference_ran(report.memory)), highlight=False)
     for r in report.results:

@@ -141,6 +141,6 @@ def test_merge_has_help_text_and_a_docs_entry():
 def test_merge_summary_appends_a_markdown_table_of_every_model_and_dtype(matrix):
     folder, _ = matrix
     text = (folder / "summary.md").read_text()
-    assert text.startswith("### precheck: PASS, 3 of 3 models pass")
-    assert [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| models/")] == \
-        ["| models/tiny-a", "| models/tiny-b", "| models/tiny-c"]
+    assert "PASS, 3 of 3 models pass" in text.splitlines()[0]
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "tiny-" in line]
+    assert [next(m for m in MODELS if m in row) for row in rows] == MODELS

@@ -145,5 +145,8 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
         check = session.probe(dtype, plan.strategy,
                               lambda: load_planned(written, read_plan(staging), session.device,
                                                    options.trust_remote_code))
+        if check.status != "ok":
+            # Verified or not at all: a folder whose reload fails the check is not put in place.
+            return FixOutcome(report, plan, None, check)
         publish_folder(staging, out, force)
     return FixOutcome(report, plan, out, check)

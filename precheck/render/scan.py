@@ -181,9 +181,11 @@ def diagnosis_panel(report: Report) -> Panel:
 def fix_panel(report: Report, dtype: str) -> Panel:
     lines = []
     for f in (f for f in report.fixes if f.dtype == dtype):
-        mark = "[green]passes[/green]" if f.verified else "[red]fails[/red]"
+        mark = "[green]passes[/green]" if f.verified else "[dim]not tried[/dim]" if f.status == "not-tried" \
+            else "[red]fails[/red]"
         star = " [bold](recommended)[/bold]" if f.recommended else ""
-        lines.append(f"{f.strategy:<10} {mark}{star}: {escape(f.detail)}")
+        detail = f.detail.removeprefix("not tried: ") if f.status == "not-tried" else f.detail
+        lines.append(f"{f.strategy:<10} {mark}{star}: {escape(detail)}")
     if report.recommended_fix(dtype) is None:
         lines.append("\n[bold red]No verified fix: keep float32 for this model.[/bold red]")
     return Panel(Text.from_markup("\n".join(lines)), title=f"Fix for {dtype}", title_align="left")
@@ -212,4 +214,4 @@ def render_fix_outcome(outcome, console: Console) -> None:
         )
     else:
         status = outcome.check.status if outcome.check else "not checked"
-        console.print(f"[red]Wrote {escape(str(outcome.out))}, but reloading it gave {status}[/red]", highlight=False)
+        console.print(f"[red]Reloading the fixed model gave {status}: nothing was written[/red]", highlight=False)

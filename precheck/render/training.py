@@ -27,7 +27,7 @@ def render_train_report(report: TrainReport, console: Console) -> None:
     )
     table = Table(title="Short fine-tune per precision mode", title_justify="left")
     for column in ("mode", "weights", "compute", "loss first -> last", "first non-finite", "predictions",
-                   "max |diff| vs fp32", "s/step", "MB"):
+                   "max |diff| vs fp32", "s/step", "MB", "status", "loss x fp32", "rho vs fp32"):
         table.add_column(column, no_wrap=column != "first non-finite")
     for r in report.modes:
         if r.error is not None:
@@ -43,6 +43,9 @@ def render_train_report(report: TrainReport, console: Console) -> None:
             "-" if r.max_abs_diff_vs_float32 is None else f"{r.max_abs_diff_vs_float32:.2e}",
             "-" if r.seconds_per_step is None else f"{r.seconds_per_step:.3f}",
             "-" if r.memory_bytes is None else f"{r.memory_bytes / 1e6:.0f}",
+            Text(r.status, style={"ok": "green", "diverges": "yellow"}.get(r.status, "red" if r.status != "reference" else "")),
+            "-" if r.loss_ratio_vs_float32 is None else f"{r.loss_ratio_vs_float32:.2f}",
+            "-" if r.spearman_vs_float32 is None else f"{r.spearman_vs_float32:.3f}",
         )
     console.print(table)
     rec = report.recommendation

@@ -44,6 +44,7 @@ def test_scan_report_has_documented_keys(plain_scan):
     assert set(report["results"][0]) == {
         "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
         "top1_agreement", "seconds", "param_bytes", "max_abs_diff", "spearman",
+        "active_dims", "active_dims_change", "topk_overlap", "topk_terms",
     }
     assert [(r["dtype"], r["strategy"]) for r in report["results"]] == [
         ("float16", "load"), ("float16", "cast"), ("bfloat16", "load"), ("bfloat16", "cast"),

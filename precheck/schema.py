@@ -302,7 +302,7 @@ _MODE_RESULT = {
         "skipped_steps", "error", "trains_finite",
     ],
     "properties": {
-        "mode": {"enum": ["float32", "half", "amp", "bf16"]},
+        "mode": {"enum": ["float32", "half", "amp", "bf16", "bf16-amp"]},
         "weights_dtype": {"enum": ["float32", "float16", "bfloat16"]},
         "compute_dtype": {"enum": ["float32", "float16", "bfloat16"]},
         "losses": {"type": "array", "items": _NUMBER_OR_NULL},
@@ -330,6 +330,12 @@ _MODE_RESULT = {
         "skipped_steps": {"type": "integer", "minimum": 0},
         "error": {"type": ["object", "null"]},
         "trains_finite": {"type": "boolean"},
+        "status": {"enum": ["reference", "ok", "diverges", "nonfinite", "error", "unsupported"]},
+        "start_loss": _NUMBER_OR_NULL,
+        "final_loss": _NUMBER_OR_NULL,
+        "loss_ratio_vs_float32": _NUMBER_OR_NULL,
+        "loss_drop_share": _NUMBER_OR_NULL,
+        "shortfall": {"type": "string"},
     },
     "additionalProperties": False,
 }
@@ -351,7 +357,7 @@ TRAIN_REPORT_SCHEMA = {
         "recommendation": {
             "type": "object",
             "required": ["mode", "reason", "trainer_snippet", "torch_snippet"],
-            "properties": {"mode": {"enum": ["amp", "bf16", "half", None]}},
+            "properties": {"mode": {"enum": ["amp", "bf16", "half", "bf16-amp", None]}},
         },
         "verdict": {
             "type": "object",

@@ -55,7 +55,7 @@ def test_train_check_report_validates(cross_encoder_training):
     _, report = cross_encoder_training
     jsonschema.validate(report, TRAIN_REPORT_SCHEMA)
     assert report["schema"] == "precheck.train/1"
-    assert [m["mode"] for m in report["modes"]] == ["float32", "half", "amp", "bf16"]
+    assert [m["mode"] for m in report["modes"]] == ["float32", "half", "amp", "bf16", "bf16-amp"]
 
 
 def test_train_check_bi_encoder_runs_and_reports(plain_model, training_file):

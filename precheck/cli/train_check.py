@@ -28,12 +28,15 @@ from ._common import (
 
 def train_check(
     model: ModelArgument,
-    mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp or bf16.")] = "half",
+    mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp, bf16 or bf16-amp.")] = "half",
     dtype: Annotated[str, typer.Option("--dtype", "-d", help="The dtype of half mode: fp16 or bf16.")] = "fp16",
     steps: Annotated[int, typer.Option(help="Optimizer steps per mode.")] = 20,
     lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,
     batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 8,
     data: Annotated[Optional[Path], typer.Option(help="Labelled pairs: CSV query,passage,label or JSONL.")] = None,
+    max_loss_ratio: Annotated[float, typer.Option(help="Highest final loss, as a multiple of float32's, that still learns.")] = 1.25,
+    min_loss_drop: Annotated[float, typer.Option(help="Lowest fall of the loss from its start, as a share of float32's fall.")] = 0.5,
+    min_train_spearman: Annotated[float, typer.Option(help="Lowest rank correlation of predictions after training with float32's.")] = 0.9,
     device: DeviceOption = "auto",
     kind: KindOption = "auto",
     trust_remote_code: TrustOption = False,
@@ -42,7 +45,7 @@ def train_check(
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite."""
+    """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite and learns as float32 does."""
     with error_boundary(debug_wanted(debug)):
         from ..dtypes import parse_low_dtype
 
@@ -54,7 +57,9 @@ def train_check(
         from ..training.modes import TrainOptions
 
         options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
-                               data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind)
+                               data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind,
+                               max_loss_ratio=max_loss_ratio, min_loss_drop=min_loss_drop,
+                               min_spearman=min_train_spearman)
         report = run_and_report(json_path, quiet, lambda progress: run_train_check(options, progress),
                                 render_train_report, lambda r: r.to_json(), force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

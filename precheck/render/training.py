@@ -28,7 +28,7 @@ def render_train_report(report: TrainReport, console: Console) -> None:
     )
     table = Table(title="Short fine-tune per precision mode", title_justify="left")
     for column in ("mode", "weights", "compute", "loss first -> last", "first non-finite", "predictions",
-                   "|diff| vs fp32", "s/step", "MB"):
+                   "|diff| vs fp32", "s/step", "MB", "status", "loss/fp32", "rho/fp32"):
         table.add_column(column, no_wrap=column not in ("first non-finite", "loss first -> last"))
     for r in report.modes:
         if r.error is not None:
@@ -44,6 +44,9 @@ def render_train_report(report: TrainReport, console: Console) -> None:
             "-" if r.max_abs_diff_vs_float32 is None else f"{r.max_abs_diff_vs_float32:.2e}",
             "-" if r.seconds_per_step is None else f"{r.seconds_per_step:.3f}",
             "-" if r.memory_bytes is None else f"{r.memory_bytes / 1e6:.0f}",
+            Text(r.status, style={"ok": "green", "diverges": "yellow"}.get(r.status, "red" if r.status != "reference" else "")),
+            "-" if r.loss_ratio_vs_float32 is None else f"{r.loss_ratio_vs_float32:.2f}",
+            "-" if r.spearman_vs_float32 is None else f"{r.spearman_vs_float32:.3f}",
         )
     print_table(console, table)
     rec = report.recommendation

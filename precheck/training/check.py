@@ -18,14 +18,26 @@ from ..loading import (
     resolve_model,
 )
 from ..report import ErrorInfo, ModelInfo
-from .modes import MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
+from .judge import judge, judge_reference
+from .modes import AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
 
 PROBE_PAIRS = 16
 TRAINABLE_KINDS = ("cross-encoder", "sentence-transformer")
 
 
 def _trainer_snippet(kind: str, mode: str) -> str:
-    flag = "fp16=True" if mode == "amp" else "bf16=True"
+    snippet = _amp_trainer_snippet(kind, {"amp": "fp16=True", "bf16-amp": "bf16=True"}.get(mode, "bf16=True"))
+    if mode != "bf16":
+        return snippet
+    # Pure bfloat16 weights: loaded so, with no flag (bf16=True is bf16-amp, float32 master weights).
+    return ("import torch\n" + snippet.replace(", bf16=True)  # float32 master weights", ")")
+            .replace("num_labels=1)  # float32 weights: no torch_dtype",
+                     'num_labels=1, model_kwargs={"torch_dtype": torch.bfloat16})  # bfloat16 weights')
+            .replace("(name)  # float32 weights: no torch_dtype",
+                     '(name, model_kwargs={"torch_dtype": torch.bfloat16})  # bfloat16 weights'))
+
+
+def _amp_trainer_snippet(kind: str, flag: str) -> str:
     if kind == "cross-encoder":
         try:
             from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments  # noqa: F401
@@ -61,6 +73,19 @@ def _torch_snippet(kind: str, mode: str, device: str) -> str:
                "loss = loss_fn(features, labels)  # e.g. losses.CosineSimilarityLoss(model)\n")
     net = "model.model" if kind == "cross-encoder" else "model"
     cls = "CrossEncoder" if kind == "cross-encoder" else "SentenceTransformer"
+    if mode == "bf16-amp":
+        return (
+            f"import torch\nfrom sentence_transformers import {cls}\n\n"
+            f"model = {cls}(name)  # float32 weights stay the master copy\n"
+            f"net = {net}\n"
+            "optimizer = torch.optim.AdamW(net.parameters(), lr=2e-5)\n"
+            "for features, labels in batches:\n"
+            f'    with torch.autocast("{device}", dtype=torch.bfloat16):  # float32\'s range: no scaler\n'
+            f"        {forward}"
+            "    optimizer.zero_grad()\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n"
+        )
     if mode == "amp":
         return (
             f"import torch\nfrom sentence_transformers import {cls}\n\n"
@@ -91,25 +116,32 @@ def _torch_snippet(kind: str, mode: str, device: str) -> str:
 
 def recommend(modes: list[ModeResult], kind: str, device: str, asked: str) -> Recommendation:
     by_name = {m.mode: m for m in modes}
-    if by_name[asked].trains_finite and asked != "half":
+    if by_name[asked].status == "ok" and asked != "half":
         choice = asked
     else:
-        # amp is the trainer's fp16=True; it keeps float32 master weights, so small updates
-        # are not lost, which pure bfloat16 weights can do.
-        choice = next((m for m in ("amp", "bf16") if by_name.get(m) and by_name[m].trains_finite), None)
+        # amp and bf16-amp (the trainer's fp16=True and bf16=True) keep float32 master weights, so
+        # small updates are not lost, which pure bfloat16 weights can do: they come first.
+        choice = next((m for m in ("amp", "bf16-amp", "bf16") if by_name.get(m) and by_name[m].status == "ok"), None)
     if choice is None:
-        return Recommendation(None, "no mode trained finite: train in float32", "", "")
+        return Recommendation(None, "no mode trained finite and learned as float32 does: train in float32", "", "")
     half = by_name.get("half")
     why = (f"half precision weights with a plain optimizer went non-finite at step {half.first_nonfinite.step}"
            if half is not None and half.first_nonfinite else "half precision weights lose small updates")
-    reason = f"{choice} trains finite; {why}"
+    diverging = [m.mode for m in modes if m.status == "diverges"]
+    if diverging:
+        why += f"; {', '.join(diverging)} stayed finite but learned less than float32"
+    reason = f"{choice} trains finite and learns as float32 does; {why}"
     return Recommendation(choice, reason, _trainer_snippet(kind, choice), _torch_snippet(kind, choice, device))
 
 
 def _verdict(result: ModeResult) -> TrainVerdict:
+    if result.status == "diverges":
+        return TrainVerdict(result.mode, False, f"{result.mode} stays finite but does not learn as float32 does: "
+                                                f"{result.shortfall}")
     if result.trains_finite:
         losses = [x for x in result.losses if x is not None]
-        return TrainVerdict(result.mode, True, f"{result.mode} trains finite: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+        return TrainVerdict(result.mode, True, f"{result.mode} trains finite and learns as float32 does: "
+                                               f"loss {losses[0]:.4f} -> {losses[-1]:.4f}")
     if result.error is not None:
         return TrainVerdict(result.mode, False, f"{result.mode} could not train: {result.error.type}: "
                                                 f"{result.error.message.splitlines()[0] if result.error.message else ''}")
@@ -125,9 +157,12 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
     from .data import builtin_training_pairs, read_training_pairs
 
     if options.mode not in MODES:
-        raise PrecheckError(f"unknown --mode {options.mode!r}", "use half, amp or bf16")
+        raise PrecheckError(f"unknown --mode {options.mode!r}", f"use {', '.join(MODES)}")
     if options.steps < 1 or options.batch_size < 1 or not options.lr > 0:
         raise PrecheckError("--steps and --batch-size must be at least 1 and --lr above 0")
+    if not options.max_loss_ratio >= 1 or not 0 <= options.min_loss_drop <= 1 or not -1 <= options.min_spearman <= 1:
+        raise PrecheckError("--max-loss-ratio must be at least 1, --min-loss-drop in [0, 1] and "
+                            "--min-train-spearman in [-1, 1]")
     data = read_training_pairs(options.data_file) if options.data_file else builtin_training_pairs()
     model = resolve_model(options.model, options.kind)
     if model.kind not in TRAINABLE_KINDS:
@@ -148,16 +183,18 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
     if reference_result.error is not None or not reference_result.trains_finite:
         raise PrecheckError(f"{options.model} does not train finite even in float32",
                             "check --data and --lr; precheck needs a float32 run to compare with")
+    judge_reference(reference_result)
     modes = [reference_result]
     for mode in MODES:
-        low = options.dtype if mode == "half" else "float16" if mode == "amp" else "bfloat16"
+        low = options.dtype if mode == "half" else AUTOCAST.get(mode, "bfloat16")
         supported, why = device_supports(device, low)
         if not supported:
-            modes.append(ModeResult(mode, low, low, error=ErrorInfo("Unsupported", why)))
+            modes.append(ModeResult(mode, low, low, error=ErrorInfo("Unsupported", why), status="unsupported"))
             continue
         progress(f"training {mode} ({options.steps} steps)")
         result, _ = train_one_mode(load, model.kind, mode, low, data, probe_pairs, options, device, reference)
         release_memory()
+        judge(result, reference_result, options)
         modes.append(result)
     asked = next(m for m in modes if m.mode == options.mode)
     return TrainReport(
@@ -165,7 +202,8 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         environment=environment(device),
         settings={"mode": options.mode, "dtype": options.dtype, "steps": options.steps, "lr": options.lr,
                   "batch_size": options.batch_size, "data": str(options.data_file or "builtin"),
-                  "pairs": len(data), "seed": options.seed},
+                  "pairs": len(data), "seed": options.seed, "max_loss_ratio": options.max_loss_ratio,
+                  "min_loss_drop": options.min_loss_drop, "min_spearman": options.min_spearman},
         modes=modes,
         recommendation=recommend(modes, model.kind, device, options.mode),
         verdict=_verdict(asked),

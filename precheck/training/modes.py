@@ -1,8 +1,9 @@
 """The training pre-check: a short fine-tune in each precision mode, watched step by step.
 
 half: weights loaded in the low dtype, plain AdamW (what users who load in float16 do);
-amp: float32 weights, autocast to float16, a GradScaler; bf16: weights in bfloat16.
-A float32 run is the reference the trained predictions are compared with.
+amp: float32 weights, autocast to float16, a GradScaler; bf16: weights in bfloat16;
+bf16-amp: float32 weights, autocast to bfloat16, no scaler (the trainer's bf16=True).
+A float32 run on the same batches is the reference each mode's learning is judged against (judge.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from ..kinds import cross_encoder_max_length
 from ..report import Environment, ErrorInfo, ModelInfo
 
 TRAIN_SCHEMA = "precheck.train/1"
-MODES = ("half", "amp", "bf16")
+MODES = ("half", "amp", "bf16", "bf16-amp")
+# The autocast dtype of the mixed-precision modes (float32 weights).
+AUTOCAST = {"amp": "float16", "bf16-amp": "bfloat16"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,12 @@ class TrainOptions:
     trust_remote_code: bool = False
     kind: str = "auto"
     seed: int = 0
+    # Learning as float32 does (judge.py): final loss at most this many times float32's,
+    max_loss_ratio: float = 1.25
+    # a fall from its own start at least this share of float32's fall,
+    min_loss_drop: float = 0.5
+    # and predictions after training ranked as float32's are (Spearman).
+    min_spearman: float = 0.9
 
 
 @dataclass
@@ -56,6 +65,13 @@ class ModeResult:
     memory_source: str = ""
     skipped_steps: int = 0  # amp: steps the GradScaler skipped for inf gradients (expected early on)
     error: ErrorInfo | None = None
+    # Judged against float32 (judge.py): reference, ok, diverges, nonfinite, error or unsupported.
+    status: str = ""
+    start_loss: float | None = None  # mean loss over the first fifth of the steps
+    final_loss: float | None = None  # mean loss over the last fifth
+    loss_ratio_vs_float32: float | None = None  # final_loss / float32's final_loss
+    loss_drop_share: float | None = None  # (start - final) / float32's (start - final)
+    shortfall: str = ""  # diverges: which figures fell short, in words
 
     @property
     def trains_finite(self) -> bool:
@@ -181,7 +197,8 @@ def _state_bytes(net, optimizer) -> int:
     return total
 
 
-MODE_DTYPES = {"float32": ("float32", "float32"), "amp": ("float32", "float16"), "bf16": ("bfloat16", "bfloat16")}
+MODE_DTYPES = {"float32": ("float32", "float32"), "amp": ("float32", "float16"), "bf16": ("bfloat16", "bfloat16"),
+               "bf16-amp": ("float32", "bfloat16")}
 
 
 def train_one_mode(load: Callable[[str], object], kind: str, mode: str, low: str, data, probe_pairs,
@@ -197,7 +214,9 @@ def train_one_mode(load: Callable[[str], object], kind: str, mode: str, low: str
     net.train()
     optimizer = torch.optim.AdamW(net.parameters(), lr=options.lr)
     scaler = torch.amp.GradScaler(device) if mode == "amp" else None
-    autocast = (lambda: torch.autocast(device_type=device, dtype=torch.float16)) if mode == "amp" else nullcontext
+    # bfloat16 has float32's range, so bf16-amp needs no loss scaling (nor does the trainer's bf16=True).
+    autocast = (lambda: torch.autocast(device_type=device, dtype=getattr(torch, AUTOCAST[mode]))) \
+        if mode in AUTOCAST else nullcontext
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     named = list(net.named_parameters())

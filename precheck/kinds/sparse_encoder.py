@@ -3,7 +3,8 @@ queries and as documents, compared by retrieval scores, active dimensions and to
 from __future__ import annotations
 
 import time
-from pathlib import Path
+
+from .embedder import Embedder
 
 
 def _routes_by_task(model) -> bool:
@@ -11,7 +12,9 @@ def _routes_by_task(model) -> bool:
     return any(type(module).__name__ == "Router" for module in model.modules())
 
 
-class SparseEncoderKind:
+class SparseEncoderKind(Embedder):
+    """Loads, probes and counts tokens as an embedder does; runs and compares its own way."""
+
     name = "sparse-encoder"
     class_name = "SparseEncoder"
     run_call = 'embeddings = model.encode_document(["your text"])'
@@ -22,24 +25,11 @@ class SparseEncoderKind:
     def __init__(self) -> None:
         self._tokens = None  # the reference model's id -> token lookup, for top-k terms
 
-    def api_shape(self) -> tuple[str, str]:
-        return "model", "model_kwargs"
-
     def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
         from sentence_transformers import SparseEncoder
 
         return SparseEncoder(path, device=device, trust_remote_code=trust_remote_code,
                              model_kwargs={"torch_dtype": torch_dtype})
-
-    def default_items(self, model) -> list:
-        from .texts import builtin_texts
-
-        return builtin_texts(getattr(model, "max_seq_length", None))
-
-    def read_items(self, path: Path) -> list:
-        from .texts import read_texts
-
-        return read_texts(path)
 
     def run(self, model, items: list, batch_size: int):
         """[texts, 2, vocabulary] float32: each text as a query and as a document, densified.
@@ -63,6 +53,3 @@ class SparseEncoderKind:
         from ..compare_sparse import compare_sparse
 
         return compare_sparse(reference, candidate, items, self._tokens or (lambda ids: [str(i) for i in ids]))
-
-    def token_count(self, model, item) -> int:
-        return len(model.tokenizer(item, truncation=True, max_length=model.max_seq_length)["input_ids"])

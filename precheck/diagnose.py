@@ -5,6 +5,8 @@ overflow and the probe items that trigger it; drift -> the block that adds the m
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .kinds import CROSS_ENCODER, torch_module
 from .loading import release_memory
 from .localise import (
@@ -120,7 +122,12 @@ def diagnose_failures(session, results: list[ProbeResult]) -> tuple[list[Diagnos
     diagnoses: list[Diagnosis] = []
     drift_rows: list[BlockDrift] = []
     for result in results:
-        if result.status == "unsupported":
+        earlier = next((d for d in diagnoses if result.same_as and d.dtype == result.dtype
+                        and d.strategy == result.same_as), None)
+        if earlier is not None:
+            # Same weights as a run already diagnosed: the same model would fail the same way.
+            diagnoses.append(replace(earlier, strategy=result.strategy))
+        elif result.status == "unsupported":
             message = f"{result.error.type}: {_first_line(result.error.message)}" if result.error else ""
             diagnoses.append(Diagnosis(result.dtype, result.strategy, "device-unsupported", "", message))
         elif result.status == "error":

@@ -161,7 +161,7 @@ def local_model_folders(model: str) -> tuple[Path, ...]:
         return ()
 
 
-def _write_json(path: str, text: str, force: bool = True) -> None:
+def write_json(path: str, text: str, force: bool = True) -> None:
     if path == "-":
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
@@ -185,7 +185,7 @@ def run_and_report(json_path: str | None, quiet: bool, work, render, to_json, fo
     with progress_display(status_console, quiet) as progress:
         result = work(progress)
     if json_path:
-        _write_json(json_path, to_json(result), force)
+        write_json(json_path, to_json(result), force)
     render(result, view)
     return result
 

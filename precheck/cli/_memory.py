@@ -31,29 +31,26 @@ def _show_plans(options_list: list, json_path: str | None, quiet: bool) -> list[
     return plans
 
 
-def _write(json_path: str | None, document: dict) -> None:
+def _write(json_path: str | None, document: dict, force: bool) -> None:
+    """The plan as the command's JSON, through the same checked, whole-or-nothing write as a report."""
     import json
-    import sys
-    from pathlib import Path
 
-    if not json_path:
-        return
-    text = json.dumps(document, indent=2)
-    if json_path == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(json_path).write_text(text + "\n", encoding="utf-8")
+    from ._common import write_json
+
+    if json_path:
+        write_json(json_path, json.dumps(document, indent=2), force)
 
 
-def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool) -> bool:
+def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool, force: bool = True) -> bool:
     """Print the plan before the first load; with plan_only, write it as the JSON too and say stop."""
     (plan,) = _show_plans([options], json_path, quiet)
     if plan_only:
-        _write(json_path, plan)
+        _write(json_path, plan, force)
     return plan_only
 
 
-def show_ci_memory_plans(settings, shard: str | None, overrides: dict, json_path: str | None, quiet: bool) -> None:
+def show_ci_memory_plans(settings, shard: str | None, overrides: dict, json_path: str | None, quiet: bool,
+                         force: bool = True) -> None:
     """`precheck ci --plan-only`: every model's plan (of the shard), nothing loaded."""
     from dataclasses import replace
 
@@ -63,4 +60,4 @@ def show_ci_memory_plans(settings, shard: str | None, overrides: dict, json_path
     if shard is not None:
         settings = select_shard(settings, *parse_shard(shard))
     options = [replace(scan_options(model), **overrides) for model in settings.models]
-    _write(json_path, {"shard": shard, "models": _show_plans(options, json_path, quiet)})
+    _write(json_path, {"shard": shard, "models": _show_plans(options, json_path, quiet)}, force)

@@ -80,7 +80,7 @@ def ci(
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
         overrides = {"max_memory": max_memory, "reference_device": reference_device}
         if plan_only:
-            show_ci_memory_plans(settings, shard, overrides, json_path, quiet)
+            show_ci_memory_plans(settings, shard, overrides, json_path, quiet, force)
             raise typer.Exit(EXIT_PASS)
         if shard is not None:
             def work(progress):

@@ -91,6 +91,15 @@ def models_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A two-layer BERT of hidden size 32 with random weights and mean pooling: for the tests where
+    the weights do not matter (bad input, outputs, memory plans), built once per session."""
+    from scale_models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")
+
+
+@pytest.fixture(scope="session")
 def plain_model() -> Path:
     return fixture_models.plain_model_path()
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from conftest import invoke
+from test_cli_startup import registered_commands
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["scan", "fix", "train-check", "ci"]
+COMMANDS = registered_commands()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -21,7 +22,9 @@ def test_every_command_has_help_text(command):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_in_the_docs(command):
     docs = "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    # In a command line of a code block: `precheck <command> ` followed by its arguments.
     assert f"precheck {command} " in docs
+    assert command in {line.split()[1] for line in docs.splitlines() if line.startswith("precheck ") and len(line.split()) > 1}
 
 
 def test_report_schema_doc_names_every_top_level_key():
@@ -42,4 +45,5 @@ def test_ci_docs_name_every_config_key():
 
     text = (ROOT / "docs" / "ci.md").read_text()
     for key in [*MODEL_KEYS, *TOP_KEYS]:
-        assert f"{key}" in text, key
+        # As a key in backticks, not a common word of the prose ("name", "kind", "fix").
+        assert f"`{key}" in text, key

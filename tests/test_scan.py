@@ -130,13 +130,13 @@ def test_scan_drift_below_min_cosine_fails(plain_model, probe_file):
 
 
 @pytest.mark.parametrize("spelling", ["fp16", "float16", "half", "FP16"])
-def test_scan_accepts_every_fp16_spelling(spelling):
+def test_dtype_parser_accepts_every_fp16_spelling(spelling):
     from precheck.dtypes import parse_low_dtypes
 
     assert parse_low_dtypes([spelling]) == ("float16",)
 
 
-def test_scan_accepts_comma_separated_dtypes():
+def test_dtype_parser_accepts_comma_separated_dtypes():
     from precheck.dtypes import parse_low_dtypes
 
     assert parse_low_dtypes(["bf16,fp16"]) == ("bfloat16", "float16")

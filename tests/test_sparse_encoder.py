@@ -138,22 +138,6 @@ def test_sparse_term_overlap_counts_a_tie_at_the_kth_weight_as_kept():
     assert _term_overlap(reference, torch.tensor([3.0, 0.0, 0.0, 0.0, 2.0]), k=3) == pytest.approx(1 / 3)
 
 
-@pytest.mark.st3
-def test_st3_scan_kind_sparse_encoder_is_refused_naming_the_version(plain_model):
-    run = invoke("scan", plain_model, "--kind", "sparse-encoder")
-    assert run.exit_code == 2
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "sentence-transformers >= 5.0.0" in lines[0]
-
-
-@pytest.mark.st3
-def test_st3_scan_sparse_encoder_config_is_refused_before_loading(models_dir):
-    folder = sparse_models.build_sparse_config_only(models_dir / "sparse-config-st3")
-    run = invoke("scan", folder)
-    assert run.exit_code == 2
-    assert "sparse-encoder models need sentence-transformers >= 5.0.0" in run.stderr
-
-
 def test_ci_sparse_encoder_model_passes_and_reports_its_kind(splade_model, probe_file, tmp_path):
     config = tmp_path / "precheck.toml"
     config.write_text(f'[defaults]\ndtypes = ["bf16"]\ntexts = "{probe_file}"\n\n[[models]]\nname = "{splade_model}"\n'

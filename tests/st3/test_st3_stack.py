@@ -6,12 +6,11 @@ import pytest
 
 from conftest import scan_json
 
-pytestmark = pytest.mark.st3
-
 
 @pytest.fixture(scope="module")
-def dense_scan(dense_model, probe_file):
-    return scan_json(dense_model, probe_file, "--dtype", "fp16")
+def dense_scan(dense_fp16):
+    exit_code, _, report = dense_fp16
+    return exit_code, report
 
 
 def test_st3_stack_is_the_one_under_test():
@@ -23,8 +22,8 @@ def test_st3_stack_is_the_one_under_test():
 
 
 def test_st3_dense_model_fails_fp16_load_with_same_dtype_error(dense_scan):
-    run, report = dense_scan
-    assert run.exit_code == 1
+    exit_code, report = dense_scan
+    assert exit_code == 1
     load = next(r for r in report["results"] if r["strategy"] == "load")
     assert load["status"] == "error"
     assert "must have the same dtype" in load["error"]["message"]

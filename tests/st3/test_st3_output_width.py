@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from output_checks import cut_lines, figures_that_must_be_whole, missing, scan_view_and_report
-
-pytestmark = pytest.mark.st3
+from output_checks import cut_lines, figures_that_must_be_whole, missing
 
 
 @pytest.fixture(scope="module")
-def dense_view(dense_model, probe_file, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("COLUMNS", raising=False)
-        return scan_view_and_report(dense_model, probe_file, tmp_path_factory.mktemp("width"), "-d", "fp16")
+def dense_view(dense_fp16):
+    return dense_fp16
 
 
 def test_st3_scan_view_at_80_columns_shows_the_flagged_dense_row_whole(dense_view):

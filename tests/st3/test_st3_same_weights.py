@@ -2,15 +2,9 @@
 it: different weights, so both strategies are encoded."""
 from __future__ import annotations
 
-import pytest
 
-from conftest import scan_json
-
-pytestmark = pytest.mark.st3
-
-
-def test_st3_dense_cast_is_not_same_as_load(dense_model, probe_file):
-    _, report = scan_json(dense_model, probe_file, "--dtype", "fp16", "--no-fix")
+def test_st3_dense_cast_is_not_same_as_load(dense_fp16):
+    _, _, report = dense_fp16
     runs = {r["strategy"]: r for r in report["results"]}
     assert runs["load"]["status"] == "error" and runs["cast"]["status"] == "ok"
     assert runs["cast"]["same_as"] is None

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import invoke
 from test_bad_input import assert_one_line_error
+from test_hardening import tree
 
 _RESULT = {"dtype": "float16", "strategy": "load", "status": "ok", "error": None, "nonfinite": 0,
            "min_cosine": 0.99999, "mean_cosine": 0.999995, "top1_agreement": 1.0, "seconds": 0.1, "param_bytes": 50}
@@ -104,9 +105,7 @@ def test_merge_of_a_malformed_report_names_the_field_in_one_line(tmp_path, monke
             jsonschema.validate(document, CI_REPORT_SCHEMA)
     (tmp_path / "shard1.json").write_text(json.dumps(document))
     monkeypatch.chdir(tmp_path)
-    run = invoke("merge", "shard1.json")
-    assert_one_line_error(run, "shard1.json: " if row[0] != "report-null" else "shard1.json", needle)
-    assert "internal error" not in run.stderr
+    _refused_in_one_line(tmp_path, ["merge", "shard1.json", "--json", "merged.json"], "shard1.json: ", needle)
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -119,9 +118,16 @@ def test_merge_of_a_malformed_report_names_the_field_in_one_line(tmp_path, monke
 def test_merge_of_a_file_that_is_no_ci_report_says_so_in_one_line(tmp_path, monkeypatch, content, needle):
     (tmp_path / "shard1.json").write_bytes(content)
     monkeypatch.chdir(tmp_path)
-    run = invoke("merge", "shard1.json")
-    assert_one_line_error(run, "shard1.json", needle)
+    _refused_in_one_line(tmp_path, ["merge", "shard1.json", "--json", "merged.json"], "shard1.json", needle)
+
+
+def _refused_in_one_line(folder: Path, args: list, *needles: str) -> None:
+    """Exit 2, one stderr line naming the field, no internal error, and nothing written or left."""
+    before = tree(folder)
+    run = invoke(*args)
+    assert_one_line_error(run, *needles)
     assert "internal error" not in run.stderr
+    assert tree(folder) == before
 
 
 def _safetensors(header, data: bytes = b"", length: int | None = None) -> bytes:
@@ -164,9 +170,8 @@ def test_plan_only_on_a_malformed_safetensors_header_names_the_field_in_one_line
     _, content, needle = row
     folder = _model_folder(tmp_path)
     (folder / "model.safetensors").write_bytes(content)
-    run = invoke("scan", folder, "--plan-only")
-    assert_one_line_error(run, "model.safetensors", needle)
-    assert "internal error" not in run.stderr
+    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"],
+                         "model.safetensors", needle)
 
 
 INDEX_ROWS = [
@@ -186,9 +191,8 @@ def test_plan_only_on_a_malformed_safetensors_index_names_the_field_in_one_line(
     _, index, needle = row
     folder = _model_folder(tmp_path)
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
-    run = invoke("scan", folder, "--plan-only")
-    assert_one_line_error(run, needle)
-    assert "internal error" not in run.stderr and "not a safetensors file" not in run.stderr
+    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"], needle)
+    assert "not a safetensors file" not in invoke("scan", folder, "--plan-only").stderr
 
 
 def test_plan_only_counts_a_valid_hand_written_header(tmp_path):

@@ -249,3 +249,13 @@ def test_merge_refuses_shards_that_leave_a_model_of_the_run_out(project_b, tmp_p
     """Every shard of the run present and each empty: the run's model was compared nowhere."""
     edited = _edited(project_b / "shard2.json", tmp_path, lambda d: d.update(shard=None))
     assert_one_line_error(invoke("merge", edited), "models/tiny-a is in the run but in no report")
+
+
+def test_ci_and_merge_reports_match_the_published_ci_schema(matrix, project_b):
+    import jsonschema
+
+    from precheck.gate.ci_schema import CI_REPORT_SCHEMA
+
+    folder, _ = matrix
+    for path in (folder / "whole.json", folder / "shard1.json", folder / "merged.json", project_b / "shard2.json"):
+        jsonschema.validate(json.loads(path.read_text()), CI_REPORT_SCHEMA)

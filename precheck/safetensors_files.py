@@ -63,6 +63,9 @@ def read_safetensors_header(path: Path) -> dict[str, dict]:
     def refuse(what: str) -> PrecheckError:
         return PrecheckError(f"could not load the header of {path}: {what}", _HINT)
 
+    if not Path(path).is_file():
+        # A pipe or device would block or never end: weights are regular files.
+        raise refuse("not a regular file")
     try:
         with open(path, "rb") as handle:
             size = handle.seek(0, 2)
@@ -92,7 +95,24 @@ def read_safetensors_header(path: Path) -> dict[str, dict]:
         problem = _tensor_problem(entry, data_bytes)
         if problem:
             raise refuse(f"tensor {name!r} {problem}")
+    problem = _tiling_problem(header, data_bytes)
+    if problem:
+        raise refuse(problem)
     return header
+
+
+def _tiling_problem(header: dict[str, dict], data_bytes: int) -> str | None:
+    """The format's tensors cover the data buffer exactly, in order: no gap, no overlap, nothing after."""
+    covered = 0
+    for name, entry in sorted(header.items(), key=lambda item: tuple(item[1]["data_offsets"])):
+        begin, end = entry["data_offsets"]
+        if begin != covered:
+            return (f"tensor {name!r} data_offsets {[begin, end]} begin at {begin}, expected {covered} "
+                    "(tensors must cover the data without gaps or overlaps)")
+        covered = end
+    if covered != data_bytes:
+        return f"the tensors cover {covered} bytes of data and the file holds {data_bytes}"
+    return None
 
 
 def read_index(folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ jsonschema stays a test dependency; the tests validate real reports with both.
 """
 from __future__ import annotations
 
+import math
 import re
 
 _KINDS = {
@@ -75,6 +76,8 @@ def first_problem(value, schema: dict, where: str = "") -> str | None:
     if kinds and not any(_KINDS[k](value) for k in kinds):
         return f"{name} is {describe(value)}, expected {' or '.join(_NAMES[k] for k in kinds)}"
     if _KINDS["number"](value):
+        if ("minimum" in schema or "maximum" in schema) and isinstance(value, float) and not math.isfinite(value):
+            return f"{name} is {value!r}, expected a finite number"
         if "minimum" in schema and value < schema["minimum"]:
             return f"{name} is {value!r}, expected at least {schema['minimum']}"
         if "maximum" in schema and value > schema["maximum"]:

@@ -259,3 +259,17 @@ def test_ci_and_merge_reports_match_the_published_ci_schema(matrix, project_b):
     folder, _ = matrix
     for path in (folder / "whole.json", folder / "shard1.json", folder / "merged.json", project_b / "shard2.json"):
         jsonschema.validate(json.loads(path.read_text()), CI_REPORT_SCHEMA)
+
+
+def test_merge_refuses_shards_that_ran_other_probe_texts_than_the_config_names(matrix, tmp_path, monkeypatch):
+    """Same settings, same file name, other content: the texts are digested by what they hold."""
+    from conftest import PROBE_TEXTS
+
+    folder, _ = matrix
+    (tmp_path / "texts.txt").write_text("\n".join(reversed(PROBE_TEXTS)) + "\n")
+    config = tmp_path / "precheck.toml"
+    config.write_text(f'[defaults]\ndtypes = ["fp16"]\nfix = false\ntexts = "{tmp_path / "texts.txt"}"\n'
+                      + "".join(f'\n[[models]]\nname = "{m}"\n' for m in MODELS))
+    monkeypatch.chdir(folder)
+    run = invoke("merge", "shard1.json", "shard2.json", "--config", config)
+    assert_one_line_error(run, "not run with precheck.toml", "models/tiny-a probe texts sha256:")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from .. import __version__
@@ -30,10 +31,17 @@ def _file_digest(path: Path) -> str:
         return f"unreadable: {path.name}"
 
 
-def model_settings(model) -> dict:
-    """One config model's settings that change its results (a ModelConfig)."""
-    probes = [f"{key} {_file_digest(Path(getattr(model, key)))}" for key in ("texts", "pairs")
-              if getattr(model, key) is not None]
+def model_settings(model, digests: dict | None = None) -> dict:
+    """One config model's settings that change its results (a ModelConfig); digests: file -> digest,
+    so that texts shared by every model are read once."""
+    digests = {} if digests is None else digests
+    probes = []
+    for key in ("texts", "pairs"):
+        path = getattr(model, key)
+        if path is not None:
+            if path not in digests:
+                digests[path] = _file_digest(Path(path))
+            probes.append(f"{key} {digests[path]}")
     return {"name": model.name, "kind": model.kind, "dtypes": list(model.dtypes), "min_cosine": model.min_cosine,
             "min_spearman": model.min_spearman, "min_top1_agreement": model.min_top1_agreement,
             "probe": "; ".join(probes) or "builtin", "fix": model.fix, "device": model.device,
@@ -43,15 +51,15 @@ def model_settings(model) -> dict:
 def run_identity(config, overrides: dict | None = None) -> dict:
     """The `run` block of a ci report: over the whole config (every shard of a run records the same)."""
     reference_device = (overrides or {}).get("reference_device")
-    models = [model_settings(m) for m in config.models]
+    digests: dict = {}
+    models = [model_settings(m, digests) for m in config.models]
     body = {"precheck": __version__, "config": config.digest, "reference_device": reference_device, "models": models}
     digest = _sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode("ascii"))
     return {"digest": digest, "config": config.digest, "reference_device": reference_device, "models": models}
 
 
 def _short(value) -> str:
-    text = str(value)
-    return text[:19] + "..." if text.startswith("sha256:") else text
+    return re.sub(r"(sha256:[0-9a-f]{12})[0-9a-f]{52}", r"\1...", str(value))
 
 
 def difference(a: dict, b: dict, in_a: str, in_b: str) -> str:

@@ -306,8 +306,8 @@ def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, 
 
 
 def compared_nothing(figures) -> bool:
-    """No item was finite in both runs: nothing was compared, so nothing may be `ok`."""
-    return not figures.nonfinite and figures.min_cosine is None and figures.max_abs_diff is None
+    """No headline figure and no NaN/inf: nothing was compared, so nothing may be `ok`."""
+    return not figures.nonfinite and figures.min_cosine is None and figures.spearman is None
 
 
 def rejudge(report: Report) -> None:

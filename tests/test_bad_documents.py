@@ -81,6 +81,11 @@ REPORT_ROWS = [
         {"dtype": "float16", "strategy": "cast", "keep_fp32": [], "fp32_param_share": 0.0, "verified": True,
          "min_cosine": 1.0, "recommended": True, "snippet": "x"}),
      "models[0].report.fixes[0].precheck_snippet is missing", False),
+    ("spearman-alone", lambda d: _report(d)["results"][0].update(spearman=1.0),
+     "models[0].report.results[0] has spearman but no max_abs_diff", False),
+    ("regression-of-strings", lambda d: d["models"][0]["regressions"].append(
+        {"model": "m", "dtype": "float16", "figure": "min_cosine", "baseline": "ok", "current": 0.5, "tolerance": None}),
+     "models[0].regressions[0]: a min_cosine regression's baseline, current and tolerance should be numbers", False),
     ("unknown-field", lambda d: d.update(verdict="passed"), "verdict is not a field of the document", True),
 ]
 

@@ -23,6 +23,9 @@ from .config import CiConfig, ModelConfig
 from .one_run import check_against_config, check_one_run, check_report_settings
 
 _PASS_CI_JSON = "pass the files `precheck ci --json` wrote"
+# Figures a scan writes together (the verdict's summary states them together).
+_TOGETHER = {"spearman": ("max_abs_diff",), "topk_overlap": ("active_dims", "active_dims_change")}
+_REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman")
 
 
 def read_shard_report(path: Path) -> dict:
@@ -73,6 +76,29 @@ def _consistency_problem(document: dict) -> str | None:
         for dtype in dtypes:
             if (dtype, "load") not in runs:
                 return f"{where} has no {dtype} load result"
+        for position, result in enumerate(report["results"]):
+            for figure, companions in _TOGETHER.items():
+                lacking = [c for c in companions if result.get(figure) is not None and result.get(c) is None]
+                if lacking:
+                    return f"{where}[{position}] has {figure} but no {lacking[0]}"
+        problem = _regressions_problem(entry["regressions"], f"models[{index}].regressions")
+        if problem:
+            return problem
+    return None
+
+
+def _regressions_problem(regressions: list, where: str) -> str | None:
+    """A status regression holds statuses; a figure's holds numbers and its tolerance (as baseline.py makes them)."""
+    for position, regression in enumerate(regressions):
+        here = f"{where}[{position}]"
+        if regression["figure"] == "status":
+            if not isinstance(regression["baseline"], str) or not isinstance(regression["current"], str):
+                return f"{here}: a status regression's baseline and current should be statuses"
+        elif regression["figure"] not in _REGRESSION_FIGURES:
+            return f"{here}.figure is {regression['figure']!r}, expected status or one of {', '.join(_REGRESSION_FIGURES)}"
+        elif isinstance(regression["baseline"], str) or isinstance(regression["current"], str) \
+                or regression["tolerance"] is None:
+            return f"{here}: a {regression['figure']} regression's baseline, current and tolerance should be numbers"
     return None
 
 

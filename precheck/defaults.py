@@ -6,7 +6,6 @@ Read from config files and the report, so no extra model load: `annotate` fills 
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 _SAFETENSORS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
@@ -27,7 +26,7 @@ def _transformer_folder(folder: Path) -> Path:
     modules = folder / "modules.json"
     try:
         entries = json.loads(modules.read_text(encoding="utf-8")) if modules.is_file() else []
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         entries = []
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and str(entry.get("type", "")).endswith("Transformer"):
@@ -36,18 +35,19 @@ def _transformer_folder(folder: Path) -> Path:
 
 
 def _weights_dtype(folder: Path) -> str | None:
-    """The first floating dtype in model.safetensors' header (8-byte length, then JSON)."""
+    """The first floating dtype in model.safetensors' header; None when there is none to read."""
+    from .errors import PrecheckError
+    from .safetensors_files import read_safetensors_header
+
     path = folder / "model.safetensors"
     if not path.is_file():
         return None
     try:
-        with path.open("rb") as handle:
-            (length,) = struct.unpack("<Q", handle.read(8))
-            header = json.loads(handle.read(length))
-    except (OSError, ValueError, struct.error):
-        return None
-    for name, entry in header.items():
-        if name != "__metadata__" and isinstance(entry, dict) and entry.get("dtype") in _SAFETENSORS:
+        header = read_safetensors_header(path)
+    except PrecheckError:
+        return None  # the memory plan, which reads the same header first, names what is wrong
+    for entry in header.values():
+        if entry["dtype"] in _SAFETENSORS:
             return _SAFETENSORS[entry["dtype"]]
     return None
 
@@ -69,7 +69,7 @@ def default_dtype(model_path: str) -> str:
     folder = _transformer_folder(folder)
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return "float32"
     declared = config.get("dtype") or config.get("torch_dtype") if isinstance(config, dict) else None
     if isinstance(declared, str) and declared in _SAFETENSORS.values():

@@ -59,7 +59,7 @@ def _embedded_default() -> str | None:
 def _read_json(path: Path) -> object:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise PrecheckError(f"{path} is not valid JSON: {exc}", "is the model folder complete?") from exc
 
 

@@ -1,20 +1,20 @@
 """The memory plan: what each run of a scan needs and where it goes, decided before anything loads.
 
-Parameter counts come from the safetensors headers (8-byte length, then JSON), so a 30 GB
-checkpoint is sized in milliseconds; a float32 reference too big for the device goes where it
-fits (accelerate's device_map="auto": device, CPU RAM, disk), or to the CPU when asked.
+Parameter counts come from the safetensors headers (safetensors_files.py, checked against the
+format), so a 30 GB checkpoint is sized in milliseconds; a float32 reference too big for the
+device goes where it fits (accelerate's device_map="auto": device, CPU RAM, disk), or to the CPU when asked.
 """
 from __future__ import annotations
 
 import json
 import re
 import shutil
-import struct
 import tempfile
 from pathlib import Path
 
 from .errors import PrecheckError
 from .report import MemoryPlan, RunPlacement
+from .safetensors_files import read_safetensors_header, weight_files
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 # safetensors dtype codes of the tensors that become parameters, cast to the requested dtype on load.
@@ -28,49 +28,16 @@ _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def read_safetensors_header(path: Path) -> dict:
-    """The tensor table of a .safetensors file, without reading a tensor: u64 little-endian length, JSON."""
-    try:
-        with open(path, "rb") as handle:
-            (length,) = struct.unpack("<Q", handle.read(8))
-            if length > 100_000_000:
-                raise ValueError(f"header length {length} is implausible")
-            header = json.loads(handle.read(length))
-    except (OSError, ValueError, struct.error) as exc:
-        raise PrecheckError(f"could not load the header of {path}: not a safetensors file ({exc})",
-                            "are the weights complete and uncorrupted?") from exc
-    header.pop("__metadata__", None)
-    return header
-
-
-def _weight_files(folder: Path) -> tuple[str, list[Path]]:
-    """(kind, files) of the weights in one folder; an index names its shards, so a stray
-    consolidated file beside them is not counted twice."""
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise PrecheckError(f"{index} is not a valid safetensors index: {exc}") from exc
-        return "safetensors-index", [folder / name for name in sorted(set(weight_map.values()))]
-    files = sorted(folder.glob("*.safetensors"))
-    if files:
-        return "safetensors", files
-    if any(folder.glob("pytorch_model*.bin")):
-        return "pytorch-bin", []
-    return "none", []
-
-
 def _module_folders(root: Path) -> list[Path]:
     """The model folder and each sentence-transformers module folder (a Dense layer keeps its own weights)."""
     folders = [root]
     try:
         modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return folders
     for entry in modules if isinstance(modules, list) else []:
         sub = entry.get("path") if isinstance(entry, dict) else None
-        if sub and (root / sub).is_dir():
+        if isinstance(sub, str) and sub.strip() and (root / sub).is_dir():
             folders.append(root / sub)
     return folders
 
@@ -85,14 +52,14 @@ def checkpoint_bytes(path: str) -> tuple[str, int | None, dict[str, int]]:
         return "none", None, {}
     kinds, floating = [], 0
     for folder in _module_folders(root):
-        kind, files = _weight_files(folder)
+        kind, files = weight_files(folder)
         kinds.append(kind)
         for file in files:
             for entry in read_safetensors_header(file).values():
                 count = 1
-                for size in entry.get("shape", []):
-                    count *= int(size)
-                if entry.get("dtype") in _FLOATING:
+                for size in entry["shape"]:
+                    count *= size
+                if entry["dtype"] in _FLOATING:
                     floating += count
     if "pytorch-bin" in kinds:
         return "pytorch-bin", None, {}

@@ -6,6 +6,7 @@ One model is resident at a time; each run loads, encodes and lets go before the 
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -94,7 +95,10 @@ def environment(device: str) -> Environment:
 
 
 def classify(comparison, options: ScanOptions) -> str:
-    if comparison.nonfinite:
+    """The one place a run's figures meet the thresholds: the scan's results, and `merge`'s rejudge."""
+    figures = (comparison.min_cosine, comparison.spearman, comparison.top1_agreement)
+    # A figure that is itself NaN/inf compares False against every threshold: it must not read as a pass.
+    if comparison.nonfinite or any(f is not None and not math.isfinite(f) for f in figures):
         return "nonfinite"
     if comparison.min_cosine is not None and comparison.min_cosine < options.min_cosine:
         return "drift"
@@ -237,7 +241,7 @@ class ScanSession:
             return replace(earlier, strategy=strategy, seconds=None, param_bytes=sizes["param_bytes"],
                            same_as=earlier.strategy)
         figures = self.kind.compare(self.reference, outputs, self.items)
-        if not figures.nonfinite and figures.min_cosine is None and figures.max_abs_diff is None:
+        if compared_nothing(figures):
             # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
             return ProbeResult(dtype, strategy, "error", seconds=round(seconds, 4), param_bytes=sizes["param_bytes"],
                                error=ErrorInfo("NothingCompared", "no probe item was finite in float32"))
@@ -299,6 +303,20 @@ def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, 
     if cast is not None and cast.status == "ok":
         reason += "; casting after a float32 load (.to(dtype)) passes"
     return reason
+
+
+def compared_nothing(figures) -> bool:
+    """No headline figure and no NaN/inf: nothing was compared, so nothing may be `ok`."""
+    return not figures.nonfinite and figures.min_cosine is None and figures.spearman is None
+
+
+def rejudge(report: Report) -> None:
+    """Statuses and verdict recomputed from a report's own figures against its own thresholds, as the
+    scan decides them: `precheck merge` never takes a file's word for whether a model passed."""
+    for result in report.results:
+        if result.status not in ("error", "unsupported"):
+            result.status = "error" if compared_nothing(result) else classify(result, report.settings)
+    report.verdict = verdict(report.results, report.settings, report.settings.probe_items)
 
 
 def verdict(results: list[ProbeResult], options: ScanOptions, items: int) -> Verdict:

@@ -259,7 +259,7 @@ REPORT_SCHEMA = {
             "propertyNames": {"enum": ["float32", "float16", "bfloat16"]},
             "additionalProperties": {"type": "array", "items": MODULE_ROW},
         },
-        "results": {"type": "array", "items": PROBE_RESULT},
+        "results": {"type": "array", "items": PROBE_RESULT, "minItems": 1},
         "verdict": {
             "type": "object",
             "required": ["passed", "dtypes"],

@@ -23,7 +23,7 @@ from .ci import gate_outputs
 
 def merge(
     reports: Annotated[list[Path], typer.Argument(metavar="REPORT.json", help="The JSON each `precheck ci --shard K/N --json` job wrote.")],
-    config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml for the baseline (default: look in .; none: keep the shards' baseline checks).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml: the settings the shards must have run with, and the baseline (default: look in .; none: the shards' own settings and baseline checks).")] = None,
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     summary: SummaryOption = None,

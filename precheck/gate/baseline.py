@@ -58,7 +58,7 @@ def read_baseline(path: Path) -> dict | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise PrecheckError(f"baseline {path} is not valid JSON: {exc}", "rerun with --update-baseline") from exc
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("models"), dict):
         raise PrecheckError(f"{path} is not a precheck baseline ({BASELINE_SCHEMA})", "rerun with --update-baseline")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .baseline import Regression, read_baseline, regressions, write_baseline
 from .config import CiConfig, ModelConfig
+from .run_identity import run_identity
 from .. import __version__
 from ..errors import PrecheckError
 
@@ -34,6 +35,7 @@ class CiRun:
     baseline_found: bool
     baseline_updated: bool = False
     shard: str | None = None  # "K/N" when this run scanned one slice of a CI matrix (shard.py)
+    identity: dict | None = None  # the `run` block (run_identity.py): what makes shards one run
 
     @property
     def exit_code(self) -> int:
@@ -46,6 +48,7 @@ class CiRun:
             "schema": CI_SCHEMA,
             "precheck": __version__,
             "shard": self.shard,
+            "run": self.identity if self.identity is not None else run_identity(self.config),
             "config": str(self.config.path),
             "baseline": {"path": str(self.config.baseline), "found": self.baseline_found,
                          "updated": self.baseline_updated},
@@ -99,7 +102,9 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, ove
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             run.error = f"internal error: {type(exc).__name__}: {first}"
         runs.append(run)
-    return gate(config, runs, baseline, update_baseline)
+    outcome = gate(config, runs, baseline, update_baseline)
+    outcome.identity = run_identity(config, overrides)
+    return outcome
 
 
 def gate(config: CiConfig, runs: list[ModelRun], baseline: dict | None, update_baseline: bool) -> CiRun:

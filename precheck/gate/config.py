@@ -42,6 +42,7 @@ class CiConfig:
     models: tuple[ModelConfig, ...]
     baseline: Path
     tolerance: dict = field(default_factory=dict)
+    digest: str = ""  # sha256 of the config's content (its precheck section): part of a run's identity
 
 
 def _read_toml(path: Path) -> dict:
@@ -182,5 +183,11 @@ def config_inputs(config: CiConfig) -> dict[str, Path]:
 
 
 def load_config(explicit: Path | None, cwd: Path) -> CiConfig:
+    import hashlib
+    import json
+    from dataclasses import replace
+
     path, section = find_config(explicit, cwd)
-    return parse_config(path, section)
+    # The section as parsed, not the file's bytes: pyproject.toml's other tables and comments are not the run's.
+    content = json.dumps(section, sort_keys=True, default=str).encode("utf-8")
+    return replace(parse_config(path, section), digest="sha256:" + hashlib.sha256(content).hexdigest())

@@ -1,70 +1,108 @@
 """`precheck merge`: the shard reports of a CI matrix (`precheck ci --shard K/N --json`) as one gate.
 
-The reports are checked to be one matrix (same precheck and schema versions, every shard
-present once, each model once), rebuilt into a CiRun, and gated exactly as `precheck ci`.
+Each report is checked against the published schema, the lot proven to be one complete run
+(one_run.py), rebuilt into a CiRun with every verdict recomputed from the figures, and gated
+exactly as `precheck ci`.
 """
 from __future__ import annotations
 
 import json
 import types
 import typing
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 
 from .. import __version__
 from ..errors import PrecheckError
-from ..report import SCHEMA as REPORT_SCHEMA, Report
+from ..report import Report
+from ..schema_check import first_problem
 from .baseline import Regression, read_baseline
-from .ci import CI_SCHEMA, CiRun, ModelRun, gate
+from .ci import CiRun, ModelRun, gate
+from .ci_schema import CI_REPORT_SCHEMA
 from .config import CiConfig, ModelConfig
+from .one_run import check_against_config, check_one_run, check_report_settings
 
-_HINT = "merge the reports of one `precheck ci --shard K/N` matrix run"
+_PASS_CI_JSON = "pass the files `precheck ci --json` wrote"
+# Figures a scan writes together (the verdict's summary states them together).
+_TOGETHER = {"spearman": ("max_abs_diff",), "topk_overlap": ("active_dims", "active_dims_change")}
+_REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman")
 
 
 def read_shard_report(path: Path) -> dict:
+    """The document, checked field by field against the published precheck.ci/1 schema."""
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PrecheckError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise PrecheckError(f"{path} is not a precheck report: not UTF-8 text ({exc.reason})", _PASS_CI_JSON) from None
+    try:
+        document = json.loads(text)
     except ValueError as exc:
-        raise PrecheckError(f"{path} is not valid JSON: {exc}", "pass the files `precheck ci --json` wrote") from exc
-    if not isinstance(document, dict) or document.get("schema") != CI_SCHEMA or not isinstance(document.get("models"), list):
-        found = document.get("schema") if isinstance(document, dict) else None
-        raise PrecheckError(f"{path} is not a {CI_SCHEMA} report (schema {found!r})", "pass the files `precheck ci --json` wrote")
+        raise PrecheckError(f"{path} is not valid JSON: {exc}", _PASS_CI_JSON) from exc
+    except RecursionError:
+        raise PrecheckError(f"{path} is not a precheck report: its JSON is nested too deep", _PASS_CI_JSON) from None
+    problem = first_problem(document, CI_REPORT_SCHEMA)
+    if problem is None:
+        problem = _consistency_problem(document)
+    if problem:
+        written_by = document.get("precheck") if isinstance(document, dict) else None
+        hint = (f"it was written by precheck {written_by}; rerun the shards with this precheck ({__version__})"
+                if isinstance(written_by, str) and written_by != __version__ else _PASS_CI_JSON)
+        raise PrecheckError(f"{path}: {problem}", hint)
     return document
 
 
-def check_one_matrix(documents: dict[Path, dict]) -> None:
-    """Refuse what would make a gate lie: mixed versions, a model twice, a shard missing or twice."""
-    versions = {str(d.get("precheck")) for d in documents.values()}
-    if len(versions) > 1:
-        raise PrecheckError(f"reports come from different precheck versions ({', '.join(sorted(versions))})", _HINT)
-    for path, document in documents.items():
-        for model in document["models"]:
-            report = model.get("report")
-            if report is not None and report.get("schema") != REPORT_SCHEMA:
-                raise PrecheckError(f"{path}: {model.get('name')} has report schema {report.get('schema')!r}, "
-                                    f"this precheck ({__version__}) reads {REPORT_SCHEMA}", _HINT)
-    seen: dict[str, Path] = {}
-    for path, document in documents.items():
-        for model in document["models"]:
-            name = model.get("name")
-            if name in seen:
-                raise PrecheckError(f"{name} is covered twice ({seen[name]} and {path})", _HINT)
-            seen[name] = path
-    shards = [d.get("shard") for d in documents.values()]
-    if all(shards):
-        counts = {s.split("/")[1] for s in shards}
-        if len(counts) > 1:
-            raise PrecheckError(f"reports come from matrices of different sizes ({', '.join(sorted(shards))})", _HINT)
-        total = int(counts.pop())
-        missing = sorted(set(range(1, total + 1)) - {int(s.split("/")[0]) for s in shards})
-        if missing or len(shards) != total:
-            what = f"shard {missing[0]}/{total} is missing" if missing else "a shard is given twice"
-            raise PrecheckError(f"{what} ({len(shards)} reports for {total} shards)", _HINT)
+def _consistency_problem(document: dict) -> str | None:
+    """What the schema cannot say: K <= N, a missing report explained, a result for every dtype run."""
+    if document["shard"] is not None:
+        index, count = (int(part) for part in document["shard"].split("/"))
+        if index > count:
+            return f"shard is {document['shard']!r}: K must be between 1 and N"
+    for index, entry in enumerate(document["models"]):
+        report = entry["report"]
+        if report is None:
+            if entry["error"] is None:
+                return f"models[{index}].report is null and models[{index}].error says nothing of why"
+            continue
+        dtypes = report["settings"]["dtypes"]
+        runs = [(r["dtype"], r["strategy"]) for r in report["results"]]
+        where = f"models[{index}].report.results"
+        for position, run in enumerate(runs):
+            if run[0] not in dtypes:
+                return f"{where}[{position}].dtype is {run[0]!r}, which settings.dtypes does not list"
+            if run in runs[:position]:
+                return f"{where}[{position}] repeats the {run[0]} {run[1]} result"
+        for dtype in dtypes:
+            if (dtype, "load") not in runs:
+                return f"{where} has no {dtype} load result"
+        for position, result in enumerate(report["results"]):
+            for figure, companions in _TOGETHER.items():
+                lacking = [c for c in companions if result.get(figure) is not None and result.get(c) is None]
+                if lacking:
+                    return f"{where}[{position}] has {figure} but no {lacking[0]}"
+        problem = _regressions_problem(entry["regressions"], f"models[{index}].regressions")
+        if problem:
+            return problem
+    return None
 
 
-def _rebuild(kind, value):
+def _regressions_problem(regressions: list, where: str) -> str | None:
+    """A status regression holds statuses; a figure's holds numbers and its tolerance (as baseline.py makes them)."""
+    for position, regression in enumerate(regressions):
+        here = f"{where}[{position}]"
+        if regression["figure"] == "status":
+            if not isinstance(regression["baseline"], str) or not isinstance(regression["current"], str):
+                return f"{here}: a status regression's baseline and current should be statuses"
+        elif regression["figure"] not in _REGRESSION_FIGURES:
+            return f"{here}.figure is {regression['figure']!r}, expected status or one of {', '.join(_REGRESSION_FIGURES)}"
+        elif isinstance(regression["baseline"], str) or isinstance(regression["current"], str) \
+                or regression["tolerance"] is None:
+            return f"{here}: a {regression['figure']} regression's baseline, current and tolerance should be numbers"
+    return None
+
+
+def _rebuild(kind, value, where: str = "report"):
     """A report dataclass (or a field of one) from its JSON, led by the dataclasses' own type hints,
     so that fields added to the report later are rebuilt without a change here."""
     if value is None:
@@ -72,46 +110,65 @@ def _rebuild(kind, value):
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
         classes = [a for a in args if is_dataclass(a)]
-        return _rebuild(classes[0], value) if classes and isinstance(value, dict) else value
+        return _rebuild(classes[0], value, where) if classes and isinstance(value, dict) else value
     if origin is list:
-        return [_rebuild(args[0], v) for v in value] if args else value
+        return [_rebuild(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)] if args else value
     if origin is dict:
-        return {k: _rebuild(args[1], v) for k, v in value.items()} if args else value
+        return {k: _rebuild(args[1], v, f"{where}.{k}") for k, v in value.items()} if args else value
     if is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        return kind(**{f.name: _rebuild(hints[f.name], value[f.name]) for f in fields(kind) if f.name in value})
+        for f in fields(kind):
+            # Every field is written (asdict); the schema requires fewer, the dataclass all without a default.
+            if f.name not in value and f.default is MISSING and f.default_factory is MISSING:
+                raise PrecheckError(f"{where}.{f.name} is missing", _PASS_CI_JSON)
+        return kind(**{f.name: _rebuild(hints[f.name], value[f.name], f"{where}.{f.name}")
+                       for f in fields(kind) if f.name in value})
     return value
 
 
-def _model_run(entry: dict) -> ModelRun:
-    report = _rebuild(Report, entry["report"]) if entry.get("report") is not None else None
+def _model_run(path: Path, index: int, entry: dict) -> ModelRun:
+    report = None
+    if entry["report"] is not None:
+        from ..scanner import rejudge
+
+        report = _rebuild(Report, entry["report"], f"{path}: models[{index}].report")
+        rejudge(report)  # the verdict is the figures' against the thresholds, never the file's
     dtypes = tuple(report.settings.dtypes) if report is not None else ()
-    run = ModelRun(ModelConfig(entry["name"], dtypes, fix=entry.get("fix", True)), report, entry.get("error"))
-    run.regressions = [Regression(**{k: v for k, v in g.items() if k != "message"}) for g in entry.get("regressions", [])]
+    run = ModelRun(ModelConfig(entry["name"], dtypes, fix=entry["fix"]), report, entry["error"])
+    run.regressions = [Regression(**{k: v for k, v in g.items() if k != "message"}) for g in entry["regressions"]]
     return run
 
 
 def merge_reports(paths: list[Path], config: CiConfig | None, update_baseline: bool = False) -> CiRun:
-    """One CiRun from shard reports. With a project config, baselines are checked here against
-    its baseline file and tolerances (as `precheck ci` does) and models come in its order;
-    without one, each shard's recorded regressions stand."""
+    """One CiRun from shard reports. With a project config, its settings are the gate (reports that
+    ran others are refused), baselines are checked against its baseline file and tolerances (as
+    `precheck ci` does) and models come in its order; without one, each shard's recorded regressions stand."""
     if not paths:
         raise PrecheckError("no reports to merge", "pass the JSON files of every shard")
-    documents = {Path(p): read_shard_report(Path(p)) for p in paths}
-    check_one_matrix(documents)
-    runs = [_model_run(entry) for document in documents.values() for entry in document["models"]]
+    given = [Path(p) for p in paths]
+    twice = next((p for i, p in enumerate(given) if p in given[:i]), None)
+    if twice is not None:
+        raise PrecheckError(f"{twice} is given twice", "pass each shard's report once")
+    documents = {p: read_shard_report(p) for p in given}
+    run = check_one_run(documents)
+    for path, document in documents.items():
+        for index, entry in enumerate(document["models"]):
+            check_report_settings(path, index, entry, run)
+    if config is not None:
+        check_against_config(run, config, list(documents))
+    runs = [_model_run(path, index, entry) for path, document in documents.items()
+            for index, entry in enumerate(document["models"])]
     first = next(iter(documents.values()))
     if config is None:
-        baseline_found = all(d.get("baseline", {}).get("found") for d in documents.values())
-        config = CiConfig(Path(first.get("config") or "precheck.toml"), tuple(r.config for r in runs),
-                          Path(first.get("baseline", {}).get("path") or "precheck-baseline.json"))
-        return CiRun(config, runs, baseline_found=baseline_found)
-    missing = [m.name for m in config.models if m.name not in {r.config.name for r in runs}]
-    if missing:
-        raise PrecheckError(f"{missing[0]} is in {config.path.name} but in no report ({len(missing)} model(s) missing)",
-                            "merge every shard's report, or pass the --config the shards ran with")
+        baseline_found = all(d["baseline"]["found"] for d in documents.values())
+        config = CiConfig(Path(first["config"] or "precheck.toml"), tuple(r.config for r in runs),
+                          Path(first["baseline"]["path"] or "precheck-baseline.json"))
+        return CiRun(config, runs, baseline_found=baseline_found, identity=run)
     order = {m.name: i for i, m in enumerate(config.models)}
-    runs.sort(key=lambda r: order.get(r.config.name, len(order)))
-    for run in runs:
-        run.regressions = []
-    return gate(config, runs, None if update_baseline else read_baseline(config.baseline), update_baseline)
+    runs.sort(key=lambda r: order[r.config.name])
+    for model_run in runs:
+        model_run.regressions = []
+    outcome = gate(config, runs, None if update_baseline else read_baseline(config.baseline), update_baseline)
+    outcome.identity = run
+    return outcome
+

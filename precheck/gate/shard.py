@@ -39,6 +39,7 @@ def select_shard(config, index: int, count: int):
 def run_ci_shard(config, shard: str, update_baseline: bool, progress=lambda _: None, overrides: dict | None = None):
     """`precheck ci` over one shard; the CiRun says which, for `precheck merge`."""
     from .ci import run_ci
+    from .run_identity import run_identity
 
     index, count = parse_shard(shard)
     if update_baseline:
@@ -46,4 +47,5 @@ def run_ci_shard(config, shard: str, update_baseline: bool, progress=lambda _: N
                             "record the baseline with `precheck merge --update-baseline` over every shard's report")
     run = run_ci(select_shard(config, index, count), update_baseline, progress, overrides)
     run.shard = f"{index}/{count}"
+    run.identity = run_identity(config, overrides)  # the whole run's, as every shard of it records
     return run

@@ -367,3 +367,161 @@ TRAIN_REPORT_SCHEMA = {
     },
     "additionalProperties": False,
 }
+
+
+# ---- derived (replaces the hand-written dicts above once it is proven equal) ----
+import types as _types
+import typing as _typing
+from dataclasses import MISSING as _MISSING, fields as _fields, is_dataclass as _is_dataclass
+
+from .dtypes import LOW_PRECISION
+from .kinds import KIND_NAMES
+from .report import (BlockDrift, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
+                     ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, TopTerms)
+from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+# Table rows: what a field's type hint cannot say. A row's keywords refine the hint's schema
+# (type, enum or const replace the hint's own type); `"required": True/False` (a bool, not
+# JSON Schema's list) overrides the default that a field without a default value is required.
+ALWAYS = {"required": True}  # has a default, but every document of its version has the key
+_LOW = {"enum": list(LOW_PRECISION)}
+_ANY_DTYPE = {"enum": ["float32", *LOW_PRECISION]}
+_AT_LEAST_0 = {"minimum": 0}
+_SHARE = {"minimum": 0, "maximum": 1}
+_COUNTS = {"additionalProperties": _AT_LEAST_0}
+
+CONSTRAINTS: dict[type, dict[str, dict]] = {
+    ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub"]},
+                "default_dtype": _ANY_DTYPE},
+    Settings: {"dtypes": {"items": _LOW, "minItems": 1}, "probe_items": {"minimum": 1},
+               "batch_size": {"minimum": 1}, "depth": {"minimum": 1}},
+    Reference: {"nonfinite": _AT_LEAST_0},
+    ModuleRow: {"params": _AT_LEAST_0, "param_dtypes": _COUNTS, "buffer_dtypes": _COUNTS, "size_mb": _AT_LEAST_0},
+    ProbeResult: {
+        "dtype": _LOW, "strategy": {"enum": ["load", "cast"]}, "status": {"enum": list(STATUSES)},
+        "error": ALWAYS, "nonfinite": {**ALWAYS, **_AT_LEAST_0}, "min_cosine": ALWAYS, "mean_cosine": ALWAYS,
+        "top1_agreement": {**ALWAYS, **_SHARE}, "seconds": ALWAYS, "param_bytes": {**ALWAYS, **_AT_LEAST_0},
+        "same_as": {"enum": ["load", None]}, "topk_overlap": _SHARE,
+    },
+    TopTerms: {"item": _AT_LEAST_0},
+    Diagnosis: {
+        "dtype": _LOW, "strategy": {"enum": ["load", "cast"]},
+        "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow", "drift", "other"]},
+        "probe_items": {"items": _AT_LEAST_0},
+    },
+    Fix: {
+        "dtype": _LOW, "strategy": {"enum": ["cast", "autocast", "keep-fp32", "bf16"]}, "fp32_param_share": _SHARE,
+        # Added to precheck.report/1 after it shipped: a report written before them still validates.
+        "precheck_snippet": {"required": False}, "status": {"required": False},
+        "probe_runs": _AT_LEAST_0, "param_bytes": _AT_LEAST_0,
+    },
+    # max_abs is null when a block's output is already inf in float32.
+    Headroom: {"kind": {"enum": ["module", "embeddings", "layer", "part"]},
+               "max_abs": {"type": ["number", "null"], **_AT_LEAST_0},
+               "fp16_fraction": {"type": ["number", "null"], **_AT_LEAST_0}},
+    BlockDrift: {"dtype": {**ALWAYS, **_LOW}, "strategy": ALWAYS},
+    ServingAdvice: {"server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]}, "dtype": _ANY_DTYPE},
+    MemoryPlan: {
+        "weights": {"enum": ["safetensors", "safetensors-index", "pytorch-bin", "none"]},
+        "parameters": _AT_LEAST_0, "free_bytes": _AT_LEAST_0, "budget": _COUNTS, "notes": ALWAYS,
+        "estimated_param_bytes": {"propertyNames": _ANY_DTYPE, **_COUNTS},
+    },
+    RunPlacement: {"run": {"enum": ["reference", "load", "cast"]}, "dtype": _ANY_DTYPE, "bytes": _AT_LEAST_0,
+                   "detail": ALWAYS},
+    DtypeVerdict: {"dtype": _LOW, "status": {"enum": list(STATUSES)}},
+    Report: {"modules": {"propertyNames": _ANY_DTYPE}, "notes": ALWAYS, "diagnoses": ALWAYS, "fixes": ALWAYS,
+             "headroom": ALWAYS, "drift": ALWAYS},
+    TrainReport: {
+        "settings": {"required": ["mode", "dtype", "steps", "lr", "batch_size", "data", "pairs", "seed"]},
+        "modes": {"minItems": 2},
+    },
+    ModeResult: {
+        "mode": {"enum": ["float32", *MODES]}, "weights_dtype": _ANY_DTYPE, "compute_dtype": _ANY_DTYPE,
+        **{key: ALWAYS for key in ("losses", "first_nonfinite", "predictions_finite", "max_abs_diff_vs_float32",
+                                   "spearman_vs_float32", "seconds_per_step", "memory_bytes", "memory_source")},
+        "skipped_steps": {**ALWAYS, **_AT_LEAST_0},
+        "error": {**ALWAYS, "type": ["object", "null"]},
+        "status": {"enum": ["reference", "ok", "diverges", "nonfinite", "error", "unsupported"]},
+        "trains_finite": ALWAYS,  # a property, not a field: to_dict() writes it
+    },
+    NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
+    Recommendation: {"mode": {"enum": [*MODES, None]}},
+}
+
+
+def schema_of(hint) -> dict:
+    """The JSON Schema of a value of type `hint`, as asdict() and to_dict() write it."""
+    origin, args = _typing.get_origin(hint), _typing.get_args(hint)
+    if origin in (_typing.Union, _types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        inner = schema_of(present[0]) if len(present) == 1 else {"anyOf": [schema_of(a) for a in present]}
+        return _or_null(inner) if len(present) < len(args) else inner
+    if origin is list or hint is list:
+        return {"type": "array", **({"items": schema_of(args[0])} if args else {})}
+    if origin is dict or hint is dict:
+        return {"type": "object", **({"additionalProperties": schema_of(args[1])} if args else {})}
+    if _is_dataclass(hint):
+        return object_schema(hint)
+    if hint in _PRIMITIVES:
+        return {"type": _PRIMITIVES[hint]}
+    return {}  # object, Any, or a type JSON has no word for: any value
+
+
+def _or_null(schema: dict) -> dict:
+    if schema.get("type") == "object" and "properties" in schema:
+        return {"oneOf": [{"type": "null"}, schema]}
+    if isinstance(schema.get("type"), str):
+        return {**schema, "type": [schema["type"], "null"]}
+    return schema
+
+
+def refine(schema: dict, row: dict) -> dict:
+    """`schema` with a table row's keywords; type, enum or const replace the hint's own type."""
+    out = dict(schema)
+    if {"type", "enum", "const"} & row.keys():
+        out.pop("type", None)
+        out.pop("oneOf", None)
+    for key, value in row.items():
+        if key == "required" and isinstance(value, bool):
+            continue
+        out[key] = refine(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def object_schema(cls) -> dict:
+    """A dataclass as a closed JSON object: its fields (`schema` first, as to_dict writes it),
+    then any property the table names (to_dict adds those)."""
+    hints = _typing.get_type_hints(cls)
+    rows = CONSTRAINTS.get(cls, {})
+    fields = sorted(_fields(cls), key=lambda f: f.name != "schema")
+    defaults = {f.name: f.default is not _MISSING or f.default_factory is not _MISSING for f in fields}
+    kinds = {f.name: hints[f.name] for f in fields}
+    for name in rows:
+        if name not in kinds:
+            kinds[name] = _typing.get_type_hints(getattr(cls, name).fget)["return"]
+            defaults[name] = False
+    properties, required = {}, []
+    for name, hint in kinds.items():
+        row = rows.get(name, {})
+        properties[name] = refine(schema_of(hint), row)
+        wanted = row.get("required")
+        if wanted if isinstance(wanted, bool) else not defaults[name]:
+            required.append(name)
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
+
+
+def document_schema(cls) -> dict:
+    """The root schema of a document dataclass whose `schema` field's default names its version."""
+    version = next(f.default for f in _fields(cls) if f.name == "schema")
+    body = object_schema(cls)
+    body["properties"]["schema"] = {"const": version}
+    if "schema" not in body["required"]:
+        body["required"].insert(0, "schema")
+    return {"$schema": DRAFT, "$id": version, **body}
+
+
+DERIVED_REPORT_SCHEMA = document_schema(Report)
+DERIVED_TRAIN_REPORT_SCHEMA = document_schema(TrainReport)

@@ -97,7 +97,10 @@ def schema_of(hint) -> dict:
         present = [a for a in args if a is not type(None)]
         inner = schema_of(present[0]) if len(present) == 1 else {"anyOf": [schema_of(a) for a in present]}
         return _or_null(inner) if len(present) < len(args) else inner
-    if origin is list or hint is list:
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin in (list, tuple) or hint in (list, tuple):
+        # asdict writes a tuple as a list; tuple[X, ...] and list[X] read the same.
         return {"type": "array", **({"items": schema_of(args[0])} if args else {})}
     if origin is dict or hint is dict:
         return {"type": "object", **({"additionalProperties": schema_of(args[1])} if args else {})}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -43,6 +44,8 @@ class _Added:
     inner: _Inner | None = None
     per_dtype: dict[str, float] = field(default_factory=dict)
     opaque: _Opaque | None = None
+    mode: Literal["half", "amp"] = "half"
+    dtypes: tuple[str, ...] = ()
 
 
 def test_a_field_without_a_table_row_gets_its_schema_from_its_type_hint():
@@ -57,6 +60,8 @@ def test_a_field_without_a_table_row_gets_its_schema_from_its_type_hint():
                                                 "additionalProperties": False}]},
         "per_dtype": {"type": "object", "additionalProperties": {"type": "number"}},
         "opaque": {},
+        "mode": {"enum": ["half", "amp"]},
+        "dtypes": {"type": "array", "items": {"type": "string"}},
     }
 
 

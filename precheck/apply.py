@@ -88,9 +88,9 @@ class FixOutcome:
         }
 
     def to_json(self) -> str:
-        import json
+        from .formats.json import JSON
 
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        return JSON.format(self)
 
 
 def check_out_dir(out: Path, force: bool) -> None:

@@ -1,13 +1,11 @@
 """The report: plain dataclasses that every later step reads and both renderings draw.
 
-`Report.to_dict()` is the JSON document (schema precheck.report/1); the terminal view
-in render.py reads the same objects and computes nothing of its own.
+`Report.to_dict()` is the JSON document (schema precheck.report/1, formats/json.py writes it); the
+terminal view in render/scan.py reads the same objects and computes nothing of its own.
 """
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 SCHEMA = "precheck.report/1"
 STATUSES = ("ok", "error", "nonfinite", "drift", "unsupported")
@@ -235,21 +233,11 @@ class Report:
         return next(r for r in self.results if r.dtype == dtype and r.strategy == strategy)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        ordered = {"schema": data.pop("schema")}
-        ordered.update(data)
-        return _finite_or_null(ordered)
+        from .formats.json import dataclass_document
+
+        return dataclass_document(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        from .formats.json import JSON
 
-
-def _finite_or_null(value):
-    """JSON has no NaN or Infinity; a figure that is not finite is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite_or_null(v) for v in value]
-    return value
+        return JSON.format(self)

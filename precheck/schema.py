@@ -1,369 +1,201 @@
-"""JSON Schema of the report document (precheck.report/1), kept beside the dataclasses.
+"""JSON Schemas of precheck's documents, derived from the dataclasses that write them.
 
-docs/report-schema.md describes the same fields; tests validate real reports against it.
+A field's schema comes from its type hint; CONSTRAINTS adds only what a hint cannot say.
+docs/schemas/*.schema.json publish these dicts: `python -m precheck.schema --write` regenerates them.
 """
 from __future__ import annotations
 
-from .report import STATUSES
+import json
+import sys
+import types
+import typing
+from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
+from pathlib import Path
 
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
-_COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
-_DTYPE = {"enum": ["float16", "bfloat16"]}
+from .dtypes import LOW_PRECISION
+from .kinds import KIND_NAMES
+from .report import (STATUSES, BlockDrift, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
+                     ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, TopTerms)
+from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
-MODULE_ROW = {
-    "type": "object",
-    "required": ["path", "index", "cls", "params", "param_dtypes", "buffer_dtypes", "size_mb", "flagged"],
-    "properties": {
-        "path": {"type": "string"},
-        "index": {"type": ["integer", "null"]},
-        "cls": {"type": "string"},
-        "params": {"type": "integer", "minimum": 0},
-        "param_dtypes": _COUNTS,
-        "buffer_dtypes": _COUNTS,
-        "size_mb": {"type": "number", "minimum": 0},
-        "flagged": {"type": "boolean"},
-        "kept_in_fp32": {"type": "array", "items": {"type": "string"}},
-        "fp32_buffers": {"type": "array", "items": {"type": "string"}},
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+# Table rows: what a field's type hint cannot say. A row's keywords refine the hint's schema
+# (type, enum or const replace the hint's own type); `"required": True/False` (a bool, not
+# JSON Schema's list) overrides the default that a field without a default value is required.
+ALWAYS = {"required": True}  # has a default, but every document of its version has the key
+_LOW = {"enum": list(LOW_PRECISION)}
+_ANY_DTYPE = {"enum": ["float32", *LOW_PRECISION]}
+_AT_LEAST_0 = {"minimum": 0}
+_SHARE = {"minimum": 0, "maximum": 1}
+_COUNTS = {"additionalProperties": _AT_LEAST_0}
+
+CONSTRAINTS: dict[type, dict[str, dict]] = {
+    ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub"]},
+                "default_dtype": _ANY_DTYPE},
+    Settings: {"dtypes": {"items": _LOW, "minItems": 1}, "probe_items": {"minimum": 1},
+               "batch_size": {"minimum": 1}, "depth": {"minimum": 1}},
+    Reference: {"nonfinite": _AT_LEAST_0},
+    ModuleRow: {"params": _AT_LEAST_0, "param_dtypes": _COUNTS, "buffer_dtypes": _COUNTS, "size_mb": _AT_LEAST_0},
+    ProbeResult: {
+        "dtype": _LOW, "strategy": {"enum": ["load", "cast"]}, "status": {"enum": list(STATUSES)},
+        "error": ALWAYS, "nonfinite": {**ALWAYS, **_AT_LEAST_0}, "min_cosine": ALWAYS, "mean_cosine": ALWAYS,
+        "top1_agreement": {**ALWAYS, **_SHARE}, "seconds": ALWAYS, "param_bytes": {**ALWAYS, **_AT_LEAST_0},
+        "same_as": {"enum": ["load", None]}, "topk_overlap": _SHARE,
     },
-    "additionalProperties": False,
-}
-
-PROBE_RESULT = {
-    "type": "object",
-    "required": [
-        "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
-        "top1_agreement", "seconds", "param_bytes",
-    ],
-    "properties": {
-        "dtype": _DTYPE,
-        "strategy": {"enum": ["load", "cast"]},
-        "status": {"enum": list(STATUSES)},
-        "error": {
-            "oneOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": ["type", "message"],
-                    "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
-                    "additionalProperties": False,
-                },
-            ]
-        },
-        "nonfinite": {"type": "integer", "minimum": 0},
-        "min_cosine": _NUMBER_OR_NULL,
-        "mean_cosine": _NUMBER_OR_NULL,
-        "top1_agreement": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-        "seconds": _NUMBER_OR_NULL,
-        "param_bytes": {"type": ["integer", "null"], "minimum": 0},
-        "max_abs_diff": _NUMBER_OR_NULL,
-        "spearman": _NUMBER_OR_NULL,
-        # The earlier strategy whose model had identical weights: its figures stand for this run.
-        "same_as": {"enum": ["load", None]},
-        "active_dims": _NUMBER_OR_NULL,
-        "active_dims_change": _NUMBER_OR_NULL,
-        "topk_overlap": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-        "topk_terms": {
-            "oneOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": ["item", "text", "float32", "candidate"],
-                    "properties": {
-                        "item": {"type": "integer", "minimum": 0},
-                        "text": {"type": "string"},
-                        "float32": {"type": "array", "items": {"type": "string"}},
-                        "candidate": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "additionalProperties": False,
-                },
-            ]
-        },
-    },
-    "additionalProperties": False,
-}
-
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-
-DIAGNOSIS = {
-    "type": "object",
-    "required": ["dtype", "strategy", "cause", "module", "detail"],
-    "properties": {
-        "dtype": _DTYPE,
-        "strategy": {"enum": ["load", "cast"]},
+    TopTerms: {"item": _AT_LEAST_0},
+    Diagnosis: {
+        "dtype": _LOW, "strategy": {"enum": ["load", "cast"]},
         "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow", "drift", "other"]},
-        "module": {"type": "string"},
-        "detail": {"type": "string"},
-        "module_class": {"type": "string"},
-        "param_dtypes": _STRINGS,
-        "input_dtypes": _STRINGS,
-        "producer": {"type": ["string", "null"]},
-        "probe_items": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "probe_items": {"items": _AT_LEAST_0},
     },
-    "additionalProperties": False,
-}
-
-FIX = {
-    "type": "object",
-    "required": [
-        "dtype", "strategy", "keep_fp32", "fp32_param_share", "verified", "min_cosine", "recommended", "snippet",
-    ],
-    "properties": {
-        "dtype": _DTYPE,
-        "strategy": {"enum": ["cast", "autocast", "keep-fp32", "bf16"]},
-        "keep_fp32": _STRINGS,
-        "fp32_param_share": {"type": "number", "minimum": 0, "maximum": 1},
-        "verified": {"type": "boolean"},
-        "min_cosine": _NUMBER_OR_NULL,
-        "recommended": {"type": "boolean"},
-        "snippet": {"type": "string"},
-        "precheck_snippet": {"type": "string"},
-        "status": {"type": "string"},
-        "detail": {"type": "string"},
-        "probe_runs": {"type": "integer", "minimum": 0},
-        "param_bytes": {"type": ["integer", "null"], "minimum": 0},
-        "run_low": _STRINGS,
+    Fix: {
+        "dtype": _LOW, "strategy": {"enum": ["cast", "autocast", "keep-fp32", "bf16"]}, "fp32_param_share": _SHARE,
+        # Added to precheck.report/1 after it shipped: a report written before them still validates.
+        "precheck_snippet": {"required": False}, "status": {"required": False},
+        "probe_runs": _AT_LEAST_0, "param_bytes": _AT_LEAST_0,
     },
-    "additionalProperties": False,
-}
-
-HEADROOM = {
-    "type": "object",
-    "required": ["module", "cls", "kind", "max_abs", "fp16_fraction"],
-    "properties": {
-        "module": {"type": "string"},
-        "cls": {"type": "string"},
-        "kind": {"enum": ["module", "embeddings", "layer", "part"]},
-        "max_abs": {"type": ["number", "null"], "minimum": 0},  # null: inf already in float32
-        "fp16_fraction": {"type": ["number", "null"], "minimum": 0},
-    },
-    "additionalProperties": False,
-}
-
-BLOCK_DRIFT = {
-    "type": "object",
-    "required": ["module", "relative_error", "added", "dtype", "strategy"],
-    "properties": {
-        "module": {"type": "string"},
-        "relative_error": {"type": "number"},
-        "added": {"type": "number"},
-        "dtype": _DTYPE,
-        "strategy": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
-
-SERVING_ADVICE = {
-    "type": "object",
-    "required": ["server", "flag", "dtype", "note"],
-    "properties": {
-        "server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]},
-        "flag": {"type": "string"},
-        "dtype": {"enum": ["float16", "bfloat16", "float32"]},
-        "note": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
-
-_BYTES = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
-
-MEMORY_PLAN = {
-    "type": ["object", "null"],
-    "required": ["weights", "parameters", "estimated_param_bytes", "device", "free_bytes", "budget", "runs", "notes"],
-    "properties": {
+    # max_abs is null when a block's output is already inf in float32.
+    Headroom: {"kind": {"enum": ["module", "embeddings", "layer", "part"]},
+               "max_abs": {"type": ["number", "null"], **_AT_LEAST_0},
+               "fp16_fraction": {"type": ["number", "null"], **_AT_LEAST_0}},
+    BlockDrift: {"dtype": {**ALWAYS, **_LOW}, "strategy": ALWAYS},
+    ServingAdvice: {"server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]}, "dtype": _ANY_DTYPE},
+    MemoryPlan: {
         "weights": {"enum": ["safetensors", "safetensors-index", "pytorch-bin", "none"]},
-        "parameters": {"type": ["integer", "null"], "minimum": 0},
-        "estimated_param_bytes": {"type": "object", "propertyNames": {"enum": ["float32", "float16", "bfloat16"]},
-                                  "additionalProperties": {"type": "integer", "minimum": 0}},
-        "device": {"type": "string"},
-        "free_bytes": {"type": ["integer", "null"], "minimum": 0},
-        "budget": _BYTES,
-        "runs": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["run", "dtype", "bytes", "placement", "detail"],
-                "properties": {
-                    "run": {"enum": ["reference", "load", "cast"]},
-                    "dtype": {"enum": ["float32", "float16", "bfloat16"]},
-                    "bytes": {"type": ["integer", "null"], "minimum": 0},
-                    "placement": {"type": "string"},
-                    "detail": {"type": "string"},
-                },
-                "additionalProperties": False,
-            },
-        },
-        "notes": _STRINGS,
+        "parameters": _AT_LEAST_0, "free_bytes": _AT_LEAST_0, "budget": _COUNTS, "notes": ALWAYS,
+        "estimated_param_bytes": {"propertyNames": _ANY_DTYPE, **_COUNTS},
     },
-    "additionalProperties": False,
-}
-
-REPORT_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "precheck.report/1",
-    "type": "object",
-    "required": [
-        "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
-        "diagnoses", "fixes", "headroom", "drift",
-    ],
-    "properties": {
-        "schema": {"const": "precheck.report/1"},
-        "model": {
-            "type": "object",
-            "required": ["name", "path", "kind", "source"],
-            "properties": {
-                "name": {"type": "string"},
-                "path": {"type": "string"},
-                "kind": {"enum": ["sentence-transformer", "cross-encoder", "sparse-encoder"]},
-                "source": {"enum": ["local", "cache", "embedded", "hub"]},
-                "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
-            },
-            "additionalProperties": False,
-        },
-        "environment": {
-            "type": "object",
-            "required": ["python", "torch", "transformers", "sentence_transformers", "device"],
-            "properties": {k: {"type": "string"} for k in
-                           ("python", "torch", "transformers", "sentence_transformers", "device")},
-            "additionalProperties": False,
-        },
-        "settings": {
-            "type": "object",
-            "required": [
-                "dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe_items", "probe_source",
-                "batch_size", "depth",
-            ],
-            "properties": {
-                "dtypes": {"type": "array", "items": _DTYPE, "minItems": 1},
-                "min_cosine": {"type": "number"},
-                "min_spearman": {"type": "number"},
-                "min_top1_agreement": {"type": "number"},
-                "probe_items": {"type": "integer", "minimum": 1},
-                "probe_source": {"type": "string"},
-                "batch_size": {"type": "integer", "minimum": 1},
-                "depth": {"type": "integer", "minimum": 1},
-            },
-            "additionalProperties": False,
-        },
-        "reference": {
-            "type": "object",
-            "required": ["seconds", "param_bytes", "nonfinite"],
-            "properties": {
-                "seconds": {"type": "number"},
-                "param_bytes": {"type": "integer"},
-                "nonfinite": {"type": "integer", "minimum": 0},
-            },
-            "additionalProperties": False,
-        },
-        "modules": {
-            "type": "object",
-            "propertyNames": {"enum": ["float32", "float16", "bfloat16"]},
-            "additionalProperties": {"type": "array", "items": MODULE_ROW},
-        },
-        "results": {"type": "array", "items": PROBE_RESULT, "minItems": 1},
-        "verdict": {
-            "type": "object",
-            "required": ["passed", "dtypes"],
-            "properties": {
-                "passed": {"type": "boolean"},
-                "dtypes": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["dtype", "passed", "status", "summary"],
-                        "properties": {
-                            "dtype": _DTYPE,
-                            "passed": {"type": "boolean"},
-                            "status": {"enum": list(STATUSES)},
-                            "summary": {"type": "string"},
-                        },
-                        "additionalProperties": False,
-                    },
-                },
-            },
-            "additionalProperties": False,
-        },
-        "notes": _STRINGS,
-        "diagnoses": {"type": "array", "items": DIAGNOSIS},
-        "fixes": {"type": "array", "items": FIX},
-        "headroom": {"type": "array", "items": HEADROOM},
-        "drift": {"type": "array", "items": BLOCK_DRIFT},
-        "serving": {"type": "array", "items": SERVING_ADVICE},
-        "memory": MEMORY_PLAN,
+    RunPlacement: {"run": {"enum": ["reference", "load", "cast"]}, "dtype": _ANY_DTYPE, "bytes": _AT_LEAST_0,
+                   "detail": ALWAYS},
+    DtypeVerdict: {"dtype": _LOW, "status": {"enum": list(STATUSES)}},
+    # A report that compared nothing is not a report: no gate may pass on it.
+    Report: {"modules": {"propertyNames": _ANY_DTYPE}, "results": {"minItems": 1}, "notes": ALWAYS, "diagnoses": ALWAYS, "fixes": ALWAYS,
+             "headroom": ALWAYS, "drift": ALWAYS},
+    TrainReport: {
+        "settings": {"required": ["mode", "dtype", "steps", "lr", "batch_size", "data", "pairs", "seed"]},
+        "modes": {"minItems": 2},
     },
-    "additionalProperties": False,
-}
-
-
-_MODE_RESULT = {
-    "type": "object",
-    "required": [
-        "mode", "weights_dtype", "compute_dtype", "losses", "first_nonfinite", "predictions_finite",
-        "max_abs_diff_vs_float32", "spearman_vs_float32", "seconds_per_step", "memory_bytes", "memory_source",
-        "skipped_steps", "error", "trains_finite",
-    ],
-    "properties": {
-        "mode": {"enum": ["float32", "half", "amp", "bf16", "bf16-amp"]},
-        "weights_dtype": {"enum": ["float32", "float16", "bfloat16"]},
-        "compute_dtype": {"enum": ["float32", "float16", "bfloat16"]},
-        "losses": {"type": "array", "items": _NUMBER_OR_NULL},
-        "first_nonfinite": {
-            "oneOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": ["step", "what", "parameter"],
-                    "properties": {
-                        "step": {"type": "integer", "minimum": 1},
-                        "what": {"enum": ["loss", "gradient", "parameter"]},
-                        "parameter": {"type": ["string", "null"]},
-                    },
-                    "additionalProperties": False,
-                },
-            ]
-        },
-        "predictions_finite": {"type": ["boolean", "null"]},
-        "max_abs_diff_vs_float32": _NUMBER_OR_NULL,
-        "spearman_vs_float32": _NUMBER_OR_NULL,
-        "seconds_per_step": _NUMBER_OR_NULL,
-        "memory_bytes": {"type": ["integer", "null"]},
-        "memory_source": {"type": "string"},
-        "skipped_steps": {"type": "integer", "minimum": 0},
-        "error": {"type": ["object", "null"]},
-        "trains_finite": {"type": "boolean"},
+    ModeResult: {
+        "mode": {"enum": ["float32", *MODES]}, "weights_dtype": _ANY_DTYPE, "compute_dtype": _ANY_DTYPE,
+        **{key: ALWAYS for key in ("losses", "first_nonfinite", "predictions_finite", "max_abs_diff_vs_float32",
+                                   "spearman_vs_float32", "seconds_per_step", "memory_bytes", "memory_source")},
+        "skipped_steps": {**ALWAYS, **_AT_LEAST_0},
+        "error": {**ALWAYS, "type": ["object", "null"]},
         "status": {"enum": ["reference", "ok", "diverges", "nonfinite", "error", "unsupported"]},
-        "start_loss": _NUMBER_OR_NULL,
-        "final_loss": _NUMBER_OR_NULL,
-        "loss_ratio_vs_float32": _NUMBER_OR_NULL,
-        "loss_drop_share": _NUMBER_OR_NULL,
-        "shortfall": {"type": "string"},
+        "trains_finite": ALWAYS,  # a property, not a field: to_dict() writes it
     },
-    "additionalProperties": False,
+    NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
+    Recommendation: {"mode": {"enum": [*MODES, None]}},
 }
 
-TRAIN_REPORT_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "precheck.train/1",
-    "type": "object",
-    "required": ["schema", "model", "environment", "settings", "modes", "recommendation", "verdict"],
-    "properties": {
-        "schema": {"const": "precheck.train/1"},
-        "model": REPORT_SCHEMA["properties"]["model"],
-        "environment": REPORT_SCHEMA["properties"]["environment"],
-        "settings": {
-            "type": "object",
-            "required": ["mode", "dtype", "steps", "lr", "batch_size", "data", "pairs", "seed"],
-        },
-        "modes": {"type": "array", "items": _MODE_RESULT, "minItems": 2},
-        "recommendation": {
-            "type": "object",
-            "required": ["mode", "reason", "trainer_snippet", "torch_snippet"],
-            "properties": {"mode": {"enum": ["amp", "bf16", "half", "bf16-amp", None]}},
-        },
-        "verdict": {
-            "type": "object",
-            "required": ["mode", "passed", "summary"],
-            "properties": {"passed": {"type": "boolean"}},
-        },
-    },
-    "additionalProperties": False,
-}
+
+def schema_of(hint) -> dict:
+    """The JSON Schema of a value of type `hint`, as asdict() and to_dict() write it."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        inner = schema_of(present[0]) if len(present) == 1 else {"anyOf": [schema_of(a) for a in present]}
+        return _or_null(inner) if len(present) < len(args) else inner
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin in (list, tuple) or hint in (list, tuple):
+        # asdict writes a tuple as a list; tuple[X, ...] and list[X] read the same.
+        return {"type": "array", **({"items": schema_of(args[0])} if args else {})}
+    if origin is dict or hint is dict:
+        return {"type": "object", **({"additionalProperties": schema_of(args[1])} if args else {})}
+    if is_dataclass(hint):
+        return object_schema(hint)
+    if hint in _PRIMITIVES:
+        return {"type": _PRIMITIVES[hint]}
+    return {}  # object, Any, or a type JSON has no word for: any value
+
+
+def _or_null(schema: dict) -> dict:
+    if schema.get("type") == "object" and "properties" in schema:
+        return {"oneOf": [{"type": "null"}, schema]}
+    if isinstance(schema.get("type"), str):
+        return {**schema, "type": [schema["type"], "null"]}
+    return schema
+
+
+def refine(schema: dict, row: dict) -> dict:
+    """`schema` with a table row's keywords; type, enum or const replace the hint's own type."""
+    out = dict(schema)
+    if {"type", "enum", "const"} & row.keys():
+        out.pop("type", None)
+        out.pop("oneOf", None)
+    for key, value in row.items():
+        if key == "required" and isinstance(value, bool):
+            continue
+        out[key] = refine(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def object_schema(cls) -> dict:
+    """A dataclass as a closed JSON object: its fields (`schema` first, as to_dict writes it),
+    then any property the table names (to_dict adds those)."""
+    hints = typing.get_type_hints(cls)
+    rows = CONSTRAINTS.get(cls, {})
+    fields = sorted(dataclass_fields(cls), key=lambda f: f.name != "schema")
+    defaults = {f.name: f.default is not MISSING or f.default_factory is not MISSING for f in fields}
+    kinds = {f.name: hints[f.name] for f in fields}
+    for name in rows:
+        if name not in kinds:
+            kinds[name] = typing.get_type_hints(getattr(cls, name).fget)["return"]
+            defaults[name] = False
+    properties, required = {}, []
+    for name, hint in kinds.items():
+        row = rows.get(name, {})
+        properties[name] = refine(schema_of(hint), row)
+        wanted = row.get("required")
+        if wanted if isinstance(wanted, bool) else not defaults[name]:
+            required.append(name)
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": False}
+
+
+def document_schema(cls, title: str) -> dict:
+    """The root schema of a document dataclass whose `schema` field's default names its version."""
+    version = next(f.default for f in dataclass_fields(cls) if f.name == "schema")
+    body = object_schema(cls)
+    body["properties"]["schema"] = {"const": version}
+    if "schema" not in body["required"]:
+        body["required"].insert(0, "schema")
+    return {"$schema": DRAFT, "$id": version, "title": title, **body}
+
+
+REPORT_SCHEMA = document_schema(Report, "precheck scan --json (docs/report-schema.md)")
+TRAIN_REPORT_SCHEMA = document_schema(TrainReport, "precheck train-check --json (docs/training.md)")
+# The published files, by name: docs/schemas/<name>.schema.json.
+PUBLISHED = {"report": REPORT_SCHEMA, "train": TRAIN_REPORT_SCHEMA}
+PUBLISHED_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+
+# The parts by the names the hand-written schema gave them.
+_REPORT = REPORT_SCHEMA["properties"]
+MODULE_ROW = _REPORT["modules"]["additionalProperties"]["items"]
+PROBE_RESULT, DIAGNOSIS, FIX = (_REPORT[k]["items"] for k in ("results", "diagnoses", "fixes"))
+HEADROOM, BLOCK_DRIFT, SERVING_ADVICE = (_REPORT[k]["items"] for k in ("headroom", "drift", "serving"))
+MEMORY_PLAN = _REPORT["memory"]
+
+
+def published_text(name: str) -> str:
+    return json.dumps(PUBLISHED[name], indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """`python -m precheck.schema --write`: regenerate docs/schemas/; `python -m precheck.schema NAME`: print one."""
+    if argv == ["--write"]:
+        PUBLISHED_DIR.mkdir(parents=True, exist_ok=True)
+        for name in PUBLISHED:
+            (PUBLISHED_DIR / f"{name}.schema.json").write_text(published_text(name), encoding="utf-8")
+        return 0
+    if len(argv) == 1 and argv[0] in PUBLISHED:
+        sys.stdout.write(published_text(argv[0]))
+        return 0
+    sys.stderr.write(f"usage: python -m precheck.schema --write | {' | '.join(PUBLISHED)}\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

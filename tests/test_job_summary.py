@@ -77,6 +77,6 @@ def test_ci_appends_one_row_per_model_and_dtype_to_github_step_summary(
 
 
 def test_summary_cells_escape_pipes_and_newlines():
-    from precheck.render.markdown import _cell
+    from precheck.formats.markdown import _cell
 
     assert _cell("a | b\nc") == "a \\| b c"

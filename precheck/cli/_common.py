@@ -177,15 +177,21 @@ def _consoles(json_path: str | None, quiet: bool):
     return view, Console(stderr=True, quiet=quiet)
 
 
-def run_and_report(json_path: str | None, quiet: bool, work, render, to_json, force: bool = True):
-    """Run the core with a progress display, write the JSON, render the result; return the result.
-    The JSON comes first: a view that fails cannot lose it. `force` False: the JSON file is
-    created exclusively (a concurrent run that wrote it first wins)."""
+def run_and_report(json_path: str | None, quiet: bool, work, render, force: bool = True, files=()):
+    """Run the core with a progress display, write the JSON and the `files` ((option, path or None,
+    Format), e.g. --junit), render the result; return the result. The files come first: a view
+    that fails cannot lose them. `force` False: each file is created exclusively (a concurrent
+    run that wrote it first wins)."""
+    from ..formats.json import JSON
+
     view, status_console = _consoles(json_path, quiet)
     with progress_display(status_console, quiet) as progress:
         result = work(progress)
     if json_path:
-        write_json(json_path, to_json(result), force)
+        write_json(json_path, JSON.format(result), force)
+    for option, path, output_format in files:
+        if path:
+            write_file(path, output_format.format(result), force, option)
     render(result, view)
     return result
 

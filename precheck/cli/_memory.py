@@ -32,13 +32,12 @@ def _show_plans(options_list: list, json_path: str | None, quiet: bool) -> list[
 
 
 def _write(json_path: str | None, document: dict, force: bool) -> None:
-    """The plan as the command's JSON, through the same checked, whole-or-nothing write as a report."""
-    import json
-
+    """The plan as the command's JSON, through the same format and checked, whole-or-nothing write as a report."""
+    from ..formats.json import JSON
     from ._common import write_json
 
     if json_path:
-        write_json(json_path, json.dumps(document, indent=2), force)
+        write_json(json_path, JSON.format(document), force)
 
 
 def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool, force: bool = True) -> bool:

@@ -20,29 +20,32 @@ from ._common import (
     debug_wanted,
     error_boundary,
     run_and_report,
-    write_file,
 )
 from ._summary import SummaryOption, deliver_summary
 
 
-def gate_outputs(json_path: str | None, junit: Path | None, force: bool):
-    """Files first, then the view: JUnit, per-model errors on stderr, the summary table and GitHub
-    annotations of a CiRun; `ci` and `merge` print the same."""
-    from ..gate.junit import github_annotations, to_junit
+def gate_view(json_path: str | None):
+    """The view of a CiRun: per-model errors on stderr, the summary table, and on GitHub Actions
+    the annotations (off stdout when it carries the JSON); `ci` and `merge` print the same."""
+    from ..formats.github import GITHUB
     from ..render.ci import render_ci
 
-    def write_junit_then_render(run, view) -> None:
-        # Files first: a view that fails cannot lose them.
-        if junit:
-            write_file(junit, to_junit(run), force, "--junit")
+    def render(run, view) -> None:
         for model_run in run.runs:
             if model_run.error:
                 typer.echo(f"precheck: error: {model_run.config.name}: {model_run.error}", err=True)
         render_ci(run, view)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            for line in github_annotations(run):
-                typer.echo(line, err=json_path == "-")
-    return write_junit_then_render
+        annotations = GITHUB.format(run) if os.environ.get("GITHUB_ACTIONS") == "true" else ""
+        if annotations:
+            typer.echo(annotations, err=json_path == "-")
+    return render
+
+
+def gate_files(junit: Path | None):
+    """The files a CiRun is written to besides --json, written before the view."""
+    from ..formats.junit import JUNIT
+
+    return [("--junit", junit, JUNIT)]
 
 
 def ci(
@@ -88,11 +91,10 @@ def ci(
         else:
             def work(progress):
                 return run_ci(settings, update_baseline, progress, overrides)
-        run = run_and_report(json_path, quiet, work, gate_outputs(json_path, junit, force), lambda r: r.to_json(),
-                             force)
-        from ..render.markdown import ci_summary
+        run = run_and_report(json_path, quiet, work, gate_view(json_path), force, gate_files(junit))
+        from ..formats.markdown import MARKDOWN
 
-        deliver_summary(ci_summary(run), summary, force)
+        deliver_summary(MARKDOWN.format(run), summary, force)
     raise typer.Exit(run.exit_code)
 
 

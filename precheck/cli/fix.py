@@ -62,5 +62,5 @@ def fix(
                               min_spearman=min_spearman, min_top1_agreement=min_top1_agreement,
                               batch_size=batch_size)
         outcome = run_and_report(json_path, quiet, lambda progress: write_fixed_model(options, out, force, progress),
-                                 render_fix_outcome, lambda o: o.to_json(), force)
+                                 render_fix_outcome, force)
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)

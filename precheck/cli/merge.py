@@ -18,7 +18,7 @@ from ._common import (
     run_and_report,
 )
 from ._summary import SummaryOption, deliver_summary
-from .ci import gate_outputs
+from .ci import gate_files, gate_view
 
 
 def merge(
@@ -49,8 +49,8 @@ def merge(
                 raise
             settings = None  # no project config here: the shards' own baseline checks stand
         run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
-                             gate_outputs(json_path, junit, force), lambda r: r.to_json(), force)
-        from ..render.markdown import ci_summary
+                             gate_view(json_path), force, gate_files(junit))
+        from ..formats.markdown import MARKDOWN
 
-        deliver_summary(ci_summary(run), summary, force)
+        deliver_summary(MARKDOWN.format(run), summary, force)
     raise typer.Exit(run.exit_code)

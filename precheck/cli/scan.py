@@ -89,8 +89,8 @@ def scan(
         if show_memory_plan(options, json_path, quiet, plan_only, force):
             raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
-                                lambda r: r.to_json(), force)
-        from ..render.markdown import scan_summary
+                                force)
+        from ..formats.markdown import MARKDOWN
 
-        deliver_summary(scan_summary(report), summary, force)
+        deliver_summary(MARKDOWN.format(report), summary, force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

@@ -61,5 +61,5 @@ def train_check(
                                max_loss_ratio=max_loss_ratio, min_loss_drop=min_loss_drop,
                                min_spearman=min_train_spearman)
         report = run_and_report(json_path, quiet, lambda progress: run_train_check(options, progress),
-                                render_train_report, lambda r: r.to_json(), force)
+                                render_train_report, force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

@@ -67,9 +67,9 @@ class CiRun:
         }
 
     def to_json(self) -> str:
-        import json
+        from ..formats.json import JSON
 
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        return JSON.format(self)
 
 
 def scan_options(model: ModelConfig):

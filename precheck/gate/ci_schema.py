@@ -3,7 +3,9 @@ precheck.report/1) and what makes it part of one run, which `precheck merge` che
 """
 from __future__ import annotations
 
-from ..schema import _DTYPE, _NUMBER_OR_NULL, REPORT_SCHEMA
+from ..schema import _LOW as _DTYPE, REPORT_SCHEMA
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
 from .ci import CI_SCHEMA
 
 _SETTING_NUMBER = {"type": "number", "minimum": 0, "maximum": 1}

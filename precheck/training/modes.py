@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -107,19 +107,17 @@ class TrainReport:
         return next(m for m in self.modes if m.mode == name)
 
     def to_dict(self) -> dict:
-        from ..report import _finite_or_null
+        from ..formats.json import dataclass_document
 
-        data = asdict(self)
-        ordered = {"schema": data.pop("schema")}
-        ordered.update(data)
-        for mode, result in zip(ordered["modes"], self.modes):
+        data = dataclass_document(self)
+        for mode, result in zip(data["modes"], self.modes):
             mode["trains_finite"] = result.trains_finite
-        return _finite_or_null(ordered)
+        return data
 
     def to_json(self) -> str:
-        import json
+        from ..formats.json import JSON
 
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+        return JSON.format(self)
 
 
 def _batches(data, batch_size: int, steps: int):

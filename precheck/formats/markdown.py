@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .interface import Format
+
 if TYPE_CHECKING:
     from ..gate.ci import CiRun
     from ..report import Report
@@ -85,3 +87,16 @@ def ci_summary(run: "CiRun") -> str:
     lines += ["", "figure: min cosine (embedders) or Spearman (cross-encoders) against float32, loaded in the "
                   "dtype as users load it.", ""]
     return "\n".join(lines)
+
+
+class MarkdownFormat(Format):
+    name = "markdown"
+
+    def format(self, result) -> str:
+        """A CiRun as the ci table; a Report as the scan table."""
+        from ..gate.ci import CiRun
+
+        return ci_summary(result) if isinstance(result, CiRun) else scan_summary(result)
+
+
+MARKDOWN = MarkdownFormat()

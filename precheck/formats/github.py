@@ -1,0 +1,35 @@
+"""The GitHub Actions format of a CI run: workflow commands the runner turns into annotations,
+one line per failing model and dtype and per regression; empty when all pass."""
+from __future__ import annotations
+
+from .interface import Format
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+class GithubAnnotationsFormat(Format):
+    name = "github"
+
+    def format(self, run) -> str:
+        """`run`: a CiRun (gate/ci.py)."""
+        lines = []
+        for model_run in run.runs:
+            name = model_run.config.name
+            if model_run.report is None:
+                lines.append(f"::error title=precheck {name}::{_escape(model_run.error or 'could not scan')}")
+                continue
+            for verdict in model_run.report.verdict.dtypes:
+                mine = [g for g in model_run.regressions if g.dtype == verdict.dtype]
+                if not verdict.passed:
+                    best = model_run.report.recommended_fix(verdict.dtype)
+                    fix = f" (fix: {best.strategy})" if best else ""
+                    lines.append(f"::error title=precheck {name} {verdict.dtype}::{_escape(verdict.summary + fix)}")
+                for regression in mine:
+                    lines.append(f"::error title=precheck {name} {verdict.dtype} regression::"
+                                 f"{_escape(regression.message)}")
+        return "\n".join(lines)
+
+
+GITHUB = GithubAnnotationsFormat()

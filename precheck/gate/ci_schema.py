@@ -4,9 +4,9 @@ precheck.report/1) and what makes it part of one run, which `precheck merge` che
 from __future__ import annotations
 
 from ..schema import _LOW as _DTYPE, REPORT_SCHEMA
+from .ci import CI_SCHEMA
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
-from .ci import CI_SCHEMA
 
 _SETTING_NUMBER = {"type": "number", "minimum": 0, "maximum": 1}
 

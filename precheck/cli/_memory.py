@@ -17,12 +17,11 @@ def _show_plans(options_list: list, json_path: str | None, quiet: bool) -> list[
     --quiet with --json silences it. Returns the plans as JSON-ready dicts."""
     from dataclasses import asdict
 
-    from rich.console import Console
-
     from ..memory import plan_scan
     from ..render.memory import render_memory
+    from ._common import goes_to_stdout, make_console
 
-    console = Console(stderr=json_path == "-", quiet=quiet and json_path is not None)
+    console = make_console(goes_to_stdout(json_path), quiet and json_path is not None)
     plans = []
     for options in options_list:
         model, plan = plan_scan(options)

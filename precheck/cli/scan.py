@@ -26,7 +26,8 @@ from ._common import (
     TextsOption,
     TrustOption,
     check_outputs,
-    local_model_folders,
+    Input,
+    model_inputs,
     Output,
     debug_wanted,
     error_boundary,
@@ -65,7 +66,7 @@ def scan(
 
         options_dtypes = parse_low_dtypes(dtype)
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
-                      {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
+                      [*model_inputs(model), Input("--texts file", texts), Input("--pairs file", pairs)])
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
 
@@ -89,7 +90,7 @@ def scan(
         if show_memory_plan(options, json_path, quiet, plan_only, force):
             raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
-                                lambda r: r.to_json(), force)
+                                lambda r: r.to_json(), force, also=(summary,))
         from ..render.markdown import scan_summary
 
         deliver_summary(scan_summary(report), summary, force)

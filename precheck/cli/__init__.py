@@ -51,13 +51,18 @@ def main() -> None:
         if sys.stderr is not None:
             print("precheck: error: stdout is closed (send it to a file or /dev/null instead)", file=sys.stderr)
         sys.exit(EXIT_CANNOT_RUN)
+    import signal
+
+    code = EXIT_CANNOT_RUN
     try:
-        app()
-    except SystemExit as done:
-        code = done.code
-    except KeyboardInterrupt:  # between the error boundary and the exit: nothing is being written
+        try:
+            app()
+        except SystemExit as done:
+            code = done.code
+        if not flush_streams():  # stdout closed under us (`| head`): never a traceback, never the "fails" code
+            code = EXIT_CANNOT_RUN
+    except KeyboardInterrupt:  # outside the error boundary: nothing is being written
         print("precheck: interrupted: nothing was left half-written", file=sys.stderr)
         code = EXIT_INTERRUPTED
-    if not flush_streams():  # stdout closed under us (`| head`): never a traceback, never the "fails" code
-        code = EXIT_CANNOT_RUN
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # on the way out: a late Ctrl-C cannot add a traceback
     exit_without_teardown(code)

@@ -244,9 +244,15 @@ def make_console(stderr: bool = False, quiet: bool = False):
     """A rich console for the view or progress, at 80 columns when the width it finds is unusable."""
     from rich.console import Console
 
-    console = Console(stderr=stderr, quiet=quiet)
+    class OneLineOnBrokenPipe(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's own exits 1, the "model fails" code: the error boundary says it in one line, exit 2.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    console = OneLineOnBrokenPipe(stderr=stderr, quiet=quiet)
     if console.width < MIN_WIDTH:
-        console = Console(stderr=stderr, quiet=quiet, width=80)
+        console = OneLineOnBrokenPipe(stderr=stderr, quiet=quiet, width=80)
     return console
 
 

@@ -87,7 +87,7 @@ def scan(
             max_memory=max_memory,
             reference_device=reference_device,
         )
-        if show_memory_plan(options, json_path, quiet, plan_only, force):
+        if show_memory_plan(options, json_path, quiet, plan_only, force, also=(summary,)):
             raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
                                 lambda r: r.to_json(), force, also=(summary,))

@@ -181,33 +181,24 @@ def sparse(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
-def test_read_or_write_refusal_is_one_line_and_touches_no_file(row, tmp_path, tiny_model, tiny_texts,
+def test_read_or_write_refusal_is_one_line_and_touches_no_file(row, tmp_path, monkeypatch, tiny_model, tiny_texts,
                                                                cached_snapshot):
-    work = tmp_path / "work"
-    work.mkdir()
-    args = row.args(work, tiny_model, tiny_texts, cached_snapshot)
-    watched = (work, tiny_model, tiny_texts.parent, cached_snapshot.parents[1])
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    args = row.args(tmp_path / "work", tiny_model, tiny_texts, cached_snapshot)
+    # The cache's repo folder: snapshots, blobs and refs.
+    watched = (tmp_path / "work", tiny_model, tiny_texts.parent, cached_snapshot.parents[1])
     before = digests(*watched)
-    cwd = os.getcwd()
-    os.chdir(work)
-    try:
-        run = invoke(*args)
-    finally:
-        os.chdir(cwd)
-    assert_one_line_error(run, row.needle, row.absent)
+    assert_one_line_error(invoke(*args), row.needle, row.absent)
     assert digests(*watched) == before
     assert temporaries(*watched) == []
 
 
 # --- outputs that succeed: "-" for every file output, names at the limit, narrow terminals -------------
 
-def test_scan_summary_dash_goes_to_stdout_and_creates_no_file(tmp_path, tiny_model, tiny_texts):
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        run = invoke("scan", tiny_model, "--texts", tiny_texts, *FAST, "--summary", "-", "--json", tmp_path / "r.json")
-    finally:
-        os.chdir(cwd)
+def test_scan_summary_dash_goes_to_stdout_and_creates_no_file(tmp_path, monkeypatch, tiny_model, tiny_texts):
+    monkeypatch.chdir(tmp_path)
+    run = invoke("scan", tiny_model, "--texts", tiny_texts, *FAST, "--summary", "-", "--json", tmp_path / "r.json")
     assert run.exit_code == 0, run.stderr
     # Only the Markdown: the view makes way for it, as it does for --json -.
     assert run.stdout.startswith("### precheck scan") and "| float16 | ok |" in run.stdout

@@ -18,7 +18,8 @@ if sys.argv and sys.argv[0].endswith("precheck"):  # the console script, not an 
 
 import typer  # noqa: E402 - after the hook, so that an interrupt during this import is one line
 
-from ._common import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, OneLineErrors, exit_without_teardown, flush_streams  # noqa: E402
+from ._common import (  # noqa: E402
+    EXIT_CANNOT_RUN, EXIT_INTERRUPTED, Interrupted, OneLineErrors, exit_without_teardown, flush_streams)
 from .ci import ci  # noqa: E402
 from .fix import fix  # noqa: E402
 from .merge import merge  # noqa: E402
@@ -61,7 +62,7 @@ def main() -> None:
             code = done.code
         if not flush_streams():  # stdout closed under us (`| head`): never a traceback, never the "fails" code
             code = EXIT_CANNOT_RUN
-    except KeyboardInterrupt:  # outside the error boundary: nothing is being written
+    except (KeyboardInterrupt, Interrupted):  # outside the error boundary: nothing is being written
         print("precheck: interrupted: nothing was left half-written", file=sys.stderr)
         code = EXIT_INTERRUPTED
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # on the way out: a late Ctrl-C cannot add a traceback

@@ -29,11 +29,13 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except typer.Abort as exc:
-            if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C while the options were read
-                typer.echo("precheck: interrupted: nothing was written", err=True)
-                sys.exit(EXIT_INTERRUPTED)
+            with signals_raise_once():
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Interrupted as exc:  # a signal while the options were read, outside any command
+            line, code = interrupted_line(exc)
+            _echo_error(line)
+            sys.exit(code)
+        except typer.Abort:
             typer.echo("precheck: aborted", err=True)
             sys.exit(EXIT_CANNOT_RUN)
         except Exception as exc:
@@ -132,12 +134,12 @@ def debug_wanted(flag: bool) -> bool:
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (a closed terminal), raised like Ctrl-C so that every `finally` removes
-    its temporary files."""
+class Interrupted(BaseException):
+    """Ctrl-C, SIGTERM or SIGHUP (a closed terminal), raised so that every `finally` removes its
+    temporary files. Not a KeyboardInterrupt: typer turns that into a silent exit 130."""
 
-    def __init__(self, signum: int = signal.SIGTERM) -> None:
-        super().__init__()
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
         self.signum = signum
 
 
@@ -146,13 +148,11 @@ def _raise_once(signum, frame):
     # finish, or a second Ctrl-C would leave half a staging folder behind.
     for held in HELD_SIGNALS:
         signal.signal(held, signal.SIG_IGN)
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt()
-    raise Terminated(signum)
+    raise Interrupted(signum)
 
 
 @contextmanager
-def _signals_raise_once():
+def signals_raise_once():
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -169,10 +169,10 @@ def _signals_raise_once():
                 signal.signal(held, handler)
 
 
-def _interrupted_line(exc: KeyboardInterrupt) -> tuple[str, int]:
+def interrupted_line(exc: BaseException) -> tuple[str, int]:
     """What the interrupt left, said truly, and the shell's exit code for the signal."""
-    signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-    word = {signal.SIGINT: "interrupted"}.get(signum, "terminated")
+    signum = getattr(exc, "signum", signal.SIGINT)
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
     left = left_behind()
     outcome = (f"could not remove {', '.join(map(str, left))}; delete it" if left
                else "nothing was left half-written")
@@ -193,14 +193,13 @@ def error_boundary(debug: bool):
     temporary files; a stdout closed or full, one line and exit 2."""
     degrade_streams()
     try:
-        with _signals_raise_once():
-            yield
+        yield
     except (typer.Exit, SystemExit):
         raise
-    except KeyboardInterrupt as exc:
+    except (Interrupted, KeyboardInterrupt) as exc:
         if debug:
             traceback.print_exc()
-        line, code = _interrupted_line(exc)
+        line, code = interrupted_line(exc)
         _echo_error(line)
         raise typer.Exit(code) from None
     except PrecheckError as exc:

@@ -92,7 +92,7 @@ def _identity(path: str) -> tuple | None:
     except (OSError, ValueError):
         return ("stdout",) if path == STDOUT else None
     if stat.S_ISCHR(info.st_mode) and info.st_rdev == os.stat(os.devnull).st_rdev:
-        return None
+        return ("stdout",) if path == STDOUT else None  # two "-" are refused even then
     return (info.st_dev, info.st_ino)
 
 
@@ -105,7 +105,7 @@ def goes_to_stdout(path: str | Path | None) -> bool:
 
 def _check_file(output: Output, force: bool) -> None:
     path = output.path
-    if str(path) == STDOUT or is_stream(path):
+    if str(path) == STDOUT or is_stream(path) or goes_to_stdout(path):
         return
     if path.is_dir():
         raise PrecheckError(f"{output.option} {path} is a folder", "give a file path")
@@ -258,7 +258,7 @@ def write_file(path: Path | str, text: str, force: bool, option: str = "--json")
     --force (a link at `path` is replaced, not followed), an exclusive hard link without.
     "-" is stdout; a device or pipe is written through, never replaced."""
     try:
-        if str(path) == STDOUT:
+        if str(path) == STDOUT or goes_to_stdout(path):  # also /dev/stdout redirected to a file
             write_stdout(text)
             return
         path = Path(path)

@@ -100,16 +100,18 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 
 def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: str | None = None,
-                    inputs: dict | None = None) -> Path:
+                    inputs: list | None = None) -> Path:
     """Everything about fix's paths that can be known before the scan; returns the model's folder.
-    --out overlapping the model folder is refused first, whatever --force says."""
+    --out overlapping anything fix reads (the model first) is refused, whatever --force says."""
+    from .inputs import Input, model_inputs
     from .loading import resolve_model
     from .outputs import Output, check_outputs
 
     source = Path(resolve_model(model, kind).path)
     if not source.is_dir():
         raise PrecheckError(f"cannot copy {model}: no local folder for it", "pass a local model folder")
-    check_outputs([Output("--out", out, folder=True), Output("--json", json_path)], force, inputs, (source,))
+    check_outputs([Output("--out", out, folder=True), Output("--json", json_path)], force,
+                  [Input("model folder", source), *model_inputs(model), *(inputs or ())])
     return source
 
 
@@ -121,8 +123,10 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     from .outputs import publish_folder, staged_folder
     from .scanner import scan_with_session
 
+    from .inputs import Input
+
     source = check_fix_paths(options.model, options.kind, out, force,
-                             inputs={"--texts file": options.texts_file, "--pairs file": options.pairs_file})
+                             inputs=[Input("--texts file", options.texts_file), Input("--pairs file", options.pairs_file)])
     report, session = scan_with_session(options, progress)
     dtype = options.dtypes[0]
     plan = plan_from_report(report, dtype)

@@ -5,6 +5,7 @@ cached, not a model, remote code refused, corrupt weights) becomes a PrecheckErr
 """
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -174,9 +175,21 @@ def _resolve(name: str) -> ResolvedModel:
 
 
 def _path_exists(local: Path, text: str) -> bool:
+    """Whether MODEL is a local path; a path that cannot be one (a loop of links, a name under a
+    regular file) is named as such here, not taken for a hub id that is not in the cache."""
     try:
-        return local.exists()
-    except OSError as exc:  # a name too long, a loop of links
+        os.stat(local)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PrecheckError(f"{text[:200]} is a loop of symbolic links, not a model folder",
+                                "point MODEL at the folder the links should reach") from exc
+        if exc.errno == errno.ENOTDIR:
+            above = next((p for p in local.parents if p.is_file()), None)
+            raise PrecheckError(f"{text[:200]} cannot exist: {above or 'a part of it'} is a file, not a folder",
+                                "pass a model folder or a hub id") from exc
         raise PrecheckError(f"cannot use {text[:80]!r} as a path: {exc.strerror or exc}",
                             "pass a model folder or a hub id") from exc
 

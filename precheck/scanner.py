@@ -167,9 +167,7 @@ class ScanSession:
         self.progress("loading float32 reference")
         model = self.load_reference()
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
-        if probe_file(self.options, self.model.kind) is not None:
-            self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
-        else:
+        if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
         from .tokenizer_check import check_tokenizer
 
@@ -346,12 +344,14 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
         right, given = ("--texts", "--pairs") if takes_texts else ("--pairs", "--texts")
         raise PrecheckError(f"{options.model} is a {model.kind}, which takes {right}, not {given}",
                             f"pass {right} FILE, or --kind to override the detected kind")
-    if probe_file(options, model.kind) is not None:
-        kind_for(model.kind).read_items(probe_file(options, model.kind))  # bad input fails before any load
+    # Read once (a pipe gives its text only once), before any load: bad input fails first.
+    items = kind_for(model.kind).read_items(probe_file(options, model.kind)) \
+        if probe_file(options, model.kind) is not None else []
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
     session = ScanSession(options, model, device, progress)
+    session.items = items
     session.memory = plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)
     return session, session.run_reference()
 

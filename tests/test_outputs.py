@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,12 @@ def environment() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
 
 
-@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
-                                                (signal.SIGTERM, 143, "terminated")])
-def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tiny_model, many_texts, signum, code, word):
+@pytest.mark.parametrize("signum, code, word, times", [(signal.SIGINT, 130, "interrupted", 1),
+                                                       (signal.SIGTERM, 143, "terminated", 1),
+                                                       (signal.SIGHUP, 129, "terminated", 1),
+                                                       (signal.SIGINT, 130, "interrupted", 3)],
+                         ids=["sigint", "sigterm", "sighup-closed-terminal", "sigint-three-times"])
+def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tiny_model, many_texts, signum, code, word, times):
     out = tmp_path / "fixed"
     process = subprocess.Popen([*CLI, "fix", str(tiny_model), "--out", str(out), "--texts", str(many_texts),
                                 "--device", "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -54,13 +58,49 @@ def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tiny_model, many
         # Printed once the model is copied and precheck.json written into the staging folder.
         if "reloading" in line:
             assert temporary_names(tmp_path), "the fix is built in a folder beside --out"
-            process.send_signal(signum)
+            for _ in range(times):  # more while the first one's cleanup runs
+                process.send_signal(signum)
             break
     lines.extend(process.stderr)
     assert process.wait(timeout=120) == code, "".join(lines)
     assert lines[-1].startswith(f"precheck: {word}"), "".join(lines)
     assert "Traceback" not in "".join(lines)
     assert not out.exists() and temporary_names(tmp_path) == []
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.3, 1.0])
+def test_interrupt_during_start_up_is_one_line_and_writes_nothing(tmp_path, tiny_model, delay):
+    script = [sys.executable, "-c", "import sys; sys.argv[0] = 'precheck'; from precheck.cli import main; main()"]
+    process = subprocess.Popen([*script, "scan", str(tiny_model), "--json", str(tmp_path / "r.json"), "--device", "cpu"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment())
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=120)[1]
+    # 130, or killed by the signal itself when it came while Python was still importing precheck.
+    assert process.returncode in (130, -signal.SIGINT), stderr
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("precheck: interrupted")
+    assert os.listdir(tmp_path) == []
+
+
+def test_scan_with_stdout_closed_is_exit_2_with_one_line(tmp_path, tiny_model):
+    run = subprocess.run([*CLI, "scan", str(tiny_model), "--json", str(tmp_path / "r.json")], stderr=subprocess.PIPE,
+                         text=True, env=environment(), preexec_fn=lambda: os.close(1), timeout=120)
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        "precheck: error: stdout is closed (send it to a file or /dev/null instead)"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_scan_whose_reader_closed_stdout_is_exit_2_with_one_line(tiny_model):
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| head -1` does once it has its line
+    try:
+        run = subprocess.run([*CLI, "scan", str(tiny_model), "--plan-only", "--device", "cpu"], stdout=writer,
+                             stderr=subprocess.PIPE, text=True, env=environment(), timeout=120)
+    finally:
+        os.close(writer)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("precheck: error: stdout was closed")
 
 
 def test_scan_two_runs_with_the_same_json_do_not_both_succeed(tmp_path, tiny_model):

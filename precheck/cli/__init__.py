@@ -2,14 +2,29 @@
 option aliases and the single error boundary (exit 0 pass, 1 fail, 2 cannot run)."""
 from __future__ import annotations
 
-import typer
+import sys
 
-from ._common import OneLineErrors, exit_without_teardown
-from .ci import ci
-from .fix import fix
-from .merge import merge
-from .scan import scan
-from .train_check import train_check
+
+def _one_line_interrupt(kind, value, tb, _previous=sys.excepthook):
+    # Ctrl-C while Python imports precheck (before main() runs): one line, not a traceback.
+    if issubclass(kind, KeyboardInterrupt):
+        print("precheck: interrupted: nothing was written", file=sys.stderr)
+    else:
+        _previous(kind, value, tb)
+
+
+if sys.argv and sys.argv[0].endswith("precheck"):  # the console script, not an import by a program or test
+    sys.excepthook = _one_line_interrupt
+
+import typer  # noqa: E402 - after the hook, so that an interrupt during this import is one line
+
+from ._common import (  # noqa: E402
+    EXIT_CANNOT_RUN, EXIT_INTERRUPTED, Interrupted, OneLineErrors, exit_without_teardown, flush_streams)
+from .ci import ci  # noqa: E402
+from .fix import fix  # noqa: E402
+from .merge import merge  # noqa: E402
+from .scan import scan  # noqa: E402
+from .train_check import train_check  # noqa: E402
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -33,7 +48,22 @@ app.command()(merge)
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with stdout closed (`>&-`): the view and "-" have nowhere to go
+        if sys.stderr is not None:
+            print("precheck: error: stdout is closed (send it to a file or /dev/null instead)", file=sys.stderr)
+        sys.exit(EXIT_CANNOT_RUN)
+    import signal
+
+    code = EXIT_CANNOT_RUN
     try:
-        app()
-    except SystemExit as done:
-        exit_without_teardown(done.code)
+        try:
+            app()
+        except SystemExit as done:
+            code = done.code
+        if not flush_streams():  # stdout closed under us (`| head`): never a traceback, never the "fails" code
+            code = EXIT_CANNOT_RUN
+    except (KeyboardInterrupt, Interrupted):  # outside the error boundary: nothing is being written
+        print("precheck: interrupted: nothing was left half-written", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # on the way out: a late Ctrl-C cannot add a traceback
+    exit_without_teardown(code)

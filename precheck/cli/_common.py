@@ -5,7 +5,9 @@ not do its job (one line on stderr; --debug or PRECHECK_DEBUG=1 shows the traceb
 """
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import sys
 import traceback
 from contextlib import contextmanager
@@ -16,7 +18,8 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import PrecheckError
-from ..outputs import Output, check_outputs, write_file  # noqa: F401 - shared by the commands
+from ..inputs import Input, model_inputs  # noqa: F401 - shared by the commands
+from ..outputs import HELD_SIGNALS, Output, check_outputs, goes_to_stdout, left_behind, write_file  # noqa: F401
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -26,7 +29,12 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with signals_raise_once():
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Interrupted as exc:  # a signal while the options were read, outside any command
+            line, code = interrupted_line(exc)
+            _echo_error(line)
+            sys.exit(code)
         except typer.Abort:
             typer.echo("precheck: aborted", err=True)
             sys.exit(EXIT_CANNOT_RUN)
@@ -79,12 +87,44 @@ def exit_without_teardown(code) -> None:
         print(code, file=sys.stderr)
         code = 1
     atexit._run_exitfuncs()
+    if not flush_streams():
+        code = EXIT_CANNOT_RUN
+    os._exit(code)
+
+
+def flush_streams() -> bool:
+    """Flush stdout and stderr; False when stdout is a closed pipe (then it points at /dev/null,
+    so that the interpreter's own last flush cannot print a traceback)."""
+    whole = True
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe: nothing more can reach it
-            pass
-    os._exit(code)
+            whole = whole and stream is not sys.stdout
+            _silence(stream)
+    return whole
+
+
+def _silence(stream) -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+        pass
+
+
+def degrade_streams() -> None:
+    """A terminal whose encoding cannot take a character (PYTHONIOENCODING=ascii) gets '?' for
+    it rather than a UnicodeEncodeError after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+        if not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
 
 
 def debug_wanted(flag: bool) -> bool:
@@ -94,97 +134,143 @@ def debug_wanted(flag: bool) -> bool:
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every `finally` removes its temporary files."""
+class Interrupted(BaseException):
+    """Ctrl-C, SIGTERM or SIGHUP (a closed terminal), raised so that every `finally` removes its
+    temporary files. Not a KeyboardInterrupt: typer turns that into a silent exit 130."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _raise_terminated(signum, frame):
-    raise Terminated()
+def _raise_once(signum, frame):
+    # Later signals are ignored: the cleanup this one starts (every `finally` on the way out) must
+    # finish, or a second Ctrl-C would leave half a staging folder behind.
+    for held in HELD_SIGNALS:
+        signal.signal(held, signal.SIG_IGN)
+    raise Interrupted(signum)
 
 
 @contextmanager
-def _sigterm_raises():
-    import signal
+def signals_raise_once():
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = {held: signal.signal(held, _raise_once) for held in HELD_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # After a signal they stay ignored: the process is on its way out, and a further
+        # Ctrl-C must not interrupt the message or the exit.
+        if signal.getsignal(signal.SIGINT) is _raise_once:
+            for held, handler in previous.items():
+                signal.signal(held, handler)
+
+
+def interrupted_line(exc: BaseException) -> tuple[str, int]:
+    """What the interrupt left, said truly, and the shell's exit code for the signal."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    left = left_behind()
+    outcome = (f"could not remove {', '.join(map(str, left))}; delete it" if left
+               else "nothing was left half-written")
+    return f"precheck: {word}: {outcome}", 128 + int(signum)
+
+
+def _echo_error(line: str) -> None:
+    try:
+        typer.echo(line, err=True)
+    except (OSError, ValueError):  # stderr closed as well: the exit code says it
+        pass
 
 
 @contextmanager
 def error_boundary(debug: bool):
     """PrecheckError (and anything unexpected) becomes one stderr line and exit 2;
-    Ctrl-C / SIGTERM one line and exit 130 / 143, after the writers removed their temporary files."""
+    Ctrl-C / SIGTERM / SIGHUP one line and exit 130 / 143 / 129, after the writers removed their
+    temporary files; a stdout closed or full, one line and exit 2."""
+    degrade_streams()
     try:
-        with _sigterm_raises():
-            yield
+        yield
     except (typer.Exit, SystemExit):
         raise
-    except KeyboardInterrupt as exc:
+    except (Interrupted, KeyboardInterrupt) as exc:
         if debug:
             traceback.print_exc()
-        terminated = isinstance(exc, Terminated)
-        typer.echo(f"precheck: {'terminated' if terminated else 'interrupted'}: nothing was left half-written",
-                   err=True)
-        raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
+        line, code = interrupted_line(exc)
+        _echo_error(line)
+        raise typer.Exit(code) from None
     except PrecheckError as exc:
         if debug:
             traceback.print_exc()
-        typer.echo(f"precheck: error: {exc.one_line()}", err=True)
+        _echo_error(f"precheck: error: {exc.one_line()}")
         raise typer.Exit(EXIT_CANNOT_RUN) from None
-    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+    except OSError as exc:
+        if exc.errno not in (errno.EPIPE, errno.ENOSPC, errno.EDQUOT):
+            _internal_error(exc, debug)
         if debug:
             traceback.print_exc()
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        typer.echo(
-            f"precheck: internal error: {type(exc).__name__}: {first} (rerun with --debug and report it)", err=True
-        )
+        if exc.errno == errno.EPIPE:
+            _silence(sys.stdout)
+            _echo_error("precheck: error: stdout was closed before precheck finished writing (did a reader such "
+                        "as head exit?)")
+        else:
+            _echo_error(f"precheck: error: cannot write {exc.filename or 'to stdout'}: {exc.strerror or exc} "
+                        "(free some space, or send the output elsewhere)")
         raise typer.Exit(EXIT_CANNOT_RUN) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        _internal_error(exc, debug)
 
 
-def check_output_path(path: str | None, force: bool, option: str = "--json") -> None:
-    check_outputs([Output(option, path)], force)
-
-
-def local_model_folders(model: str) -> tuple[Path, ...]:
-    """The model's folder when MODEL is a local path: outputs may not replace its files."""
-    try:
-        local = Path(model.strip()).expanduser() if model.strip() else None
-        return (local,) if local is not None and local.is_dir() else ()
-    except OSError:  # a name too long to be a path: resolving MODEL says so
-        return ()
+def _internal_error(exc: Exception, debug: bool):
+    if debug:
+        traceback.print_exc()
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    _echo_error(f"precheck: internal error: {type(exc).__name__}: {first} (rerun with --debug and report it)")
+    raise typer.Exit(EXIT_CANNOT_RUN) from None
 
 
 def write_json(path: str, text: str, force: bool = True) -> None:
-    if path == "-":
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    else:
-        write_file(Path(path), text + "\n", force, "--json")
+    write_file(path, text + "\n", force, "--json")  # "-" is stdout
 
 
-def _consoles(json_path: str | None, quiet: bool):
-    """The report view goes to stdout, unless stdout carries the JSON; progress goes to stderr."""
+MIN_WIDTH = 20  # narrower (COLUMNS=0) and rich draws nothing at all, not even the verdict
+
+
+def make_console(stderr: bool = False, quiet: bool = False):
+    """A rich console for the view or progress, at 80 columns when the width it finds is unusable."""
     from rich.console import Console
 
-    view = Console(stderr=json_path == "-", quiet=quiet and json_path is not None)
-    return view, Console(stderr=True, quiet=quiet)
+    class OneLineOnBrokenPipe(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's own exits 1, the "model fails" code: the error boundary says it in one line, exit 2.
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    console = OneLineOnBrokenPipe(stderr=stderr, quiet=quiet)
+    if console.width < MIN_WIDTH:
+        console = OneLineOnBrokenPipe(stderr=stderr, quiet=quiet, width=80)
+    return console
 
 
-def run_and_report(json_path: str | None, quiet: bool, work, render, force: bool = True, files=()):
+def _consoles(json_path: str | None, quiet: bool, also: tuple = ()):
+    """The report view goes to stdout, unless an output (the JSON, or one of `also`) goes there;
+    progress goes to stderr."""
+    view = make_console(any(goes_to_stdout(path) for path in (json_path, *also)), quiet and json_path is not None)
+    return view, make_console(True, quiet)
+
+
+def run_and_report(json_path: str | None, quiet: bool, work, render, force: bool = True, files=(), also: tuple = ()):
     """Run the core with a progress display, write the JSON and the `files` ((option, path or None,
     Format), e.g. --junit), render the result; return the result. The files come first: a view
     that fails cannot lose them. `force` False: each file is created exclusively (a concurrent
-    run that wrote it first wins)."""
+    run that wrote it first wins). The JSON, a file or one of `also` (outputs written later, such as
+    --summary) on stdout ("-") sends the view to stderr."""
     from ..formats.json import JSON
 
-    view, status_console = _consoles(json_path, quiet)
+    view, status_console = _consoles(json_path, quiet, (*also, *(path for _, path, _ in files)))
     with progress_display(status_console, quiet) as progress:
         result = work(progress)
     if json_path:

@@ -12,17 +12,16 @@ ReferenceDeviceOption = Annotated[Optional[str], typer.Option(
     help="cpu: run the float32 reference on the CPU; the float16/bfloat16 runs stay on --device.")]
 
 
-def _show_plans(options_list: list, json_path: str | None, quiet: bool) -> list[dict]:
+def _show_plans(options_list: list, json_path: str | None, quiet: bool, also: tuple = ()) -> list[dict]:
     """Render each plan as the command's own view: on stdout unless stdout carries the JSON;
     --quiet with --json silences it. Returns the plans as JSON-ready dicts."""
     from dataclasses import asdict
 
-    from rich.console import Console
-
     from ..memory import plan_scan
     from ..render.memory import render_memory
+    from ._common import goes_to_stdout, make_console
 
-    console = Console(stderr=json_path == "-", quiet=quiet and json_path is not None)
+    console = make_console(any(goes_to_stdout(path) for path in (json_path, *also)), quiet and json_path is not None)
     plans = []
     for options in options_list:
         model, plan = plan_scan(options)
@@ -40,9 +39,10 @@ def _write(json_path: str | None, document: dict, force: bool) -> None:
         write_json(json_path, JSON.format(document), force)
 
 
-def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool, force: bool = True) -> bool:
+def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool, force: bool = True,
+                     also: tuple = ()) -> bool:
     """Print the plan before the first load; with plan_only, write it as the JSON too and say stop."""
-    (plan,) = _show_plans([options], json_path, quiet)
+    (plan,) = _show_plans([options], json_path, quiet, also)
     if plan_only:
         _write(json_path, plan, force)
     return plan_only

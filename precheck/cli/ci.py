@@ -19,14 +19,16 @@ from ._common import (
     check_outputs,
     debug_wanted,
     error_boundary,
+    goes_to_stdout,
     run_and_report,
 )
 from ._summary import SummaryOption, deliver_summary
 
 
-def gate_view(json_path: str | None):
+def gate_view(json_path: str | None, *others):
     """The view of a CiRun: per-model errors on stderr, the summary table, and on GitHub Actions
-    the annotations (off stdout when it carries the JSON); `ci` and `merge` print the same."""
+    the annotations (off stdout when the JSON or one of `others`, e.g. --junit, carries a file);
+    `ci` and `merge` print the same."""
     from ..formats.github import GITHUB
     from ..render.ci import render_ci
 
@@ -37,7 +39,7 @@ def gate_view(json_path: str | None):
         render_ci(run, view)
         annotations = GITHUB.format(run) if os.environ.get("GITHUB_ACTIONS") == "true" else ""
         if annotations:
-            typer.echo(annotations, err=json_path == "-")
+            typer.echo(annotations, err=any(goes_to_stdout(path) for path in (json_path, *others)))
     return render
 
 
@@ -66,20 +68,13 @@ def ci(
     with error_boundary(debug_wanted(debug)):
         from ..gate.baseline import read_baseline
         from ..gate.ci import run_ci
-        from ..gate.config import config_inputs, load_config
+        from ..gate.config import load_config
         from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
-        outputs = [Output("--json", json_path), Output("--junit", junit), Output("--summary", summary)]
-        inputs = config_inputs(settings)
-        if update_baseline:
-            # The baseline is replaced by design (that is what the flag asks); only its folder is checked.
-            inputs.pop("baseline", None)
-            outputs.append(Output("baseline", settings.baseline))
-        check_outputs(outputs[:3], force, inputs, settings_model_folders(settings))
-        if update_baseline:
-            check_outputs(outputs, True, inputs)
-        else:
+        check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
+                                                     Output("--summary", summary)], force)
+        if not update_baseline:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
         overrides = {"max_memory": max_memory, "reference_device": reference_device}
         if plan_only:
@@ -91,12 +86,21 @@ def ci(
         else:
             def work(progress):
                 return run_ci(settings, update_baseline, progress, overrides)
-        run = run_and_report(json_path, quiet, work, gate_view(json_path), force, gate_files(junit))
+        run = run_and_report(json_path, quiet, work, gate_view(json_path, junit, summary), force, gate_files(junit),
+                             also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(run), summary, force)
     raise typer.Exit(run.exit_code)
 
 
-def settings_model_folders(settings) -> tuple[Path, ...]:
-    return tuple(Path(m.source) for m in settings.models if m.source and Path(m.source).is_dir())
+def check_gate_paths(settings, update_baseline: bool, outputs: list, force: bool, inputs: tuple = ()) -> None:
+    """ci's and merge's outputs against everything the project config makes them read; with
+    --update-baseline the baseline is one of the outputs (replaced by design), not an input."""
+    from ..inputs import config_inputs
+
+    read = [*inputs, *(config_inputs(settings) if settings is not None else ())]
+    if update_baseline:
+        read = [i for i in read if i.label != "baseline"]
+        outputs = [*outputs, Output("baseline", settings.baseline, replaced=True)]
+    check_outputs(outputs, force, read)

@@ -23,6 +23,7 @@ from ._common import (
     QuietOption,
     TextsOption,
     TrustOption,
+    Input,
     debug_wanted,
     error_boundary,
     run_and_report,
@@ -56,7 +57,7 @@ def fix(
         from ..render.scan import render_fix_outcome
         from ..scanner import ScanOptions
 
-        check_fix_paths(model, kind, out, force, json_path, {"--texts file": texts, "--pairs file": pairs})
+        check_fix_paths(model, kind, out, force, json_path, [Input("--texts file", texts), Input("--pairs file", pairs)])
         options = ScanOptions(model=model, dtypes=(wanted,), device=device, trust_remote_code=trust_remote_code,
                               texts_file=texts, pairs_file=pairs, kind=kind, min_cosine=min_cosine,
                               min_spearman=min_spearman, min_top1_agreement=min_top1_agreement,

@@ -11,14 +11,14 @@ from ._common import (
     ForceOption,
     JsonOption,
     QuietOption,
+    Input,
     Output,
-    check_outputs,
     debug_wanted,
     error_boundary,
     run_and_report,
 )
 from ._summary import SummaryOption, deliver_summary
-from .ci import gate_files, gate_view
+from .ci import check_gate_paths, gate_files, gate_view
 
 
 def merge(
@@ -34,10 +34,6 @@ def merge(
 ) -> None:
     """Combine shard reports into one gate: the ci summary, JSON, JUnit and baselines; exit 0/1/2 as ci."""
     with error_boundary(debug_wanted(debug)):
-        # Two outputs at one path, or an output over one of the shard reports: refused before any work.
-        check_outputs([Output("--json", Path(json_path) if json_path not in (None, "-") else None),
-                       Output("--junit", junit), Output("--summary", summary)], force,
-                      {f"report {index + 1}": report for index, report in enumerate(reports)})
         from ..errors import PrecheckError
         from ..gate.config import load_config
         from ..gate.merge import merge_reports
@@ -48,8 +44,13 @@ def merge(
             if config is not None or update_baseline or not exc.message.startswith("no precheck config found"):
                 raise
             settings = None  # no project config here: the shards' own baseline checks stand
+        # Two outputs at one path or stream, or an output over a shard report, the config or the
+        # baseline: refused before any work, whatever --force says.
+        check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
+                                                     Output("--summary", summary)], force,
+                         tuple(Input(f"report {index + 1}", report) for index, report in enumerate(reports)))
         run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
-                             gate_view(json_path), force, gate_files(junit))
+                             gate_view(json_path, junit, summary), force, gate_files(junit), also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(run), summary, force)

@@ -26,7 +26,8 @@ from ._common import (
     TextsOption,
     TrustOption,
     check_outputs,
-    local_model_folders,
+    Input,
+    model_inputs,
     Output,
     debug_wanted,
     error_boundary,
@@ -65,7 +66,7 @@ def scan(
 
         options_dtypes = parse_low_dtypes(dtype)
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
-                      {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
+                      [*model_inputs(model), Input("--texts file", texts), Input("--pairs file", pairs)])
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
 
@@ -86,10 +87,10 @@ def scan(
             max_memory=max_memory,
             reference_device=reference_device,
         )
-        if show_memory_plan(options, json_path, quiet, plan_only, force):
+        if show_memory_plan(options, json_path, quiet, plan_only, force, also=(summary,)):
             raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
-                                force)
+                                force, also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(report), summary, force)

@@ -18,7 +18,8 @@ from ._common import (
     QuietOption,
     TrustOption,
     check_outputs,
-    local_model_folders,
+    Input,
+    model_inputs,
     Output,
     debug_wanted,
     error_boundary,
@@ -50,8 +51,7 @@ def train_check(
         from ..dtypes import parse_low_dtype
 
         wanted = parse_low_dtype(dtype)
-        check_outputs([Output("--json", json_path)], force,
-                      {"--data file": data}, local_model_folders(model))
+        check_outputs([Output("--json", json_path)], force, [*model_inputs(model), Input("--data file", data)])
         from ..render.training import render_train_report
         from ..training.check import run_train_check
         from ..training.modes import TrainOptions

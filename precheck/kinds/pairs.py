@@ -67,12 +67,9 @@ def builtin_pairs(max_length: int | None) -> list[tuple[str, str]]:
 def read_pairs(path: Path) -> list[tuple[str, str]]:
     """TSV (query<TAB>passage per line) or JSONL ({"query": ..., "passage": ...} per line)."""
     hint = "give TSV lines 'query<TAB>passage' or JSONL objects with query and passage"
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except FileNotFoundError as exc:
-        raise PrecheckError(f"--pairs file not found: {path}", hint) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PrecheckError(f"cannot read --pairs file {path}: {exc}", hint) from exc
+    from ..reading import read_text_input
+
+    lines = [line for line in read_text_input(path, "--pairs", hint).splitlines() if line.strip()]
     pairs: list[tuple[str, str]] = []
     jsonl = path.suffix.lower() in (".jsonl", ".json")
     for number, line in enumerate(lines, 1):

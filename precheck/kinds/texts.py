@@ -81,12 +81,9 @@ def builtin_texts(max_seq_length: int | None) -> list[str]:
 
 def read_texts(path: Path) -> list[str]:
     """One text per line; blank lines are skipped (use the built-in set for the empty-text case)."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise PrecheckError(f"--texts file not found: {path}", "pass a UTF-8 file with one text per line") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PrecheckError(f"cannot read --texts file {path}: {exc}", "pass a UTF-8 file with one text per line") from exc
+    from ..reading import read_text_input
+
+    raw = read_text_input(path, "--texts", "pass a UTF-8 file with one text per line")
     texts = [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
     if len(texts) < 2:
         raise PrecheckError(

@@ -30,12 +30,9 @@ def read_training_pairs(path: Path) -> list[LabelledPair]:
     """CSV rows `query,passage,label` (a header row is allowed) or JSONL objects with
     `query`, `passage` and `label`."""
     hint = "give CSV rows query,passage,label or JSONL objects with query, passage and label"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise PrecheckError(f"--data file not found: {path}", hint) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PrecheckError(f"cannot read --data file {path}: {exc}", hint) from exc
+    from ..reading import read_text_input
+
+    text = read_text_input(path, "--data", hint)
     pairs: list[LabelledPair] = []
     if path.suffix.lower() in (".jsonl", ".json"):
         for number, line in enumerate(text.splitlines(), 1):

@@ -1,0 +1,35 @@
+"""The one read of a text input (--texts, --pairs, --data): once, whole, bounded, as UTF-8.
+
+Once, because a pipe or /dev/stdin gives its text only once; bounded, because /dev/zero or a
+mistaken multi-gigabyte file would otherwise fill memory before precheck could say anything.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import PrecheckError
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # a probe set needs hundreds of lines; 64 MiB is far past any
+
+
+def read_text_input(path: Path, option: str, hint: str) -> str:
+    """The whole file, read once (a pipe or /dev/stdin gives its text only once), as UTF-8,
+    refused past MAX_INPUT_BYTES (/dev/zero would otherwise fill memory)."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise PrecheckError(f"{option} file not found: {path}", hint) from exc
+    except IsADirectoryError as exc:
+        raise PrecheckError(f"{option} {path} is a folder, not a file", hint) from exc
+    except OSError as exc:
+        raise PrecheckError(f"cannot read {option} file {path}: {exc.strerror or exc}", hint) from exc
+    if len(data) > MAX_INPUT_BYTES:
+        raise PrecheckError(f"{option} file {path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB",
+                            "give a smaller file: a probe set needs hundreds of lines, not millions")
+    try:
+        # Newlines as open() in text mode reads them, which the readers were written for.
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise PrecheckError(f"cannot read {option} file {path}: not UTF-8 ({exc.reason} at byte {exc.start})",
+                            hint) from exc

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_ci_memory_plans
+from ._memory import PlanOnlyOption, show_ci_memory_plans
+from ..errors import PrecheckError
 from ._common import (
     DebugOption,
     EXIT_PASS,
@@ -22,6 +23,7 @@ from ._common import (
     run_and_report,
     write_file,
 )
+from ._options import with_scan_options
 from ._summary import SummaryOption, deliver_summary
 
 
@@ -45,6 +47,7 @@ def gate_outputs(json_path: str | None, junit: Path | None, force: bool):
     return write_junit_then_render
 
 
+@with_scan_options(overrides=True)
 def ci(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml (default: look in .).")] = None,
     json_path: JsonOption = None,
@@ -56,11 +59,20 @@ def ci(
     quiet: QuietOption = False,
     debug: DebugOption = False,
     plan_only: PlanOnlyOption = False,
-    max_memory: MaxMemoryOption = None,
-    reference_device: ReferenceDeviceOption = None,
+    options: dict = None,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
+        from ..gate.shard import parse_shard
+        from ..options import checked_cli_values
+
+        # Every option is checked before anything else, whatever the mode (an empty shard, --plan-only).
+        overrides = checked_cli_values(options)
+        if plan_only and update_baseline:
+            raise PrecheckError("--update-baseline with --plan-only would record nothing: --plan-only loads no model",
+                                "drop one of them")
+        if shard is not None:
+            parse_shard(shard)
         from ..gate.baseline import read_baseline
         from ..gate.ci import run_ci
         from ..gate.config import config_inputs, load_config
@@ -78,7 +90,6 @@ def ci(
             check_outputs(outputs, True, inputs)
         else:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
-        overrides = {"max_memory": max_memory, "reference_device": reference_device}
         if plan_only:
             show_ci_memory_plans(settings, shard, overrides, json_path, quiet, force)
             raise typer.Exit(EXIT_PASS)

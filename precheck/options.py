@@ -174,7 +174,7 @@ def _kwargs(reserved: dict[str, str] | None = None):
                 key, sep, text = str(item).partition("=")
                 if not sep or not key.strip():
                     raise PrecheckError(f"{where} {item!r} is not KEY=VALUE",
-                                        f"for example {where} use_memory_efficient_attention=false")
+                                        f"for example {where} key=false (VALUE is read as JSON, else as text)")
                 if key.strip() in pairs:
                     raise PrecheckError(f"{where}: {key.strip()} is given twice")
                 pairs[key.strip()] = _json_value(text.strip())
@@ -338,15 +338,15 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
         raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
                             f"{where('model_kwargs')} both given", "give it once")
     device = values.get("device")
-    asked = values.get("max_memory")
-    if device == "cpu" and asked:
-        others = sorted(set(parse_max_memory(asked)) - {"cpu"})
-        if others:
-            # Refused, not ignored: a budget that cannot apply would make the plan lie about the run.
-            raise PrecheckError(f"{where('max_memory')} {asked!r} names {', '.join(others)}, but the run is on the cpu",
-                                "give only cpu=SIZE, or run on that device with --device")
-    if device == "cpu" and values.get("reference_device") not in (None, "auto", "cpu"):
-        raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on the cpu",
+    if device in (None, "auto"):
+        return  # known once the device is resolved: memory.plan_memory checks the same then
+    foreign = sorted(set(parse_max_memory(values.get("max_memory"))) - {"cpu", device})
+    if foreign:
+        # Refused, not ignored: a budget that cannot apply would make the plan lie about the run.
+        raise PrecheckError(f"{where('max_memory')} names {', '.join(foreign)}, but the run is on {device}",
+                            "give only cpu=SIZE and the run's device, or choose the device with --device")
+    if values.get("reference_device") not in (None, "auto", "cpu", device):
+        raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on {device}",
                             "use cpu (or leave it out)")
 
 

@@ -165,7 +165,8 @@ class ScanSession:
                 f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
                 "precheck needs a working float32 model to compare against",
             ) from exc
-        reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
+        reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()),
+                              int(self.reference.shape[-1]) if self.reference.dim() > 1 else None)
         if self.items and reference.nonfinite >= len(self.items):
             # Nothing is left to compare: a scan that went on would pass on no evidence.
             raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
@@ -352,6 +353,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             probe_source=str(probe_file(options, model.kind) or "builtin"),
             batch_size=options.batch_size,
             depth=options.depth,
+            load=options.load.to_dict(),
         ),
         reference=reference,
         modules=session.modules,

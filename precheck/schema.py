@@ -4,6 +4,7 @@ docs/report-schema.md describes the same fields; tests validate real reports aga
 """
 from __future__ import annotations
 
+from .options import ATTN_IMPLEMENTATIONS
 from .report import STATUSES
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -197,6 +198,24 @@ MEMORY_PLAN = {
     "additionalProperties": False,
 }
 
+# The load options a scan was given (precheck/options.py LoadOptions): only those set appear.
+_KWARGS = {"type": "object"}
+LOAD_SETTINGS = {
+    "type": "object",
+    "properties": {
+        "revision": {"type": "string"},
+        "model_kwargs": _KWARGS,
+        "config_kwargs": _KWARGS,
+        "tokenizer_kwargs": _KWARGS,
+        "attn_implementation": {"enum": list(ATTN_IMPLEMENTATIONS)},
+        "max_seq_length": {"type": "integer", "minimum": 1},
+        "prompt_name": {"type": "string"},
+        "prompt": {"type": "string"},
+        "truncate_dim": {"type": "integer", "minimum": 1},
+    },
+    "additionalProperties": False,
+}
+
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "precheck.report/1",
@@ -241,6 +260,7 @@ REPORT_SCHEMA = {
                 "probe_source": {"type": "string"},
                 "batch_size": {"type": "integer", "minimum": 1},
                 "depth": {"type": "integer", "minimum": 1},
+                "load": LOAD_SETTINGS,
             },
             "additionalProperties": False,
         },
@@ -251,6 +271,7 @@ REPORT_SCHEMA = {
                 "seconds": {"type": "number"},
                 "param_bytes": {"type": "integer"},
                 "nonfinite": {"type": "integer", "minimum": 0},
+                "dimension": {"type": ["integer", "null"], "minimum": 1},
             },
             "additionalProperties": False,
         },

@@ -44,7 +44,7 @@ def fix(
         from ..render.scan import render_fix_outcome
 
         check_fix_paths(model, checked.kind, out, force, json_path,
-                        {"--texts file": checked.texts_file, "--pairs file": checked.pairs_file})
+                        {"--texts file": checked.texts_file, "--pairs file": checked.pairs_file}, checked.revision)
         outcome = run_and_report(json_path, quiet, lambda progress: write_fixed_model(checked, out, force, progress),
                                  render_fix_outcome, lambda o: o.to_json(), force)
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)

@@ -112,7 +112,7 @@ ROWS = [
     Row("ci-config-batch-size-0", lambda w, m: ["ci", "--config", _config(w, m, defaults="batch_size = 0\n")],
         "precheck.toml.defaults.batch_size must be at least 1"),
     Row("ci-config-depth-a-string", lambda w, m: ["ci", "--config", _config(w, m, 'depth = "deep"\n')],
-        "depth should be a integer"),
+        "depth should be an integer"),
     Row("ci-config-attn-implementation-unknown",
         lambda w, m: ["ci", "--config", _config(w, m, 'attn_implementation = "fast"\n')],
         "unknown attention implementation"),

@@ -71,7 +71,8 @@ class CiRun:
 
 def scan_options(model: ModelConfig):
     """The model's config keys as ScanOptions (precheck/options.py maps one to the other)."""
-    from ..options import ScanOptions, config_keys, options_from_config
+    from ..options import ScanOptions
+    from .config import config_keys, options_from_config
 
     values = {key: getattr(model, key) for key in config_keys()}
     return ScanOptions(model=model.source or model.name, **options_from_config(values))

@@ -9,13 +9,59 @@ from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..options import checked_config_table, config_keys
+from ..options import check_combination, scan_fields
+
+# The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.
+
+def config_keys() -> dict:
+    """config key -> (ScanOptions field name, Option)."""
+    return {(how.config_key or f.name): (f.name, how) for f, how in scan_fields()}
+
+
+def checked_config_table(where: str, table: dict, extra: dict[str, type] | None = None) -> dict:
+    """A [tool.precheck] defaults or model table, checked: config keys -> checked values. `extra`:
+    keys that are not scan options (a model's `name`) and their TOML type."""
+    keys = config_keys()
+    known = sorted([*keys, *(extra or {})])
+    if not isinstance(table, dict):
+        raise PrecheckError(f"{where} should be a table")
+    checked = {}
+    for key, value in table.items():
+        name = f"{where}.{key}"
+        if extra and key in extra:
+            if not isinstance(value, extra[key]):
+                raise PrecheckError(f"{name} should be a {extra[key].__name__}, got {value!r}")
+            checked[key] = value
+            continue
+        if key not in keys:
+            raise PrecheckError(f"{name}: unknown key", f"known keys: {', '.join(known)}")
+        _, how = keys[key]
+        expected = how.config_type
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            label = {str: "a string", bool: "a boolean", int: "an integer", list: "a list", dict: "a table"}.get(
+                expected, "a number")
+            raise PrecheckError(f"{name} should be {label}, got {value!r}")
+        checked[key] = how.check(value, name)
+    by_field = {keys[k][0]: v for k, v in checked.items() if k in keys}
+    check_combination(by_field, lambda field_name: f"{where}.{_config_key(field_name)}")
+    return checked
+
+
+def _config_key(field_name: str) -> str:
+    return next(key for key, (name, _) in config_keys().items() if name == field_name)
+
+
+def options_from_config(values: dict) -> dict:
+    """Checked config values (config keys) -> ScanOptions keyword arguments."""
+    keys = config_keys()
+    return {keys[k][0]: v for k, v in values.items() if k in keys}
+
 
 def _model_config_fields() -> list:
     """name, then one field per config key of precheck/options.py with ScanOptions' default, then source."""
     from dataclasses import MISSING, fields
 
-    from ..options import ScanOptions, config_keys
+    from ..options import ScanOptions
 
     defaults = {f.name: f for f in fields(ScanOptions)}
     out: list = [("name", str)]

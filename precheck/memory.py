@@ -7,12 +7,12 @@ device goes where it fits (accelerate's device_map="auto": device, CPU RAM, disk
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from .errors import PrecheckError
+from .options import parse_max_memory
 from .report import MemoryPlan, RunPlacement
 from .safetensors_files import read_safetensors_header, weight_files
 
@@ -23,9 +23,6 @@ _FLOATING = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 # Parameters are not all a run needs (activations, the CUDA context, the allocator's cache):
 # a run is planned onto a device only when its weights take at most this share of what is free.
 FREE_SHARE = 0.9
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def _module_folders(root: Path) -> list[Path]:
@@ -95,28 +92,6 @@ def free_memory(device: str) -> int | None:
     return available_ram()
 
 
-def parse_size(text: str) -> int:
-    match = _SIZE.match(text)
-    if not match:
-        raise PrecheckError(f"--max-memory: {text!r} is not a size", "for example 20GiB, 512MiB or 8GB")
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()])
-
-
-def parse_max_memory(text: str | None) -> dict[str, int]:
-    """'cuda=20GiB,cpu=60GiB' -> {'cuda': bytes, 'cpu': bytes}."""
-    budget: dict[str, int] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, sep, size = part.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in ("cpu", "cuda", "mps"):
-            raise PrecheckError(f"--max-memory: {part.strip()!r} is not DEVICE=SIZE",
-                                "for example --max-memory cuda=20GiB,cpu=60GiB (devices: cuda, mps, cpu)")
-        budget[key] = parse_size(size)
-    return budget
-
-
 def gib(n: int | None) -> str:
     if n is None:
         return "?"
@@ -175,6 +150,11 @@ def plan_memory(model, device: str, dtypes, max_memory: str | None = None,
     free = free_memory(device)
     ram = available_ram() if device != "cpu" else free
     asked = parse_max_memory(max_memory)
+    foreign = sorted(set(asked) - {"cpu", device})
+    if foreign:
+        # Refused, not ignored: a budget that cannot apply would make the plan lie about the run.
+        raise PrecheckError(f"--max-memory names {', '.join(foreign)}, but the run is on {device}",
+                            "give only cpu=SIZE and the run's device, or choose the device with --device")
     notes: list[str] = []
     if None in (free, ram) and not asked:
         # Nothing to plan against (no /proc/meminfo and no psutil): the runs go where they always did.
@@ -239,6 +219,6 @@ def plan_scan(options) -> tuple[object, MemoryPlan]:
     """(resolved model, plan) for ScanOptions, with nothing loaded: what `scan --plan-only` shows."""
     from .loading import resolve_device, resolve_model
 
-    model = resolve_model(options.model, options.kind)
+    model = resolve_model(options.model, options.kind, options.revision)
     device = resolve_device(options.device)
     return model, plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)

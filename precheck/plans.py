@@ -20,6 +20,8 @@ class Plan:
     # Children of kept blocks that still run in the low dtype: the block's own code and the edges
     # between its other children stay in float32 (a feed-forward's inner activation may not fit).
     run_low: list[str] = field(default_factory=list)
+    # The load options the plan was verified with (LoadOptions.to_dict): precheck.load loads the same way.
+    load: dict = field(default_factory=dict)
 
     @property
     def weights_dtype(self) -> str:
@@ -35,8 +37,11 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Plan":
+        load = data.get("load", {})
+        if not isinstance(load, dict):
+            raise ValueError(f"load should be an object, got {load!r}")
         return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])),
-                   run_low=list(data.get("run_low", [])))
+                   run_low=list(data.get("run_low", [])), load=dict(load))
 
 
 def _run_in(module, inside, outside) -> None:
@@ -113,35 +118,69 @@ def cast(value, dtype):
 '''
 
 
-def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False, kind=None) -> tuple[str, str]:
-    """(plain sentence-transformers code, the same with precheck.load) for this plan."""
+def _constructor_source(kind, load, dtype_source: str | None) -> str:
+    """The constructor arguments after the model's name, as the installed sentence-transformers
+    spells them (loading.constructor_kwargs), with the weights' dtype when the plan loads in it."""
+    import json
+
+    from .loading import constructor_kwargs
+
+    kwargs = constructor_kwargs(kind.name, load)
+    kwargs.pop("trust_remote_code")
+    _, model_key = kind.api_shape()
+    model_kwargs = kwargs.pop(model_key, {})
+    parts = []
+    if dtype_source or model_kwargs:
+        items = ([f'"torch_dtype": {dtype_source}'] if dtype_source else []) + \
+            [f"{json.dumps(k)}: {v!r}" for k, v in model_kwargs.items()]
+        parts.append(f"{model_key}={{{', '.join(items)}}}")
+    parts += [f"{key}={value!r}" for key, value in kwargs.items()]
+    return "".join(", " + part for part in parts)
+
+
+def _run_call(kind, load) -> str:
+    """The kind's call, with the encode options (prompt_name, prompt) the scan used."""
+    extra = "".join(f", {k}={v!r}" for k, v in load.encode_kwargs().items())
+    return kind.run_call[:-1] + extra + ")"
+
+
+def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False, kind=None,
+             load=None) -> tuple[str, str]:
+    """(plain sentence-transformers code, the same with precheck.load) for this plan, loading the
+    model as the scan did (`load`: LoadOptions)."""
     from .kinds import Embedder
+    from .options import LoadOptions
 
     kind = kind or Embedder()
+    load = load or LoadOptions(trust_remote_code=trust_remote_code)
     cls = kind.class_name
-    net, dtype_kwarg = kind.api_shape()
+    net, _ = kind.api_shape()
     low = f"torch.{plan.dtype}"
     extra = ", trust_remote_code=True" if trust_remote_code else ""
+    run_call = _run_call(kind, load)
     head = f"import torch\nfrom sentence_transformers import {cls}\n\n"
     if plan.strategy == "keep-fp32":
         head = "from collections.abc import MutableMapping\n\n" + head
-    load = f'model = {cls}({model_name!r}, device="{device}"{extra}'
-    if plan.strategy == "load":
-        body = f'{load}, {dtype_kwarg}={{"torch_dtype": {low}}})\n'
-    elif plan.strategy == "bf16":
-        body = f'{load}, {dtype_kwarg}={{"torch_dtype": torch.bfloat16}})\n'
-    elif plan.strategy == "cast":
-        body = f"{load})\n{net}.to({low})  # casts every module\n"
-    elif plan.strategy == "autocast":
-        body = (
-            f"{load})  # float32 weights\n"
-            f'with torch.autocast("{device}", dtype={low}):\n'
-            f"    {kind.run_call}\n"
-        )
+    load_line = f'model = {cls}({model_name!r}, device="{device}"{extra}'
+    after = f"model.max_seq_length = {load.max_seq_length}\n" \
+        if load.max_seq_length is not None and cls != "CrossEncoder" else ""
+    if plan.strategy in ("load", "bf16"):
+        dtype = low if plan.strategy == "load" else "torch.bfloat16"
+        body = f"{load_line}{_constructor_source(kind, load, dtype)})\n{after}"
     else:
+        body = f"{load_line}{_constructor_source(kind, load, None)})"
+    if plan.strategy == "cast":
+        body += f"\n{after}{net}.to({low})  # casts every module\n"
+    elif plan.strategy == "autocast":
+        body += (
+            f"  # float32 weights\n{after}"
+            f'with torch.autocast("{device}", dtype={low}):\n'
+            f"    {run_call}\n"
+        )
+    elif plan.strategy == "keep-fp32":
         body = (
             _CAST_HELPER
-            + f"{load})\n{net}.to({low})\n"
+            + f"{body}\n{after}{net}.to({low})\n"
             + f"for path in {plan.keep_fp32!r}:  # kept in float32, cast at their edges\n"
             + f"    block = {net}.get_submodule(path).float()\n"
             + "    block.register_forward_pre_hook(\n"
@@ -158,24 +197,26 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
                 + "    )\n"
                 + "    block.register_forward_hook(lambda m, args, output: cast(output, torch.float32))\n"
             )
-    if kind.run_call not in body:
-        body += kind.run_call + "\n"
+    if run_call not in body:
+        body += run_call + "\n"
     short = {"float16": "fp16", "bfloat16": "bf16"}[plan.dtype]
+    given = "".join(f", {key}={value!r}" for key, value in load.to_dict().items())
     with_precheck = (
         "import precheck\n\n"
         f'model = precheck.load({model_name!r}, dtype="{short}", device="{device}"'
-        f"{extra})  # applies the plan in precheck.json, or finds one\n"
-        f"{kind.run_call}\n"
+        f"{extra}{given})  # applies the plan in precheck.json, or finds one\n"
+        f"{run_call}\n"
     )
     return head + body, with_precheck
 
 
 def plan_from_report(report, dtype: str) -> Plan | None:
     """`load` when the dtype already passes as users load it; else the recommended fix."""
-    load = report.result(dtype, "load")
-    if load.status == "ok":
-        return Plan(dtype, "load")
+    loaded = report.result(dtype, "load")
+    given = dict(getattr(report.settings, "load", {}) or {})
+    if loaded.status == "ok":
+        return Plan(dtype, "load", load=given)
     best = report.recommended_fix(dtype)
     if best is None:
         return None
-    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low))
+    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low), load=given)

@@ -41,7 +41,7 @@ def _culprit(diagnoses: list[Diagnosis], dtype: str) -> Diagnosis | None:
 def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: str, runs: int = 0,
          param_bytes: int | None = None) -> Fix:
     plain, with_precheck = snippets(plan, session.model.name, session.device, session.options.trust_remote_code,
-                                    session.kind)
+                                    session.kind, session.options.load)
     verified = result is not None and result.status == "ok"
     return Fix(
         dtype=plan.dtype,

@@ -39,6 +39,9 @@ class Settings:
     probe_source: str  # "builtin" or the --texts / --pairs file
     batch_size: int
     depth: int
+    # how the model was loaded and encoded, as given (precheck/options.py LoadOptions.to_dict):
+    # revision, model/config/tokenizer kwargs, attn_implementation, max_seq_length, prompt, truncate_dim
+    load: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +110,7 @@ class Reference:
     seconds: float
     param_bytes: int
     nonfinite: int  # texts that are already NaN/inf in float32: not half precision's fault
+    dimension: int | None = None  # size of one output: embedding dimensions, scores per pair, vocabulary
 
 
 @dataclass

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 from .compare import nonfinite_rows
-from .dtypes import DEFAULT_DTYPES
 from .errors import PrecheckError
+from .options import ScanOptions
 from .inventory import module_rows
 from .loading import (
     ResolvedModel,
@@ -48,25 +48,6 @@ from .report import (
 
 STRATEGIES = ("load", "cast")
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    model: str
-    dtypes: tuple[str, ...] = DEFAULT_DTYPES
-    device: str = "auto"
-    trust_remote_code: bool = False
-    texts_file: Path | None = None  # embedders: probe texts replacing the built-in set
-    pairs_file: Path | None = None  # cross-encoders: probe (query, passage) pairs, TSV or JSONL
-    min_cosine: float = 0.999
-    min_spearman: float = 0.99  # cross-encoders: rank correlation of scores with float32
-    min_top1_agreement: float = 0.0  # share of probe items whose nearest neighbour / top passage is kept
-    kind: str = "auto"
-    batch_size: int = 32
-    depth: int = 1
-    fix: bool = True  # search for fixes (--no-fix skips it for a fast gate)
-    max_memory: str | None = None  # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
-    reference_device: str | None = None  # "cpu": the float32 reference on the CPU, the other runs on the device
 
 
 def probe_file(options: ScanOptions, kind: str) -> Path | None:
@@ -129,13 +110,13 @@ class ScanSession:
         from .memory import record_placement, reference_kwargs
 
         placement = self.memory.runs[0].placement if self.memory else self.device
-        model = load_reference_model(self.model, self.device, self.options.trust_remote_code, placement,
+        model = load_reference_model(self.model, self.device, self.options.load, placement,
                                      reference_kwargs(self.memory))
         record_placement(self.memory, model)
         return model
 
     def load(self, dtype: str | None):
-        return load_model(self.model, self.device, dtype, self.options.trust_remote_code)
+        return load_model(self.model, self.device, dtype, self.options.load)
 
     def builder(self, dtype: str, strategy: str) -> Callable[[], object]:
         """How each scan strategy makes its model: `load` as users do, `cast` = float32 + .to()."""
@@ -156,7 +137,8 @@ class ScanSession:
 
     def run_model(self, model, items: list | None = None):
         """(outputs, seconds) of the model on the probe items, as users call it."""
-        return self.kind.run(model, self.items if items is None else items, self.options.batch_size)
+        return self.kind.run(model, self.items if items is None else items, self.options.batch_size,
+                             **self.options.load.encode_kwargs())
 
     def run_counted(self, model, label: str):
         """run_model on the whole probe set, with items done reported to a display that draws a bar."""
@@ -185,7 +167,8 @@ class ScanSession:
                 f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
                 "precheck needs a working float32 model to compare against",
             ) from exc
-        reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
+        reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()),
+                              int(self.reference.shape[-1]) if self.reference.dim() > 1 else None)
         if self.items and reference.nonfinite >= len(self.items):
             # Nothing is left to compare: a scan that went on would pass on no evidence.
             raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
@@ -328,16 +311,8 @@ def verdict(results: list[ProbeResult], options: ScanOptions, items: int) -> Ver
 
 
 def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[ScanSession, Reference]:
-    """Check the arguments and the model, then run the float32 reference."""
-    if not 0.0 < options.min_cosine <= 1.0:
-        raise PrecheckError(f"--min-cosine must be in (0, 1], got {options.min_cosine}")
-    if options.batch_size < 1 or options.depth < 1:
-        raise PrecheckError("--batch-size and --depth must be at least 1")
-    if not 0.0 < options.min_spearman <= 1.0:
-        raise PrecheckError(f"--min-spearman must be in (0, 1], got {options.min_spearman}")
-    if not 0.0 <= options.min_top1_agreement <= 1.0:
-        raise PrecheckError(f"--min-top1-agreement must be in [0, 1], got {options.min_top1_agreement}")
-    model = resolve_model(options.model, options.kind)
+    """Check the model (the options checked themselves: precheck/options.py), then run the float32 reference."""
+    model = resolve_model(options.model, options.kind, options.revision)
     takes_texts = kind_for(model.kind).probe_option == "texts"
     wrong = options.pairs_file if takes_texts else options.texts_file
     if wrong is not None:
@@ -396,6 +371,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             probe_source=str(probe_file(options, model.kind) or "builtin"),
             batch_size=options.batch_size,
             depth=options.depth,
+            load=options.load.to_dict(),
         ),
         reference=reference,
         modules=session.modules,

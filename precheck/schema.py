@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .dtypes import LOW_PRECISION
 from .kinds import KIND_NAMES
+from .options import ATTN_IMPLEMENTATIONS
 from .report import (STATUSES, BlockDrift, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, TopTerms)
 from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
@@ -31,12 +32,29 @@ _AT_LEAST_0 = {"minimum": 0}
 _SHARE = {"minimum": 0, "maximum": 1}
 _COUNTS = {"additionalProperties": _AT_LEAST_0}
 
+# The load options a scan was given (precheck/options.py LoadOptions): only those set appear.
+_KWARGS = {"type": "object"}
+LOAD_SETTINGS = {
+    "properties": {
+        "revision": {"type": "string"},
+        "model_kwargs": _KWARGS,
+        "config_kwargs": _KWARGS,
+        "tokenizer_kwargs": _KWARGS,
+        "attn_implementation": {"enum": list(ATTN_IMPLEMENTATIONS)},
+        "max_seq_length": {"type": "integer", "minimum": 1},
+        "prompt_name": {"type": "string"},
+        "prompt": {"type": "string"},
+        "truncate_dim": {"type": "integer", "minimum": 1},
+    },
+    "additionalProperties": False,
+}
+
 CONSTRAINTS: dict[type, dict[str, dict]] = {
     ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub"]},
                 "default_dtype": _ANY_DTYPE},
     Settings: {"dtypes": {"items": _LOW, "minItems": 1}, "probe_items": {"minimum": 1},
-               "batch_size": {"minimum": 1}, "depth": {"minimum": 1}},
-    Reference: {"nonfinite": _AT_LEAST_0},
+               "batch_size": {"minimum": 1}, "depth": {"minimum": 1}, "load": LOAD_SETTINGS},
+    Reference: {"nonfinite": _AT_LEAST_0, "dimension": {"minimum": 1}},
     ModuleRow: {"params": _AT_LEAST_0, "param_dtypes": _COUNTS, "buffer_dtypes": _COUNTS, "size_mb": _AT_LEAST_0},
     ProbeResult: {
         "dtype": _LOW, "strategy": {"enum": ["load", "cast"]}, "status": {"enum": list(STATUSES)},

@@ -53,24 +53,13 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-DtypeOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--dtype", "-d", help="fp16/float16/half or bf16/bfloat16; repeat or comma-separate. Default: both."),
-]
-DeviceOption = Annotated[str, typer.Option(help="auto (cuda when available), cpu, cuda or mps.")]
-TrustOption = Annotated[bool, typer.Option("--trust-remote-code", help="Run code the model ships with (off by default).")]
+# The scan options (dtype, device, thresholds, loading, memory) come from precheck/options.py
+# through cli/_options.py; these are the commands' own.
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
-TextsOption = Annotated[Optional[Path], typer.Option(help="Embedders and sparse encoders: probe texts, one per line (replaces the built-in set).")]
-PairsOption = Annotated[Optional[Path], typer.Option(help="Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.")]
-KindOption = Annotated[str, typer.Option(help="auto (from the model's config), sentence-transformer, cross-encoder or sparse-encoder.")]
-MinCosineOption = Annotated[float, typer.Option(help="Embedders: lowest cosine to float32 that still passes.")]
-MinSpearmanOption = Annotated[float, typer.Option(help="Cross-encoders: lowest rank correlation of scores with float32.")]
-MinTop1Option = Annotated[float, typer.Option(help="Lowest share of probe items whose nearest neighbour (top passage) is kept.")]
 ModelArgument = Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")]
 JsonOption = Annotated[Optional[str], typer.Option("--json", help="Write the result as JSON to PATH (- for stdout).")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite files (and for fix, a non-empty --out) precheck would otherwise refuse to.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")]
-BatchOption = Annotated[int, typer.Option(help="encode() / predict() batch size.")]
 
 
 def exit_without_teardown(code) -> None:

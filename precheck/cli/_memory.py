@@ -1,15 +1,13 @@
-"""The memory options scan and ci share, and the plan printed before the first load (issue 15)."""
+"""--plan-only, which scan and ci share, and the plan printed before the first load (issue 15)."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-PlanOnlyOption = Annotated[bool, typer.Option("--plan-only", help="Print the memory plan and stop: nothing is loaded.")]
-MaxMemoryOption = Annotated[Optional[str], typer.Option(
-    help="Budget for the float32 reference, e.g. cuda=20GiB,cpu=60GiB; past it layers offload (accelerate) to CPU, then disk.")]
-ReferenceDeviceOption = Annotated[Optional[str], typer.Option(
-    help="cpu: run the float32 reference on the CPU; the float16/bfloat16 runs stay on --device.")]
+# --max-memory and --reference-device are scan options (precheck/options.py); this one is the command's.
+PlanOnlyOption = Annotated[bool, typer.Option("--plan-only", help="Print the memory plan and stop: nothing is loaded.",
+                                              rich_help_panel="Memory")]
 
 
 def _show_plans(options_list: list, json_path: str | None, quiet: bool, also: tuple = ()) -> list[dict]:

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_ci_memory_plans
+from ._memory import PlanOnlyOption, show_ci_memory_plans
+from ..errors import PrecheckError
 from ._common import (
     DebugOption,
     EXIT_PASS,
@@ -22,6 +23,7 @@ from ._common import (
     goes_to_stdout,
     run_and_report,
 )
+from ._options import with_scan_options
 from ._summary import SummaryOption, deliver_summary
 
 
@@ -50,6 +52,7 @@ def gate_files(junit: Path | None):
     return [("--junit", junit, JUNIT)]
 
 
+@with_scan_options(overrides=True)
 def ci(
     config: Annotated[Optional[Path], typer.Option(help="precheck.toml or pyproject.toml (default: look in .).")] = None,
     json_path: JsonOption = None,
@@ -61,11 +64,20 @@ def ci(
     quiet: QuietOption = False,
     debug: DebugOption = False,
     plan_only: PlanOnlyOption = False,
-    max_memory: MaxMemoryOption = None,
-    reference_device: ReferenceDeviceOption = None,
+    options: dict = None,
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
+        from ..gate.shard import parse_shard
+        from ..options import checked_cli_values
+
+        # Every option is checked before anything else, whatever the mode (an empty shard, --plan-only).
+        overrides = checked_cli_values(options)
+        if plan_only and update_baseline:
+            raise PrecheckError("--update-baseline with --plan-only would record nothing: --plan-only loads no model",
+                                "drop one of them")
+        if shard is not None:
+            parse_shard(shard)
         from ..gate.baseline import read_baseline
         from ..gate.ci import run_ci
         from ..gate.config import load_config
@@ -76,7 +88,6 @@ def ci(
                                                      Output("--summary", summary)], force)
         if not update_baseline:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
-        overrides = {"max_memory": max_memory, "reference_device": reference_device}
         if plan_only:
             show_ci_memory_plans(settings, shard, overrides, json_path, quiet, force)
             raise typer.Exit(EXIT_PASS)

@@ -1,95 +1,55 @@
 """precheck scan: the dtype table, test encodes against float32, diagnoses and fixes."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Optional
-
 import typer
 
-from ._memory import MaxMemoryOption, PlanOnlyOption, ReferenceDeviceOption, show_memory_plan
+from ._memory import PlanOnlyOption, show_memory_plan
 from ._common import (
-    BatchOption,
-    DebugOption,
-    DeviceOption,
-    DtypeOption,
     EXIT_FAIL,
     EXIT_PASS,
+    DebugOption,
     ForceOption,
     JsonOption,
-    KindOption,
-    MinCosineOption,
-    MinSpearmanOption,
-    MinTop1Option,
     ModelArgument,
-    PairsOption,
-    QuietOption,
-    TextsOption,
-    TrustOption,
-    check_outputs,
     Input,
     model_inputs,
     Output,
+    QuietOption,
+    check_outputs,
     debug_wanted,
     error_boundary,
     run_and_report,
 )
+from ._options import with_scan_options
 from ._summary import SummaryOption, deliver_summary
 
 
+@with_scan_options()
 def scan(
     model: ModelArgument,
-    dtype: DtypeOption = None,
-    device: DeviceOption = "auto",
-    trust_remote_code: TrustOption = False,
-    texts: TextsOption = None,
-    pairs: PairsOption = None,
-    kind: KindOption = "auto",
-    min_cosine: MinCosineOption = 0.999,
-    min_spearman: MinSpearmanOption = 0.99,
-    min_top1_agreement: MinTop1Option = 0.0,
-    batch_size: BatchOption = 32,
-    depth: Annotated[int, typer.Option(help="Module table depth: 1 = top-level modules.")] = 1,
+    options: dict,
     json_path: JsonOption = None,
     force: ForceOption = False,
     quiet: QuietOption = False,
-    no_fix: Annotated[bool, typer.Option("--no-fix", help="Skip the fix search (a faster gate).")] = False,
     debug: DebugOption = False,
     summary: SummaryOption = None,
     plan_only: PlanOnlyOption = False,
-    max_memory: MaxMemoryOption = None,
-    reference_device: ReferenceDeviceOption = None,
 ) -> None:
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
     for failures, name the module and the cause and find the smallest verified fix."""
     with error_boundary(debug_wanted(debug)):
-        from ..dtypes import parse_low_dtypes
+        from ..options import scan_options
 
-        options_dtypes = parse_low_dtypes(dtype)
+        checked = scan_options(model, options)
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
-                      [*model_inputs(model), Input("--texts file", texts), Input("--pairs file", pairs)])
+                      [*model_inputs(model), Input("--texts file", checked.texts_file),
+                       Input("--pairs file", checked.pairs_file)])
         from ..render.scan import render_terminal
-        from ..scanner import ScanOptions, run_scan
+        from ..scanner import run_scan
 
-        options = ScanOptions(
-            model=model,
-            dtypes=options_dtypes,
-            device=device,
-            trust_remote_code=trust_remote_code,
-            texts_file=texts,
-            pairs_file=pairs,
-            kind=kind,
-            min_cosine=min_cosine,
-            min_spearman=min_spearman,
-            min_top1_agreement=min_top1_agreement,
-            batch_size=batch_size,
-            depth=depth,
-            fix=not no_fix,
-            max_memory=max_memory,
-            reference_device=reference_device,
-        )
-        if show_memory_plan(options, json_path, quiet, plan_only, force, also=(summary,)):
+        if show_memory_plan(checked, json_path, quiet, plan_only, force, also=(summary,)):
             raise typer.Exit(EXIT_PASS)
-        report = run_and_report(json_path, quiet, lambda progress: run_scan(options, progress), render_terminal,
+        report = run_and_report(json_path, quiet, lambda progress: run_scan(checked, progress), render_terminal,
                                 force, also=(summary,))
         from ..formats.markdown import MARKDOWN
 

@@ -8,15 +8,12 @@ import typer
 
 from ._common import (
     DebugOption,
-    DeviceOption,
     EXIT_FAIL,
     EXIT_PASS,
     ForceOption,
     JsonOption,
-    KindOption,
     ModelArgument,
     QuietOption,
-    TrustOption,
     check_outputs,
     Input,
     model_inputs,
@@ -25,8 +22,14 @@ from ._common import (
     error_boundary,
     run_and_report,
 )
+from ._options import with_scan_options
+
+# What train-check shares with scan: where it runs and how the model is loaded (its batch size counts pairs).
+TRAIN_CHECK_OPTIONS = ("device", "kind", "trust_remote_code", "revision", "model_kwargs", "config_kwargs",
+                       "tokenizer_kwargs", "attn_implementation", "max_seq_length")
 
 
+@with_scan_options(only=TRAIN_CHECK_OPTIONS)
 def train_check(
     model: ModelArgument,
     mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp, bf16 or bf16-amp.")] = "half",
@@ -38,9 +41,7 @@ def train_check(
     max_loss_ratio: Annotated[float, typer.Option(help="Highest final loss, as a multiple of float32's, that still learns.")] = 1.25,
     min_loss_drop: Annotated[float, typer.Option(help="Lowest fall of the loss from its start, as a share of float32's fall.")] = 0.5,
     min_train_spearman: Annotated[float, typer.Option(help="Lowest rank correlation of predictions after training with float32's.")] = 0.9,
-    device: DeviceOption = "auto",
-    kind: KindOption = "auto",
-    trust_remote_code: TrustOption = False,
+    options: dict = None,
     json_path: JsonOption = None,
     force: ForceOption = False,
     quiet: QuietOption = False,
@@ -49,17 +50,19 @@ def train_check(
     """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite and learns as float32 does."""
     with error_boundary(debug_wanted(debug)):
         from ..dtypes import parse_low_dtype
+        from ..options import scan_options
 
         wanted = parse_low_dtype(dtype)
+        checked = scan_options(model, options)
         check_outputs([Output("--json", json_path)], force, [*model_inputs(model), Input("--data file", data)])
         from ..render.training import render_train_report
         from ..training.check import run_train_check
         from ..training.modes import TrainOptions
 
-        options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
-                               data_file=data, device=device, trust_remote_code=trust_remote_code, kind=kind,
-                               max_loss_ratio=max_loss_ratio, min_loss_drop=min_loss_drop,
-                               min_spearman=min_train_spearman)
-        report = run_and_report(json_path, quiet, lambda progress: run_train_check(options, progress),
+        train_options = TrainOptions(model=model, mode=mode, dtype=wanted, steps=steps, lr=lr, batch_size=batch_size,
+                                     data_file=data, device=checked.device, trust_remote_code=checked.trust_remote_code,
+                                     kind=checked.kind, load=checked.load, max_loss_ratio=max_loss_ratio,
+                                     min_loss_drop=min_loss_drop, min_spearman=min_train_spearman)
+        report = run_and_report(json_path, quiet, lambda progress: run_train_check(train_options, progress),
                                 render_train_report, force)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

@@ -73,17 +73,16 @@ class CiRun:
 
 
 def scan_options(model: ModelConfig):
-    from ..scanner import ScanOptions
+    """The model's config keys as ScanOptions (precheck/options.py maps one to the other)."""
+    from ..options import ScanOptions
+    from .config import config_keys, options_from_config
 
-    return ScanOptions(
-        model=model.source or model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
-        texts_file=model.texts, pairs_file=model.pairs, min_cosine=model.min_cosine,
-        min_spearman=model.min_spearman, min_top1_agreement=model.min_top1_agreement, kind=model.kind, fix=model.fix,
-    )
+    values = {key: getattr(model, key) for key in config_keys()}
+    return ScanOptions(model=model.source or model.name, **options_from_config(values))
 
 
 def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, overrides: dict | None = None) -> CiRun:
-    """overrides: ScanOptions fields set for every model (--max-memory, --reference-device)."""
+    """overrides: ScanOptions fields `ci`'s command line sets for every model (precheck/options.py, ci_flag)."""
     from dataclasses import replace
 
     from ..scanner import run_scan

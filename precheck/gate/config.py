@@ -5,41 +5,87 @@ full name, so that a typo never silently turns a gate off.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
+from ..options import check_combination, scan_fields
 
-MODEL_KEYS = {
-    "name": str, "dtypes": list, "kind": str, "device": str, "trust_remote_code": bool,
-    "min_cosine": float, "min_top1_agreement": float, "min_spearman": float,
-    "texts": str, "pairs": str, "fix": bool,
-}
+# The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.
+
+def config_keys() -> dict:
+    """config key -> (ScanOptions field name, Option)."""
+    return {(how.config_key or f.name): (f.name, how) for f, how in scan_fields()}
+
+
+def checked_config_table(where: str, table: dict, extra: dict[str, type] | None = None) -> dict:
+    """A [tool.precheck] defaults or model table, checked: config keys -> checked values. `extra`:
+    keys that are not scan options (a model's `name`) and their TOML type."""
+    keys = config_keys()
+    known = sorted([*keys, *(extra or {})])
+    if not isinstance(table, dict):
+        raise PrecheckError(f"{where} should be a table")
+    checked = {}
+    for key, value in table.items():
+        name = f"{where}.{key}"
+        if extra and key in extra:
+            if not isinstance(value, extra[key]):
+                raise PrecheckError(f"{name} should be a {extra[key].__name__}, got {value!r}")
+            checked[key] = value
+            continue
+        if key not in keys:
+            raise PrecheckError(f"{name}: unknown key", f"known keys: {', '.join(known)}")
+        _, how = keys[key]
+        expected = how.config_type
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            label = {str: "a string", bool: "a boolean", int: "an integer", list: "a list", dict: "a table"}.get(
+                expected, "a number")
+            raise PrecheckError(f"{name} should be {label}, got {value!r}")
+        checked[key] = how.check(value, name)
+    by_field = {keys[k][0]: v for k, v in checked.items() if k in keys}
+    check_combination(by_field, lambda field_name: f"{where}.{_config_key(field_name)}")
+    return checked
+
+
+def _config_key(field_name: str) -> str:
+    return next(key for key, (name, _) in config_keys().items() if name == field_name)
+
+
+def options_from_config(values: dict) -> dict:
+    """Checked config values (config keys) -> ScanOptions keyword arguments."""
+    keys = config_keys()
+    return {keys[k][0]: v for k, v in values.items() if k in keys}
+
+
+def _model_config_fields() -> list:
+    """name, then one field per config key of precheck/options.py with ScanOptions' default, then source."""
+    from dataclasses import MISSING, fields
+
+    from ..options import ScanOptions
+
+    defaults = {f.name: f for f in fields(ScanOptions)}
+    out: list = [("name", str)]
+    for key, (name, _) in config_keys().items():
+        default = defaults[name]
+        out.append((key, object, field(default_factory=default.default_factory) if default.default is MISSING
+                    else field(default=default.default)))
+    # a local `name` resolved against the config file's folder; else None
+    out.append(("source", "str | None", field(default=None)))
+    return out
+
+
+# One model of the config: its name, every scan option's config key (defaults from ScanOptions).
+ModelConfig = make_dataclass("ModelConfig", _model_config_fields(), frozen=True)
+MODEL_KEYS = {"name": str, **{key: how.config_type for key, (_, how) in config_keys().items()}}
 DEFAULT_KEYS = {k: v for k, v in MODEL_KEYS.items() if k != "name"}
 TOP_KEYS = {"models", "defaults", "baseline", "tolerance"}
 BASELINE_FILE = "precheck-baseline.json"
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    name: str
-    dtypes: tuple[str, ...]
-    kind: str = "auto"
-    device: str = "auto"
-    trust_remote_code: bool = False
-    min_cosine: float = 0.999
-    min_top1_agreement: float = 0.0
-    min_spearman: float = 0.99
-    texts: Path | None = None
-    pairs: Path | None = None
-    fix: bool = True
-    source: str | None = None  # a local `name` resolved against the config file's folder; else None
-
-
-@dataclass(frozen=True)
 class CiConfig:
     path: Path
-    models: tuple[ModelConfig, ...]
+    models: tuple  # of ModelConfig
     baseline: Path
     tolerance: dict = field(default_factory=dict)
     digest: str = ""  # sha256 of the config's content (its precheck section): part of a run's identity
@@ -86,40 +132,17 @@ def find_config(explicit: Path | None, cwd: Path) -> tuple[Path, dict]:
                         "see docs/ci.md for an example, or pass --config")
 
 
-def _check_value(where: str, key: str, value, expected: type):
-    name = f"{where}.{key}"
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-        raise PrecheckError(f"{name} should be a {expected.__name__}, got {value!r}")
-    if key in ("min_cosine", "min_spearman") and not 0 < value <= 1:
-        raise PrecheckError(f"{name} must be in (0, 1], got {value}")
-    if key == "min_top1_agreement" and not 0 <= value <= 1:
-        raise PrecheckError(f"{name} must be in [0, 1], got {value}")
-    if key == "kind" and value not in ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder"):
-        raise PrecheckError(f"{name} must be auto, sentence-transformer, cross-encoder or sparse-encoder, got {value!r}")
-    if key == "device" and value not in ("auto", "cpu", "cuda", "mps"):
-        raise PrecheckError(f"{name} must be auto, cpu, cuda or mps, got {value!r}")
-    if key == "dtypes":
-        from ..dtypes import parse_low_dtypes
-
-        if not value or not all(isinstance(v, str) for v in value):
-            raise PrecheckError(f"{name} should be a non-empty list of dtype names such as [\"fp16\", \"bf16\"]")
-        try:
-            return list(parse_low_dtypes(value))
-        except PrecheckError as exc:
-            raise PrecheckError(f"{name}: {exc.message}", exc.hint) from exc
-    return value
-
-
-def _checked_table(where: str, table, allowed: dict) -> dict:
+def _tolerances(where: str, table) -> dict:
     if not isinstance(table, dict):
         raise PrecheckError(f"{where} should be a table")
+    allowed = ("min_cosine", "top1_agreement", "spearman")
     checked = {}
     for key, value in table.items():
         if key not in allowed:
             raise PrecheckError(f"{where}.{key}: unknown key", f"known keys: {', '.join(sorted(allowed))}")
-        checked[key] = _check_value(where, key, value, allowed[key])
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PrecheckError(f"{where}.{key} should be a number, got {value!r}")
+        checked[key] = float(value)
     return checked
 
 
@@ -129,7 +152,7 @@ def parse_config(path: Path, section: dict) -> CiConfig:
     if unknown:
         key = sorted(unknown)[0]
         raise PrecheckError(f"{where}.{key}: unknown key", f"known keys: {', '.join(sorted(TOP_KEYS))}")
-    defaults = _checked_table(f"{where}.defaults", section.get("defaults", {}), DEFAULT_KEYS)
+    defaults = checked_config_table(f"{where}.defaults", section.get("defaults", {}))
     entries = section.get("models")
     if not isinstance(entries, list) or not entries:
         raise PrecheckError(f"{where}.models should be a non-empty list of tables ([[{where}.models]])")
@@ -137,7 +160,7 @@ def parse_config(path: Path, section: dict) -> CiConfig:
     seen = set()
     for index, entry in enumerate(entries):
         entry_where = f"{where}.models[{index}]"
-        checked = {**defaults, **_checked_table(entry_where, entry, MODEL_KEYS)}
+        checked = {**defaults, **checked_config_table(entry_where, entry, {"name": str})}
         if not checked.get("name", "x").strip():
             raise PrecheckError(f"{entry_where}.name is empty", "give a model folder or a hub id")
         if "name" not in checked:
@@ -149,13 +172,11 @@ def parse_config(path: Path, section: dict) -> CiConfig:
             if key in checked:
                 checked[key] = (path.parent / checked[key]).resolve()
         checked["source"] = local_model_path(path.parent, checked["name"])
-        checked["dtypes"] = tuple(checked.get("dtypes", ("float16", "bfloat16")))
         models.append(ModelConfig(**checked))
     baseline = section.get("baseline", BASELINE_FILE)
     if not isinstance(baseline, str) or not baseline.strip():
         raise PrecheckError(f"{where}.baseline should be a file path string, got {baseline!r}")
-    tolerance = _checked_table(f"{where}.tolerance", section.get("tolerance", {}),
-                               {"min_cosine": float, "top1_agreement": float, "spearman": float})
+    tolerance = _tolerances(f"{where}.tolerance", section.get("tolerance", {}))
     return CiConfig(path, tuple(models), (path.parent / baseline).resolve(), tolerance)
 
 

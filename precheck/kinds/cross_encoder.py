@@ -19,6 +19,7 @@ class CrossEncoderKind:
     name = "cross-encoder"
     class_name = "CrossEncoder"
     run_call = 'scores = model.predict([("your query", "a passage")])'
+    run_method = "predict"
     items_label = "pairs"
     probe_option = "pairs"
 
@@ -33,12 +34,6 @@ class CrossEncoderKind:
             else "automodel_args"
         return net, key
 
-    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
-        from sentence_transformers import CrossEncoder
-
-        _, key = self.api_shape()
-        return CrossEncoder(path, device=device, trust_remote_code=trust_remote_code, **{key: {"torch_dtype": torch_dtype}})
-
     def default_items(self, model) -> list:
         from .pairs import builtin_pairs
 
@@ -49,12 +44,12 @@ class CrossEncoderKind:
 
         return read_pairs(path)
 
-    def run(self, model, items: list, batch_size: int):
+    def run(self, model, items: list, batch_size: int, **encode_options):
         import numpy as np
         import torch
 
         start = time.perf_counter()
-        out = model.predict(items, batch_size=batch_size, show_progress_bar=False)
+        out = model.predict(items, batch_size=batch_size, show_progress_bar=False, **encode_options)
         scores = torch.from_numpy(np.asarray(out, dtype=np.float32))
         return scores.reshape(len(items), -1), time.perf_counter() - start
 

@@ -11,18 +11,13 @@ class Embedder:
     name = "sentence-transformer"
     class_name = "SentenceTransformer"
     run_call = 'embeddings = model.encode(["your text"])'
+    run_method = "encode"  # the call of run_call, which takes the encode options (prompt_name, prompt)
     items_label = "texts"
     probe_option = "texts"  # the file option that replaces the built-in items
 
     def api_shape(self) -> tuple[str, str]:
         """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""
         return "model", "model_kwargs"
-
-    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(path, device=device, trust_remote_code=trust_remote_code,
-                                   model_kwargs={"torch_dtype": torch_dtype})
 
     def default_items(self, model) -> list:
         from .texts import builtin_texts
@@ -34,13 +29,13 @@ class Embedder:
 
         return read_texts(path)
 
-    def run(self, model, items: list, batch_size: int):
+    def run(self, model, items: list, batch_size: int, **encode_options):
         """Outputs as users get them (NumPy), as a float32 tensor, with the seconds it took."""
         import numpy as np
         import torch
 
         start = time.perf_counter()
-        out = model.encode(items, batch_size=batch_size, show_progress_bar=False)
+        out = model.encode(items, batch_size=batch_size, show_progress_bar=False, **encode_options)
         return torch.from_numpy(np.asarray(out, dtype=np.float32)), time.perf_counter() - start
 
     def compare(self, reference, candidate, items):

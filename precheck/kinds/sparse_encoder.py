@@ -18,6 +18,7 @@ class SparseEncoderKind(Embedder):
     name = "sparse-encoder"
     class_name = "SparseEncoder"
     run_call = 'embeddings = model.encode_document(["your text"])'
+    run_method = "encode_document"
     items_label = "texts"
     probe_option = "texts"
     since = "5.0.0"  # the sentence-transformers release that added SparseEncoder (loading.py checks it)
@@ -25,13 +26,7 @@ class SparseEncoderKind(Embedder):
     def __init__(self) -> None:
         self._tokens = None  # the reference model's id -> token lookup, for top-k terms
 
-    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
-        from sentence_transformers import SparseEncoder
-
-        return SparseEncoder(path, device=device, trust_remote_code=trust_remote_code,
-                             model_kwargs={"torch_dtype": torch_dtype})
-
-    def run(self, model, items: list, batch_size: int):
+    def run(self, model, items: list, batch_size: int, **encode_options):
         """[texts, 2, vocabulary] float32: each text as a query and as a document, densified.
         One encode serves both unless the model routes queries and documents apart."""
         import torch
@@ -39,7 +34,7 @@ class SparseEncoderKind(Embedder):
         if self._tokens is None:
             self._tokens = model.tokenizer.convert_ids_to_tokens
         start = time.perf_counter()
-        options = {"batch_size": batch_size, "show_progress_bar": False}
+        options = {"batch_size": batch_size, "show_progress_bar": False, **encode_options}
         documents = model.encode_document(items, **options)
         queries = model.encode_query(items, **options) if _routes_by_task(model) else documents
         seconds = time.perf_counter() - start

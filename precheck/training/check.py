@@ -164,7 +164,7 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         raise PrecheckError("--max-loss-ratio must be at least 1, --min-loss-drop in [0, 1] and "
                             "--min-train-spearman in [-1, 1]")
     data = read_training_pairs(options.data_file) if options.data_file else builtin_training_pairs()
-    model = resolve_model(options.model, options.kind)
+    model = resolve_model(options.model, options.kind, options.load.revision if options.load else None)
     if model.kind not in TRAINABLE_KINDS:
         raise PrecheckError(f"train-check does not train {model.kind} models yet",
                             f"it trains {' and '.join(TRAINABLE_KINDS)} models; precheck scan tests this one")
@@ -174,7 +174,7 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
     probe_pairs = [(q, p) for q, p, _ in data[:PROBE_PAIRS]]
 
     def load(weights: str):
-        return load_model(model, device, weights, options.trust_remote_code)
+        return load_model(model, device, weights, options.load or options.trust_remote_code)
 
     progress("training float32 reference")
     reference_result, reference = train_one_mode(load, model.kind, "float32", "float32", data, probe_pairs,

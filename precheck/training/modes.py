@@ -41,6 +41,7 @@ class TrainOptions:
     min_loss_drop: float = 0.5
     # and predictions after training ranked as float32's are (Spearman).
     min_spearman: float = 0.9
+    load: object = None  # LoadOptions (precheck/options.py): revision, model/config/tokenizer kwargs, ...
 
 
 @dataclass

@@ -1,0 +1,374 @@
+"""Every option of a scan in one place: ScanOptions' fields carry their default, help, CLI flags,
+`[tool.precheck]` key and check; the commands' options and the config keys are derived from them.
+
+A new option shared by scan, fix and ci is one `option(...)` line here (docs/architecture.md).
+No torch import: `precheck --help` and argument errors answer before torch loads.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .dtypes import DEFAULT_DTYPES, parse_low_dtypes
+from .errors import PrecheckError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+KIND_CHOICES = ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder")
+ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
+# precheck sets these per run (the dtype under test; where the float32 reference goes).
+RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
+                         "device_map": "--max-memory / --reference-device"}
+PANELS = {"probe": "Model and probe set", "gate": "Gate", "run": "Run", "load": "Loading (as users load)",
+          "memory": "Memory"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """How one ScanOptions field reaches users: CLI flags, config key, check."""
+
+    help: str
+    flags: tuple[str, ...]
+    check: Callable[[Any, str], Any]  # (value as the CLI or TOML gives it, where) -> the field's value
+    cli_type: Any = None  # the typer annotation; None: the field's own type
+    cli_default: Any = None  # the CLI's default when it differs from the field's (lists, --no-fix)
+    config_key: str | None = None  # None: the field's name
+    config_type: type | tuple = object  # what TOML must give
+    panel: str = "probe"
+    ci_flag: bool = False  # `ci` takes it on its command line, overriding the config for every model
+    load: bool = False  # part of how the model is loaded and encoded (LoadOptions)
+    metavar: str | None = None
+
+
+def option(default, help: str, flags: tuple[str, ...], check, **how):
+    value = {"default_factory": dict} if isinstance(default, dict) else {"default": default}
+    return field(**value, metadata={"option": Option(help, flags, check, **how)})
+
+
+# The checks: one per kind of value, each naming `where` (the flag, or the config key's full name).
+
+def _number(kind: type, value, where: str):
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        raise PrecheckError(f"{where} should be a{'n integer' if kind is int else ' number'}, got {value!r}")
+    return kind(value)
+
+
+def _share(open_low: bool):
+    def check(value, where):
+        value = _number(float, value, where)
+        if not (0.0 < value <= 1.0 if open_low else 0.0 <= value <= 1.0):
+            raise PrecheckError(f"{where} must be in {'(0' if open_low else '[0'}, 1], got {value}")
+        return value
+    return check
+
+
+def _at_least_one(value, where):
+    value = _number(int, value, where)
+    if value < 1:
+        raise PrecheckError(f"{where} must be at least 1, got {value}")
+    return value
+
+
+def _optional(check):
+    return lambda value, where: None if value is None else check(value, where)
+
+
+def _flag(value, where):
+    if not isinstance(value, bool):
+        raise PrecheckError(f"{where} should be true or false, got {value!r}")
+    return value
+
+
+def _no_fix(value, where):
+    """--no-fix on the CLI (True turns the search off); `fix` in the config (False turns it off)."""
+    return not _flag(value, where) if where.startswith("--") else _flag(value, where)
+
+
+def _text(value, where):
+    if not isinstance(value, str) or not value.strip():
+        raise PrecheckError(f"{where} should be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _choice(choices: tuple[str, ...], what: str, lower: bool = True):
+    def check(value, where):
+        text = _text(value, where)
+        text = text.lower() if lower else text
+        if text not in choices:
+            raise PrecheckError(f"{where}: unknown {what} {value!r}", f"use {', '.join(choices)}")
+        return text
+    return check
+
+
+def _dtypes(value, where):
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or \
+            (not value and not where.startswith("--")):
+        raise PrecheckError(f"{where} should be a non-empty list of dtype names such as [\"fp16\", \"bf16\"]")
+    try:
+        return parse_low_dtypes(list(value))
+    except PrecheckError as exc:
+        prefix = "" if where.startswith("--") else f"{where}: "
+        raise PrecheckError(f"{prefix}{exc.message}", exc.hint) from exc
+
+
+def _path(value, where):
+    if isinstance(value, Path):
+        return value
+    return Path(_text(value, where))
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.match(text)
+    if not match:
+        raise PrecheckError(f"--max-memory: {text!r} is not a size", "for example 20GiB, 512MiB or 8GB")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()])
+
+
+def parse_max_memory(text: str | None) -> dict[str, int]:
+    """'cuda=20GiB,cpu=60GiB' -> {'cuda': bytes, 'cpu': bytes}."""
+    budget: dict[str, int] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, size = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in ("cpu", "cuda", "mps"):
+            raise PrecheckError(f"--max-memory: {part.strip()!r} is not DEVICE=SIZE",
+                                "for example --max-memory cuda=20GiB,cpu=60GiB (devices: cuda, mps, cpu)")
+        budget[key] = parse_size(size)
+    return budget
+
+
+def _max_memory(value, where):
+    text = _text(value, where)
+    try:
+        parse_max_memory(text)
+    except PrecheckError as exc:
+        raise PrecheckError(f"{where}: {exc.message.removeprefix('--max-memory: ')}", exc.hint) from exc
+    return text
+
+
+def _json_value(text: str):
+    """VALUE of KEY=VALUE: JSON (false, 2, "x", {"a": 1}), else the plain string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _kwargs(reserved: dict[str, str] | None = None):
+    """KEY=VALUE strings (repeated flag) or a TOML table -> a dict of JSON values."""
+    def check(value, where):
+        if isinstance(value, (list, tuple)):
+            pairs = {}
+            for item in value:
+                key, sep, text = str(item).partition("=")
+                if not sep or not key.strip():
+                    raise PrecheckError(f"{where} {item!r} is not KEY=VALUE",
+                                        f"for example {where} key=false (VALUE is read as JSON, else as text)")
+                if key.strip() in pairs:
+                    raise PrecheckError(f"{where}: {key.strip()} is given twice")
+                pairs[key.strip()] = _json_value(text.strip())
+            value = pairs
+        if not isinstance(value, dict):
+            raise PrecheckError(f"{where} should be a table of KEY = VALUE, got {value!r}")
+        for key in value:
+            if reserved and key in reserved:
+                raise PrecheckError(f"{where} cannot set {key}: precheck sets it for each run",
+                                    f"use {reserved[key]}")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise PrecheckError(f"{where}: values must be JSON values (strings, numbers, true/false, lists, "
+                                f"tables): {exc}") from exc
+        return dict(value)
+    return check
+
+
+_KWARG_LIST = Optional[list[str]]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What a scan is asked to do: the single source of scan's, fix's and ci's options and of the
+    `[tool.precheck]` keys (each field's `option` metadata)."""
+
+    model: str
+    dtypes: tuple[str, ...] = option(
+        DEFAULT_DTYPES, "fp16/float16/half or bf16/bfloat16; repeat or comma-separate. Default: both.",
+        ("--dtype", "-d"), _dtypes, cli_type=Optional[list[str]], config_type=list, panel="gate")
+    device: str = option("auto", "auto (cuda when available), cpu, cuda or mps.", ("--device",),
+                         _choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True)
+    trust_remote_code: bool = option(False, "Run code the model ships with (off by default).",
+                                     ("--trust-remote-code",), _flag, config_type=bool, load=True)
+    # embedders and sparse encoders: probe texts replacing the built-in set
+    texts_file: Path | None = option(
+        None, "Embedders and sparse encoders: probe texts, one per line (replaces the built-in set).",
+        ("--texts",), _optional(_path), cli_type=Optional[Path], config_key="texts", config_type=str)
+    # cross-encoders: probe (query, passage) pairs, TSV or JSONL
+    pairs_file: Path | None = option(
+        None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.", ("--pairs",), _optional(_path),
+        cli_type=Optional[Path], config_key="pairs", config_type=str)
+    kind: str = option("auto", "auto (from the model's config), sentence-transformer, cross-encoder or sparse-encoder.",
+                       ("--kind",), _choice(KIND_CHOICES, "kind"), config_type=str)
+    min_cosine: float = option(0.999, "Embedders: lowest cosine to float32 that still passes.", ("--min-cosine",),
+                               _share(open_low=True), config_type=(int, float), panel="gate")
+    min_spearman: float = option(0.99, "Cross-encoders: lowest rank correlation of scores with float32.",
+                                 ("--min-spearman",), _share(open_low=True), config_type=(int, float), panel="gate")
+    min_top1_agreement: float = option(
+        0.0, "Lowest share of probe items whose nearest neighbour (top passage) is kept.", ("--min-top1-agreement",),
+        _share(open_low=False), config_type=(int, float), panel="gate")
+    batch_size: int = option(32, "encode() / predict() batch size.", ("--batch-size",), _at_least_one,
+                             config_type=int, panel="run", ci_flag=True)
+    depth: int = option(1, "Module table depth: 1 = top-level modules.", ("--depth",), _at_least_one,
+                        config_type=int, panel="run", ci_flag=True)
+    # --no-fix skips the fix search for a fast gate
+    fix: bool = option(True, "Skip the fix search (a faster gate).", ("--no-fix",), _no_fix, cli_type=bool,
+                       cli_default=False, config_type=bool, panel="run", ci_flag=True)
+    # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
+    max_memory: str | None = option(
+        None, "Budget for the float32 reference, e.g. cuda=20GiB,cpu=60GiB; past it layers offload (accelerate) "
+        "to CPU, then disk.", ("--max-memory",), _optional(_max_memory), config_type=str, panel="memory",
+        ci_flag=True)
+    # "cpu": the float32 reference on the CPU, the other runs on the device
+    reference_device: str | None = option(
+        None, "cpu: run the float32 reference on the CPU; the float16/bfloat16 runs stay on --device.",
+        ("--reference-device",), _optional(_choice(DEVICES, "device")), config_type=str, panel="memory",
+        ci_flag=True)
+    revision: str | None = option(
+        None, "Hub models: the revision (commit, branch or tag) to load, for reproducible runs.", ("--revision",),
+        _optional(_text), config_type=str, panel="load", load=True)
+    model_kwargs: dict = option(
+        {}, "KEY=VALUE passed in model_kwargs (VALUE as JSON, else a string); repeatable. Not torch_dtype.",
+        ("--model-kwarg",), _kwargs(RESERVED_MODEL_KWARGS), cli_type=_KWARG_LIST, config_type=dict, panel="load",
+        load=True, metavar="KEY=VALUE")
+    config_kwargs: dict = option(
+        {}, "KEY=VALUE passed in config_kwargs (the model's config); repeatable.", ("--config-kwarg",), _kwargs(),
+        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE")
+    tokenizer_kwargs: dict = option(
+        {}, "KEY=VALUE passed to the tokenizer (tokenizer_kwargs); repeatable.", ("--tokenizer-kwarg",), _kwargs(),
+        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE")
+    attn_implementation: str | None = option(
+        None, "eager, sdpa or flash_attention_2 (float16 behaviour differs between them).", ("--attn-implementation",),
+        _optional(_choice(ATTN_IMPLEMENTATIONS, "attention implementation")), config_type=str, panel="load",
+        load=True)
+    max_seq_length: int | None = option(
+        None, "Truncate inputs to this many tokens (the model's max_seq_length).", ("--max-seq-length",),
+        _optional(_at_least_one), config_type=int, panel="load", load=True)
+    prompt_name: str | None = option(
+        None, "Encode with this prompt of the model's prompts (e.g. query).", ("--prompt-name",), _optional(_text),
+        config_type=str, panel="load", load=True)
+    prompt: str | None = option(None, "Encode with this text prepended to every input.", ("--prompt",),
+                                _optional(lambda v, w: v if isinstance(v, str) else _text(v, w)),
+                                config_type=str, panel="load", load=True)
+    truncate_dim: int | None = option(
+        None, "Embedders: keep the first N dimensions of each embedding (Matryoshka).", ("--truncate-dim",),
+        _optional(_at_least_one), config_type=int, panel="load", load=True)
+
+    def __post_init__(self) -> None:
+        # The Python API (precheck.scan, precheck.load) reaches here unchecked; the CLI and the config
+        # were checked already under their own names, and checking a checked value changes nothing.
+        values = {}
+        for f, how in scan_fields():
+            value = getattr(self, f.name)
+            if value is not None or f.default is not None:
+                value = how.check(value, f.name)
+            object.__setattr__(self, f.name, value)
+            values[f.name] = value
+        check_combination(values, lambda name: name)
+
+    @property
+    def load(self) -> "LoadOptions":
+        return LoadOptions(**{f.name: getattr(self, f.name) for f in fields(LoadOptions)})
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a model is loaded and encoded, as users pass it to sentence-transformers; loading.py
+    turns it into constructor arguments, plans.py into snippets, precheck.json keeps it."""
+
+    trust_remote_code: bool = False
+    revision: str | None = None
+    model_kwargs: dict = field(default_factory=dict)
+    config_kwargs: dict = field(default_factory=dict)
+    tokenizer_kwargs: dict = field(default_factory=dict)
+    attn_implementation: str | None = None
+    max_seq_length: int | None = None
+    prompt_name: str | None = None
+    prompt: str | None = None
+    truncate_dim: int | None = None
+
+    def to_dict(self) -> dict:
+        """Only what was set (trust_remote_code is recorded where it always was): a report's settings."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "trust_remote_code" and getattr(self, f.name) not in (None, {})}
+
+    @classmethod
+    def from_dict(cls, data: dict, trust_remote_code: bool = False) -> "LoadOptions":
+        known = {f.name for f in fields(cls)}
+        return cls(trust_remote_code=trust_remote_code, **{k: v for k, v in (data or {}).items() if k in known})
+
+    def encode_kwargs(self) -> dict:
+        return {k: v for k, v in (("prompt_name", self.prompt_name), ("prompt", self.prompt)) if v is not None}
+
+
+def scan_fields():
+    """(dataclass field, Option) of every option of ScanOptions, in order."""
+    return [(f, f.metadata["option"]) for f in fields(ScanOptions) if "option" in f.metadata]
+
+
+def option_of(name: str) -> Option:
+    return next(o for f, o in scan_fields() if f.name == name)
+
+
+def check_combination(values: dict, where: Callable[[str], str]) -> None:
+    """Checks across fields, the same for the CLI and the config."""
+    if values.get("prompt") is not None and values.get("prompt_name") is not None:
+        raise PrecheckError(f"{where('prompt')} and {where('prompt_name')} both given", "give one")
+    if values.get("attn_implementation") and "attn_implementation" in values.get("model_kwargs", {}):
+        raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
+                            f"{where('model_kwargs')} both given", "give it once")
+    device = values.get("device")
+    if device in (None, "auto"):
+        return  # known once the device is resolved: memory.plan_memory checks the same then
+    foreign = sorted(set(parse_max_memory(values.get("max_memory"))) - {"cpu", device})
+    if foreign:
+        # Refused, not ignored: a budget that cannot apply would make the plan lie about the run.
+        raise PrecheckError(f"{where('max_memory')} names {', '.join(foreign)}, but the run is on {device}",
+                            "give only cpu=SIZE and the run's device, or choose the device with --device")
+    if values.get("reference_device") not in (None, "auto", "cpu", device):
+        raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on {device}",
+                            "use cpu (or leave it out)")
+
+
+def cli_flag(name: str) -> str:
+    return option_of(name).flags[0]
+
+
+def checked_cli_values(raw: dict) -> dict:
+    """The CLI's values of ScanOptions fields, checked; options left at the CLI default are left out."""
+    checked = {}
+    for f, how in scan_fields():
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        if value is None or (how.cli_type is _KWARG_LIST and not value) or \
+                (how.cli_default is False and value is False):
+            continue
+        checked[f.name] = how.check(value, how.flags[0])
+    check_combination(checked, cli_flag)
+    return checked
+
+
+def scan_options(model: str, raw: dict, **fixed) -> ScanOptions:
+    """ScanOptions from a command's collected CLI values (checked here, before anything else runs)."""
+    return ScanOptions(model=model, **{**checked_cli_values(raw), **fixed})

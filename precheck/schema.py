@@ -1,16 +1,13 @@
 """JSON Schemas of precheck's documents, derived from the dataclasses that write them.
 
 A field's schema comes from its type hint; CONSTRAINTS adds only what a hint cannot say.
-docs/schemas/*.schema.json publish these dicts: `python -m precheck.schema --write` regenerates them.
+docs/schemas/*.schema.json publish these dicts (schema_files.py regenerates them).
 """
 from __future__ import annotations
 
-import json
-import sys
 import types
 import typing
 from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
-from pathlib import Path
 
 from .dtypes import LOW_PRECISION
 from .kinds import KIND_NAMES
@@ -35,6 +32,7 @@ _COUNTS = {"additionalProperties": _AT_LEAST_0}
 # The load options a scan was given (precheck/options.py LoadOptions): only those set appear.
 _KWARGS = {"type": "object"}
 LOAD_SETTINGS = {
+    "type": "object",
     "properties": {
         "revision": {"type": "string"},
         "model_kwargs": _KWARGS,
@@ -187,7 +185,6 @@ REPORT_SCHEMA = document_schema(Report, "precheck scan --json (docs/report-schem
 TRAIN_REPORT_SCHEMA = document_schema(TrainReport, "precheck train-check --json (docs/training.md)")
 # The published files, by name: docs/schemas/<name>.schema.json.
 PUBLISHED = {"report": REPORT_SCHEMA, "train": TRAIN_REPORT_SCHEMA}
-PUBLISHED_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 
 # The parts by the names the hand-written schema gave them.
 _REPORT = REPORT_SCHEMA["properties"]
@@ -195,25 +192,3 @@ MODULE_ROW = _REPORT["modules"]["additionalProperties"]["items"]
 PROBE_RESULT, DIAGNOSIS, FIX = (_REPORT[k]["items"] for k in ("results", "diagnoses", "fixes"))
 HEADROOM, BLOCK_DRIFT, SERVING_ADVICE = (_REPORT[k]["items"] for k in ("headroom", "drift", "serving"))
 MEMORY_PLAN = _REPORT["memory"]
-
-
-def published_text(name: str) -> str:
-    return json.dumps(PUBLISHED[name], indent=2, ensure_ascii=False) + "\n"
-
-
-def main(argv: list[str]) -> int:
-    """`python -m precheck.schema --write`: regenerate docs/schemas/; `python -m precheck.schema NAME`: print one."""
-    if argv == ["--write"]:
-        PUBLISHED_DIR.mkdir(parents=True, exist_ok=True)
-        for name in PUBLISHED:
-            (PUBLISHED_DIR / f"{name}.schema.json").write_text(published_text(name), encoding="utf-8")
-        return 0
-    if len(argv) == 1 and argv[0] in PUBLISHED:
-        sys.stdout.write(published_text(argv[0]))
-        return 0
-    sys.stderr.write(f"usage: python -m precheck.schema --write | {' | '.join(PUBLISHED)}\n")
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -3,7 +3,7 @@ precheck.report/1) and what makes it part of one run, which `precheck merge` che
 """
 from __future__ import annotations
 
-from ..schema import _LOW as _DTYPE, REPORT_SCHEMA
+from ..schema import _LOW as _DTYPE, LOAD_SETTINGS, REPORT_SCHEMA
 from .ci import CI_SCHEMA
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -23,7 +23,7 @@ CI_RUN = {
             "items": {
                 "type": "object",
                 "required": ["name", "kind", "dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe",
-                             "fix", "device", "trust_remote_code"],
+                             "fix", "device", "trust_remote_code", "load"],
                 "properties": {
                     "name": {"type": "string"},
                     "kind": {"type": "string"},
@@ -35,6 +35,7 @@ CI_RUN = {
                     "fix": {"type": "boolean"},
                     "device": {"type": "string"},
                     "trust_remote_code": {"type": "boolean"},
+                    "load": LOAD_SETTINGS,
                 },
                 "additionalProperties": False,
             },

@@ -15,7 +15,7 @@ from .. import __version__
 
 # The per-model settings recorded and compared, in the order a refusal names them.
 SETTINGS = ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe", "kind", "fix", "device",
-            "trust_remote_code")
+            "trust_remote_code", "load")
 
 
 def _sha256(data: bytes) -> str:
@@ -45,7 +45,14 @@ def model_settings(model, digests: dict | None = None) -> dict:
     return {"name": model.name, "kind": model.kind, "dtypes": list(model.dtypes), "min_cosine": model.min_cosine,
             "min_spearman": model.min_spearman, "min_top1_agreement": model.min_top1_agreement,
             "probe": "; ".join(probes) or "builtin", "fix": model.fix, "device": model.device,
-            "trust_remote_code": model.trust_remote_code}
+            "trust_remote_code": model.trust_remote_code, "load": _load_settings(model)}
+
+
+def _load_settings(model) -> dict:
+    """How the model is loaded and encoded (revision, kwargs, prompt, ...): only what is set."""
+    from ..options import LoadOptions
+
+    return LoadOptions(**{f: getattr(model, f) for f in LoadOptions.__dataclass_fields__ if hasattr(model, f)}).to_dict()
 
 
 def run_identity(config, overrides: dict | None = None) -> dict:

@@ -66,6 +66,9 @@ class ScanOptions:
     fix: bool = True  # search for fixes (--no-fix skips it for a fast gate)
     max_memory: str | None = None  # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
     reference_device: str | None = None  # "cpu": the float32 reference on the CPU, the other runs on the device
+    storage: tuple[str, ...] = ()  # --storage: index precisions the embeddings are measured in (storage.py)
+    min_recall: float = 0.8  # storage.DEFAULT_MIN_RECALL
+    calibration_file: Path | None = None  # --storage int8/uint8: calibration texts, encoded once in float32
 
 
 def probe_file(options: ScanOptions, kind: str) -> Path | None:
@@ -120,6 +123,11 @@ class ScanSession:
         # (dtype, fingerprint) -> the result of the run whose model had those weights
         self.runs_by_weights: dict[tuple[str, str], ProbeResult] = {}
         self.memory = None  # the MemoryPlan (memory.py): where each run goes
+        # --storage (storage_scan.py): each load run's embeddings, the rows searched, the calibration's
+        self.kept: dict = {}
+        self.storage_rows: list[int] = []
+        self.calibration = None
+        self.calibration_texts: list[str] | None = None
 
     def load_reference(self):
         from .memory import record_placement, reference_kwargs
@@ -167,6 +175,10 @@ class ScanSession:
             self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
         else:
             self.items = self.kind.default_items(model)
+        if self.options.storage:
+            from .storage_scan import with_corpus
+
+            self.items, self.storage_rows = with_corpus(self.items, probe_file(self.options, self.model.kind) is not None)
         from .tokenizer_check import check_tokenizer
 
         check_tokenizer(model, self.items, self.model.name, self.model.path)
@@ -183,6 +195,9 @@ class ScanSession:
                 f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
                 "precheck needs a working float32 model to compare against",
             ) from exc
+        if self.calibration_texts is not None:
+            self.progress(f"encoding {len(self.calibration_texts)} --calibration texts in float32")
+            self.calibration = self.run_model(model, self.calibration_texts)[0]
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
         if self.items and reference.nonfinite >= len(self.items):
             # Nothing is left to compare: a scan that went on would pass on no evidence.
@@ -236,6 +251,8 @@ class ScanSession:
             self.progress(f"{label}: same weights as {earlier.strategy}, not run again")
             return replace(earlier, strategy=strategy, seconds=None, param_bytes=sizes["param_bytes"],
                            same_as=earlier.strategy)
+        if self.options.storage and strategy == "load":
+            self.kept.setdefault(dtype, outputs)
         figures = self.kind.compare(self.reference, outputs, self.items)
         if not figures.nonfinite and figures.min_cosine is None and figures.max_abs_diff is None:
             # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
@@ -333,7 +350,11 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
+    from .storage_scan import check_storage_options
+
+    calibration_texts = check_storage_options(options, model.kind)
     session = ScanSession(options, model, device, progress)
+    session.calibration_texts = calibration_texts
     session.memory = plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)
     return session, session.run_reference()
 
@@ -394,4 +415,10 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
     from .serving import serving_advice
 
     report.serving = serving_advice(report)
+    if options.storage:
+        from .storage_scan import storage_of_scan
+
+        report.storage, storage_notes = storage_of_scan(session, report.verdict)
+        report.notes.extend(storage_notes)
+        report.verdict.passed = report.verdict.passed and report.storage.passed
     return report, session

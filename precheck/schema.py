@@ -197,6 +197,50 @@ MEMORY_PLAN = {
     "additionalProperties": False,
 }
 
+_SHARE = {"type": "number", "minimum": 0, "maximum": 1}
+_SHARE_OR_NULL = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_PRECISION = {"enum": ["float32", "float16", "int8", "uint8", "binary", "ubinary"]}
+
+STORAGE_CHECK = {
+    "type": ["object", "null"],
+    "required": ["precisions", "min_recall", "k", "rescore_multiplier", "corpus", "calibration", "calibration_items",
+                 "dimensions", "results", "passed", "seconds"],
+    "properties": {
+        "precisions": {"type": "array", "items": _PRECISION, "minItems": 1},
+        "min_recall": _SHARE,
+        "k": {"type": "integer", "minimum": 1},
+        "rescore_multiplier": {"type": "integer", "minimum": 1},
+        "corpus": {"type": "integer", "minimum": 2},
+        "calibration": {"type": "string"},
+        "calibration_items": {"type": "integer", "minimum": 0},
+        "dimensions": {"type": "integer", "minimum": 1},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["model_dtype", "precision", "bytes_per_vector", "recall_at_1", "recall_at_10",
+                             "recall_at_1_rescored", "recall_at_10_rescored", "spearman", "passed", "seconds"],
+                "properties": {
+                    "model_dtype": {"enum": ["float32", "float16", "bfloat16"]},
+                    "precision": _PRECISION,
+                    "bytes_per_vector": {"type": "integer", "minimum": 1},
+                    "recall_at_1": _SHARE,
+                    "recall_at_10": _SHARE,
+                    "recall_at_1_rescored": _SHARE_OR_NULL,
+                    "recall_at_10_rescored": _SHARE_OR_NULL,
+                    "spearman": {"type": "number", "minimum": -1, "maximum": 1},
+                    "passed": {"type": "boolean"},
+                    "seconds": {"type": "number", "minimum": 0},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "passed": {"type": "boolean"},
+        "seconds": {"type": "number", "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+
 REPORT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "precheck.report/1",
@@ -289,6 +333,7 @@ REPORT_SCHEMA = {
         "drift": {"type": "array", "items": BLOCK_DRIFT},
         "serving": {"type": "array", "items": SERVING_ADVICE},
         "memory": MEMORY_PLAN,
+        "storage": STORAGE_CHECK,
     },
     "additionalProperties": False,
 }

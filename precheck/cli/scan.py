@@ -57,15 +57,20 @@ def scan(
     plan_only: PlanOnlyOption = False,
     max_memory: MaxMemoryOption = None,
     reference_device: ReferenceDeviceOption = None,
+    storage: Annotated[Optional[list[str]], typer.Option(help="Embedders: measure retrieval with the vectors stored as float32, float16, int8, uint8, binary or ubinary; comma-separate (docs/storage.md).")] = None,
+    min_recall: Annotated[float, typer.Option(help="--storage: lowest recall@10 against float32 exact search (rescored where the index rescores).")] = 0.8,
+    calibration: Annotated[Optional[Path], typer.Option(help="--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter of the probe texts).")] = None,
 ) -> None:
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
     for failures, name the module and the cause and find the smallest verified fix."""
     with error_boundary(debug_wanted(debug)):
         from ..dtypes import parse_low_dtypes
 
+        from ..storage import parse_precisions
+
         options_dtypes = parse_low_dtypes(dtype)
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
-                      {"--texts file": texts, "--pairs file": pairs}, local_model_folders(model))
+                      {"--texts file": texts, "--pairs file": pairs, "--calibration file": calibration}, local_model_folders(model))
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
 
@@ -85,6 +90,7 @@ def scan(
             fix=not no_fix,
             max_memory=max_memory,
             reference_device=reference_device,
+            storage=parse_precisions(storage), min_recall=min_recall, calibration_file=calibration,
         )
         if show_memory_plan(options, json_path, quiet, plan_only, force):
             raise typer.Exit(EXIT_PASS)

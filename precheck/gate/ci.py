@@ -76,6 +76,7 @@ def scan_options(model: ModelConfig):
         model=model.source or model.name, dtypes=model.dtypes, device=model.device, trust_remote_code=model.trust_remote_code,
         texts_file=model.texts, pairs_file=model.pairs, min_cosine=model.min_cosine,
         min_spearman=model.min_spearman, min_top1_agreement=model.min_top1_agreement, kind=model.kind, fix=model.fix,
+        storage=model.storage, min_recall=model.min_recall, calibration_file=model.calibration,
     )
 
 

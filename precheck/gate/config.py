@@ -14,6 +14,7 @@ MODEL_KEYS = {
     "name": str, "dtypes": list, "kind": str, "device": str, "trust_remote_code": bool,
     "min_cosine": float, "min_top1_agreement": float, "min_spearman": float,
     "texts": str, "pairs": str, "fix": bool,
+    "storage": list, "min_recall": float, "calibration": str,  # --storage (docs/storage.md)
 }
 DEFAULT_KEYS = {k: v for k, v in MODEL_KEYS.items() if k != "name"}
 TOP_KEYS = {"models", "defaults", "baseline", "tolerance"}
@@ -33,6 +34,9 @@ class ModelConfig:
     texts: Path | None = None
     pairs: Path | None = None
     fix: bool = True
+    storage: tuple[str, ...] = ()
+    min_recall: float = 0.8
+    calibration: Path | None = None
     source: str | None = None  # a local `name` resolved against the config file's folder; else None
 
 
@@ -99,6 +103,15 @@ def _check_value(where: str, key: str, value, expected: type):
         raise PrecheckError(f"{name} must be auto, sentence-transformer, cross-encoder or sparse-encoder, got {value!r}")
     if key == "device" and value not in ("auto", "cpu", "cuda", "mps"):
         raise PrecheckError(f"{name} must be auto, cpu, cuda or mps, got {value!r}")
+    if key == "min_recall" and not 0 <= value <= 1:
+        raise PrecheckError(f"{name} must be in [0, 1], got {value}")
+    if key == "storage":
+        from ..storage import parse_precisions
+
+        try:
+            return list(parse_precisions(value))
+        except PrecheckError as exc:
+            raise PrecheckError(f"{name}: {exc.message.removeprefix('--storage: ')}", exc.hint) from exc
     if key == "dtypes":
         from ..dtypes import parse_low_dtypes
 
@@ -144,7 +157,8 @@ def parse_config(path: Path, section: dict) -> CiConfig:
         if checked["name"] in seen:
             raise PrecheckError(f"{entry_where}.name {checked['name']!r} is listed twice")
         seen.add(checked["name"])
-        for key in ("texts", "pairs"):
+        checked["storage"] = tuple(checked.get("storage", ()))
+        for key in ("texts", "pairs", "calibration"):
             if key in checked:
                 checked[key] = (path.parent / checked[key]).resolve()
         checked["source"] = local_model_path(path.parent, checked["name"])
@@ -175,7 +189,7 @@ def config_inputs(config: CiConfig) -> dict[str, Path]:
     """Files the config points at, which no output of `precheck ci` may replace."""
     inputs: dict[str, Path] = {"config file": config.path, "baseline": config.baseline}
     for model in config.models:
-        for key in ("texts", "pairs"):
+        for key in ("texts", "pairs", "calibration"):
             if getattr(model, key) is not None:
                 inputs[f"{key} file of {model.name}"] = getattr(model, key)
     return inputs

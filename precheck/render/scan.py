@@ -107,6 +107,10 @@ def render_terminal(report: Report, console: Console) -> None:
             t = r.topk_terms
             console.print(f"  {r.dtype} {r.strategy}: top terms of text {t.item} {t.text[:40]!r}: float32 "
                           f"{' '.join(t.float32)} | {r.dtype} {' '.join(t.candidate)}", highlight=False, markup=False)
+    if report.storage is not None:
+        from .storage import print_storage
+
+        print_storage(report.storage, console)
     if report.headroom:
         print_table(console, headroom_chart(report, console.width))
     if report.diagnoses:
@@ -122,6 +126,10 @@ def render_terminal(report: Report, console: Console) -> None:
         best = report.recommended_fix(v.dtype)
         fix = f" -> fix: {best.strategy}" if best is not None else ""
         console.print(f"{mark} {v.dtype}: {escape(v.summary)}{fix}", highlight=False)
+    if report.storage is not None:
+        from .storage import print_storage_verdict
+
+        print_storage_verdict(report.storage, console)
 
 
 def print_serving(report: Report, console: Console) -> None:

@@ -135,6 +135,7 @@ def test_scan_storage_adds_no_model_load_and_no_run(tiny_model, tmp_path):
     def loads_and_runs(stderr):
         return [line for line in stderr.splitlines() if "loading" in line or "running" in line]
 
+    assert len(loads_and_runs(plain.stderr)) >= 3
     assert loads_and_runs(stored.stderr) == loads_and_runs(plain.stderr)
 
 
@@ -191,7 +192,8 @@ def test_ci_storage_key_gates_and_writes_a_junit_case_per_precision(tiny_model, 
     (tmp_path / "precheck.toml").write_text(
         f'[defaults]\ndtypes = ["fp16"]\nfix = false\nmin_cosine = 0.9\n\n[[models]]\nname = "{tiny_model}"\n'
         'storage = ["int8", "binary"]\nmin_recall = 1.0\n', encoding="utf-8")
-    run = invoke("ci", "--junit", tmp_path / "junit.xml", "-q")
+    run = invoke("ci", "--junit", tmp_path / "junit.xml")
+    assert "storage binary: recall@10" in run.stdout
     cases = ET.parse(tmp_path / "junit.xml").getroot().findall("testcase")
     names = [c.get("name") for c in cases]
     assert run.exit_code == 1

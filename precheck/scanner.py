@@ -285,7 +285,10 @@ def _figures(result: ProbeResult) -> str:
     else:
         top1 = f", top-1 agreement {result.top1_agreement:.0%}"
     score_diff = f", max |score diff| {result.max_abs_diff:.2e}" if result.spearman is not None else ""
-    return f"{result.headline()}{score_diff}{top1}{_sparse_figures(result)}"
+    # Multi-vector encoders: scores and token vectors both (kinds/multi_vector.py).
+    tokens = f", min token cosine {result.min_cosine:.6f}" if result.spearman is not None and \
+        result.min_cosine is not None else ""
+    return f"{result.headline()}{score_diff}{tokens}{top1}{_sparse_figures(result)}"
 
 
 def _sparse_figures(result: ProbeResult) -> str:
@@ -309,7 +312,7 @@ def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, 
         reason = f"NaN/inf outputs for {load.nonfinite} of {items} probe items"
     elif load.top1_agreement is not None and load.top1_agreement < options.min_top1_agreement:
         reason = f"drift: top-1 agreement {load.top1_agreement:.0%} < {options.min_top1_agreement:.0%}"
-    elif load.spearman is not None:
+    elif load.spearman is not None and (load.min_cosine is None or load.spearman < options.min_spearman):
         reason = f"drift: Spearman {load.spearman:.4f} < {options.min_spearman}"
     else:
         reason = f"drift: min cosine {load.min_cosine:.6f} < {options.min_cosine}"

@@ -257,7 +257,7 @@ REPORT_SCHEMA = {
             "properties": {
                 "name": {"type": "string"},
                 "path": {"type": "string"},
-                "kind": {"enum": ["sentence-transformer", "cross-encoder", "sparse-encoder"]},
+                "kind": {"enum": ["sentence-transformer", "cross-encoder", "sparse-encoder", "multi-vector-encoder"]},
                 "source": {"enum": ["local", "cache", "embedded", "hub"]},
                 "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
             },

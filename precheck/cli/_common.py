@@ -54,7 +54,7 @@ TrustOption = Annotated[bool, typer.Option("--trust-remote-code", help="Run code
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
 TextsOption = Annotated[Optional[Path], typer.Option(help="Embedders and sparse encoders: probe texts, one per line (replaces the built-in set).")]
 PairsOption = Annotated[Optional[Path], typer.Option(help="Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.")]
-KindOption = Annotated[str, typer.Option(help="auto (from the model's config), sentence-transformer, cross-encoder or sparse-encoder.")]
+KindOption = Annotated[str, typer.Option(help="auto (from the model's config), sentence-transformer, cross-encoder, sparse-encoder or multi-vector-encoder.")]
 MinCosineOption = Annotated[float, typer.Option(help="Embedders: lowest cosine to float32 that still passes.")]
 MinSpearmanOption = Annotated[float, typer.Option(help="Cross-encoders: lowest rank correlation of scores with float32.")]
 MinTop1Option = Annotated[float, typer.Option(help="Lowest share of probe items whose nearest neighbour (top passage) is kept.")]

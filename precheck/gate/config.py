@@ -99,8 +99,10 @@ def _check_value(where: str, key: str, value, expected: type):
         raise PrecheckError(f"{name} must be in (0, 1], got {value}")
     if key == "min_top1_agreement" and not 0 <= value <= 1:
         raise PrecheckError(f"{name} must be in [0, 1], got {value}")
-    if key == "kind" and value not in ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder"):
-        raise PrecheckError(f"{name} must be auto, sentence-transformer, cross-encoder or sparse-encoder, got {value!r}")
+    if key == "kind" and value not in ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder",
+                                       "multi-vector-encoder"):
+        raise PrecheckError(f"{name} must be auto, sentence-transformer, cross-encoder, sparse-encoder or "
+                            f"multi-vector-encoder, got {value!r}")
     if key == "device" and value not in ("auto", "cpu", "cuda", "mps"):
         raise PrecheckError(f"{name} must be auto, cpu, cuda or mps, got {value!r}")
     if key == "min_recall" and not 0 <= value <= 1:

@@ -67,6 +67,6 @@ def storage_of_scan(session, verdict):
     source = str(options.calibration_file) if options.calibration_file is not None else "held-apart"
     check = measure_storage(session.reference, runs, session.storage_rows, options.storage, options.min_recall,
                             session.calibration, source)
-    notes = [f"{v.dtype} fails the scan: its embeddings are not measured in storage"
+    notes = [f"{v.dtype} did not pass the scan ({v.status}): its embeddings are not measured in storage"
              for v in verdict.dtypes if not v.passed]
     return check, notes

@@ -30,6 +30,7 @@ from .loading import (
 from .fingerprint import model_fingerprint
 from .localise import is_unsupported_message, recording_headroom
 from .progress import counting_items
+from .storage_scan import add_storage, check_storage_options, with_corpus
 from .memory import plan_memory
 from .kinds import kind_for, torch_module
 from .tensors import param_bytes
@@ -123,11 +124,8 @@ class ScanSession:
         # (dtype, fingerprint) -> the result of the run whose model had those weights
         self.runs_by_weights: dict[tuple[str, str], ProbeResult] = {}
         self.memory = None  # the MemoryPlan (memory.py): where each run goes
-        # --storage (storage_scan.py): each load run's embeddings, the rows searched, the calibration's
-        self.kept: dict = {}
-        self.storage_rows: list[int] = []
-        self.calibration = None
-        self.calibration_texts: list[str] | None = None
+        # --storage (storage_scan.py): each load run's embeddings, the rows searched, the calibration's texts and vectors
+        self.kept, self.storage_rows, self.calibration_texts, self.calibration = {}, [], None, None
 
     def load_reference(self):
         from .memory import record_placement, reference_kwargs
@@ -176,8 +174,6 @@ class ScanSession:
         else:
             self.items = self.kind.default_items(model)
         if self.options.storage:
-            from .storage_scan import with_corpus
-
             self.items, self.storage_rows = with_corpus(self.items, probe_file(self.options, self.model.kind) is not None)
         from .tokenizer_check import check_tokenizer
 
@@ -353,8 +349,6 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
-    from .storage_scan import check_storage_options
-
     calibration_texts = check_storage_options(options, model.kind)
     session = ScanSession(options, model, device, progress)
     session.calibration_texts = calibration_texts
@@ -419,9 +413,5 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
 
     report.serving = serving_advice(report)
     if options.storage:
-        from .storage_scan import storage_of_scan
-
-        report.storage, storage_notes = storage_of_scan(session, report.verdict)
-        report.notes.extend(storage_notes)
-        report.verdict.passed = report.verdict.passed and report.storage.passed
+        add_storage(report, session)
     return report, session

@@ -57,8 +57,15 @@ def with_corpus(items: list[str], from_file: bool) -> tuple[list[str], list[int]
     return items, rows
 
 
+def add_storage(report, session) -> None:
+    """report.storage for float32 and each dtype that passed, notes for those left out; a failing
+    storage precision fails the report as a failing dtype does."""
+    report.storage, notes = storage_of_scan(session, report.verdict)
+    report.notes.extend(notes)
+    report.verdict.passed = report.verdict.passed and report.storage.passed
+
+
 def storage_of_scan(session, verdict):
-    """The StorageCheck for float32 and each dtype that passed, and notes for those left out."""
     from .storage import measure_storage
 
     options = session.options

@@ -65,12 +65,12 @@ def scan(
     for failures, name the module and the cause and find the smallest verified fix."""
     with error_boundary(debug_wanted(debug)):
         from ..dtypes import parse_low_dtypes
-
         from ..storage import parse_precisions
 
         options_dtypes = parse_low_dtypes(dtype)
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
-                      {"--texts file": texts, "--pairs file": pairs, "--calibration file": calibration}, local_model_folders(model))
+                      {"--texts file": texts, "--pairs file": pairs, "--calibration file": calibration},
+                      local_model_folders(model))
         from ..render.scan import render_terminal
         from ..scanner import ScanOptions, run_scan
 

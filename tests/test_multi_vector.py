@@ -132,3 +132,13 @@ def test_ci_gates_a_multi_vector_encoder_and_merge_reads_it_back(multi_vector_sc
     assert run.exit_code == 0 and merged.exit_code == 0
     jsonschema.validate(report, REPORT_SCHEMA)
     assert merged.json()["models"][0]["report"]["model"]["kind"] == "multi-vector-encoder"
+
+
+def test_fix_writes_a_multi_vector_encoder_that_reloads_and_passes(overflow_multi_vector_scan, tmp_path):
+    model, _, _ = overflow_multi_vector_scan
+    run = invoke("fix", model, "--out", tmp_path / "fixed", "-d", "fp16", "--json", "-", "-q")
+    outcome = run.json()
+    assert run.exit_code == 0 and outcome["done"]
+    assert outcome["plan"]["strategy"] == "bf16" and outcome["check"]["status"] == "ok"
+    saved = json.loads((tmp_path / "fixed" / "config_sentence_transformers.json").read_text())
+    assert saved["model_type"] == "MultiVectorEncoder"

@@ -128,12 +128,11 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     step leaves `out` as it was."""
     from .loading import resolve_model
     from .outputs import publish_folder, staged_folder
+    from .inputs import option_inputs
     from .scanner import scan_with_session
 
-    from .inputs import Input
-
     source = check_fix_paths(options.model, options.kind, out, force,
-                             inputs=[Input("--texts file", options.texts_file), Input("--pairs file", options.pairs_file)],
+                             inputs=option_inputs(options),
                              revision=options.revision)
     report, session = scan_with_session(options, progress)
     dtype = options.dtypes[0]

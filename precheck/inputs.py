@@ -66,10 +66,19 @@ def model_inputs(name: str | None, label: str = "model folder") -> list[Input]:
 def config_inputs(settings) -> list[Input]:
     """What `precheck ci` and `merge` read through the project config: the file itself, the
     baseline, every model and its texts or pairs."""
+    from .options import file_options
+
     found = [Input("config file", settings.path), Input("baseline", settings.baseline)]
     for model in settings.models:
         found += model_inputs(model.source or model.name, f"model folder of {model.name}")
-        for key in ("texts", "pairs"):
-            if getattr(model, key) is not None:
+        for _, key, _ in file_options():
+            if getattr(model, key, None) is not None:
                 found.append(Input(f"{key} file of {model.name}", getattr(model, key)))
     return found
+
+
+def option_inputs(options) -> list[Input]:
+    """The files a command's ScanOptions name (--texts, --pairs, --calibration, ...)."""
+    from .options import file_options
+
+    return [Input(f"{flag} file", getattr(options, name)) for name, _, flag in file_options()]

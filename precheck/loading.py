@@ -24,7 +24,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 class ResolvedModel:
     name: str  # what the user typed
     path: str  # the local folder loaded from, or the hub id when it is downloaded on load
-    kind: str  # "sentence-transformer", "cross-encoder" or "sparse-encoder"
+    kind: str  # "sentence-transformer", "cross-encoder", "sparse-encoder" or "multi-vector-encoder"
     source: str  # "local", "cache", "embedded" or "hub"
     remote_code: tuple[str, ...] = ()  # classes the model ships as its own code
 
@@ -91,6 +91,10 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
         else "sentence-transformer"
     if isinstance(st_config, dict) and st_config.get("model_type") == "SparseEncoder":
         kind = "sparse-encoder"
+    # As MultiVectorEncoder._get_model_type detects them: native and PyLate saves, Stanford ColBERT.
+    if (isinstance(st_config, dict) and st_config.get("model_type") in ("MultiVectorEncoder", "ColBERT")) \
+            or "HF_ColBERT" in architectures:
+        kind = "multi-vector-encoder"
     if modules_file.is_file():
         modules = _read_json(modules_file)
         if not isinstance(modules, list):
@@ -129,6 +133,10 @@ def check_kind_available(kind: str) -> None:
 
     from .kinds import KINDS
 
+    package_module = getattr(KINDS.get(kind), "package_module", None)
+    if package_module is not None and not _has_submodule("sentence_transformers", package_module):
+        raise PrecheckError(f"{kind} models need a sentence-transformers with {KINDS[kind].class_name}, and "
+                            f"{_installed('sentence-transformers')} has none", "pip install -U sentence-transformers")
     since = getattr(KINDS.get(kind), "since", None)  # the sentence-transformers release with its class
     if since is None:
         return
@@ -140,6 +148,23 @@ def check_kind_available(kind: str) -> None:
     if major < int(since.split(".")[0]):
         raise PrecheckError(f"{kind} models need sentence-transformers >= {since}, and {installed} is installed",
                             f"pip install 'sentence-transformers>={since}'")
+
+
+def _installed(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _has_submodule(package: str, name: str) -> bool:
+    """Without importing the package (torch would come with it): is `package/name` there?"""
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    return spec is not None and any((Path(p) / name).is_dir() for p in spec.submodule_search_locations or [])
 
 
 def _resolve(name: str, revision: str | None = None) -> ResolvedModel:

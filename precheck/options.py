@@ -16,13 +16,13 @@ from .dtypes import DEFAULT_DTYPES, parse_low_dtypes
 from .errors import PrecheckError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-KIND_CHOICES = ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder")
+KIND_CHOICES = ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder", "multi-vector-encoder")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
 # precheck sets these per run (the dtype under test; where the float32 reference goes).
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
                          "device_map": "--max-memory / --reference-device"}
 PANELS = {"probe": "Model and probe set", "gate": "Gate", "run": "Run", "load": "Loading (as users load)",
-          "memory": "Memory"}
+          "memory": "Memory", "storage": "Storage precision (docs/storage.md)"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,17 @@ def _dtypes(value, where):
     except PrecheckError as exc:
         prefix = "" if where.startswith("--") else f"{where}: "
         raise PrecheckError(f"{prefix}{exc.message}", exc.hint) from exc
+
+
+def _storage(value, where):
+    from .storage import parse_precisions
+
+    if not isinstance(value, (str, list, tuple)) or not all(isinstance(v, str) for v in ([value] if isinstance(value, str) else value)):
+        raise PrecheckError(f"{where} should be a list of storage precisions such as [\"int8\", \"binary\"]")
+    try:
+        return parse_precisions(value)
+    except PrecheckError as exc:
+        raise PrecheckError(f"{where}: {exc.message.removeprefix('--storage: ')}", exc.hint) from exc
 
 
 def _path(value, where):
@@ -218,7 +229,8 @@ class ScanOptions:
     pairs_file: Path | None = option(
         None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.", ("--pairs",), _optional(_path),
         cli_type=Optional[Path], config_key="pairs", config_type=str)
-    kind: str = option("auto", "auto (from the model's config), sentence-transformer, cross-encoder or sparse-encoder.",
+    kind: str = option("auto", "auto (from the model's config), sentence-transformer, cross-encoder, sparse-encoder or "
+                       "multi-vector-encoder.",
                        ("--kind",), _choice(KIND_CHOICES, "kind"), config_type=str)
     min_cosine: float = option(0.999, "Embedders: lowest cosine to float32 that still passes.", ("--min-cosine",),
                                _share(open_low=True), config_type=(int, float), panel="gate")
@@ -273,6 +285,19 @@ class ScanOptions:
     truncate_dim: int | None = option(
         None, "Embedders: keep the first N dimensions of each embedding (Matryoshka).", ("--truncate-dim",),
         _optional(_at_least_one), config_type=int, panel="load", load=True)
+
+    # the scan's own embeddings stored as an index stores them, searched as it searches
+    storage: tuple[str, ...] = option(
+        (), "Embedders: measure retrieval with the vectors stored as float32, float16, int8, uint8, binary or "
+        "ubinary; comma-separate (docs/storage.md).", ("--storage",), _storage, cli_type=Optional[list[str]],
+        config_type=list, panel="storage")
+    min_recall: float = option(
+        0.8, "--storage: lowest recall@10 against float32 exact search (rescored where the index rescores).",
+        ("--min-recall",), _share(open_low=False), config_type=(int, float), panel="storage")
+    calibration_file: Path | None = option(
+        None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
+        "of the probe texts).", ("--calibration",), _optional(_path), cli_type=Optional[Path],
+        config_key="calibration", config_type=str, panel="storage")
 
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) reaches here unchecked; the CLI and the config
@@ -337,6 +362,9 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("attn_implementation") and "attn_implementation" in values.get("model_kwargs", {}):
         raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
                             f"{where('model_kwargs')} both given", "give it once")
+    if values.get("calibration_file") is not None and not values.get("storage"):
+        raise PrecheckError(f"{where('calibration_file')} without {where('storage')}",
+                            "calibration texts calibrate int8/uint8 storage: add --storage int8 (or drop it)")
     device = values.get("device")
     if device in (None, "auto"):
         return  # known once the device is resolved: memory.plan_memory checks the same then
@@ -348,6 +376,13 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("reference_device") not in (None, "auto", "cpu", device):
         raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on {device}",
                             "use cpu (or leave it out)")
+
+
+def file_options() -> list[tuple[str, str, str]]:
+    """(field, config key, flag) of every option that names a file precheck reads (texts, pairs,
+    calibration, ...): inputs.py refuses an output over any of them, so a new one is guarded at once."""
+    return [(f.name, how.config_key or f.name, how.flags[0]) for f, how in scan_fields()
+            if how.cli_type == Optional[Path]]
 
 
 def cli_flag(name: str) -> str:

@@ -213,6 +213,39 @@ class MemoryPlan:
 
 
 @dataclass
+class StorageResult:
+    """One model dtype's embeddings stored at one precision, searched against float32 exact search."""
+
+    model_dtype: str  # float32 or a dtype that passed the scan
+    precision: str  # float32, float16, int8, uint8, binary, ubinary
+    bytes_per_vector: int
+    recall_at_1: float
+    recall_at_10: float
+    recall_at_1_rescored: float | None  # None for float32/float16: nothing to rescore
+    recall_at_10_rescored: float | None
+    spearman: float  # mean over queries of the rank correlation of their scores with float32's
+    passed: bool  # recall@10 rescored (plain for float precisions) >= min_recall
+    seconds: float  # quantize + search + figures for this row
+
+
+@dataclass
+class StorageCheck:
+    """--storage: will the vectors survive the index (precheck/storage.py, docs/storage.md)."""
+
+    precisions: list[str]
+    min_recall: float
+    k: int
+    rescore_multiplier: int
+    corpus: int  # vectors searched, each also a query (leave-one-out)
+    calibration: str  # "held-apart" or the --calibration file
+    calibration_items: int
+    dimensions: int
+    results: list[StorageResult]
+    passed: bool
+    seconds: float  # all the storage step added: quantize, search, figures
+
+
+@dataclass
 class Report:
     model: ModelInfo
     environment: Environment
@@ -229,6 +262,7 @@ class Report:
     drift: list[BlockDrift] = field(default_factory=list)
     serving: list[ServingAdvice] = field(default_factory=list)
     memory: MemoryPlan | None = None  # the memory plan and where each run went (issue 15)
+    storage: StorageCheck | None = None  # --storage (issue 22)
 
     def recommended_fix(self, dtype: str) -> "Fix | None":
         return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)

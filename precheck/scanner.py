@@ -31,6 +31,7 @@ from .loading import (
 from .fingerprint import model_fingerprint
 from .localise import is_unsupported_message, recording_headroom
 from .progress import counting_items
+from .storage_scan import add_storage, check_storage_options, with_corpus
 from .memory import plan_memory
 from .kinds import kind_for, torch_module
 from .tensors import param_bytes
@@ -105,6 +106,8 @@ class ScanSession:
         # (dtype, fingerprint) -> the result of the run whose model had those weights
         self.runs_by_weights: dict[tuple[str, str], ProbeResult] = {}
         self.memory = None  # the MemoryPlan (memory.py): where each run goes
+        # --storage (storage_scan.py): each load run's embeddings, the rows searched, the calibration's texts and vectors
+        self.kept, self.storage_rows, self.calibration_texts, self.calibration = {}, [], None, None
 
     def load_reference(self):
         from .memory import record_placement, reference_kwargs
@@ -151,6 +154,8 @@ class ScanSession:
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
+        if self.options.storage:
+            self.items, self.storage_rows = with_corpus(self.items, probe_file(self.options, self.model.kind) is not None)
         from .tokenizer_check import check_tokenizer
 
         check_tokenizer(model, self.items, self.model.name, self.model.path)
@@ -167,6 +172,9 @@ class ScanSession:
                 f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
                 "precheck needs a working float32 model to compare against",
             ) from exc
+        if self.calibration_texts is not None:
+            self.progress(f"encoding {len(self.calibration_texts)} --calibration texts in float32")
+            self.calibration = self.run_model(model, self.calibration_texts)[0]
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()),
                               int(self.reference.shape[-1]) if self.reference.dim() > 1 else None)
         if self.items and reference.nonfinite >= len(self.items):
@@ -221,6 +229,8 @@ class ScanSession:
             self.progress(f"{label}: same weights as {earlier.strategy}, not run again")
             return replace(earlier, strategy=strategy, seconds=None, param_bytes=sizes["param_bytes"],
                            same_as=earlier.strategy)
+        if self.options.storage and strategy == "load":
+            self.kept.setdefault(dtype, outputs)
         figures = self.kind.compare(self.reference, outputs, self.items)
         if compared_nothing(figures):
             # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
@@ -253,7 +263,10 @@ def _figures(result: ProbeResult) -> str:
     else:
         top1 = f", top-1 agreement {result.top1_agreement:.0%}"
     score_diff = f", max |score diff| {result.max_abs_diff:.2e}" if result.spearman is not None else ""
-    return f"{result.headline()}{score_diff}{top1}{_sparse_figures(result)}"
+    # Multi-vector encoders: scores and token vectors both (kinds/multi_vector.py).
+    tokens = f", min token cosine {result.min_cosine:.6f}" if result.spearman is not None and \
+        result.min_cosine is not None else ""
+    return f"{result.headline()}{score_diff}{tokens}{top1}{_sparse_figures(result)}"
 
 
 def _sparse_figures(result: ProbeResult) -> str:
@@ -277,7 +290,7 @@ def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, 
         reason = f"NaN/inf outputs for {load.nonfinite} of {items} probe items"
     elif load.top1_agreement is not None and load.top1_agreement < options.min_top1_agreement:
         reason = f"drift: top-1 agreement {load.top1_agreement:.0%} < {options.min_top1_agreement:.0%}"
-    elif load.spearman is not None:
+    elif load.spearman is not None and (load.min_cosine is None or load.spearman < options.min_spearman):
         reason = f"drift: Spearman {load.spearman:.4f} < {options.min_spearman}"
     else:
         reason = f"drift: min cosine {load.min_cosine:.6f} < {options.min_cosine}"
@@ -325,8 +338,10 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
+    calibration_texts = check_storage_options(options, model.kind)
     session = ScanSession(options, model, device, progress)
     session.items = items
+    session.calibration_texts = calibration_texts
     session.memory = plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)
     return session, session.run_reference()
 
@@ -388,4 +403,6 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
     from .serving import serving_advice
 
     report.serving = serving_advice(report)
+    if options.storage:
+        add_storage(report, session)
     return report, session

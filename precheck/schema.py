@@ -12,8 +12,10 @@ from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 from .dtypes import LOW_PRECISION
 from .kinds import KIND_NAMES
 from .options import ATTN_IMPLEMENTATIONS
+from .storage import PRECISIONS
 from .report import (STATUSES, BlockDrift, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
-                     ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, TopTerms)
+                     ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
+                     StorageResult, TopTerms)
 from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -46,6 +48,8 @@ LOAD_SETTINGS = {
     },
     "additionalProperties": False,
 }
+
+_PRECISION = {"enum": list(PRECISIONS)}
 
 CONSTRAINTS: dict[type, dict[str, dict]] = {
     ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub"]},
@@ -104,6 +108,13 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     },
     NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
     Recommendation: {"mode": {"enum": [*MODES, None]}},
+    StorageResult: {"model_dtype": _ANY_DTYPE, "precision": _PRECISION, "bytes_per_vector": {"minimum": 1},
+                    "recall_at_1": _SHARE, "recall_at_10": _SHARE, "recall_at_1_rescored": _SHARE,
+                    "recall_at_10_rescored": _SHARE, "spearman": {"minimum": -1, "maximum": 1},
+                    "seconds": _AT_LEAST_0},
+    StorageCheck: {"precisions": {"items": _PRECISION, "minItems": 1}, "min_recall": _SHARE, "k": {"minimum": 1},
+                   "rescore_multiplier": {"minimum": 1}, "corpus": {"minimum": 2},
+                   "calibration_items": _AT_LEAST_0, "dimensions": {"minimum": 1}, "seconds": _AT_LEAST_0},
 }
 
 

@@ -40,6 +40,8 @@ def serving_advice(report: Report) -> list[ServingAdvice]:
     """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype that passed
     as loaded where the server has it, else float32, the one dtype every scan verifies."""
     tei, vllm, infinity = "text-embeddings-inference", "vllm", "infinity"
+    if report.model.kind == "multi-vector-encoder":
+        return []  # which servers take late-interaction models is not verified (docs/multi-vector.md)
     if _clean(report, "float16"):
         why = _passed(report, "float16")
         return [

@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import PrecheckError
-from ..inputs import Input, model_inputs  # noqa: F401 - shared by the commands
+from ..inputs import Input, model_inputs, option_inputs  # noqa: F401 - shared by the commands
 from ..outputs import HELD_SIGNALS, Output, check_outputs, goes_to_stdout, left_behind, write_file  # noqa: F401
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2

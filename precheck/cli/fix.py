@@ -14,7 +14,7 @@ from ._common import (
     JsonOption,
     ModelArgument,
     QuietOption,
-    Input,
+    option_inputs,
     debug_wanted,
     error_boundary,
     run_and_report,
@@ -23,7 +23,7 @@ from ._options import with_scan_options
 
 
 # fix writes one dtype (its own --dtype) and its whole point is the fix search.
-@with_scan_options(exclude=("dtypes", "fix"))
+@with_scan_options(exclude=("dtypes", "fix", "storage", "min_recall", "calibration_file"))
 def fix(
     model: ModelArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the fixed model and precheck.json to.")],
@@ -44,9 +44,7 @@ def fix(
         from ..apply import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome
 
-        check_fix_paths(model, checked.kind, out, force, json_path,
-                        [Input("--texts file", checked.texts_file), Input("--pairs file", checked.pairs_file)],
-                        checked.revision)
+        check_fix_paths(model, checked.kind, out, force, json_path, option_inputs(checked), checked.revision)
         outcome = run_and_report(json_path, quiet, lambda progress: write_fixed_model(checked, out, force, progress),
                                  render_fix_outcome, force)
     raise typer.Exit(EXIT_PASS if outcome.done else EXIT_FAIL)

@@ -11,8 +11,8 @@ from ._common import (
     ForceOption,
     JsonOption,
     ModelArgument,
-    Input,
     model_inputs,
+    option_inputs,
     Output,
     QuietOption,
     check_outputs,
@@ -42,8 +42,7 @@ def scan(
 
         checked = scan_options(model, options)
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
-                      [*model_inputs(model), Input("--texts file", checked.texts_file),
-                       Input("--pairs file", checked.pairs_file)])
+                      [*model_inputs(model), *option_inputs(checked)])
         from ..render.scan import render_terminal
         from ..scanner import run_scan
 

@@ -3,6 +3,7 @@ one line per failing model and dtype and per regression; empty when all pass."""
 from __future__ import annotations
 
 from .interface import Format
+from .junit import storage_message
 
 
 def _escape(text: str) -> str:
@@ -29,6 +30,11 @@ class GithubAnnotationsFormat(Format):
                 for regression in mine:
                     lines.append(f"::error title=precheck {name} {verdict.dtype} regression::"
                                  f"{_escape(regression.message)}")
+            storage = model_run.report.storage
+            for row in storage.results if storage is not None else []:
+                if not row.passed:
+                    lines.append(f"::error title=precheck {name} storage {row.model_dtype} {row.precision}::"
+                                 f"{_escape(storage_message(storage, row))}")
         return "\n".join(lines)
 
 

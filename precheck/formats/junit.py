@@ -19,6 +19,22 @@ def _failure_text(report, dtype: str, regressions) -> str:
     return "\n".join(lines)
 
 
+def storage_message(storage, row) -> str:
+    """A failing storage precision (--storage) in one line, for JUnit and the annotations."""
+    from ..render.storage import gated_figure
+
+    return (f"stored as {row.precision}: recall@10 {gated_figure(row):.3f} < {storage.min_recall} "
+            f"(recall@1 {row.recall_at_1:.3f}, Spearman {row.spearman:.4f}, {row.bytes_per_vector} bytes/vector)")
+
+
+def _storage_case(suite, name: str, storage, row) -> None:
+    """One case per model dtype x storage precision (--storage): `storage float16 int8`."""
+    case = ET.SubElement(suite, "testcase", classname=name, name=f"storage {row.model_dtype} {row.precision}")
+    case.set("time", f"{row.seconds:.3f}")
+    if not row.passed:
+        ET.SubElement(case, "failure", message=storage_message(storage, row), type="storage")
+
+
 class JUnitFormat(Format):
     name = "junit"
 
@@ -47,6 +63,10 @@ class JUnitFormat(Format):
                     message = verdict.summary if not verdict.passed else mine[0].message
                     ET.SubElement(case, "failure", message=message, type=verdict.status).text = \
                         _failure_text(report, verdict.dtype, mine)
+            for row in report.storage.results if report.storage is not None else []:
+                tests += 1
+                failures += not row.passed
+                _storage_case(suite, name, report.storage, row)
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("errors", str(errors))

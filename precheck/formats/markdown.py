@@ -57,11 +57,32 @@ def _serving(report: "Report") -> list[str]:
     return ["", f"Serving: {flags} (the report's `serving` notes say why; docs/serving.md)."]
 
 
+def _storage_rows(storage, first: list[str]) -> list[list[str]]:
+    from .storage import gated_figure
+
+    return [[*first, r.model_dtype, r.precision, str(r.bytes_per_vector), f"{r.recall_at_1:.3f}",
+             f"{r.recall_at_10:.3f}", "-" if r.recall_at_10_rescored is None else f"{r.recall_at_10_rescored:.3f}",
+             f"{r.spearman:.4f}", f"{_MARK[r.passed]} ({gated_figure(r):.3f})"] for r in storage.results]
+
+
+_STORAGE_HEADERS = ["model dtype", "stored as", "bytes/vector", "recall@1", "recall@10", "recall@10 rescored",
+                    "Spearman", "gate"]
+
+
+def _storage(storages: list, rows: list[list[str]], headers: list[str]) -> list[str]:
+    floors = sorted({s.min_recall for s in storages})
+    floor = str(floors[0]) if len(floors) == 1 else "each model's min_recall"
+    return ["", f"Storage (recall of float32's {storages[0].k} nearest neighbours; gate: recall@10, rescored where "
+                f"the index rescores, >= {floor}; docs/storage.md):", "", *_table(headers, rows)]
+
+
 def scan_summary(report: "Report") -> str:
     m, env = report.model, report.environment
     lines = [f"### precheck scan: {_code(m.name)}: {_MARK[report.verdict.passed]}", ""]
     lines += _table(["dtype", "status", "figure", "recommended fix"], _rows(report))
     lines += _serving(report)
+    if report.storage is not None:
+        lines += _storage([report.storage], _storage_rows(report.storage, []), _STORAGE_HEADERS)
     lines += ["", f"<sub>{m.kind}; {report.settings.probe_items} probe items; torch {env.torch}, transformers "
                   f"{env.transformers}, sentence-transformers {env.sentence_transformers}, device {env.device}</sub>",
               ""]
@@ -85,7 +106,12 @@ def ci_summary(run: "CiRun") -> str:
             rows.append([name, *row, baseline])
     lines += _table(["model", "dtype", "status", "figure", "recommended fix", "baseline"], rows)
     lines += ["", "figure: min cosine (embedders) or Spearman (cross-encoders) against float32, loaded in the "
-                  "dtype as users load it.", ""]
+                  "dtype as users load it."]
+    checked = [r for r in run.runs if r.report is not None and r.report.storage is not None]
+    if checked:
+        rows = [row for r in checked for row in _storage_rows(r.report.storage, [_code(r.config.name)])]
+        lines += _storage([r.report.storage for r in checked], rows, ["model", *_STORAGE_HEADERS])
+    lines += [""]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..options import check_combination, scan_fields
+from ..options import check_combination, file_options, scan_fields
 
 # The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.
 
@@ -168,8 +168,8 @@ def parse_config(path: Path, section: dict) -> CiConfig:
         if checked["name"] in seen:
             raise PrecheckError(f"{entry_where}.name {checked['name']!r} is listed twice")
         seen.add(checked["name"])
-        for key in ("texts", "pairs"):
-            if key in checked:
+        for _, key, _ in file_options():  # files, relative to the config file
+            if checked.get(key) is not None:
                 checked[key] = (path.parent / checked[key]).resolve()
         checked["source"] = local_model_path(path.parent, checked["name"])
         models.append(ModelConfig(**checked))
@@ -191,16 +191,6 @@ def local_model_path(folder: Path, name: str) -> str | None:
     if candidate.exists() or text.startswith((".", "/", "~")):
         return str(candidate.resolve())
     return None
-
-
-def config_inputs(config: CiConfig) -> dict[str, Path]:
-    """Files the config points at, which no output of `precheck ci` may replace."""
-    inputs: dict[str, Path] = {"config file": config.path, "baseline": config.baseline}
-    for model in config.models:
-        for key in ("texts", "pairs"):
-            if getattr(model, key) is not None:
-                inputs[f"{key} file of {model.name}"] = getattr(model, key)
-    return inputs
 
 
 def load_config(explicit: Path | None, cwd: Path) -> CiConfig:

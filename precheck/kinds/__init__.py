@@ -2,21 +2,23 @@
 
 One module per kind (its class, its built-in probe items, how it runs and compares); `kind_for`
 picks one by name from KINDS. embedder.py: SentenceTransformer; cross_encoder.py: CrossEncoder;
-sparse_encoder.py: SparseEncoder.
+sparse_encoder.py: SparseEncoder; multi_vector.py: MultiVectorEncoder.
 """
 from __future__ import annotations
 
 from ..tensors import torch_module
 from .cross_encoder import CrossEncoderKind, cross_encoder_max_length
 from .embedder import Embedder
+from .multi_vector import MultiVectorEncoderKind
 from .sparse_encoder import SparseEncoderKind
 
 EMBEDDER, CROSS_ENCODER, SPARSE_ENCODER = Embedder.name, CrossEncoderKind.name, SparseEncoderKind.name
-KINDS = {kind.name: kind for kind in (Embedder, CrossEncoderKind, SparseEncoderKind)}
+MULTI_VECTOR_ENCODER = MultiVectorEncoderKind.name
+KINDS = {kind.name: kind for kind in (Embedder, CrossEncoderKind, SparseEncoderKind, MultiVectorEncoderKind)}
 KIND_NAMES = tuple(KINDS)
 
-__all__ = ["CROSS_ENCODER", "EMBEDDER", "KINDS", "KIND_NAMES", "SPARSE_ENCODER", "CrossEncoderKind", "Embedder",
-           "SparseEncoderKind", "cross_encoder_max_length", "kind_for", "torch_module"]
+__all__ = ["CROSS_ENCODER", "EMBEDDER", "KINDS", "KIND_NAMES", "MULTI_VECTOR_ENCODER", "SPARSE_ENCODER",
+           "CrossEncoderKind", "Embedder", "MultiVectorEncoderKind", "SparseEncoderKind", "cross_encoder_max_length", "kind_for", "torch_module"]
 
 
 def kind_for(name: str):

@@ -73,6 +73,12 @@ def render_ci(run: CiRun, console: Console) -> None:
             # Under the figures: a long message in the grid would push them out of the line.
             console.print(f"  [magenta]{escape(model_run.config.name)}:[/magenta] {escape(model_run.error or '')}",
                           highlight=False)
+    for model_run in run.runs:
+        if model_run.report is not None and model_run.report.storage is not None:
+            from .storage import failing_lines
+
+            for line in failing_lines(model_run.report.storage):  # --storage: docs/storage.md
+                console.print(f"  [red]{escape(model_run.config.name)}: storage[/red] {escape(line)}", highlight=False)
     if run.baseline_updated:
         console.print(f"Baseline written to {escape(str(run.config.baseline))}", highlight=False)
     elif not run.baseline_found:

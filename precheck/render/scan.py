@@ -59,12 +59,15 @@ def _error_text(result: ProbeResult) -> str:
 
 
 def results_table(report: Report) -> Table:
-    what = "pairs" if report.model.kind == "cross-encoder" else "texts"
+    what = "pairs" if report.model.kind in ("cross-encoder", "multi-vector-encoder") else "texts"
     # Ranked scores (cross-encoders, sparse encoders) carry Spearman; embeddings carry cosines.
     cross = any(r.spearman is not None for r in report.results)
     sparse = any(r.topk_overlap is not None for r in report.results)
     table = Table(title=f"Test runs against float32 ({report.settings.probe_items} {what})", title_justify="left")
-    figures = ("Spearman", "max |diff|") if cross else ("min cos", "mean cos")
+    # Multi-vector encoders carry both: per-token cosines and MaxSim scores (docs/multi-vector.md).
+    multi = report.model.kind == "multi-vector-encoder"
+    figures = ("min cos", "mean cos") if multi or not cross else ()
+    figures += ("Spearman", "max |diff|") if cross else ()
     figures += ("top-k kept", "active dims change") if sparse else ()
     for column in ("dtype", "strategy", "status", "NaN/inf", *figures, "top-1", "s", "MB"):
         table.add_column(column, justify="left" if column in ("dtype", "strategy", "status") else "right", no_wrap=True)
@@ -74,8 +77,8 @@ def results_table(report: Report) -> Table:
             r.strategy,
             Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
             str(r.nonfinite) if r.nonfinite else "",
-            *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross
-              else (_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f"))),
+            *((_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f")) if multi or not cross else ()),
+            *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross else ()),
             *((_figure(r.topk_overlap, ".0%"), _figure(r.active_dims_change, ".1%")) if sparse else ()),
             _figure(r.top1_agreement, ".0%"),
             f"= {r.same_as}" if r.same_as else _figure(r.seconds, ".2f"),
@@ -107,6 +110,10 @@ def render_terminal(report: Report, console: Console) -> None:
             t = r.topk_terms
             console.print(f"  {r.dtype} {r.strategy}: top terms of text {t.item} {t.text[:40]!r}: float32 "
                           f"{' '.join(t.float32)} | {r.dtype} {' '.join(t.candidate)}", highlight=False, markup=False)
+    if report.storage is not None:
+        from .storage import print_storage
+
+        print_storage(report.storage, console)
     if report.headroom:
         print_table(console, headroom_chart(report, console.width))
     if report.diagnoses:
@@ -122,6 +129,10 @@ def render_terminal(report: Report, console: Console) -> None:
         best = report.recommended_fix(v.dtype)
         fix = f" -> fix: {best.strategy}" if best is not None else ""
         console.print(f"{mark} {v.dtype}: {escape(v.summary)}{fix}", highlight=False)
+    if report.storage is not None:
+        from .storage import print_storage_verdict
+
+        print_storage_verdict(report.storage, console)
 
 
 def print_serving(report: Report, console: Console) -> None:

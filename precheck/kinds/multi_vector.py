@@ -1,0 +1,82 @@
+"""The multi-vector-encoder kind: a MultiVectorEncoder (ColBERT-style late interaction), probed
+with (query, passage) pairs, compared by per-token vectors and MaxSim scores.
+
+sentence-transformers 6 loads PyLate and Stanford ColBERT checkpoints as MultiVectorEncoder; its
+encode_query / encode_document return one vector per scored token (the mask already applied).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .cross_encoder import CrossEncoderKind
+
+
+def _max_length(model) -> int:
+    return int(getattr(model, "max_seq_length", None) or 512)
+
+
+class MultiVectorEncoderKind(CrossEncoderKind):
+    """Reads pairs as a cross-encoder does; loads, runs and compares its own way."""
+
+    name = "multi-vector-encoder"
+    class_name = "MultiVectorEncoder"
+    run_call = ('scores = model.similarity(model.encode_query(["your query"]), '
+                'model.encode_document(["a passage"]))')
+    items_label = "pairs"
+    probe_option = "pairs"
+    # The sentence-transformers subpackage that holds the class: versions without it are refused
+    # before any load (loading.check_kind_available).
+    package_module = "multi_vector_encoder"
+
+    def api_shape(self) -> tuple[str, str]:
+        return "model", "model_kwargs"
+
+    def construct(self, path: str, device: str, trust_remote_code: bool, torch_dtype):
+        from sentence_transformers import MultiVectorEncoder
+
+        return MultiVectorEncoder(path, device=device, trust_remote_code=trust_remote_code,
+                                  model_kwargs={"torch_dtype": torch_dtype})
+
+    def default_items(self, model) -> list:
+        from .pairs import builtin_pairs
+
+        return builtin_pairs(_max_length(model))
+
+    def read_items(self, path: Path) -> list:
+        return super().read_items(path)
+
+    def run(self, model, items: list, batch_size: int):
+        """[pairs, 1 + 2 × max_seq_length, dim] float32: per pair, row 0 holds the MaxSim score and
+        the query's and passage's token counts; then the query's token vectors, then the passage's
+        from row 1 + max_seq_length, zero-padded, so that every run of the same pairs has one shape."""
+        import torch
+
+        start = time.perf_counter()
+        options = {"batch_size": batch_size, "show_progress_bar": False}
+        queries = list(dict.fromkeys(q for q, _ in items))
+        passages = list(dict.fromkeys(p for _, p in items))
+        query_vectors = dict(zip(queries, model.encode_query(queries, **options)))
+        passage_vectors = dict(zip(passages, model.encode_document(passages, **options)))
+        seconds = time.perf_counter() - start
+        length = _max_length(model)
+        dim = next(iter(query_vectors.values())).shape[-1]
+        out = torch.zeros(len(items), 1 + 2 * length, max(dim, 3))
+        for row, (query, passage) in enumerate(items):
+            q = query_vectors[query].float().cpu()[:length]
+            p = passage_vectors[passage].float().cpu()[:length]
+            # MaxSim in float32 from the vectors as users get them: the index scores, not the model.
+            score = (q @ p.T).max(dim=1).values.sum() if len(q) and len(p) else torch.tensor(0.0)
+            out[row, 0, :3] = torch.stack([score, torch.tensor(float(len(q))), torch.tensor(float(len(p)))])
+            out[row, 1:1 + len(q), :dim] = q
+            out[row, 1 + length:1 + length + len(p), :dim] = p
+        return out, seconds
+
+    def compare(self, reference, candidate, items):
+        from ..compare_multi_vector import compare_token_vectors
+
+        return compare_token_vectors(reference, candidate, [q for q, _ in items])
+
+    def token_count(self, model, item) -> int:
+        limit = _max_length(model)
+        return max(len(model.tokenizer(text, truncation=True, max_length=limit)["input_ids"]) for text in item)

@@ -1,0 +1,79 @@
+"""Where --storage meets the scan: its checks before any load, the built-in corpus added to the
+probe texts, and the storage figures made from the embeddings the scan's runs already computed.
+
+The scan keeps each `load` run's embeddings (scanner.ScanSession.kept); nothing here loads or encodes
+a model, except a --calibration file's texts, encoded once by the float32 reference the scan loaded.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import PrecheckError
+
+
+def check_storage_options(options, kind: str) -> list[str] | None:
+    """Bad storage options fail before any load; returns the --calibration texts (None: held apart)."""
+    from .kinds import EMBEDDER
+    from .storage import check_min_recall
+
+    if not options.storage:
+        if options.calibration_file is not None:
+            raise PrecheckError("--calibration is for --storage", "add --storage int8 (or uint8) to use it")
+        return None
+    check_min_recall(options.min_recall)
+    if kind != EMBEDDER:
+        raise PrecheckError(f"--storage measures dense embeddings; {options.model} is a {kind}",
+                            "scan a sentence-transformer model, or leave --storage out (docs/storage.md)")
+    if options.calibration_file is None:
+        return None
+    return read_calibration(options.calibration_file)
+
+
+def read_calibration(path: Path) -> list[str]:
+    from .kinds.texts import read_texts
+
+    try:
+        return read_texts(path)
+    except PrecheckError as exc:
+        raise PrecheckError(exc.message.replace("--texts", "--calibration"), exc.hint) from exc
+
+
+def with_corpus(items: list[str], from_file: bool) -> tuple[list[str], list[int]]:
+    """(probe items, rows searched): a --texts file is searched whole; otherwise the built-in
+    corpus is added to the built-in probe texts, and only its rows are searched (the probe set's
+    empty strings and window-filling repeats are there to break float16, not to be retrieved)."""
+    if from_file:
+        return items, list(range(len(items)))
+    from .storage import builtin_corpus
+
+    position = {text: i for i, text in enumerate(items)}
+    items = list(items)
+    rows = []
+    for text in builtin_corpus():
+        if text not in position:
+            position[text] = len(items)
+            items.append(text)
+        rows.append(position[text])
+    return items, rows
+
+
+def add_storage(report, session) -> None:
+    """report.storage for float32 and each dtype that passed, notes for those left out; a failing
+    storage precision fails the report as a failing dtype does."""
+    report.storage, notes = storage_of_scan(session, report.verdict)
+    report.notes.extend(notes)
+    report.verdict.passed = report.verdict.passed and report.storage.passed
+
+
+def storage_of_scan(session, verdict):
+    from .storage import measure_storage
+
+    options = session.options
+    passed = [v.dtype for v in verdict.dtypes if v.passed and v.dtype in session.kept]
+    runs = {"float32": session.reference, **{dtype: session.kept[dtype] for dtype in passed}}
+    source = str(options.calibration_file) if options.calibration_file is not None else "held-apart"
+    check = measure_storage(session.reference, runs, session.storage_rows, options.storage, options.min_recall,
+                            session.calibration, source)
+    notes = [f"{v.dtype} did not pass the scan ({v.status}): its embeddings are not measured in storage"
+             for v in verdict.dtypes if not v.passed]
+    return check, notes

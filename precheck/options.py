@@ -39,6 +39,7 @@ class Option:
     panel: str = "probe"
     ci_flag: bool = False  # `ci` takes it on its command line, overriding the config for every model
     load: bool = False  # part of how the model is loaded and encoded (LoadOptions)
+    fix_takes: bool = True  # `fix` takes it (False: a figure fix does not produce, such as --storage)
     metavar: str | None = None
 
 
@@ -290,14 +291,14 @@ class ScanOptions:
     storage: tuple[str, ...] = option(
         (), "Embedders: measure retrieval with the vectors stored as float32, float16, int8, uint8, binary or "
         "ubinary; comma-separate (docs/storage.md).", ("--storage",), _storage, cli_type=Optional[list[str]],
-        config_type=list, panel="storage")
+        config_type=list, panel="storage", fix_takes=False)
     min_recall: float = option(
         0.8, "--storage: lowest recall@10 against float32 exact search (rescored where the index rescores).",
-        ("--min-recall",), _share(open_low=False), config_type=(int, float), panel="storage")
+        ("--min-recall",), _share(open_low=False), config_type=(int, float), panel="storage", fix_takes=False)
     calibration_file: Path | None = option(
         None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
         "of the probe texts).", ("--calibration",), _optional(_path), cli_type=Optional[Path],
-        config_key="calibration", config_type=str, panel="storage")
+        config_key="calibration", config_type=str, panel="storage", fix_takes=False)
 
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) reaches here unchecked; the CLI and the config
@@ -363,8 +364,8 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
         raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
                             f"{where('model_kwargs')} both given", "give it once")
     if values.get("calibration_file") is not None and not values.get("storage"):
-        raise PrecheckError(f"{where('calibration_file')} without {where('storage')}",
-                            "calibration texts calibrate int8/uint8 storage: add --storage int8 (or drop it)")
+        raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
+                            f"add {where('storage')} int8 (or leave the calibration out)")
     device = values.get("device")
     if device in (None, "auto"):
         return  # known once the device is resolved: memory.plan_memory checks the same then
@@ -383,6 +384,11 @@ def file_options() -> list[tuple[str, str, str]]:
     calibration, ...): inputs.py refuses an output over any of them, so a new one is guarded at once."""
     return [(f.name, how.config_key or f.name, how.flags[0]) for f, how in scan_fields()
             if how.cli_type == Optional[Path]]
+
+
+def not_for_fix() -> tuple[str, ...]:
+    """The fields `fix` leaves out: it writes a fixed model, not these figures."""
+    return tuple(f.name for f, how in scan_fields() if not how.fix_takes)
 
 
 def cli_flag(name: str) -> str:

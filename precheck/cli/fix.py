@@ -19,11 +19,12 @@ from ._common import (
     error_boundary,
     run_and_report,
 )
+from ..options import not_for_fix
 from ._options import with_scan_options
 
 
 # fix writes one dtype (its own --dtype) and its whole point is the fix search.
-@with_scan_options(exclude=("dtypes", "fix", "storage", "min_recall", "calibration_file"))
+@with_scan_options(exclude=("dtypes", "fix", *not_for_fix()))
 def fix(
     model: ModelArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the fixed model and precheck.json to.")],

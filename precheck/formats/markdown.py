@@ -58,7 +58,7 @@ def _serving(report: "Report") -> list[str]:
 
 
 def _storage_rows(storage, first: list[str]) -> list[list[str]]:
-    from .storage import gated_figure
+    from ..render.storage import gated_figure
 
     return [[*first, r.model_dtype, r.precision, str(r.bytes_per_vector), f"{r.recall_at_1:.3f}",
              f"{r.recall_at_10:.3f}", "-" if r.recall_at_10_rescored is None else f"{r.recall_at_10_rescored:.3f}",

@@ -24,15 +24,16 @@ def _hub_repo_folder(repo_id: str) -> Path:
     return Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}"
 
 
-def _linked_files(folder: Path) -> list[Path]:
-    """What the files of a model folder link to (a hub snapshot's blobs, or anywhere else)."""
+def _linked_files(folder: Path, depth: int = 3) -> list[Path]:
+    """What the files of a model folder link to (a hub snapshot's blobs, or anywhere else); a
+    model's files sit at most a few folders deep (1_Pooling/, snapshots/<rev>/2_Dense/)."""
     found = []
-    try:
-        for root, _dirs, files in os.walk(folder):
-            found += [Path(os.path.realpath(os.path.join(root, f))) for f in files
-                      if os.path.islink(os.path.join(root, f))]
-    except OSError:
-        pass
+    top = len(Path(folder).parts)
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: None):
+        if len(Path(root).parts) - top >= depth:
+            dirs[:] = []
+        found += [Path(os.path.realpath(os.path.join(root, f))) for f in files
+                  if os.path.islink(os.path.join(root, f))]
     return found
 
 

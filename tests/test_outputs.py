@@ -90,11 +90,12 @@ def test_scan_with_stdout_closed_is_exit_2_with_one_line(tmp_path, tiny_model):
     assert os.listdir(tmp_path) == []
 
 
-def test_scan_whose_reader_closed_stdout_is_exit_2_with_one_line(tiny_model):
+@pytest.mark.parametrize("args", [["--plan-only", "--device", "cpu"], ["--help"]], ids=["plan", "help"])
+def test_scan_whose_reader_closed_stdout_is_exit_2_with_one_line(tiny_model, args):
     reader, writer = os.pipe()
     os.close(reader)  # as `| head -1` does once it has its line
     try:
-        run = subprocess.run([*CLI, "scan", str(tiny_model), "--plan-only", "--device", "cpu"], stdout=writer,
+        run = subprocess.run([*CLI, "scan", *([] if args == ["--help"] else [str(tiny_model)]), *args], stdout=writer,
                              stderr=subprocess.PIPE, text=True, env=environment(), timeout=120)
     finally:
         os.close(writer)

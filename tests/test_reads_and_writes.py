@@ -256,3 +256,44 @@ def test_scan_reads_texts_from_a_pipe_once(tmp_path, tiny_model):
     writer.join(timeout=60)
     assert run.exit_code == 0, run.stderr
     assert run.json()["settings"]["probe_items"] == 3
+
+
+# --- every output option of every command, found from the command line itself ---------------------------
+
+def output_options() -> list[tuple[str, str]]:
+    """(command, option) for each option that writes a file or folder: its help says "write".
+    A new command or output option is tried here without anyone adding a row."""
+    import typer
+
+    from precheck.cli import app
+
+    group = typer.main.get_command(app)
+    return [(name, param.opts[0]) for name, command in sorted(group.commands.items()) for param in command.params
+            if "write" in (getattr(param, "help", "") or "").lower() and not getattr(param, "is_flag", False)]
+
+
+def over_an_input(command: str, option: str, work: Path, model: Path, texts: Path) -> tuple[list, str]:
+    """The command's arguments with `option` aimed at one of its inputs, and the word the refusal says."""
+    if command in ("ci", "merge"):
+        project = config(work, model_entry(model, texts))
+        reports = [existing(work, "s1.json")] if command == "merge" else []
+        return [command, *reports, "--config", project, option, project, "--force"], "the config file"
+    extra = ["--out", work / "out"] if command == "fix" and option != "--out" else []
+    return [command, model, *extra, option, model / "written", "--force"], "inside the model folder"
+
+
+def test_every_output_option_is_listed():
+    assert set(output_options()) >= {("scan", "--json"), ("scan", "--summary"), ("fix", "--out"), ("fix", "--json"),
+                                     ("train-check", "--json"), ("ci", "--json"), ("ci", "--junit"),
+                                     ("ci", "--summary"), ("merge", "--json"), ("merge", "--junit"),
+                                     ("merge", "--summary")}
+
+
+@pytest.mark.parametrize("command, option", output_options(), ids=[f"{c}{o}" for c, o in output_options()])
+def test_every_output_option_refuses_an_input_whatever_force_says(command, option, tmp_path, monkeypatch, tiny_model,
+                                                                  tiny_texts):
+    monkeypatch.chdir(tmp_path)
+    args, needle = over_an_input(command, option, tmp_path, tiny_model, tiny_texts)
+    before = digests(tmp_path, tiny_model)
+    assert_one_line_error(invoke(*args), needle, absent="--force")
+    assert digests(tmp_path, tiny_model) == before and temporaries(tmp_path, tiny_model) == []

@@ -38,6 +38,14 @@ class OneLineErrors(TyperGroup):
         except typer.Abort:
             typer.echo("precheck: aborted", err=True)
             sys.exit(EXIT_CANNOT_RUN)
+        except SystemExit as exc:
+            if exc.code != 1:
+                raise
+            # click and typer exit 1 (the "model fails" code) when stdout closes under --help; in
+            # non-standalone mode nothing else exits 1 from here.
+            _silence(sys.stdout)
+            _echo_error(BROKEN_PIPE_LINE)
+            sys.exit(EXIT_CANNOT_RUN)
         except Exception as exc:
             # click's UsageError, or typer's own copy of it in typer >= 0.29 (no click there):
             # matched by shape so that both generations of typer get one-line errors.
@@ -121,6 +129,7 @@ def debug_wanted(flag: bool) -> bool:
 
 
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+BROKEN_PIPE_LINE = "precheck: error: stdout was closed before precheck finished writing (did a reader such as head exit?)"
 
 
 class Interrupted(BaseException):
@@ -203,8 +212,7 @@ def error_boundary(debug: bool):
             traceback.print_exc()
         if exc.errno == errno.EPIPE:
             _silence(sys.stdout)
-            _echo_error("precheck: error: stdout was closed before precheck finished writing (did a reader such "
-                        "as head exit?)")
+            _echo_error(BROKEN_PIPE_LINE)
         else:
             _echo_error(f"precheck: error: cannot write {exc.filename or 'to stdout'}: {exc.strerror or exc} "
                         "(free some space, or send the output elsewhere)")

@@ -33,8 +33,11 @@ def read_plan(folder: Path) -> Plan | None:
 def load_planned(model, plan: Plan, device: str, trust_remote_code: bool):
     """Load a resolved model with its weights in the plan's dtype and apply the plan."""
     from .loading import load_model
+    from .reference_check import BufferRepair, repaired
 
     loaded = load_model(model, device, plan.weights_dtype, trust_remote_code)
+    # Buffers the installed transformers left uninitialised, copied from a fresh instance as the scan did.
+    loaded = repaired(loaded, BufferRepair(dict(plan.repair_buffers)) if plan.repair_buffers else None)
     return apply_plan(loaded, plan, device)
 
 

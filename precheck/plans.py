@@ -20,6 +20,9 @@ class Plan:
     # Children of kept blocks that still run in the low dtype: the block's own code and the edges
     # between its other children stay in float32 (a feed-forward's inner activation may not fit).
     run_low: list[str] = field(default_factory=list)
+    # Buffers the installed transformers leaves uninitialised, copied from a fresh instance after the load
+    # (reference_check.py): transformers model path -> buffer names in it.
+    repair_buffers: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def weights_dtype(self) -> str:
@@ -35,8 +38,12 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Plan":
+        repair = data.get("repair_buffers") or {}
+        if not isinstance(repair, dict):
+            raise ValueError("repair_buffers should map a module path to buffer names")
         return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])),
-                   run_low=list(data.get("run_low", [])))
+                   run_low=list(data.get("run_low", [])),
+                   repair_buffers={str(k): [str(n) for n in v] for k, v in repair.items()})
 
 
 def _run_in(module, inside, outside) -> None:
@@ -126,22 +133,23 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     if plan.strategy == "keep-fp32":
         head = "from collections.abc import MutableMapping\n\n" + head
     load = f'model = {cls}({model_name!r}, device="{device}"{extra}'
+    repair = _repair_lines(plan, net)
     if plan.strategy == "load":
-        body = f'{load}, {dtype_kwarg}={{"torch_dtype": {low}}})\n'
+        body = f'{load}, {dtype_kwarg}={{"torch_dtype": {low}}})\n{repair}'
     elif plan.strategy == "bf16":
-        body = f'{load}, {dtype_kwarg}={{"torch_dtype": torch.bfloat16}})\n'
+        body = f'{load}, {dtype_kwarg}={{"torch_dtype": torch.bfloat16}})\n{repair}'
     elif plan.strategy == "cast":
-        body = f"{load})\n{net}.to({low})  # casts every module\n"
+        body = f"{load})\n{repair}{net}.to({low})  # casts every module\n"
     elif plan.strategy == "autocast":
         body = (
-            f"{load})  # float32 weights\n"
+            f"{load})  # float32 weights\n{repair}"
             f'with torch.autocast("{device}", dtype={low}):\n'
             f"    {kind.run_call}\n"
         )
     else:
         body = (
             _CAST_HELPER
-            + f"{load})\n{net}.to({low})\n"
+            + f"{load})\n{repair}{net}.to({low})\n"
             + f"for path in {plan.keep_fp32!r}:  # kept in float32, cast at their edges\n"
             + f"    block = {net}.get_submodule(path).float()\n"
             + "    block.register_forward_pre_hook(\n"
@@ -170,12 +178,21 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     return head + body, with_precheck
 
 
+def _repair_lines(plan: Plan, net: str) -> str:
+    from .reference_check import BufferRepair, repair_snippet
+
+    return repair_snippet(BufferRepair(dict(plan.repair_buffers)), net) if plan.repair_buffers else ""
+
+
 def plan_from_report(report, dtype: str) -> Plan | None:
-    """`load` when the dtype already passes as users load it; else the recommended fix."""
+    """`load` when the dtype already passes as users load it; else the recommended fix. Either way
+    with the buffer repair the float32 reference needed, which every load of the scan had."""
+    buffers = report.reference.buffers
+    repair = {k: list(v) for k, v in buffers.by_owner.items()} if buffers is not None else {}
     load = report.result(dtype, "load")
     if load.status == "ok":
-        return Plan(dtype, "load")
+        return Plan(dtype, "load", repair_buffers=repair)
     best = report.recommended_fix(dtype)
     if best is None:
         return None
-    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low))
+    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low), repair)

@@ -28,6 +28,7 @@ from .loading import (
     resolve_model,
 )
 from .fingerprint import model_fingerprint
+from .reference_check import repaired
 from .localise import is_unsupported_message, recording_headroom
 from .progress import counting_items
 from .memory import plan_memory
@@ -120,6 +121,7 @@ class ScanSession:
         # (dtype, fingerprint) -> the result of the run whose model had those weights
         self.runs_by_weights: dict[tuple[str, str], ProbeResult] = {}
         self.memory = None  # the MemoryPlan (memory.py): where each run goes
+        self.buffer_repair = None  # reference_check.BufferRepair: buffers every load copies from a fresh instance
 
     def load_reference(self):
         from .memory import record_placement, reference_kwargs
@@ -128,10 +130,10 @@ class ScanSession:
         model = load_reference_model(self.model, self.device, self.options.trust_remote_code, placement,
                                      reference_kwargs(self.memory))
         record_placement(self.memory, model)
-        return model
+        return repaired(model, self.buffer_repair)
 
     def load(self, dtype: str | None):
-        return load_model(self.model, self.device, dtype, self.options.trust_remote_code)
+        return repaired(load_model(self.model, self.device, dtype, self.options.trust_remote_code), self.buffer_repair)
 
     def builder(self, dtype: str, strategy: str) -> Callable[[], object]:
         """How each scan strategy makes its model: `load` as users do, `cast` = float32 + .to()."""
@@ -160,8 +162,11 @@ class ScanSession:
             return self.run_model(model)
 
     def run_reference(self) -> Reference:
+        from .reference_check import check_reference, verify_reference
+
         self.progress("loading float32 reference")
         model = self.load_reference()
+        buffers = check_reference(self, model)
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if probe_file(self.options, self.model.kind) is not None:
             self.items = self.kind.read_items(probe_file(self.options, self.model.kind))
@@ -179,17 +184,17 @@ class ScanSession:
                 self.reference, seconds = self.run_counted(model, "float32")
             self.headroom = headroom()
         except Exception as exc:  # noqa: BLE001
-            raise PrecheckError(
-                f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
-                "precheck needs a working float32 model to compare against",
-            ) from exc
-        reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()))
+            from .model_code import float32_failure
+
+            raise float32_failure(self.model.name, exc, self.model.path) from exc
+        reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()), buffers)
         if self.items and reference.nonfinite >= len(self.items):
             # Nothing is left to compare: a scan that went on would pass on no evidence.
             raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
                                 "precheck needs a working float32 model to compare against")
         del model
         release_memory()
+        verify_reference(self, buffers)
         return reference
 
     def _build_and_encode(self, build, sizes: dict, label: str, weights_of: str | None):
@@ -358,8 +363,9 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             else:
                 results.append(ProbeResult(dtype, strategy, "unsupported", error=ErrorInfo("Unsupported", why)))
     diagnoses, drift = diagnose_failures(session, results)
-    fixes = search_fixes(session, results, diagnoses) if options.fix else []
-    notes = []
+    fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
+    notes = [reference.buffers.detail] if reference.buffers and reference.buffers.status != "none" \
+        and reference.buffers.status != "ok" else []
     if reference.nonfinite:
         notes.append(
             f"{reference.nonfinite} probe text(s) are already NaN/inf in float32; "

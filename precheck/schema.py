@@ -84,13 +84,29 @@ PROBE_RESULT = {
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
+BUFFER_CHECK = {
+    "type": "object",
+    "required": ["status", "checked", "repaired_buffers"],
+    "properties": {
+        "status": {"enum": ["none", "ok", "repaired", "unchecked"]},
+        "checked": {"type": "integer", "minimum": 0},
+        "repaired_buffers": {"type": "array", "items": {"type": "string"}},
+        "by_owner": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "cause": {"type": "string"},
+        "detail": {"type": "string"},
+        "snippet": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
 DIAGNOSIS = {
     "type": "object",
     "required": ["dtype", "strategy", "cause", "module", "detail"],
     "properties": {
         "dtype": _DTYPE,
         "strategy": {"enum": ["load", "cast"]},
-        "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow", "drift", "other"]},
+        "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow",
+                           "constant-out-of-range", "drift", "other"]},
         "module": {"type": "string"},
         "detail": {"type": "string"},
         "module_class": {"type": "string"},
@@ -216,6 +232,7 @@ REPORT_SCHEMA = {
                 "kind": {"enum": ["sentence-transformer", "cross-encoder", "sparse-encoder"]},
                 "source": {"enum": ["local", "cache", "embedded", "hub"]},
                 "default_dtype": {"enum": ["float32", "float16", "bfloat16"]},
+                "model_type": {"type": "string"},
             },
             "additionalProperties": False,
         },
@@ -251,6 +268,7 @@ REPORT_SCHEMA = {
                 "seconds": {"type": "number"},
                 "param_bytes": {"type": "integer"},
                 "nonfinite": {"type": "integer", "minimum": 0},
+                "buffers": {"oneOf": [{"type": "null"}, BUFFER_CHECK]},
             },
             "additionalProperties": False,
         },

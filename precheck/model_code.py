@@ -105,7 +105,8 @@ def missing_attribute(exc: BaseException, frame: CodeFrame | None) -> tuple[str,
 
 def missing_package(exc: BaseException, frame: CodeFrame | None) -> tuple[str, str] | None:
     package = None
-    if isinstance(exc, ModuleNotFoundError) and exc.name:
+    if isinstance(exc, ModuleNotFoundError) and exc.name and frame is not None:
+        # Imported by the model's own code (a module sentence-transformers imports by name is not one).
         package = exc.name.split(".")[0]
     elif isinstance(exc, (AssertionError, ImportError)):
         names = [m.group(1) for m in _INSTALL.finditer(str(exc))]

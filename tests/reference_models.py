@@ -221,12 +221,16 @@ class InputDtypeMeanPooling(nn.Module):
     def load(input_path):
         return InputDtypeMeanPooling()
 '''
-POOLING_SCALE = 1500.0
+# Each token's first dimension near POOLING_OFFSET: a sum over more than 65504 / POOLING_OFFSET (about
+# 20) tokens overflows float16, while every token and the mean stay far inside its range.
+POOLING_OFFSET = 3000.0
 
 
-def build_parameter_free_overflow_model(folder: Path) -> Path:
-    """all-MiniLM-L6-v2 with its last LayerNorm scaled (each token stays within float16) and a
-    parameter-free pooling that sums in the input dtype: only long texts overflow, in the pooling."""
+def build_parameter_free_overflow_model(folder: Path, native_pooling: bool = False) -> Path:
+    """all-MiniLM-L6-v2 with one dimension of its last LayerNorm offset (each token stays within float16)
+    and a parameter-free pooling that sums in the input dtype: only long texts overflow, in the pooling.
+    native_pooling keeps sentence-transformers' own Pooling, which sums so before 5.0 (3.x imports no
+    module from the model folder); otherwise remote code does the same."""
     import torch
 
     from fixture_models import _load_float32
@@ -234,9 +238,10 @@ def build_parameter_free_overflow_model(folder: Path) -> Path:
     model = _load_float32()
     norm = model[0].auto_model.encoder.layer[-1].output.LayerNorm
     with torch.no_grad():
-        norm.weight.mul_(POOLING_SCALE)
-        norm.bias.mul_(POOLING_SCALE)
+        norm.bias[0] = POOLING_OFFSET
     model.save(str(folder))
+    if native_pooling:
+        return folder
     (folder / "sum_pooling.py").write_text(POOLING_SOURCE, encoding="utf-8")
     modules = json.loads((folder / "modules.json").read_text())
     modules[1] = {"idx": 1, "name": "1", "path": "", "type": "sum_pooling.InputDtypeMeanPooling"}
@@ -262,5 +267,5 @@ def build_gemma_model(folder: Path, model_type: str) -> Path:
         from transformers import Gemma3TextConfig, Gemma3TextModel
 
         Gemma3TextModel(Gemma3TextConfig(**common)).save_pretrained(str(hf))
-    _copy_tokenizer(hf)
+    _copy_tokenizer(hf, model_input_names=["input_ids", "attention_mask"])  # gemma takes no token_type_ids
     return _save_pipeline(folder, hf, "mean")

@@ -364,8 +364,8 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
                 results.append(ProbeResult(dtype, strategy, "unsupported", error=ErrorInfo("Unsupported", why)))
     diagnoses, drift = diagnose_failures(session, results)
     fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
-    notes = [reference.buffers.detail] if reference.buffers and reference.buffers.status != "none" \
-        and reference.buffers.status != "ok" else []
+    buffers = reference.buffers
+    notes = [buffers.detail] if buffers is not None and buffers.status in ("repaired", "unchecked") else []
     if reference.nonfinite:
         notes.append(
             f"{reference.nonfinite} probe text(s) are already NaN/inf in float32; "

@@ -140,6 +140,13 @@ def test_drift_is_traced_to_the_innermost_block_that_adds_most_error(drift_repor
     assert found.module_class and found.module_class in found.detail
 
 
+def test_drift_keep_fp32_search_tries_layers_and_parts_named_by_their_class(drift_report):
+    keep = next(f for f in drift_report.fixes if f.dtype == "bfloat16" and f.strategy == "keep-fp32")
+    assert keep.probe_runs >= 1
+    assert ".layer." in keep.detail and "(Bert" in keep.detail
+    assert "keeping 0 would" not in keep.detail
+
+
 def test_drift_is_measured_at_every_block_in_order(drift_report):
     modules = [row.module for row in drift_report.drift]
     assert modules[0] == "0" or modules[0].startswith("0.")

@@ -35,9 +35,13 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given:
     verified with (and those `given` now, which win), and apply the plan."""
     from .loading import load_model
     from .options import LoadOptions
+    from .reference_check import BufferRepair, repaired
 
     options = LoadOptions.from_dict({**plan.load, **(given or {})}, trust_remote_code)
-    return apply_plan(load_model(model, device, plan.weights_dtype, options), plan, device)
+    loaded = load_model(model, device, plan.weights_dtype, options)
+    # Buffers the installed transformers left uninitialised, copied from a fresh instance as the scan did.
+    loaded = repaired(loaded, BufferRepair(dict(plan.repair_buffers)) if plan.repair_buffers else None)
+    return apply_plan(loaded, plan, device)
 
 
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,

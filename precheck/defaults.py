@@ -52,43 +52,73 @@ def _weights_dtype(folder: Path) -> str | None:
     return None
 
 
-def default_dtype(model_path: str) -> str:
-    """The dtype of a plain SentenceTransformer(model) / CrossEncoder(model). transformers 5 loads
-    with dtype "auto": the config's `dtype` (or `torch_dtype`), else the weights' own dtype;
-    transformers 4 loads float32 unless asked (sentence-transformers 2.x/3.x never ask)."""
-    if _transformers_major() < 5:
-        return "float32"
+def _transformer_config(model_path: str) -> tuple[Path | None, dict]:
+    """The pipeline Transformer's folder and config.json ({} when there is none to read)."""
     folder = Path(model_path)
     if not folder.is_dir():
         from .loading import _cached_snapshot
 
         cached = _cached_snapshot(model_path)
         if not cached:
-            return "float32"
+            return None, {}
         folder = Path(cached)
     folder = _transformer_folder(folder)
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
+        return folder, {}
+    return folder, config if isinstance(config, dict) else {}
+
+
+def default_dtype(model_path: str) -> str:
+    """The dtype of a plain SentenceTransformer(model) / CrossEncoder(model). transformers 5 loads
+    with dtype "auto": the config's `dtype` (or `torch_dtype`), else the weights' own dtype;
+    transformers 4 loads float32 unless asked (sentence-transformers 2.x/3.x never ask)."""
+    if _transformers_major() < 5:
         return "float32"
-    declared = config.get("dtype") or config.get("torch_dtype") if isinstance(config, dict) else None
+    folder, config = _transformer_config(model_path)
+    if folder is None or not config:
+        return "float32"
+    declared = config.get("dtype") or config.get("torch_dtype")
     if isinstance(declared, str) and declared in _SAFETENSORS.values():
         return declared
     return _weights_dtype(folder) or "float32"
+
+
+def model_type(model_path: str) -> str:
+    """The config's model_type of the pipeline's Transformer ("" when there is none to read)."""
+    value = _transformer_config(model_path)[1].get("model_type")
+    return value if isinstance(value, str) else ""
 
 
 def _figure(result) -> float | None:
     return result.spearman if result.spearman is not None else result.min_cosine
 
 
+# A gap in the headline figure smaller than this is noise (batching alone moves float32 by ~1e-7),
+# or smaller than a tenth of the distance from 1: neither says that one strategy is worse.
+MEANINGFUL_GAP = 1e-5
+
+
 def _compare(load, cast) -> int:
-    """-1 when cast is worse than load, 1 when better, 0 when the same."""
+    """-1 when cast is worse than load, 1 when better, 0 when the same or not clearly different:
+    the headline gap must be meaningful and the mean (max score difference) must agree."""
     if _RANK.get(cast.status, 3) != _RANK.get(load.status, 3):
         return -1 if _RANK.get(cast.status, 3) > _RANK.get(load.status, 3) else 1
     a, b = _figure(load), _figure(cast)
-    if a is None or b is None or abs(a - b) <= 1e-7:
+    if a is None or b is None:
         return 0
-    return -1 if b < a else 1
+    gap = abs(a - b)
+    if gap < MEANINGFUL_GAP or gap < 0.1 * max(1.0 - min(a, b), 0.0):
+        return 0
+    direction = -1 if b < a else 1
+    if load.mean_cosine is not None and cast.mean_cosine is not None:
+        second = cast.mean_cosine - load.mean_cosine
+    elif load.max_abs_diff is not None and cast.max_abs_diff is not None:
+        second = load.max_abs_diff - cast.max_abs_diff
+    else:
+        second = direction
+    return direction if second * direction > 0 else 0
 
 
 def _summary(result) -> str:
@@ -119,12 +149,14 @@ def notes(report) -> list[str]:
             found.append(f"cast (.to({dtype})) overrides the modules transformers keeps in float32 and its result "
                          f"differs from load: load {_summary(load)}; cast {_summary(cast)}")
         if buffers and comparison < 0:
-            found.append(f"cast is worse than load in {dtype}; .to({dtype}) also casts floating buffers that load "
-                         f"keeps in float32: {', '.join(buffers)} (rotary inv_freq tables lose position precision)")
+            # Measured: the gap and the dtypes of the buffers; not which of them causes it.
+            found.append(f"cast is worse than load in {dtype} (load {_summary(load)}; cast {_summary(cast)}); "
+                         f".to({dtype}) also casts floating buffers that load keeps in float32: {', '.join(buffers)}")
     return found
 
 
 def annotate(report, session) -> None:
     """Fill in the default dtype and the notes above (called once the report is assembled)."""
     report.model.default_dtype = default_dtype(session.model.path)
+    report.model.model_type = model_type(session.model.path)
     report.notes.extend(notes(report))

@@ -12,9 +12,10 @@ from .loading import release_memory
 from .localise import (
     block_drift,
     block_paths,
-    capture_block_outputs,
+    capture_block_io,
     find_error_module,
     find_first_nonfinite,
+    innermost_worst,
     is_unsupported_message,
 )
 from .report import BlockDrift, Diagnosis, ProbeResult
@@ -79,12 +80,16 @@ def _diagnose_nonfinite(session, result: ProbeResult) -> Diagnosis:
 def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[BlockDrift]]:
     items = session.items[:DRIFT_ITEMS]
     paths: list[str] = []
+    kinds: dict[str, str] = {}
+    classes: dict[str, str] = {}
 
     def capture(model):
         net = torch_module(model)
         if not paths:
-            paths.extend(block_paths(net))
-        return capture_block_outputs(net, items, _run_one(session, model), paths)
+            kinds.update(block_paths(net))
+            paths.extend(kinds)
+            classes.update({p: type(net.get_submodule(p)).__name__ for p in paths})
+        return capture_block_io(net, items, _run_one(session, model), paths)
 
     distinct: dict[str, int] = {}
 
@@ -108,14 +113,16 @@ def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[Block
                     f"{distinct['low']} in {result.dtype}")
     if not rows:
         return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared" + ties), []
-    worst = max(rows, key=lambda r: r.added)
+    worst = innermost_worst(rows, kinds)
     figure = f"Spearman {result.spearman:.4f}" if result.spearman is not None else f"min cosine {result.min_cosine:.6f}"
+    last = next((r for r in reversed(rows) if "." not in r.module), rows[-1])
     detail = (
-        f"{figure}; the largest step in relative error against float32 is at "
-        f"{worst.module} (+{worst.added:.2e}, reaching {worst.relative_error:.2e}); "
-        f"the output ends at {rows[-1].relative_error:.2e}{ties}"
+        f"{figure}; the innermost block that adds the most relative error against float32 is "
+        f"{worst.module} ({classes.get(worst.module, '?')}: +{worst.added:.2e} over its input, reaching "
+        f"{worst.relative_error:.2e}); the output ends at {last.relative_error:.2e}{ties}"
     )
-    return Diagnosis(result.dtype, result.strategy, "drift", worst.module, detail), rows
+    return Diagnosis(result.dtype, result.strategy, "drift", worst.module, detail,
+                     module_class=classes.get(worst.module, "")), rows
 
 
 def diagnose_failures(session, results: list[ProbeResult]) -> tuple[list[Diagnosis], list[BlockDrift]]:

@@ -19,7 +19,9 @@ MAX_FP32_SHARE = 0.5
 MAX_RUNS = 60  # a bound on the search, far above what a model with a few culprits needs
 # Errors come from the model's code, which every instance of a module runs: a culprit found in
 # one layer is kept in every layer at once. Overflow depends on each layer's weights: not so.
-_CODE_CAUSES = {"float32-in-forward", "uncast-module", "other"}
+_CODE_CAUSES = {"float32-in-forward", "uncast-module", "constant-out-of-range", "other"}
+# Drift has no culprit to locate run by run: the blocks adding the most drift are added one by one.
+DRIFT_TRIES = 6
 _INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)")
 
 
@@ -44,6 +46,7 @@ class Structure:
     numel: dict[str, int]  # qualified parameter name -> elements
     children: dict[str, list[str]]
     paths: list[str]
+    classes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, net) -> "Structure":
@@ -52,7 +55,12 @@ class Structure:
             children={path: [f"{path}.{n}" if path else n for n, _ in module.named_children()]
                       for path, module in net.named_modules()},
             paths=[path for path, _ in net.named_modules() if path],
+            classes={path: type(module).__name__ for path, module in net.named_modules() if path},
         )
+
+    def label(self, paths: list[str]) -> str:
+        """Paths as a user reads them: "0 (Transformer)", not a bare pipeline index."""
+        return ", ".join(f"{p} ({self.classes[p]})" if p in self.classes else p for p in paths)
 
     def kept_numel(self, paths: list[str], run_low: list[str] = ()) -> int:
         return sum(n for name, n in self.numel.items()
@@ -194,9 +202,11 @@ def _start_group(structure: Structure, culprit: Diagnosis, grown: dict[str, int]
     return list(dict.fromkeys(base))
 
 
-def search_keep_fp32(probe: PlanProbe, first: Diagnosis) -> KeepSearch:
+def search_keep_fp32(probe: PlanProbe, first: Diagnosis, ranking: list[str] = ()) -> KeepSearch:
     """Add culprits until the probe set passes, then shrink each kept group."""
     structure = probe.ensure_structure()
+    if first.cause == "drift":
+        return _search_drift(probe, structure, first, ranking)
     groups: list[list[str]] = []
     origin: list[tuple[str, int]] = []  # per group: the pattern of its culprit, levels grown
     culprit: Diagnosis | None = first
@@ -227,8 +237,8 @@ def search_keep_fp32(probe: PlanProbe, first: Diagnosis) -> KeepSearch:
         share = structure.share(paths)
         if share > MAX_FP32_SHARE:
             return KeepSearch(None, None, share, probe.runs,
-                              f"keeping {', '.join(paths)} would hold {share:.1%} of the parameters in float32, "
-                              f"over the {MAX_FP32_SHARE:.0%} cap", tried)
+                              f"keeping {structure.label(paths)} would hold {share:.1%} of the parameters in "
+                              f"float32, over the {MAX_FP32_SHARE:.0%} cap", tried)
         if probe.runs >= MAX_RUNS:
             return KeepSearch(None, None, share, probe.runs, f"no plan within {MAX_RUNS} probe runs", tried)
         tried.append(paths)
@@ -236,6 +246,32 @@ def search_keep_fp32(probe: PlanProbe, first: Diagnosis) -> KeepSearch:
         if result.status == "ok":
             break
     return _shrink(probe, structure, groups, result, tried, culprits)
+
+
+def _search_drift(probe: PlanProbe, structure: Structure, first: Diagnosis, ranking: list[str]) -> KeepSearch:
+    """Keep the blocks that add the most drift (layers and their parts, the diagnosed one first), one
+    more per run, until the probe set passes; no candidate over the cap, at most DRIFT_TRIES runs."""
+    candidates = list(dict.fromkeys([first.module, *ranking] if first.module else ranking))
+    kept: list[str] = []
+    tried: list[list[str]] = []
+    share = 0.0
+    for block in candidates:
+        if not block or any(under(block, k) for k in kept) or len(tried) >= DRIFT_TRIES or probe.runs >= MAX_RUNS:
+            continue
+        trial = [k for k in kept if not under(k, block)] + [block]
+        if structure.share(trial) > MAX_FP32_SHARE:
+            continue
+        tried.append(trial)
+        kept, share = trial, structure.share(trial)
+        result, _ = probe.check(Plan(probe.dtype, "keep-fp32", kept))
+        if result.status == "ok":
+            return _shrink(probe, structure, [[k] for k in kept], result, tried, [])
+    if not tried:
+        return KeepSearch(None, None, 0.0, probe.runs, "no block that adds drift fits under the "
+                          f"{MAX_FP32_SHARE:.0%} cap", tried)
+    return KeepSearch(None, None, share, probe.runs,
+                      f"keeping the blocks that add the most drift ({structure.label(kept)}, {share:.1%} of the "
+                      f"parameters) still drifts", tried)
 
 
 def _shrink(probe: PlanProbe, structure: Structure, groups: list[list[str]], result: ProbeResult,

@@ -396,7 +396,15 @@ def _load_error(model: ResolvedModel, exc: Exception) -> PrecheckError:
             f"could not download {model.path}: {text}",
             f"check the id and the network, or set HF_HUB_OFFLINE=1 to use the cache ({_hub_cache()})",
         )
-    return PrecheckError(f"could not load {model.name}: {text}", "are the weights complete and uncorrupted?")
+    from .model_code import describe, is_about_weights
+
+    named = describe(exc, model.path)
+    if named is not None:
+        return PrecheckError(f"could not load {model.name}: {named[0]}", named[1])
+    if is_about_weights(exc):
+        return PrecheckError(f"could not load {model.name}: {text}", "are the weights complete and uncorrupted?")
+    return PrecheckError(f"could not load {model.name}: {text}",
+                         "rerun with --debug for the traceback")
 
 
 def release_memory() -> None:

@@ -3,7 +3,8 @@
 Each takes the torch module to hook (`net`) and a callable that runs the model as users do.
 find_error_module: the innermost module running when encode()/predict() raised, and why.
 find_first_nonfinite: the first module whose output is NaN/inf while its inputs were finite.
-recording_headroom / block_drift: per-block largest |activation| and error against float32.
+recording_headroom / block_drift: per-block largest |activation| and error against float32;
+innermost_worst: the block that adds the most drift, named as deep as the evidence goes.
 """
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ _MISMATCH = re.compile(
     r"same dtype|same type|should be the same|expected scalar type|mixed dtype|dtype mismatch|"
     r"dtypes? (do not|don't|must) match|expected .*dtype.* but got", re.I)
 _FLOAT_WORD = re.compile(r"half|bfloat16|float|double|\bf(16|32|64)\b", re.I)
+# A Python constant in the model's code (masked_fill(mask, -1e9)) that the dtype cannot hold.
+_CONSTANT = re.compile(r"value cannot be converted to type (?:at::|c10::)?(Half|BFloat16|Float8\w*) without overflow",
+                       re.I)
 
 
 def is_unsupported_message(message: str) -> bool:
@@ -44,6 +48,9 @@ class _Frame:
     input_dtypes: list[str]
     output_dtypes: list[str] = field(default_factory=list)
     done: list["_Frame"] = field(default_factory=list)
+    # Read on entry: a module that fills in the dict it was given (sentence-transformers' pipeline
+    # modules do) has, on exit, its own output among its inputs.
+    inputs_finite: bool = True
 
 
 @contextmanager
@@ -99,14 +106,15 @@ class RunTracker:
         self.net = None
 
     def _enter(self, path, args, kwargs) -> None:
-        self.stack.append(_Frame(path, dtype_names(floating_tensors((args, kwargs)))))
+        inputs = floating_tensors((args, kwargs))
+        self.stack.append(_Frame(path, dtype_names(inputs),
+                                 inputs_finite=self._batch_culprit is not None or all_finite(inputs)))
 
     def _leave(self, path, args, kwargs, output) -> None:
         frame = self.stack.pop()
         outputs = floating_tensors(output)
         frame.output_dtypes = dtype_names(outputs)
-        if self._batch_culprit is None and outputs and not all_finite(outputs) \
-                and all_finite(floating_tensors((args, kwargs))):
+        if self._batch_culprit is None and outputs and frame.inputs_finite and not all_finite(outputs):
             self._batch_culprit = path
         if self.stack:
             self.stack[-1].done.append(frame)
@@ -149,6 +157,11 @@ def _classify(net, stack: list[_Frame], requested: str, strategy: str, message: 
     if is_unsupported_message(message):
         detail = f"{type(module).__name__} at {inner.path} has no {requested} kernel on this device: {message}"
         return Diagnosis(requested, strategy, "device-unsupported", inner.path, detail, **base)
+    if _CONSTANT.search(message):
+        detail = (f"{type(module).__name__} at {inner.path}: a constant in the model's code is outside {requested}'s "
+                  f"range (largest float16: 65504), such as masked_fill(mask, -1e9); bfloat16 (float32's range) or "
+                  f"keeping this block in float32 works: {message}")
+        return Diagnosis(requested, strategy, "constant-out-of-range", inner.path, detail, **base)
     if any(d != requested for d in params):
         # Name the outermost module that is wholly uncast: the Dense, not its inner Linear.
         outer = inner
@@ -202,19 +215,25 @@ def find_first_nonfinite(net, items: list, run_one, token_count, requested: str,
     non-finite while its inputs were finite. The culprit is the one most items agree on."""
     first: dict[int, str] = {}
     current: dict = {}
+    entered: list[bool] = []  # per running module: were its inputs finite when it started?
+
+    def enter(path, module, args, kwargs):
+        entered.append("path" not in current and all_finite(floating_tensors((args, kwargs))))
 
     def check(path, module, args, kwargs, output):
+        inputs_finite = entered.pop() if entered else False
         if "path" in current:
             return
         outputs = floating_tensors(output)
-        if outputs and not all_finite(outputs) and all_finite(floating_tensors((args, kwargs))):
+        if outputs and inputs_finite and not all_finite(outputs):
             current["path"] = path
 
-    with _hooks(net, post=check):
+    with _hooks(net, pre=enter, post=check):
         for index, item in enumerate(items):
             if index in skip:
                 continue
             current.clear()
+            entered.clear()
             run_one(item)
             if "path" in current:
                 first[index] = current["path"]
@@ -291,35 +310,95 @@ def recording_headroom(net):
         yield result
 
 
-def capture_block_outputs(net, items: list, run_one, paths: list[str]) -> dict[str, list]:
-    """Each block's first floating output, per item (one item a batch, so shapes match across runs)."""
+def _main_tensor(value):
+    """The tensor a block passes on: for a sentence-transformers features dict the embedding its
+    module adds (sentence, else token embeddings), else the first floating tensor; None if none."""
+    from collections.abc import Mapping
+
+    if isinstance(value, Mapping):
+        for key in ("sentence_embedding", "token_embeddings"):
+            if key in value and hasattr(value[key], "is_floating_point") and value[key].is_floating_point():
+                return value[key]
+    tensors = floating_tensors(value)
+    return tensors[0] if tensors else None
+
+
+def capture_block_io(net, items: list, run_one, paths: list[str]) -> dict[str, list]:
+    """Per block, per item, (input, output) of its first call as float32 CPU tensors (None when
+    it has no floating one); one item a batch, so shapes match across runs."""
     captured: dict[str, list] = {p: [] for p in paths}
+    pending: dict[str, object] = {}
+    current = {"item": -1}
 
-    def record(path, module, args, kwargs, output):
-        tensors = floating_tensors(output)
-        if tensors:
-            captured[path].append(tensors[0].detach().float().cpu())
+    def keep(tensor):
+        return None if tensor is None else tensor.detach().float().cpu()
 
-    with _hooks(net, post=record, only=set(paths)):
-        for item in items:
+    def enter(path, module, args, kwargs):
+        if len(captured[path]) == current["item"] and path not in pending:
+            pending[path] = keep(_main_tensor(args[0] if len(args) == 1 and not kwargs else (args, kwargs)))
+
+    def leave(path, module, args, kwargs, output):
+        if path in pending:
+            captured[path].append((pending.pop(path), keep(_main_tensor(output))))
+
+    with _hooks(net, pre=enter, post=leave, only=set(paths)):
+        for index, item in enumerate(items):
+            current["item"] = index
+            pending.clear()
             run_one(item)
     return captured
 
 
-def block_drift(reference: dict[str, list], candidate: dict[str, list]) -> list[BlockDrift]:
+def _relative_error(pairs) -> float | None:
     import torch
 
+    if any(r is None or c is None or r.shape != c.shape for r, c in pairs):
+        return None
+    num = sum(float(torch.linalg.vector_norm(c - r)) ** 2 for r, c in pairs)
+    den = sum(float(torch.linalg.vector_norm(r)) ** 2 for r, _ in pairs)
+    return (num / den) ** 0.5 if den > 0 else 0.0
+
+
+def block_drift(reference: dict[str, list], candidate: dict[str, list]) -> list[BlockDrift]:
+    """Each block's relative error against float32 at its output, and how much it added over the
+    error already in its input (a block whose input has no floating tensor starts from 0)."""
     rows: list[BlockDrift] = []
-    previous = 0.0
-    for path, ref_outputs in reference.items():
-        low_outputs = candidate.get(path, [])
-        if not ref_outputs or len(low_outputs) != len(ref_outputs):
+    for path, ref_io in reference.items():
+        low_io = candidate.get(path, [])
+        if not ref_io or len(low_io) != len(ref_io):
             continue
-        if any(r.shape != c.shape for r, c in zip(ref_outputs, low_outputs)):
+        error = _relative_error([(r[1], c[1]) for r, c in zip(ref_io, low_io)])
+        if error is None:
             continue
-        num = sum(float(torch.linalg.vector_norm(c - r)) ** 2 for r, c in zip(ref_outputs, low_outputs))
-        den = sum(float(torch.linalg.vector_norm(r)) ** 2 for r in ref_outputs)
-        error = (num / den) ** 0.5 if den > 0 else 0.0
-        rows.append(BlockDrift(path, error, error - previous))
-        previous = error
+        before = _relative_error([(r[0], c[0]) for r, c in zip(ref_io, low_io)]) \
+            if all(r[0] is not None for r in ref_io) else 0.0
+        rows.append(BlockDrift(path, error, error - (before or 0.0)))
     return rows
+
+
+def _block_parent(path: str, paths: set[str]) -> str | None:
+    while "." in path:
+        path = path.rsplit(".", 1)[0]
+        if path in paths:
+            return path
+    return None
+
+
+def innermost_worst(rows: list[BlockDrift], kinds: dict[str, str] | None = None) -> BlockDrift | None:
+    """The block that adds the most error, named as deep as the evidence goes: from the worst
+    top-level block, down to the child that adds the most, while that child adds at least half of
+    what its parent does (always out of a pipeline module: the whole Transformer names nothing)."""
+    if not rows:
+        return None
+    paths = {r.module for r in rows}
+    children: dict[str | None, list[BlockDrift]] = {}
+    for row in rows:
+        children.setdefault(_block_parent(row.module, paths), []).append(row)
+    worst = max(children.get(None, rows), key=lambda r: r.added)
+    while children.get(worst.module):
+        best = max(children[worst.module], key=lambda r: r.added)
+        whole_module = (kinds or {}).get(worst.module) == "module" or "." not in worst.module
+        if best.added <= 0 or (not whole_module and best.added < 0.5 * worst.added):
+            break
+        worst = best
+    return worst

@@ -22,6 +22,9 @@ class Plan:
     run_low: list[str] = field(default_factory=list)
     # The load options the plan was verified with (LoadOptions.to_dict): precheck.load loads the same way.
     load: dict = field(default_factory=dict)
+    # Buffers the installed transformers leaves uninitialised, copied from a fresh instance after the load
+    # (reference_check.py): transformers model path -> buffer names in it.
+    repair_buffers: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def weights_dtype(self) -> str:
@@ -40,8 +43,12 @@ class Plan:
         load = data.get("load", {})
         if not isinstance(load, dict):
             raise ValueError(f"load should be an object, got {load!r}")
+        repair = data.get("repair_buffers") or {}
+        if not isinstance(repair, dict):
+            raise ValueError("repair_buffers should map a module path to buffer names")
         return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])),
-                   run_low=list(data.get("run_low", [])), load=dict(load))
+                   run_low=list(data.get("run_low", [])), load=dict(load),
+                   repair_buffers={str(k): [str(n) for n in v] for k, v in repair.items()})
 
 
 def _run_in(module, inside, outside) -> None:
@@ -164,6 +171,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     load_line = f'model = {cls}({model_name!r}, device="{device}"{extra}'
     after = f"model.max_seq_length = {load.max_seq_length}\n" \
         if load.max_seq_length is not None and cls != "CrossEncoder" else ""
+    after += _repair_lines(plan, net)  # buffers the installed transformers leaves uninitialised
     if plan.strategy in ("load", "bf16"):
         dtype = low if plan.strategy == "load" else "torch.bfloat16"
         body = f"{load_line}{_constructor_source(kind, load, dtype)})\n{after}"
@@ -210,13 +218,23 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     return head + body, with_precheck
 
 
+def _repair_lines(plan: Plan, net: str) -> str:
+    from .reference_check import BufferRepair, repair_snippet
+
+    return repair_snippet(BufferRepair(dict(plan.repair_buffers)), net) if plan.repair_buffers else ""
+
+
 def plan_from_report(report, dtype: str) -> Plan | None:
-    """`load` when the dtype already passes as users load it; else the recommended fix."""
-    loaded = report.result(dtype, "load")
+    """`load` when the dtype already passes as users load it; else the recommended fix. Either way
+    with the load options the scan was given and the buffer repair the float32 reference needed,
+    which every load of the scan had."""
     given = dict(getattr(report.settings, "load", {}) or {})
+    buffers = report.reference.buffers
+    repair = {k: list(v) for k, v in buffers.by_owner.items()} if buffers is not None else {}
+    loaded = report.result(dtype, "load")
     if loaded.status == "ok":
-        return Plan(dtype, "load", load=given)
+        return Plan(dtype, "load", load=given, repair_buffers=repair)
     best = report.recommended_fix(dtype)
     if best is None:
         return None
-    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low), load=given)
+    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low), load=given, repair_buffers=repair)

@@ -6,6 +6,8 @@ recommendation keeps the most of the memory saving (`recommend`, the rule in doc
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .keep_search import MAX_FP32_SHARE, PlanProbe, search_keep_fp32
 from .plans import FIX_STRATEGIES, Plan, snippets
 from .report import Diagnosis, Fix, ProbeResult
@@ -40,6 +42,8 @@ def _culprit(diagnoses: list[Diagnosis], dtype: str) -> Diagnosis | None:
 
 def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: str, runs: int = 0,
          param_bytes: int | None = None) -> Fix:
+    if session.buffer_repair is not None and session.buffer_repair.owners:
+        plan = replace(plan, repair_buffers={k: list(v) for k, v in session.buffer_repair.owners.items()})
     plain, with_precheck = snippets(plan, session.model.name, session.device, session.options.trust_remote_code,
                                     session.kind, session.options.load)
     verified = result is not None and result.status == "ok"
@@ -82,23 +86,30 @@ def recommend(fixes: list[Fix], cause: str, bf16_runs: bool) -> Fix | None:
     return best
 
 
-def _keep_fp32_fix(session, probe: PlanProbe, culprit: Diagnosis | None) -> Fix:
+def _drift_ranking(drift: list, dtype: str) -> list[str]:
+    """Layers and their parts (not whole pipeline modules) by the drift each adds, most first."""
+    rows = [r for r in drift if r.dtype == dtype and r.strategy == "load" and "." in r.module and r.added > 0]
+    return [r.module for r in sorted(rows, key=lambda r: -r.added)]
+
+
+def _keep_fp32_fix(session, probe: PlanProbe, culprit: Diagnosis | None, drift: list = ()) -> Fix:
     if culprit is None:
         return _fix(session, Plan(probe.dtype, "keep-fp32"), None, 0.0, "no culprit module was found to start from")
     before = probe.runs
-    found = search_keep_fp32(probe, culprit)
+    found = search_keep_fp32(probe, culprit, _drift_ranking(list(drift), probe.dtype))
     runs = probe.runs - before
     if found.plan is None:
         return _fix(session, Plan(probe.dtype, "keep-fp32"), None, found.share,
                     f"{found.why} (after {runs} probe runs)", runs)
     share = found.share
     inside = f" (inside them {', '.join(found.plan.run_low)} stay in {probe.dtype})" if found.plan.run_low else ""
-    detail = (f"{', '.join(found.plan.keep_fp32)} in float32{inside}: {share:.1%} of parameters, "
+    detail = (f"{probe.ensure_structure().label(found.plan.keep_fp32)} in float32{inside}: {share:.1%} of parameters, "
               f"{runs} probe runs; {_why(found.result)}")
     return _fix(session, found.plan, found.result, share, detail, runs)
 
 
-def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str) -> list[Fix]:
+def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str,
+                    drift: list = ()) -> list[Fix]:
     from .loading import device_supports
 
     probe = PlanProbe(session, dtype)
@@ -123,7 +134,7 @@ def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnos
             if cast_passes:
                 found.append(_fix(session, Plan(dtype, "keep-fp32"), None, 0.0, skipped))
                 continue
-            found.append(_keep_fp32_fix(session, probe, culprit))
+            found.append(_keep_fp32_fix(session, probe, culprit, drift))
         elif strategy == "bf16" and dtype == "float16":
             scanned = _find(results, "bfloat16", "load")
             plan = Plan(dtype, "bf16")
@@ -135,14 +146,15 @@ def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnos
     return found
 
 
-def search_fixes(session, results: list[ProbeResult], diagnoses: list[Diagnosis]) -> list[Fix]:
+def search_fixes(session, results: list[ProbeResult], diagnoses: list[Diagnosis], drift: list = ()) -> list[Fix]:
+    """drift: the scan's BlockDrift rows, which rank the blocks a keep-fp32 plan for drift tries."""
     fixes: list[Fix] = []
     for dtype in session.options.dtypes:
         load = _find(results, dtype, "load")
         if load is None or load.status == "ok":
             continue
         session.progress(f"{dtype}: searching for the smallest fix")
-        fixes.extend(fixes_for_dtype(session, results, diagnoses, dtype))
+        fixes.extend(fixes_for_dtype(session, results, diagnoses, dtype, drift))
     return fixes
 
 

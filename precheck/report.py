@@ -18,6 +18,7 @@ class ModelInfo:
     kind: str
     source: str
     default_dtype: str = "float32"  # what a plain SentenceTransformer(model) / CrossEncoder(model) runs in
+    model_type: str = ""  # the transformers config's model_type (servers decide by it: serving.py)
 
 
 @dataclass
@@ -104,6 +105,20 @@ class ProbeResult:
 
 
 @dataclass
+class BufferCheck:
+    """The float32 reference's non-persistent buffers against a fresh instance built from the config
+    (reference_check.py): none to check, ok, repaired (copied from the fresh instance), or unchecked."""
+
+    status: str
+    checked: int  # non-persistent buffers compared
+    repaired_buffers: list[str] = field(default_factory=list)
+    by_owner: dict[str, list[str]] = field(default_factory=dict)  # transformers model path -> buffer names in it
+    cause: str = ""  # "uninitialised-buffers" when some were repaired
+    detail: str = ""
+    snippet: str = ""  # the lines a user adds after loading to make the same repair
+
+
+@dataclass
 class Reference:
     """The float32 run every low-precision result is measured against."""
 
@@ -111,13 +126,14 @@ class Reference:
     param_bytes: int
     nonfinite: int  # texts that are already NaN/inf in float32: not half precision's fault
     dimension: int | None = None  # size of one output: embedding dimensions, scores per pair, vocabulary
+    buffers: BufferCheck | None = None
 
 
 @dataclass
 class Diagnosis:
     dtype: str
     strategy: str
-    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, drift, other
+    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, constant-out-of-range, drift, other
     module: str  # dotted path from the model root ("" when outside every module)
     detail: str
     module_class: str = ""

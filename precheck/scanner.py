@@ -29,6 +29,7 @@ from .loading import (
     resolve_model,
 )
 from .fingerprint import model_fingerprint
+from .reference_check import repaired
 from .localise import is_unsupported_message, recording_headroom
 from .progress import counting_items
 from .storage_scan import add_storage, check_storage_options, with_corpus
@@ -108,6 +109,7 @@ class ScanSession:
         self.memory = None  # the MemoryPlan (memory.py): where each run goes
         # --storage (storage_scan.py): each load run's embeddings, the rows searched, the calibration's texts and vectors
         self.kept, self.storage_rows, self.calibration_texts, self.calibration = {}, [], None, None
+        self.buffer_repair = None  # reference_check.BufferRepair: buffers every load copies from a fresh instance
 
     def load_reference(self):
         from .memory import record_placement, reference_kwargs
@@ -116,10 +118,10 @@ class ScanSession:
         model = load_reference_model(self.model, self.device, self.options.load, placement,
                                      reference_kwargs(self.memory))
         record_placement(self.memory, model)
-        return model
+        return repaired(model, self.buffer_repair)
 
     def load(self, dtype: str | None):
-        return load_model(self.model, self.device, dtype, self.options.load)
+        return repaired(load_model(self.model, self.device, dtype, self.options.load), self.buffer_repair)
 
     def builder(self, dtype: str, strategy: str) -> Callable[[], object]:
         """How each scan strategy makes its model: `load` as users do, `cast` = float32 + .to()."""
@@ -149,8 +151,11 @@ class ScanSession:
             return self.run_model(model)
 
     def run_reference(self) -> Reference:
+        from .reference_check import check_reference, verify_reference
+
         self.progress("loading float32 reference")
         model = self.load_reference()
+        buffers = check_reference(self, model)
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
@@ -168,21 +173,21 @@ class ScanSession:
                 self.reference, seconds = self.run_counted(model, "float32")
             self.headroom = headroom()
         except Exception as exc:  # noqa: BLE001
-            raise PrecheckError(
-                f"{self.model.name} fails even in float32: {type(exc).__name__}: {exc}",
-                "precheck needs a working float32 model to compare against",
-            ) from exc
+            from .model_code import float32_failure
+
+            raise float32_failure(self.model.name, exc, self.model.path) from exc
         if self.calibration_texts is not None:
             self.progress(f"encoding {len(self.calibration_texts)} --calibration texts in float32")
             self.calibration = self.run_model(model, self.calibration_texts)[0]
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()),
-                              int(self.reference.shape[-1]) if self.reference.dim() > 1 else None)
+                              int(self.reference.shape[-1]) if self.reference.dim() > 1 else None, buffers)
         if self.items and reference.nonfinite >= len(self.items):
             # Nothing is left to compare: a scan that went on would pass on no evidence.
             raise PrecheckError(f"{self.model.name}: float32 itself is NaN/inf for every probe text",
                                 "precheck needs a working float32 model to compare against")
         del model
         release_memory()
+        verify_reference(self, buffers)
         return reference
 
     def _build_and_encode(self, build, sizes: dict, label: str, weights_of: str | None):
@@ -366,8 +371,9 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             else:
                 results.append(ProbeResult(dtype, strategy, "unsupported", error=ErrorInfo("Unsupported", why)))
     diagnoses, drift = diagnose_failures(session, results)
-    fixes = search_fixes(session, results, diagnoses) if options.fix else []
-    notes = []
+    fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
+    buffers = reference.buffers
+    notes = [buffers.detail] if buffers is not None and buffers.status in ("repaired", "unchecked") else []
     if reference.nonfinite:
         notes.append(
             f"{reference.nonfinite} probe text(s) are already NaN/inf in float32; "

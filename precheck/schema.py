@@ -13,7 +13,7 @@ from .dtypes import LOW_PRECISION
 from .kinds import KIND_NAMES
 from .options import ATTN_IMPLEMENTATIONS
 from .storage import PRECISIONS
-from .report import (STATUSES, BlockDrift, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
+from .report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms)
 from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
@@ -57,6 +57,8 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     Settings: {"dtypes": {"items": _LOW, "minItems": 1}, "probe_items": {"minimum": 1},
                "batch_size": {"minimum": 1}, "depth": {"minimum": 1}, "load": LOAD_SETTINGS},
     Reference: {"nonfinite": _AT_LEAST_0, "dimension": {"minimum": 1}},
+    BufferCheck: {"status": {"enum": ["none", "ok", "repaired", "unchecked"]}, "checked": _AT_LEAST_0,
+                  "repaired_buffers": ALWAYS},
     ModuleRow: {"params": _AT_LEAST_0, "param_dtypes": _COUNTS, "buffer_dtypes": _COUNTS, "size_mb": _AT_LEAST_0},
     ProbeResult: {
         "dtype": _LOW, "strategy": {"enum": ["load", "cast"]}, "status": {"enum": list(STATUSES)},
@@ -67,7 +69,8 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     TopTerms: {"item": _AT_LEAST_0},
     Diagnosis: {
         "dtype": _LOW, "strategy": {"enum": ["load", "cast"]},
-        "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow", "drift", "other"]},
+        "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow",
+                           "constant-out-of-range", "drift", "other"]},
         "probe_items": {"items": _AT_LEAST_0},
     },
     Fix: {

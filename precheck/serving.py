@@ -9,25 +9,39 @@ from .report import Report, ServingAdvice
 
 # vLLM refuses --dtype float16 for these model types (vllm/config/model.py, _FLOAT16_NOT_SUPPORTED_MODELS).
 VLLM_NO_FLOAT16 = ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")
-# A fix that changes how the model runs, which no dtype flag can ask a server for.
-_CODE_FIXES = ("cast", "autocast", "keep-fp32")
+# Fixes that change how the model runs, which no dtype flag can ask a server for. A `cast` is not one:
+# a server loads every weight in the dtype it is given, which is what the scan's cast run did.
+_CODE_FIXES = ("autocast", "keep-fp32")
 _OWN_CODE = "which the server cannot apply: it loads the weights with its own code"
+TEI, VLLM, INFINITY = "text-embeddings-inference", "vllm", "infinity"
 
 
-def _clean(report: Report, dtype: str) -> bool:
-    verdict = next((v for v in report.verdict.dtypes if v.dtype == dtype), None)
-    return verdict is not None and verdict.passed
+def _verdict(report: Report, dtype: str):
+    return next((v for v in report.verdict.dtypes if v.dtype == dtype), None)
 
 
-def _passed(report: Report, dtype: str) -> str:
-    return f"{dtype} passed ({report.result(dtype, 'load').headline()})"
+def _run(report: Report, dtype: str, strategy: str):
+    return next((r for r in report.results if r.dtype == dtype and r.strategy == strategy), None)
+
+
+def verified_as_served(report: Report, dtype: str) -> str | None:
+    """Why a server may run `dtype`: it passed as loaded, or with every weight cast to it (a server
+    loads every weight in the dtype it is asked for); None when neither was verified."""
+    verdict = _verdict(report, dtype)
+    if verdict is not None and verdict.passed:
+        return f"{dtype} passed ({report.result(dtype, 'load').headline()})"
+    cast = _run(report, dtype, "cast")
+    if cast is not None and cast.status == "ok":
+        return (f"{dtype} passed with every weight cast to {dtype} ({cast.headline()}), as a server loads it "
+                f"(as loaded by sentence-transformers it failed: {verdict.status if verdict else 'not run'})")
+    return None
 
 
 def _failed(report: Report, dtype: str) -> str:
     """Why a dtype is not served: failed, failed unless a code fix is applied, or not scanned."""
     if dtype not in report.settings.dtypes:
         return f"{dtype} was not scanned"
-    verdict = next(v for v in report.verdict.dtypes if v.dtype == dtype)
+    verdict = _verdict(report, dtype)
     if verdict.status == "unsupported":
         return f"{dtype} could not run on the scanning device ({report.environment.device}), so it is unverified"
     best = report.recommended_fix(dtype)
@@ -36,34 +50,41 @@ def _failed(report: Report, dtype: str) -> str:
     return f"{dtype} failed ({verdict.status})"
 
 
+def _advice(server: str, dtype: str, note: str) -> ServingAdvice:
+    return ServingAdvice(server, f"--dtype {dtype}", dtype, note)
+
+
 def serving_advice(report: Report) -> list[ServingAdvice]:
-    """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype that passed
-    as loaded where the server has it, else float32, the one dtype every scan verifies."""
-    tei, vllm, infinity = "text-embeddings-inference", "vllm", "infinity"
+    """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype verified
+    as the server runs it, where the server has it and accepts it for this model type, else float32."""
     if report.model.kind == "multi-vector-encoder":
         return []  # which servers take late-interaction models is not verified (docs/multi-vector.md)
-    if _clean(report, "float16"):
-        why = _passed(report, "float16")
-        return [
-            ServingAdvice(tei, "--dtype float16", "float16", f"{why}; CPU (ort) images run float32 only"),
-            ServingAdvice(vllm, "--dtype float16", "float16",
-                          f"{why}; vLLM refuses float16 for {', '.join(VLLM_NO_FLOAT16)} models"),
-            ServingAdvice(infinity, "--dtype float16", "float16", why),
-        ]
-    no_fp16 = _failed(report, "float16")
-    if _clean(report, "bfloat16"):
-        why = f"{no_fp16}; {_passed(report, 'bfloat16')}"
-        return [
-            ServingAdvice(tei, "--dtype float32", "float32",
-                          f"{no_fp16}; the candle and ort backends have no bfloat16 (only the python backend "
-                          "does); CUDA images default to float16"),
-            ServingAdvice(vllm, "--dtype bfloat16", "bfloat16",
-                          f"{why}; --dtype auto would pick float16 for a float32 model"),
-            ServingAdvice(infinity, "--dtype bfloat16", "bfloat16", why),
-        ]
-    why = f"{no_fp16}; {_failed(report, 'bfloat16')}"
-    return [
-        ServingAdvice(tei, "--dtype float32", "float32", f"{why}; CUDA images default to float16"),
-        ServingAdvice(vllm, "--dtype float32", "float32", f"{why}; --dtype auto would pick float16"),
-        ServingAdvice(infinity, "--dtype float32", "float32", f"{why}; --dtype auto picks 16 bits on a GPU"),
-    ]
+    fp16, bf16 = verified_as_served(report, "float16"), verified_as_served(report, "bfloat16")
+    model_type = report.model.model_type
+    no_fp16 = _failed(report, "float16") if fp16 is None else ""
+    no_bf16 = _failed(report, "bfloat16") if bf16 is None else ""
+    refused = model_type in VLLM_NO_FLOAT16
+    advice = []
+    if fp16:
+        advice.append(_advice(TEI, "float16", f"{fp16}; CPU (ort) images run float32 only"))
+    else:
+        advice.append(_advice(TEI, "float32", f"{no_fp16}; " + (
+            "the candle and ort backends have no bfloat16 (only the python backend does); CUDA images default "
+            "to float16" if bf16 else f"{no_bf16}; CUDA images default to float16")))
+    vllm_refusal = f"vLLM refuses float16 for {model_type} models (numerical instability)"
+    if fp16 and not refused:
+        advice.append(_advice(VLLM, "float16", f"{fp16}; vLLM refuses float16 for {', '.join(VLLM_NO_FLOAT16)} "
+                                               f"models, and this is a {model_type or 'model of another type'}"))
+    elif bf16:
+        why = vllm_refusal if refused and fp16 else no_fp16
+        advice.append(_advice(VLLM, "bfloat16", f"{why}; {bf16}; --dtype auto would pick float16 for a float32 model"))
+    else:
+        why = f"{vllm_refusal}; {no_bf16}" if refused and fp16 else f"{no_fp16}; {no_bf16}"
+        advice.append(_advice(VLLM, "float32", f"{why}; --dtype auto would pick float16"))
+    if fp16:
+        advice.append(_advice(INFINITY, "float16", fp16))
+    elif bf16:
+        advice.append(_advice(INFINITY, "bfloat16", f"{no_fp16}; {bf16}"))
+    else:
+        advice.append(_advice(INFINITY, "float32", f"{no_fp16}; {no_bf16}; --dtype auto picks 16 bits on a GPU"))
+    return advice

@@ -129,12 +129,22 @@ def drift_report(plain_model, probe_file):
     return scan(str(plain_model), dtypes=["bf16"], texts_file=probe_file, min_cosine=0.9999999)
 
 
-def test_drift_is_traced_to_the_block_that_adds_most_error(drift_report):
+def test_drift_is_traced_to_the_innermost_block_that_adds_most_error(drift_report):
     found = next(d for d in drift_report.diagnoses if d.dtype == "bfloat16" and d.strategy == "load")
     assert found.cause == "drift"
-    assert found.module in {row.module for row in drift_report.drift}
-    worst = max(drift_report.drift, key=lambda row: row.added)
-    assert found.module == worst.module
+    assert found.module.startswith("0.")  # a block inside the Transformer, not the whole of it
+    rows = {row.module: row for row in drift_report.drift}
+    siblings = [r for m, r in rows.items() if m != found.module and m.count(".") == found.module.count(".")
+                and m.startswith("0.") and not m.startswith(found.module)]
+    assert all(rows[found.module].added >= r.added for r in siblings if ".layer." in r.module)
+    assert found.module_class and found.module_class in found.detail
+
+
+def test_drift_keep_fp32_search_tries_layers_and_parts_named_by_their_class(drift_report):
+    keep = next(f for f in drift_report.fixes if f.dtype == "bfloat16" and f.strategy == "keep-fp32")
+    assert keep.probe_runs >= 1
+    assert ".layer." in keep.detail and "(Bert" in keep.detail
+    assert "keeping 0 would" not in keep.detail
 
 
 def test_drift_is_measured_at_every_block_in_order(drift_report):

@@ -79,6 +79,7 @@ def test_serving_advice_with_bfloat16_unscanned_falls_back_to_float32_and_says_w
         fp16_only_report,
         verdict=dataclasses.replace(fp16_only_report.verdict, passed=False, dtypes=[
             dataclasses.replace(v, passed=False) for v in fp16_only_report.verdict.dtypes]),
+        results=[dataclasses.replace(r, status="drift") for r in fp16_only_report.results],
     )
     advice = serving_advice(failed)
     assert {(a.flag, a.dtype) for a in advice} == {("--dtype float32", "float32")}
@@ -98,6 +99,7 @@ def test_serving_advice_calls_a_dtype_the_device_could_not_run_unverified(fp16_o
         fp16_only_report,
         verdict=dataclasses.replace(fp16_only_report.verdict, passed=False, dtypes=[
             dataclasses.replace(v, passed=False, status="unsupported") for v in fp16_only_report.verdict.dtypes]),
+        results=[dataclasses.replace(r, status="unsupported") for r in fp16_only_report.results],
     )
     advice = serving_advice(unsupported)
     assert {a.dtype for a in advice} == {"float32"}

@@ -35,11 +35,11 @@ TEXTS = [
 def main() -> None:
     import shape_models
 
-    from precheck.diagnose import diagnose_failures
-    from precheck.keep_search import PlanProbe, search_keep_fp32
-    from precheck.localise import block_paths
-    from precheck.plans import Plan
-    from precheck.scanner import ScanOptions, start_session
+    from precheck.diagnosis.diagnose import diagnose_failures
+    from precheck.repair.keep_search import PlanProbe, search_keep_fp32
+    from precheck.diagnosis.localise import block_paths
+    from precheck.repair.plans import Plan
+    from precheck.engine.scanner import ScanOptions, start_session
     from precheck.tensors import torch_module
 
     work = Path(tempfile.mkdtemp(prefix="precheck-plan-search-"))

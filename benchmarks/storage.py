@@ -1,6 +1,6 @@
 """What `precheck scan --storage` costs on all-MiniLM-L6-v2 (issue 22), printed as tables.
 
-1. The storage step alone (quantize, search, figures: precheck.storage.measure_storage) on the
+1. The storage step alone (quantize, search, figures: precheck.engine.storage.measure_storage) on the
    embeddings of the built-in probe texts + storage corpus, per precision and in all, median of
    --runs; the embeddings are encoded once here, as the scan's own runs encode them.
 2. The whole scan (bf16, --no-fix) with the same --texts file, with and without --storage: the
@@ -34,8 +34,8 @@ def storage_step(runs: int) -> None:
     from sentence_transformers import SentenceTransformer
 
     from precheck.kinds.texts import builtin_texts
-    from precheck.storage import measure_storage
-    from precheck.storage_scan import with_corpus
+    from precheck.engine.storage import measure_storage
+    from precheck.engine.storage_scan import with_corpus
 
     model = SentenceTransformer(_model_path(), device="cpu")
     items, rows = with_corpus(builtin_texts(model.max_seq_length), from_file=False)
@@ -61,7 +61,7 @@ def storage_step(runs: int) -> None:
 
 
 def _scan_seconds(texts: Path | None, storage: tuple[str, ...]) -> tuple[float, float | None, int]:
-    from precheck.scanner import ScanOptions, run_scan
+    from precheck.engine.scanner import ScanOptions, run_scan
 
     options = ScanOptions(model=_model_path(), dtypes=("bfloat16",), device="cpu", texts_file=texts, fix=False,
                           storage=storage)
@@ -72,7 +72,7 @@ def _scan_seconds(texts: Path | None, storage: tuple[str, ...]) -> tuple[float, 
 
 
 def whole_scan(runs: int) -> None:
-    from precheck.storage import builtin_corpus
+    from precheck.engine.storage import builtin_corpus
 
     folder = Path(tempfile.mkdtemp(prefix="storage-bench-"))
     texts = folder / "texts.txt"

@@ -21,7 +21,7 @@ def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     prompt, truncate_dim).
     """
     from .dtypes import parse_low_dtypes
-    from .scanner import ScanOptions, run_scan
+    from .engine.scanner import ScanOptions, run_scan
 
     return run_scan(ScanOptions(model=model, dtypes=parse_low_dtypes(list(dtypes)), device=device, **options))
 
@@ -29,6 +29,6 @@ def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False, **options):
     """A SentenceTransformer that works in dtype: the plan in the folder's precheck.json, or one
     found on the spot by a scan (options as for scan). Raises PrecheckError when none is verified."""
-    from .apply import load as load_with_plan
+    from .repair.apply import load as load_with_plan
 
     return load_with_plan(name_or_path, dtype, device, trust_remote_code, **options)

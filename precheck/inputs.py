@@ -40,7 +40,7 @@ def _linked_files(folder: Path, depth: int = 3) -> list[Path]:
 def model_inputs(name: str | None, label: str = "model folder") -> list[Input]:
     """Every place MODEL may be read from, found without loading or downloading anything: the
     local folder, the hub cache's repo folder (snapshots and blobs), the embedded default."""
-    from .loading import DEFAULT_MODEL, _DEFAULT_ALIASES, _HUB_ID, _cached_snapshot, _embedded_default
+    from .loading.load import DEFAULT_MODEL, _DEFAULT_ALIASES, _HUB_ID, _cached_snapshot, _embedded_default
 
     text = (name or "").strip()
     if not text:

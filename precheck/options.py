@@ -14,9 +14,10 @@ from typing import Any, Callable, Optional
 
 from .dtypes import DEFAULT_DTYPES, parse_low_dtypes
 from .errors import PrecheckError
+from .kinds import KIND_NAMES
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-KIND_CHOICES = ("auto", "sentence-transformer", "cross-encoder", "sparse-encoder", "multi-vector-encoder")
+KIND_CHOICES = ("auto", *KIND_NAMES)
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
 # precheck sets these per run (the dtype under test; where the float32 reference goes).
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
@@ -117,7 +118,7 @@ def _dtypes(value, where):
 
 
 def _storage(value, where):
-    from .storage import parse_precisions
+    from .engine.storage import parse_precisions
 
     if not isinstance(value, (str, list, tuple)) or not all(isinstance(v, str) for v in ([value] if isinstance(value, str) else value)):
         raise PrecheckError(f"{where} should be a list of storage precisions such as [\"int8\", \"binary\"]")

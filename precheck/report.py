@@ -197,7 +197,7 @@ class Verdict:
 
 @dataclass
 class ServingAdvice:
-    """The dtype flag for one embedding server that matches what the scan verified (precheck/serving.py)."""
+    """The dtype flag for one embedding server that matches what the scan verified (precheck/engine/serving.py)."""
 
     server: str  # text-embeddings-inference, vllm, infinity
     flag: str  # e.g. "--dtype bfloat16"
@@ -246,7 +246,7 @@ class StorageResult:
 
 @dataclass
 class StorageCheck:
-    """--storage: will the vectors survive the index (precheck/storage.py, docs/storage.md)."""
+    """--storage: will the vectors survive the index (precheck/engine/storage.py, docs/storage.md)."""
 
     precisions: list[str]
     min_recall: float

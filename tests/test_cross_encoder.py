@@ -79,7 +79,7 @@ def test_kind_option_overrides_detection(plain_model, pairs_file):
 
 
 def test_spearman_counts_ties_as_lost_order():
-    from precheck.compare import spearman
+    from precheck.engine.compare import spearman
 
     assert spearman([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4]) == pytest.approx(1.0)
     assert spearman([0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.5, 0.5]) == 0.0

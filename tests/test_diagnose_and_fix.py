@@ -204,7 +204,7 @@ def test_load_without_a_plan_finds_one_on_the_spot(plain_model, probe_file):
 
 
 def test_unsupported_kernel_messages_are_recognised():
-    from precheck.localise import is_unsupported_message
+    from precheck.diagnosis.localise import is_unsupported_message
 
     assert is_unsupported_message('"addmm_impl_cpu_" not implemented for \'Half\'')
     assert not is_unsupported_message("mat1 and mat2 must have the same dtype, but got Half and Float")

@@ -18,7 +18,7 @@ def tiny_bert():
 def test_fingerprint_of_a_copy_is_the_same(tiny_bert):
     import copy
 
-    from precheck.fingerprint import model_fingerprint
+    from precheck.loading.fingerprint import model_fingerprint
 
     assert model_fingerprint(copy.deepcopy(tiny_bert)) == model_fingerprint(tiny_bert)
 
@@ -28,7 +28,7 @@ def test_fingerprint_changes_with_one_weight(tiny_bert):
 
     import torch
 
-    from precheck.fingerprint import model_fingerprint
+    from precheck.loading.fingerprint import model_fingerprint
 
     changed = copy.deepcopy(tiny_bert)
     with torch.no_grad():
@@ -41,7 +41,7 @@ def test_fingerprint_changes_with_a_float_buffer_dtype(tiny_bert):
 
     import torch
 
-    from precheck.fingerprint import model_fingerprint
+    from precheck.loading.fingerprint import model_fingerprint
 
     changed = copy.deepcopy(tiny_bert)
     changed.register_buffer("scale", torch.ones(4))
@@ -55,7 +55,7 @@ def test_fingerprint_reads_bfloat16_weights(tiny_bert):
 
     import torch
 
-    from precheck.fingerprint import model_fingerprint
+    from precheck.loading.fingerprint import model_fingerprint
 
     bf16 = copy.deepcopy(tiny_bert).to(torch.bfloat16)
     assert model_fingerprint(bf16) == model_fingerprint(copy.deepcopy(tiny_bert).to(torch.bfloat16))

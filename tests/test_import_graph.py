@@ -93,3 +93,12 @@ def test_every_relative_import_names_a_module_that_exists():
                             if m.startswith("precheck") and m not in modules)
                for name, path in modules.items()}
     assert {name: mods for name, mods in missing.items() if mods} == {}
+
+
+def test_every_module_is_named_in_the_architecture_map():
+    # The map (docs/architecture.md) names each module by its path under precheck/, e.g. `engine/scanner.py`.
+    text = (PACKAGE_ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    unnamed = [str(path.relative_to(PACKAGE_ROOT)) for path in sorted(PACKAGE_ROOT.rglob("*.py"))
+               if path.name != "__init__.py" or path.parent == PACKAGE_ROOT]
+    unnamed = [module for module in unnamed if f"`{module}`" not in text and f", `{module}`" not in text]
+    assert unnamed == [], unnamed

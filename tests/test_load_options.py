@@ -34,7 +34,7 @@ def scan_report(model, probe_file, *extra) -> dict:
 
 def reference(model, texts_file, **load) -> torch.Tensor:
     """The float32 reference outputs a scan compares against, with these options."""
-    from precheck.scanner import ScanOptions, start_session
+    from precheck.engine.scanner import ScanOptions, start_session
 
     session, _ = start_session(ScanOptions(model=str(model), dtypes=("float16",), device="cpu",
                                            texts_file=texts_file, fix=False, **load))
@@ -42,7 +42,7 @@ def reference(model, texts_file, **load) -> torch.Tensor:
 
 
 def loaded(model, **load):
-    from precheck.loading import load_model, resolve_model
+    from precheck.loading.load import load_model, resolve_model
     from precheck.options import LoadOptions
 
     return load_model(resolve_model(str(model)), "cpu", None, LoadOptions(**load))
@@ -112,7 +112,7 @@ def test_model_kwarg_and_attn_implementation_reach_the_transformers_model(tiny_b
 def test_snippets_load_as_the_scan_did(mpnet_model):
     from precheck.kinds import Embedder
     from precheck.options import LoadOptions
-    from precheck.plans import Plan, snippets
+    from precheck.repair.plans import Plan, snippets
 
     load = LoadOptions(config_kwargs={"num_hidden_layers": 1}, max_seq_length=8, prompt_name="query")
     for strategy in ("load", "cast", "autocast", "keep-fp32", "bf16"):

@@ -58,7 +58,7 @@ class Outer(nn.Module):
 @pytest.mark.parametrize("op", ["linear", "matmul", "bmm", "layer_norm", "conv"])
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_dtype_mismatch_inside_a_clean_module_is_float32_in_forward_there(op, dtype):
-    from precheck.localise import find_error_module
+    from precheck.diagnosis.localise import find_error_module
 
     net = Outer(op).to(getattr(torch, dtype))
     x = torch.randn(2, 4, 8, dtype=getattr(torch, dtype))
@@ -70,7 +70,7 @@ def test_dtype_mismatch_inside_a_clean_module_is_float32_in_forward_there(op, dt
 
 
 def test_dtype_mismatch_messages_are_recognised_and_kernel_gaps_are_not():
-    from precheck.localise import is_dtype_mismatch_message
+    from precheck.diagnosis.localise import is_dtype_mismatch_message
 
     for message in (
         "mat1 and mat2 must have the same dtype, but got Half and Float",
@@ -169,7 +169,7 @@ def test_keep_fp32_snippet_with_children_left_low_runs_with_plain_sentence_trans
 
 
 def test_plan_children_left_low_round_trip_through_the_plan_file():
-    from precheck.plans import Plan
+    from precheck.repair.plans import Plan
 
     plan = Plan("float16", "keep-fp32", ["0.a.layer.1"], ["0.a.layer.1.attention"])
     assert Plan.from_dict(plan.to_dict()) == plan
@@ -186,7 +186,7 @@ def _fix(strategy: str, share: float, cosine: float, verified: bool = True):
 
 
 def test_recommend_takes_the_fewest_parameter_bytes_then_the_best_cosine():
-    from precheck.repair import recommend
+    from precheck.repair.search import recommend
 
     fixes_ = [_fix("autocast", 1.0, 0.99999), _fix("keep-fp32", 0.1, 0.9995), _fix("cast", 0.0, 0.9991)]
     assert recommend(fixes_, "overflow", True).strategy == "cast"
@@ -195,7 +195,7 @@ def test_recommend_takes_the_fewest_parameter_bytes_then_the_best_cosine():
 
 
 def test_recommend_prefers_bf16_over_a_plan_keeping_more_than_a_quarter_in_float32():
-    from precheck.repair import recommend
+    from precheck.repair.search import recommend
 
     assert recommend([_fix("keep-fp32", 0.3, 0.99999), _fix("bf16", 0.0, 0.9994)], "overflow", True).strategy == "bf16"
     assert recommend([_fix("keep-fp32", 0.2, 0.99999), _fix("bf16", 0.0, 0.9994)], "overflow", True).strategy \
@@ -205,7 +205,7 @@ def test_recommend_prefers_bf16_over_a_plan_keeping_more_than_a_quarter_in_float
 
 
 def test_recommend_autocast_when_float32_is_made_in_the_forward():
-    from precheck.repair import recommend
+    from precheck.repair.search import recommend
 
     fixes_ = [_fix("autocast", 1.0, 0.9999), _fix("keep-fp32", 0.05, 0.99999)]
     assert recommend(fixes_, "float32-in-forward", True).strategy == "autocast"
@@ -249,7 +249,7 @@ def test_scan_sentence_t5_terminal_says_transformers_keeps_them_on_purpose(sente
 
 
 def test_cast_that_overrides_kept_modules_and_differs_from_load_is_said():
-    from precheck.defaults import notes
+    from precheck.loading.defaults import notes
     from precheck.report import ModelInfo, ModuleRow, ProbeResult
 
     class Shape:  # the fields notes() reads, as a scan fills them
@@ -303,7 +303,7 @@ def declared_float16_model(models_dir):
 def test_default_dtype_of_a_config_declaring_float16_is_what_a_plain_load_gives(declared_float16_model):
     from sentence_transformers import SentenceTransformer
 
-    from precheck.defaults import default_dtype
+    from precheck.loading.defaults import default_dtype
 
     plain = SentenceTransformer(str(declared_float16_model), device="cpu")
     assert default_dtype(str(declared_float16_model)) == str(plain.dtype).removeprefix("torch.") == "float16"
@@ -312,7 +312,7 @@ def test_default_dtype_of_a_config_declaring_float16_is_what_a_plain_load_gives(
 def test_default_dtype_of_a_plain_model_is_float32(plain_model):
     from sentence_transformers import SentenceTransformer
 
-    from precheck.defaults import default_dtype
+    from precheck.loading.defaults import default_dtype
 
     plain = SentenceTransformer(str(plain_model), device="cpu")
     assert default_dtype(str(plain_model)) == str(plain.dtype).removeprefix("torch.") == "float32"

@@ -84,7 +84,7 @@ def test_constant_outside_float16_is_fixed_by_bf16_or_keeping_its_blocks(constan
 # ties
 
 def test_top1_agreement_treats_neighbours_float32_cannot_separate_as_ties():
-    from precheck.compare import top1_agreement
+    from precheck.engine.compare import top1_agreement
 
     # "" and "   ": one input, whose two float32 embeddings differ only by batch noise (~1e-8).
     empty = torch.tensor([1.0, 0.2, 0.0], dtype=torch.float64)
@@ -101,7 +101,7 @@ def test_top1_agreement_treats_neighbours_float32_cannot_separate_as_ties():
 
 
 def test_top1_agreement_still_counts_a_real_neighbour_swap():
-    from precheck.compare import top1_agreement
+    from precheck.engine.compare import top1_agreement
 
     reference = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.95, 0.31], [0.0, 1.0]], dtype=torch.float64)
     candidate = reference.clone()
@@ -118,7 +118,7 @@ def _result(status="ok", min_cosine=0.999, mean_cosine=0.9995):
 
 
 def test_cast_is_not_called_worse_on_a_gap_float32_noise_makes():
-    from precheck.defaults import _compare
+    from precheck.loading.defaults import _compare
 
     load = _result(min_cosine=0.9999990, mean_cosine=0.9999995)
     cast = dataclasses.replace(load, strategy="cast", min_cosine=0.9999990 - 6.5e-7)
@@ -126,7 +126,7 @@ def test_cast_is_not_called_worse_on_a_gap_float32_noise_makes():
 
 
 def test_cast_is_not_called_worse_when_the_mean_says_the_opposite():
-    from precheck.defaults import _compare
+    from precheck.loading.defaults import _compare
 
     load = _result(min_cosine=0.9990, mean_cosine=0.9995)
     cast = dataclasses.replace(load, strategy="cast", min_cosine=0.9980, mean_cosine=0.9997)

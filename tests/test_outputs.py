@@ -218,8 +218,8 @@ def test_ci_relative_model_name_is_resolved_against_the_config_folder(tmp_path, 
 def test_scan_probe_with_nothing_finite_in_float32_is_never_ok(tiny_model):
     import torch
 
-    from precheck.loading import resolve_model
-    from precheck.scanner import ScanOptions, ScanSession
+    from precheck.loading.load import resolve_model
+    from precheck.engine.scanner import ScanOptions, ScanSession
 
     options = ScanOptions(model=str(tiny_model), dtypes=("float16",), device="cpu")
     session = ScanSession(options, resolve_model(str(tiny_model)), "cpu", lambda _: None)

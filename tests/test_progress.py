@@ -19,7 +19,7 @@ class _Recorder:
 
 
 def test_scan_reports_items_done_per_run_up_to_the_total(plain_model, probe_file):
-    from precheck.scanner import ScanOptions, run_scan
+    from precheck.engine.scanner import ScanOptions, run_scan
 
     recorder = _Recorder()
     run_scan(ScanOptions(model=str(plain_model), dtypes=("bfloat16",), texts_file=probe_file, device="cpu",
@@ -36,7 +36,7 @@ def test_scan_reports_items_done_per_run_up_to_the_total(plain_model, probe_file
 def test_progress_display_on_a_terminal_draws_items_done_of_total():
     from rich.console import Console
 
-    from precheck.cli._common import progress_display
+    from precheck.cli._progress import progress_display
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100)
@@ -52,7 +52,7 @@ def test_progress_display_on_a_terminal_draws_items_done_of_total():
 def test_progress_display_off_a_terminal_prints_plain_lines_and_no_item_counts():
     from rich.console import Console
 
-    from precheck.cli._common import progress_display
+    from precheck.cli._progress import progress_display
 
     out = io.StringIO()
     with progress_display(Console(file=out, width=100), quiet=False) as progress:

@@ -73,7 +73,7 @@ def fp16_only_report(plain_model, probe_file):
 
 
 def test_serving_advice_with_bfloat16_unscanned_falls_back_to_float32_and_says_why(fp16_only_report):
-    from precheck.serving import serving_advice
+    from precheck.engine.serving import serving_advice
 
     failed = dataclasses.replace(
         fp16_only_report,
@@ -87,13 +87,13 @@ def test_serving_advice_with_bfloat16_unscanned_falls_back_to_float32_and_says_w
 
 
 def test_serving_advice_is_a_pure_function_of_the_report(fp16_only_report):
-    from precheck.serving import serving_advice
+    from precheck.engine.serving import serving_advice
 
     assert serving_advice(fp16_only_report) == serving_advice(fp16_only_report) == fp16_only_report.serving
 
 
 def test_serving_advice_calls_a_dtype_the_device_could_not_run_unverified(fp16_only_report):
-    from precheck.serving import serving_advice
+    from precheck.engine.serving import serving_advice
 
     unsupported = dataclasses.replace(
         fp16_only_report,

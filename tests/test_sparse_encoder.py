@@ -130,7 +130,7 @@ def test_scan_unknown_kind_names_sparse_encoder_among_the_choices(splade_model):
 def test_sparse_term_overlap_counts_a_tie_at_the_kth_weight_as_kept():
     import torch
 
-    from precheck.compare_sparse import _term_overlap
+    from precheck.engine.compare_sparse import _term_overlap
 
     reference = torch.tensor([3.0, 2.0, 1.0, 1.0, 0.0])
     swapped_tie = torch.tensor([3.0, 2.0, 0.5, 1.0, 0.0])

@@ -125,7 +125,7 @@ def test_scan_calibration_without_storage_is_exit_2(tiny_model, probe_file):
 
 def test_scan_storage_adds_no_model_load_and_no_run(tiny_model, tmp_path):
     texts = tmp_path / "texts.txt"
-    from precheck.storage import builtin_corpus
+    from precheck.engine.storage import builtin_corpus
 
     texts.write_text("\n".join(builtin_corpus()[:40]), encoding="utf-8")
     plain = invoke("scan", tiny_model, *FAST, "--texts", texts)
@@ -140,7 +140,7 @@ def test_scan_storage_adds_no_model_load_and_no_run(tiny_model, tmp_path):
 
 
 def test_scan_storage_calibration_file_calibrates_and_the_texts_are_all_searched(tiny_model, tmp_path):
-    from precheck.storage import builtin_corpus
+    from precheck.engine.storage import builtin_corpus
 
     corpus = builtin_corpus()
     texts, calibration = tmp_path / "texts.txt", tmp_path / "calibration.txt"

@@ -1,5 +1,5 @@
-"""precheck's command line: one module per command, wired here; _common.py holds the shared
-option aliases and the single error boundary (exit 0 pass, 1 fail, 2 cannot run)."""
+"""precheck's command line: one module per command, wired here; _errors.py is the single error
+boundary (exit 0 pass, 1 fail, 2 cannot run), _common.py the shared aliases and the report path."""
 from __future__ import annotations
 
 import sys
@@ -18,7 +18,7 @@ if sys.argv and sys.argv[0].endswith("precheck"):  # the console script, not an 
 
 import typer  # noqa: E402 - after the hook, so that an interrupt during this import is one line
 
-from ._common import (  # noqa: E402
+from ._errors import (  # noqa: E402
     EXIT_CANNOT_RUN, EXIT_INTERRUPTED, Interrupted, OneLineErrors, exit_without_teardown, flush_streams)
 from .ci import ci  # noqa: E402
 from .fix import fix  # noqa: E402

@@ -11,17 +11,19 @@ import typer
 from ._memory import PlanOnlyOption, show_ci_memory_plans
 from ..errors import PrecheckError
 from ._common import (
+    check_outputs,
     DebugOption,
-    EXIT_PASS,
     ForceOption,
+    goes_to_stdout,
     JsonOption,
     Output,
     QuietOption,
-    check_outputs,
+    run_and_report,
+)
+from ._errors import (
     debug_wanted,
     error_boundary,
-    goes_to_stdout,
-    run_and_report,
+    EXIT_PASS,
 )
 from ._options import with_scan_options
 from ._summary import SummaryOption, deliver_summary

@@ -7,17 +7,19 @@ from typing import Annotated
 import typer
 
 from ._common import (
-    EXIT_FAIL,
-    EXIT_PASS,
     DebugOption,
     ForceOption,
     JsonOption,
     ModelArgument,
-    QuietOption,
     option_inputs,
+    QuietOption,
+    run_and_report,
+)
+from ._errors import (
     debug_wanted,
     error_boundary,
-    run_and_report,
+    EXIT_FAIL,
+    EXIT_PASS,
 )
 from ..options import not_for_fix
 from ._options import with_scan_options
@@ -42,7 +44,7 @@ def fix(
 
         wanted = parse_low_dtype(dtype)
         checked = scan_options(model, options, dtypes=(wanted,))
-        from ..apply import check_fix_paths, write_fixed_model
+        from ..repair.apply import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome
 
         check_fix_paths(model, checked.kind, out, force, json_path, option_inputs(checked), checked.revision)

@@ -9,13 +9,15 @@ import typer
 from ._common import (
     DebugOption,
     ForceOption,
-    JsonOption,
-    QuietOption,
     Input,
+    JsonOption,
     Output,
+    QuietOption,
+    run_and_report,
+)
+from ._errors import (
     debug_wanted,
     error_boundary,
-    run_and_report,
 )
 from ._summary import SummaryOption, deliver_summary
 from .ci import check_gate_paths, gate_files, gate_view

@@ -5,20 +5,22 @@ import typer
 
 from ._memory import PlanOnlyOption, show_memory_plan
 from ._common import (
-    EXIT_FAIL,
-    EXIT_PASS,
+    check_outputs,
     DebugOption,
     ForceOption,
     JsonOption,
-    ModelArgument,
     model_inputs,
+    ModelArgument,
     option_inputs,
     Output,
     QuietOption,
-    check_outputs,
+    run_and_report,
+)
+from ._errors import (
     debug_wanted,
     error_boundary,
-    run_and_report,
+    EXIT_FAIL,
+    EXIT_PASS,
 )
 from ._options import with_scan_options
 from ._summary import SummaryOption, deliver_summary
@@ -44,7 +46,7 @@ def scan(
         check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
                       [*model_inputs(model), *option_inputs(checked)])
         from ..render.scan import render_terminal
-        from ..scanner import run_scan
+        from ..engine.scanner import run_scan
 
         if show_memory_plan(checked, json_path, quiet, plan_only, force, also=(summary,)):
             raise typer.Exit(EXIT_PASS)

@@ -7,20 +7,22 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import (
-    DebugOption,
-    EXIT_FAIL,
-    EXIT_PASS,
-    ForceOption,
-    JsonOption,
-    ModelArgument,
-    QuietOption,
     check_outputs,
+    DebugOption,
+    ForceOption,
     Input,
+    JsonOption,
     model_inputs,
+    ModelArgument,
     Output,
+    QuietOption,
+    run_and_report,
+)
+from ._errors import (
     debug_wanted,
     error_boundary,
-    run_and_report,
+    EXIT_FAIL,
+    EXIT_PASS,
 )
 from ._options import with_scan_options
 

@@ -85,7 +85,7 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, ove
     """overrides: ScanOptions fields `ci`'s command line sets for every model (precheck/options.py, ci_flag)."""
     from dataclasses import replace
 
-    from ..scanner import run_scan
+    from ..engine.scanner import run_scan
 
     baseline = None if update_baseline else read_baseline(config.baseline)
     runs: list[ModelRun] = []

@@ -10,17 +10,18 @@ from ..tensors import torch_module
 from .cross_encoder import CrossEncoderKind, cross_encoder_max_length
 from .embedder import Embedder
 from .multi_vector import MultiVectorEncoderKind
+from .protocol import Kind
 from .sparse_encoder import SparseEncoderKind
 
 EMBEDDER, CROSS_ENCODER, SPARSE_ENCODER = Embedder.name, CrossEncoderKind.name, SparseEncoderKind.name
 MULTI_VECTOR_ENCODER = MultiVectorEncoderKind.name
-KINDS = {kind.name: kind for kind in (Embedder, CrossEncoderKind, SparseEncoderKind, MultiVectorEncoderKind)}
+KINDS: dict[str, type[Kind]] = {kind.name: kind for kind in (Embedder, CrossEncoderKind, SparseEncoderKind, MultiVectorEncoderKind)}
 KIND_NAMES = tuple(KINDS)
 
 __all__ = ["CROSS_ENCODER", "EMBEDDER", "KINDS", "KIND_NAMES", "MULTI_VECTOR_ENCODER", "SPARSE_ENCODER",
-           "CrossEncoderKind", "Embedder", "MultiVectorEncoderKind", "SparseEncoderKind", "cross_encoder_max_length", "kind_for", "torch_module"]
+           "Kind", "CrossEncoderKind", "Embedder", "MultiVectorEncoderKind", "SparseEncoderKind", "cross_encoder_max_length", "kind_for", "torch_module"]
 
 
-def kind_for(name: str):
+def kind_for(name: str) -> Kind:
     """A fresh kind object (it may hold per-scan state, such as the token lookup)."""
     return KINDS.get(name, Embedder)()

@@ -6,7 +6,7 @@ import inspect
 import time
 from pathlib import Path
 
-from ..compare import compare_scores
+from ..engine.compare import compare_scores
 
 
 def cross_encoder_max_length(model) -> int:
@@ -22,6 +22,7 @@ class CrossEncoderKind:
     run_method = "predict"
     items_label = "pairs"
     probe_option = "pairs"
+    figures = ("score",)
 
     def api_shape(self) -> tuple[str, str]:
         """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it

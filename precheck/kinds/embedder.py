@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..compare import compare_embeddings
+from ..engine.compare import compare_embeddings
 
 
 class Embedder:
@@ -14,6 +14,7 @@ class Embedder:
     run_method = "encode"  # the call of run_call, which takes the encode options (prompt_name, prompt)
     items_label = "texts"
     probe_option = "texts"  # the file option that replaces the built-in items
+    figures = ("cosine",)
 
     def api_shape(self) -> tuple[str, str]:
         """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""

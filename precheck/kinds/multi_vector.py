@@ -25,6 +25,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
                 'model.encode_document(["a passage"]))')
     items_label = "pairs"
     probe_option = "pairs"
+    figures = ("cosine", "score")  # per-token cosines and MaxSim scores
     # The sentence-transformers subpackage that holds the class: versions without it are refused
     # before any load (loading.check_kind_available).
     package_module = "multi_vector_encoder"
@@ -46,14 +47,14 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     def read_items(self, path: Path) -> list:
         return super().read_items(path)
 
-    def run(self, model, items: list, batch_size: int):
+    def run(self, model, items: list, batch_size: int, **encode_options):
         """[pairs, 1 + 2 × max_seq_length, dim] float32: per pair, row 0 holds the MaxSim score and
         the query's and passage's token counts; then the query's token vectors, then the passage's
         from row 1 + max_seq_length, zero-padded, so that every run of the same pairs has one shape."""
         import torch
 
         start = time.perf_counter()
-        options = {"batch_size": batch_size, "show_progress_bar": False}
+        options = {"batch_size": batch_size, "show_progress_bar": False, **encode_options}
         queries = list(dict.fromkeys(q for q, _ in items))
         passages = list(dict.fromkeys(p for _, p in items))
         query_vectors = dict(zip(queries, model.encode_query(queries, **options)))
@@ -73,7 +74,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
         return out, seconds
 
     def compare(self, reference, candidate, items):
-        from ..compare_multi_vector import compare_token_vectors
+        from ..engine.compare_multi_vector import compare_token_vectors
 
         return compare_token_vectors(reference, candidate, [q for q, _ in items])
 

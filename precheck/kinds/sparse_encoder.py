@@ -21,6 +21,7 @@ class SparseEncoderKind(Embedder):
     run_method = "encode_document"
     items_label = "texts"
     probe_option = "texts"
+    figures = ("score", "terms")
     since = "5.0.0"  # the sentence-transformers release that added SparseEncoder (loading.py checks it)
 
     def __init__(self) -> None:
@@ -45,6 +46,6 @@ class SparseEncoderKind(Embedder):
         return torch.stack([dense(queries), dense(documents)], dim=1), seconds
 
     def compare(self, reference, candidate, items):
-        from ..compare_sparse import compare_sparse
+        from ..engine.compare_sparse import compare_sparse
 
         return compare_sparse(reference, candidate, items, self._tokens or (lambda ids: [str(i) for i in ids]))

@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..memory import gib
+from ..loading.memory_plan import gib
 from ..report import MemoryPlan
 
 _RUN_LABEL = {"reference": "float32 reference", "load": "{dtype} (load)", "cast": "{dtype} (cast)"}

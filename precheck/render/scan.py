@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..kinds import kind_for
 from ..report import ModuleRow, ProbeResult, Report
 from .fit import print_code, print_table
 from .memory import where_reference_ran
@@ -59,14 +60,12 @@ def _error_text(result: ProbeResult) -> str:
 
 
 def results_table(report: Report) -> Table:
-    what = "pairs" if report.model.kind in ("cross-encoder", "multi-vector-encoder") else "texts"
-    # Ranked scores (cross-encoders, sparse encoders) carry Spearman; embeddings carry cosines.
-    cross = any(r.spearman is not None for r in report.results)
-    sparse = any(r.topk_overlap is not None for r in report.results)
-    table = Table(title=f"Test runs against float32 ({report.settings.probe_items} {what})", title_justify="left")
-    # Multi-vector encoders carry both: per-token cosines and MaxSim scores (docs/multi-vector.md).
-    multi = report.model.kind == "multi-vector-encoder"
-    figures = ("min cos", "mean cos") if multi or not cross else ()
+    kind = kind_for(report.model.kind)
+    # The kind says which figures its runs carry (kinds/protocol.py): cosines, scores, terms.
+    cosines, cross, sparse = ("cosine" in kind.figures, "score" in kind.figures, "terms" in kind.figures)
+    table = Table(title=f"Test runs against float32 ({report.settings.probe_items} {kind.items_label})",
+                  title_justify="left")
+    figures = ("min cos", "mean cos") if cosines else ()
     figures += ("Spearman", "max |diff|") if cross else ()
     figures += ("top-k kept", "active dims change") if sparse else ()
     for column in ("dtype", "strategy", "status", "NaN/inf", *figures, "top-1", "s", "MB"):
@@ -77,7 +76,7 @@ def results_table(report: Report) -> Table:
             r.strategy,
             Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
             str(r.nonfinite) if r.nonfinite else "",
-            *((_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f")) if multi or not cross else ()),
+            *((_figure(r.min_cosine, ".6f"), _figure(r.mean_cosine, ".6f")) if cosines else ()),
             *((_figure(r.spearman, ".4f"), _figure(r.max_abs_diff, ".2e")) if cross else ()),
             *((_figure(r.topk_overlap, ".0%"), _figure(r.active_dims_change, ".1%")) if sparse else ()),
             _figure(r.top1_agreement, ".0%"),

@@ -1,6 +1,6 @@
 """The --storage figures drawn: one table row per model dtype × stored precision, and the gate's line.
 
-Reads report.storage (precheck/storage.py computed every figure); prints nothing else.
+Reads report.storage (precheck/engine/storage.py computed every figure); prints nothing else.
 """
 from __future__ import annotations
 

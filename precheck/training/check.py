@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import PrecheckError
-from ..loading import (
+from ..loading.load import (
     check_remote_code,
     device_supports,
     load_model,
@@ -153,7 +153,7 @@ def _verdict(result: ModeResult) -> TrainVerdict:
 
 
 def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lambda _: None) -> TrainReport:
-    from ..scanner import environment
+    from ..engine.scanner import environment
     from .data import builtin_training_pairs, read_training_pairs
 
     if options.mode not in MODES:

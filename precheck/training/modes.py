@@ -261,7 +261,7 @@ def train_one_mode(load: Callable[[str], object], kind: str, mode: str, low: str
     predictions = task.predict(probe_pairs)
     result.predictions_finite = bool(torch.isfinite(predictions).all())
     if reference is not None and result.predictions_finite:
-        from ..compare import spearman
+        from ..engine.compare import spearman
 
         result.max_abs_diff_vs_float32 = float((predictions - reference).abs().max())
         result.spearman_vs_float32 = spearman(reference[:, 0].tolist(), predictions[:, 0].tolist())

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .kinds import torch_module
+from ..kinds import torch_module
 from .plans import Plan, apply_plan
-from .report import Diagnosis, ProbeResult
+from ..report import Diagnosis, ProbeResult
+from ..session import ScanRun
 
 # Past this share of float32 parameters a "mixed-precision plan" is just the float32 model.
 MAX_FP32_SHARE = 0.5
@@ -78,7 +79,7 @@ class PlanProbe:
     """Verifies plans on freshly loaded float32 weights, one probe run each, with a RunTracker on
     the model so that a failing run also names its culprit. Remembers every plan it ran."""
 
-    def __init__(self, session, dtype: str) -> None:
+    def __init__(self, session: ScanRun, dtype: str) -> None:
         self.session, self.dtype = session, dtype
         self.structure: Structure | None = None
         self.runs = 0
@@ -86,7 +87,7 @@ class PlanProbe:
 
     def ensure_structure(self) -> Structure:
         if self.structure is None:
-            from .loading import release_memory
+            from ..loading.load import release_memory
 
             model = self.session.load(None)
             self.structure = Structure.of(torch_module(model))
@@ -99,8 +100,8 @@ class PlanProbe:
 
     def check(self, plan: Plan) -> tuple[ProbeResult, Diagnosis | None]:
         """(the probe result, the culprit of a failing run, or None when it passed or cannot be located)."""
-        from .loading import release_memory
-        from .localise import RunTracker
+        from ..loading.load import release_memory
+        from ..diagnosis.localise import RunTracker
 
         key = (plan.strategy, tuple(sorted(plan.keep_fp32)), tuple(sorted(plan.run_low)))
         if key in self._seen:
@@ -139,14 +140,14 @@ class PlanProbe:
 
 
     def _reference_has_nonfinite(self) -> bool:
-        from .compare import nonfinite_rows
+        from ..engine.compare import nonfinite_rows
 
         return bool(nonfinite_rows(self.session.reference).any())
 
     def _locate_item_by_item(self, plan: Plan) -> Diagnosis | None:
-        from .compare import nonfinite_rows
-        from .loading import release_memory
-        from .localise import find_first_nonfinite
+        from ..engine.compare import nonfinite_rows
+        from ..loading.load import release_memory
+        from ..diagnosis.localise import find_first_nonfinite
 
         session = self.session
         skip = {i for i, bad in enumerate(nonfinite_rows(session.reference).tolist()) if bad}

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Callable
 
 from .compare import nonfinite_rows
-from .errors import PrecheckError
-from .options import ScanOptions
-from .inventory import module_rows
-from .loading import (
+from ..errors import PrecheckError
+from ..options import ScanOptions
+from ..loading.inventory import module_rows
+from ..loading.load import (
     ResolvedModel,
     check_remote_code,
     device_supports,
@@ -28,15 +28,15 @@ from .loading import (
     resolve_device,
     resolve_model,
 )
-from .fingerprint import model_fingerprint
-from .reference_check import repaired
-from .localise import is_unsupported_message, recording_headroom
-from .progress import counting_items
+from ..loading.fingerprint import model_fingerprint
+from ..diagnosis.reference_check import repaired
+from ..diagnosis.localise import is_unsupported_message, recording_headroom
+from ..progress import counting_items
 from .storage_scan import add_storage, check_storage_options, with_corpus
-from .memory import plan_memory
-from .kinds import kind_for, torch_module
-from .tensors import param_bytes
-from .report import (
+from ..loading.memory_plan import plan_memory
+from ..kinds import kind_for, torch_module
+from ..tensors import param_bytes
+from ..report import (
     DtypeVerdict,
     Environment,
     ErrorInfo,
@@ -112,7 +112,7 @@ class ScanSession:
         self.buffer_repair = None  # reference_check.BufferRepair: buffers every load copies from a fresh instance
 
     def load_reference(self):
-        from .memory import record_placement, reference_kwargs
+        from ..loading.memory_plan import record_placement, reference_kwargs
 
         placement = self.memory.runs[0].placement if self.memory else self.device
         model = load_reference_model(self.model, self.device, self.options.load, placement,
@@ -151,7 +151,7 @@ class ScanSession:
             return self.run_model(model)
 
     def run_reference(self) -> Reference:
-        from .reference_check import check_reference, verify_reference
+        from ..diagnosis.reference_check import check_reference, verify_reference
 
         self.progress("loading float32 reference")
         model = self.load_reference()
@@ -161,7 +161,7 @@ class ScanSession:
             self.items = self.kind.default_items(model)
         if self.options.storage:
             self.items, self.storage_rows = with_corpus(self.items, probe_file(self.options, self.model.kind) is not None)
-        from .tokenizer_check import check_tokenizer
+        from ..loading.tokenizer_check import check_tokenizer
 
         check_tokenizer(model, self.items, self.model.name, self.model.path)
         self.progress(f"running {len(self.items)} probe {self.kind.items_label} in float32")
@@ -173,7 +173,7 @@ class ScanSession:
                 self.reference, seconds = self.run_counted(model, "float32")
             self.headroom = headroom()
         except Exception as exc:  # noqa: BLE001
-            from .model_code import float32_failure
+            from ..loading.model_code import float32_failure
 
             raise float32_failure(self.model.name, exc, self.model.path) from exc
         if self.calibration_texts is not None:
@@ -357,9 +357,9 @@ def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
 
 def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
-    from .defaults import annotate as annotate_defaults
-    from .diagnose import diagnose_failures
-    from .repair import search_fixes
+    from ..loading.defaults import annotate as annotate_defaults
+    from ..diagnosis.diagnose import diagnose_failures
+    from ..repair.search import search_fixes
 
     session, reference = start_session(options, progress)
     results: list[ProbeResult] = []

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
@@ -115,7 +115,7 @@ def resolve_model(name: str, kind: str = "auto", revision: str | None = None) ->
     hub revision: its cached snapshot, or the download; a local folder has none to pin."""
     from dataclasses import replace
 
-    from .kinds import KIND_NAMES
+    from ..kinds import KIND_NAMES
 
     if kind not in ("auto", "", None) and kind not in KIND_NAMES:
         raise PrecheckError(f"unknown kind {kind!r}", f"use auto, {', '.join(KIND_NAMES)}")
@@ -131,7 +131,7 @@ def check_kind_available(kind: str) -> None:
     (SparseEncoder arrived in 5.0): precheck would otherwise test a model the user does not have."""
     from importlib import metadata
 
-    from .kinds import KINDS
+    from ..kinds import KINDS
 
     package_module = getattr(KINDS.get(kind), "package_module", None)
     if package_module is not None and not _has_submodule("sentence_transformers", package_module):
@@ -297,7 +297,7 @@ def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load
     import sentence_transformers
     import torch
 
-    from .kinds import kind_for
+    from ..kinds import kind_for
 
     load = as_load_options(load)
     if model.source != "hub" and load.revision is not None:
@@ -316,7 +316,7 @@ def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load
 
 
 def as_load_options(load):
-    from .options import LoadOptions
+    from ..options import LoadOptions
 
     return load if isinstance(load, LoadOptions) else LoadOptions(trust_remote_code=bool(load))
 
@@ -324,7 +324,7 @@ def as_load_options(load):
 def _unsupported(field_name: str, class_name: str) -> PrecheckError:
     from importlib import metadata
 
-    from .options import option_of
+    from ..options import option_of
 
     how = option_of(field_name)
     return PrecheckError(f"{how.flags[0]} ({how.config_key or field_name}) is not supported by {class_name} in "
@@ -340,7 +340,7 @@ def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | N
 
     import sentence_transformers
 
-    from .kinds import kind_for
+    from ..kinds import kind_for
 
     kind = kind_for(kind_name)
     accepted = inspect.signature(getattr(sentence_transformers, kind.class_name).__init__).parameters

@@ -36,7 +36,7 @@ def _transformer_folder(folder: Path) -> Path:
 
 def _weights_dtype(folder: Path) -> str | None:
     """The first floating dtype in model.safetensors' header; None when there is none to read."""
-    from .errors import PrecheckError
+    from ..errors import PrecheckError
     from .safetensors_files import read_safetensors_header
 
     path = folder / "model.safetensors"
@@ -56,7 +56,7 @@ def _transformer_config(model_path: str) -> tuple[Path | None, dict]:
     """The pipeline Transformer's folder and config.json ({} when there is none to read)."""
     folder = Path(model_path)
     if not folder.is_dir():
-        from .loading import _cached_snapshot
+        from .load import _cached_snapshot
 
         cached = _cached_snapshot(model_path)
         if not cached:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ..session import ScanRun
+
 CAUSE = "uninitialised-buffers"
 VERIFY_ITEMS = 4  # probe items encoded by a second, repaired load to show the reference is reproducible
 
@@ -197,11 +199,11 @@ def reproducible(first, second) -> tuple[bool, float]:
     return diff <= 1e-3 * scale, diff
 
 
-def check_reference(session, model):
+def check_reference(session: ScanRun, model):
     """Check the freshly loaded float32 reference (before any encode), repair it in place and
     remember the repair for every later load of the session. Returns the report's BufferCheck."""
-    from .kinds import torch_module
-    from .report import BufferCheck
+    from ..kinds import torch_module
+    from ..report import BufferCheck
 
     found = find_uninitialised(torch_module(model))
     status, detail = describe(found)
@@ -213,18 +215,18 @@ def check_reference(session, model):
                        CAUSE if found.repair.owners else "", detail, repair_snippet(found.repair, net_expr))
 
 
-def verify_reference(session, check) -> None:
+def verify_reference(session: ScanRun, check) -> None:
     """A reference that needed repair (or could not be checked) must be reproducible: a second load,
     repaired the same way, encodes a few probe items as the first did; else precheck cannot run."""
-    from .errors import PrecheckError
-    from .loading import release_memory
+    from ..errors import PrecheckError
+    from ..loading.load import release_memory
 
     if check is None or check.status not in ("repaired", "unchecked") or not session.items:
         return
     count = min(VERIFY_ITEMS, len(session.items))
     model = session.load_reference()
     if session.buffer_repair is not None:
-        from .kinds import torch_module
+        from ..kinds import torch_module
 
         # Rebuilt from a new fresh instance, as precheck.load does: buffers that differ from one
         # instance to the next (random at init) make a reference no load can reproduce.
@@ -251,7 +253,7 @@ def verify_reference(session, check) -> None:
 def repaired(model, repair: BufferRepair | None):
     """A loaded model (SentenceTransformer, CrossEncoder, ...) with the session's buffer repair applied."""
     if repair is not None and repair.owners:
-        from .kinds import torch_module
+        from ..kinds import torch_module
 
         apply_repair(torch_module(model), repair)
     return model

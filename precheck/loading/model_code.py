@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 # PreTrainedModel attributes of transformers 4.44 that 5.x no longer has (generation helpers left out:
 # they moved to GenerationMixin). Code written for 4.x calls them from its own forward.

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .kinds import CROSS_ENCODER, torch_module
-from .loading import release_memory
+from ..kinds import CROSS_ENCODER, torch_module
+from ..loading.load import release_memory
 from .localise import (
     block_drift,
     block_paths,
@@ -18,7 +18,8 @@ from .localise import (
     innermost_worst,
     is_unsupported_message,
 )
-from .report import BlockDrift, Diagnosis, ProbeResult
+from ..report import BlockDrift, Diagnosis, ProbeResult
+from ..session import ScanRun
 
 DRIFT_ITEMS = 8  # per-block outputs are kept for each item: a few suffice to rank blocks
 
@@ -40,11 +41,11 @@ def _with_model(build, inspect):
         release_memory()
 
 
-def _run_one(session, model):
+def _run_one(session: ScanRun, model):
     return lambda item: session.run_model(model, [item])
 
 
-def _diagnose_error(session, result: ProbeResult) -> Diagnosis:
+def _diagnose_error(session: ScanRun, result: ProbeResult) -> Diagnosis:
     found, load_error = _with_model(
         session.builder(result.dtype, result.strategy),
         lambda model: find_error_module(torch_module(model), lambda: session.run_model(model),
@@ -58,8 +59,8 @@ def _diagnose_error(session, result: ProbeResult) -> Diagnosis:
     return Diagnosis(result.dtype, result.strategy, cause, "", f"failed {where}: {message}")
 
 
-def _diagnose_nonfinite(session, result: ProbeResult) -> Diagnosis:
-    from .compare import nonfinite_rows
+def _diagnose_nonfinite(session: ScanRun, result: ProbeResult) -> Diagnosis:
+    from ..engine.compare import nonfinite_rows
 
     skip = {i for i, bad in enumerate(nonfinite_rows(session.reference).tolist()) if bad}
     found, load_error = _with_model(
@@ -77,7 +78,7 @@ def _diagnose_nonfinite(session, result: ProbeResult) -> Diagnosis:
     return Diagnosis(result.dtype, result.strategy, "overflow", "", detail)
 
 
-def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[BlockDrift]]:
+def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, list[BlockDrift]]:
     items = session.items[:DRIFT_ITEMS]
     paths: list[str] = []
     kinds: dict[str, str] = {}
@@ -125,7 +126,7 @@ def _diagnose_drift(session, result: ProbeResult) -> tuple[Diagnosis, list[Block
                      module_class=classes.get(worst.module, "")), rows
 
 
-def diagnose_failures(session, results: list[ProbeResult]) -> tuple[list[Diagnosis], list[BlockDrift]]:
+def diagnose_failures(session: ScanRun, results: list[ProbeResult]) -> tuple[list[Diagnosis], list[BlockDrift]]:
     diagnoses: list[Diagnosis] = []
     drift_rows: list[BlockDrift] = []
     for result in results:

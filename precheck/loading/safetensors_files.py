@@ -9,7 +9,7 @@ import json
 import struct
 from pathlib import Path, PurePosixPath
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 INDEX_FILE = "model.safetensors.index.json"
 # The format's own cap on the JSON header (safetensors' MAX_HEADER_SIZE).

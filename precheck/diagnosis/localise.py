@@ -13,8 +13,8 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .report import BlockDrift, Diagnosis, Headroom
-from .tensors import all_finite, dtype_names, floating_tensors, max_abs
+from ..report import BlockDrift, Diagnosis, Headroom
+from ..tensors import all_finite, dtype_names, floating_tensors, max_abs
 
 FLOAT16_MAX = 65504.0
 _UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not support (float16|bfloat16|half)", re.I)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .compare import Comparison, _usable, spearman
-from .report import TopTerms
+from ..report import TopTerms
 
 TOP_K = 10
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
+from ..session import ScanRun
 
 
 def check_storage_options(options, kind: str) -> list[str] | None:
     """Bad storage options fail before any load; returns the --calibration texts (None: held apart)."""
-    from .kinds import EMBEDDER
+    from ..kinds import EMBEDDER
     from .storage import check_min_recall
 
     if not options.storage:
@@ -30,7 +31,7 @@ def check_storage_options(options, kind: str) -> list[str] | None:
 
 
 def read_calibration(path: Path) -> list[str]:
-    from .kinds.texts import read_texts
+    from ..kinds.texts import read_texts
 
     try:
         return read_texts(path)
@@ -65,7 +66,7 @@ def add_storage(report, session) -> None:
     report.verdict.passed = report.verdict.passed and report.storage.passed
 
 
-def storage_of_scan(session, verdict):
+def storage_of_scan(session: ScanRun, verdict):
     from .storage import measure_storage
 
     options = session.options

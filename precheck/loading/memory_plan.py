@@ -11,9 +11,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import PrecheckError
-from .options import parse_max_memory
-from .report import MemoryPlan, RunPlacement
+from ..errors import PrecheckError
+from ..options import parse_max_memory
+from ..report import MemoryPlan, RunPlacement
 from .safetensors_files import read_safetensors_header, weight_files
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -101,7 +101,7 @@ def gib(n: int | None) -> str:
 def offload_supported(kind: str) -> bool:
     """sentence-transformers 6 keeps a device_map (and skips its own .to(device)); older releases
     move the whole model onto one device after loading, which an offloaded model cannot survive."""
-    from .kinds import kind_for
+    from ..kinds import kind_for
 
     import sentence_transformers
 
@@ -197,7 +197,7 @@ def reference_kwargs(plan: MemoryPlan | None) -> dict:
 
 def record_placement(plan: MemoryPlan | None, model) -> None:
     """After the reference loaded offloaded: where accelerate put its modules, counted per device."""
-    from .tensors import torch_module
+    from ..tensors import torch_module
 
     if plan is None or plan.runs[0].placement != "offload":
         return
@@ -217,7 +217,7 @@ def record_placement(plan: MemoryPlan | None, model) -> None:
 
 def plan_scan(options) -> tuple[object, MemoryPlan]:
     """(resolved model, plan) for ScanOptions, with nothing loaded: what `scan --plan-only` shows."""
-    from .loading import resolve_device, resolve_model
+    from .load import resolve_device, resolve_model
 
     model = resolve_model(options.model, options.kind, options.revision)
     device = resolve_device(options.device)

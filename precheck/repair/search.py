@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from .keep_search import MAX_FP32_SHARE, PlanProbe, search_keep_fp32
 from .plans import FIX_STRATEGIES, Plan, snippets
-from .report import Diagnosis, Fix, ProbeResult
+from ..report import Diagnosis, Fix, ProbeResult
+from ..session import ScanRun
 
 # Above this share of parameters in float32 a plan keeps under 3/4 of the memory saving: a
 # verified bf16, which keeps all of it, is recommended instead.
@@ -40,7 +41,7 @@ def _culprit(diagnoses: list[Diagnosis], dtype: str) -> Diagnosis | None:
     return None
 
 
-def _fix(session, plan: Plan, result: ProbeResult | None, share: float, detail: str, runs: int = 0,
+def _fix(session: ScanRun, plan: Plan, result: ProbeResult | None, share: float, detail: str, runs: int = 0,
          param_bytes: int | None = None) -> Fix:
     if session.buffer_repair is not None and session.buffer_repair.owners:
         plan = replace(plan, repair_buffers={k: list(v) for k, v in session.buffer_repair.owners.items()})
@@ -92,7 +93,7 @@ def _drift_ranking(drift: list, dtype: str) -> list[str]:
     return [r.module for r in sorted(rows, key=lambda r: -r.added)]
 
 
-def _keep_fp32_fix(session, probe: PlanProbe, culprit: Diagnosis | None, drift: list = ()) -> Fix:
+def _keep_fp32_fix(session: ScanRun, probe: PlanProbe, culprit: Diagnosis | None, drift: list = ()) -> Fix:
     if culprit is None:
         return _fix(session, Plan(probe.dtype, "keep-fp32"), None, 0.0, "no culprit module was found to start from")
     before = probe.runs
@@ -108,9 +109,9 @@ def _keep_fp32_fix(session, probe: PlanProbe, culprit: Diagnosis | None, drift: 
     return _fix(session, found.plan, found.result, share, detail, runs)
 
 
-def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str,
+def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str,
                     drift: list = ()) -> list[Fix]:
-    from .loading import device_supports
+    from ..loading.load import device_supports
 
     probe = PlanProbe(session, dtype)
     cast = _find(results, dtype, "cast")
@@ -146,7 +147,7 @@ def fixes_for_dtype(session, results: list[ProbeResult], diagnoses: list[Diagnos
     return found
 
 
-def search_fixes(session, results: list[ProbeResult], diagnoses: list[Diagnosis], drift: list = ()) -> list[Fix]:
+def search_fixes(session: ScanRun, results: list[ProbeResult], diagnoses: list[Diagnosis], drift: list = ()) -> list[Fix]:
     """drift: the scan's BlockDrift rows, which rank the blocks a keep-fp32 plan for drift tries."""
     fixes: list[Fix] = []
     for dtype in session.options.dtypes:

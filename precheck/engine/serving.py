@@ -5,7 +5,7 @@ were read from, are in docs/serving.md; the advice never claims more than the sc
 """
 from __future__ import annotations
 
-from .report import Report, ServingAdvice
+from ..report import Report, ServingAdvice
 
 # vLLM refuses --dtype float16 for these model types (vllm/config/model.py, _FLOAT16_NOT_SUPPORTED_MODELS).
 VLLM_NO_FLOAT16 = ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")

@@ -54,7 +54,7 @@ class Plan:
 def _run_in(module, inside, outside) -> None:
     """Run `module` in dtype `inside` within a model that runs in `outside`: its parameters and
     inputs cast to `inside`, its outputs back to `outside`, so its neighbours never see the difference."""
-    from .tensors import cast_floating
+    from ..tensors import cast_floating
 
     def cast_inputs(m, args, kwargs):
         return cast_floating(args, inside), cast_floating(kwargs, inside)
@@ -96,7 +96,7 @@ def apply_plan(model, plan: Plan, device: str):
     """`model` was loaded with weights in plan.weights_dtype; returns it with the plan applied."""
     import torch
 
-    from .kinds import torch_module
+    from ..kinds import torch_module
 
     low = getattr(torch, plan.dtype)
     net = torch_module(model)
@@ -130,7 +130,7 @@ def _constructor_source(kind, load, dtype_source: str | None) -> str:
     spells them (loading.constructor_kwargs), with the weights' dtype when the plan loads in it."""
     import json
 
-    from .loading import constructor_kwargs
+    from ..loading.load import constructor_kwargs
 
     kwargs = constructor_kwargs(kind.name, load)
     kwargs.pop("trust_remote_code")
@@ -155,8 +155,8 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
              load=None) -> tuple[str, str]:
     """(plain sentence-transformers code, the same with precheck.load) for this plan, loading the
     model as the scan did (`load`: LoadOptions)."""
-    from .kinds import Embedder
-    from .options import LoadOptions
+    from ..kinds import Embedder
+    from ..options import LoadOptions
 
     kind = kind or Embedder()
     load = load or LoadOptions(trust_remote_code=trust_remote_code)
@@ -219,7 +219,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
 
 
 def _repair_lines(plan: Plan, net: str) -> str:
-    from .reference_check import BufferRepair, repair_snippet
+    from ..diagnosis.reference_check import BufferRepair, repair_snippet
 
     return repair_snippet(BufferRepair(dict(plan.repair_buffers)), net) if plan.repair_buffers else ""
 

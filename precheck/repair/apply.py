@@ -10,9 +10,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 from .plans import PLAN_SCHEMA, Plan, apply_plan, plan_from_report
-from .report import ProbeResult, Report
+from ..report import ProbeResult, Report
 
 PLAN_FILE = "precheck.json"
 
@@ -33,9 +33,9 @@ def read_plan(folder: Path) -> Plan | None:
 def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given: dict | None = None):
     """Load a resolved model with its weights in the plan's dtype, with the load options the plan was
     verified with (and those `given` now, which win), and apply the plan."""
-    from .loading import load_model
-    from .options import LoadOptions
-    from .reference_check import BufferRepair, repaired
+    from ..loading.load import load_model
+    from ..options import LoadOptions
+    from ..diagnosis.reference_check import BufferRepair, repaired
 
     options = LoadOptions.from_dict({**plan.load, **(given or {})}, trust_remote_code)
     loaded = load_model(model, device, plan.weights_dtype, options)
@@ -51,9 +51,9 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     scan_options: ScanOptions fields, among them the load options (config_kwargs, max_seq_length, ...)."""
     from dataclasses import fields
 
-    from .dtypes import parse_low_dtype
-    from .loading import check_remote_code, quiet_libraries, resolve_device, resolve_model
-    from .options import LoadOptions
+    from ..dtypes import parse_low_dtype
+    from ..loading.load import check_remote_code, quiet_libraries, resolve_device, resolve_model
+    from ..options import LoadOptions
 
     wanted = parse_low_dtype(dtype)
     model = resolve_model(name_or_path, kind, scan_options.get("revision"))
@@ -63,7 +63,7 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     folder = Path(model.path)
     plan = read_plan(folder) if folder.is_dir() else None
     if plan is None or plan.dtype != wanted:
-        from .scanner import ScanOptions, run_scan
+        from ..engine.scanner import ScanOptions, run_scan
 
         report = run_scan(ScanOptions(model=name_or_path, dtypes=(wanted,), device=resolved_device,
                                       trust_remote_code=trust_remote_code, kind=model.kind, **scan_options))
@@ -99,13 +99,13 @@ class FixOutcome:
         }
 
     def to_json(self) -> str:
-        from .formats.json import JSON
+        from ..formats.json import JSON
 
         return JSON.format(self)
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    from .outputs import Output, check_outputs
+    from ..outputs import Output, check_outputs
 
     check_outputs([Output("--out", out, folder=True)], force)
 
@@ -114,9 +114,9 @@ def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: st
                     inputs: list | None = None, revision: str | None = None) -> Path:
     """Everything about fix's paths that can be known before the scan; returns the model's folder.
     --out overlapping anything fix reads (the model first) is refused, whatever --force says."""
-    from .inputs import Input, model_inputs
-    from .loading import resolve_model
-    from .outputs import Output, check_outputs
+    from ..inputs import Input, model_inputs
+    from ..loading.load import resolve_model
+    from ..outputs import Output, check_outputs
 
     source = Path(resolve_model(model, kind, revision).path)
     if not source.is_dir():
@@ -130,10 +130,10 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     """Scan one dtype, take its plan, build model + precheck.json in a folder beside `out`,
     reload and verify it there, then rename it into place: an interrupt or a failure at any
     step leaves `out` as it was."""
-    from .loading import resolve_model
-    from .outputs import publish_folder, staged_folder
-    from .inputs import option_inputs
-    from .scanner import scan_with_session
+    from ..loading.load import resolve_model
+    from ..outputs import publish_folder, staged_folder
+    from ..inputs import option_inputs
+    from ..engine.scanner import scan_with_session
 
     source = check_fix_paths(options.model, options.kind, out, force,
                              inputs=option_inputs(options),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .dtypes import dtype_name
-from .report import ModuleRow
+from ..dtypes import dtype_name
+from ..report import ModuleRow
 
 
 def _dtype_counts(tensors) -> dict[str, int]:
@@ -74,7 +74,7 @@ def _row(path: str, module, requested: str, kept: list[str]) -> ModuleRow:
 
 def module_rows(model, requested: str, depth: int = 1) -> list[ModuleRow]:
     """One row per module down to `depth` levels (1: the top-level modules), by dotted path."""
-    from .kinds import torch_module
+    from ..kinds import torch_module
 
     rows: list[ModuleRow] = []
     model = torch_module(model)

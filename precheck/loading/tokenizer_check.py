@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
                    "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
@@ -17,7 +17,7 @@ MAX_UNKNOWN_SHARE = 0.5
 
 
 def _embedding_rows(model) -> int | None:
-    from .tensors import torch_module
+    from ..tensors import torch_module
 
     for module in torch_module(model).modules():
         getter = getattr(module, "get_input_embeddings", None)

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrecheckError
-from .report import StorageCheck, StorageResult
+from ..errors import PrecheckError
+from ..report import StorageCheck, StorageResult
 
 PRECISIONS = ("float32", "float16", "int8", "uint8", "binary", "ubinary")
 _ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16"}
@@ -27,7 +27,7 @@ DEFAULT_MIN_RECALL = 0.8
 # Every HOLD_APART-th text calibrates int8/uint8 and is left out of the search, so that the ranges
 # never come from the vectors they are measured on (sentence-transformers warns against that).
 HOLD_APART = 4
-CORPUS_FILE = Path(__file__).parent / "data" / "storage_corpus.txt"
+CORPUS_FILE = Path(__file__).parent.parent / "data" / "storage_corpus.txt"
 
 
 def parse_precisions(values) -> tuple[str, ...]:

@@ -1,0 +1,50 @@
+"""The core's progress on the terminal: a bar with items done and time left, plain lines when
+stderr is not a terminal, nothing with --quiet."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+class _ProgressBar:
+    """The core's progress on a terminal: its messages as the description, and while a run
+    encodes the probe set (items_done, see precheck/progress.py) a bar with items done / total
+    and rich's estimate of the time left, started afresh for each run."""
+
+    def __init__(self, bar) -> None:
+        self.bar, self.label = bar, None
+        self.task = bar.add_task("starting", total=None)
+
+    def _restart(self, description: str, total: int | None, done: int = 0) -> None:
+        # A new task, not reset(): reset keeps the old total, and the time left must be
+        # estimated from this run's speed alone.
+        self.bar.remove_task(self.task)
+        self.task = self.bar.add_task(description, total=total, completed=done)
+
+    def __call__(self, message: str) -> None:
+        self.label = None
+        self._restart(message, None)
+
+    def items_done(self, label: str, done: int, total: int) -> None:
+        if label != self.label:
+            self.label = label
+            self._restart(f"{label}: probe items", total, done)
+        else:
+            self.bar.update(self.task, completed=done)
+
+
+@contextmanager
+def progress_display(console, quiet: bool):
+    """A progress bar on a terminal, plain lines otherwise, nothing with --quiet."""
+    if quiet:
+        yield lambda message: None
+    elif console.is_terminal:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                   TimeRemainingColumn)
+
+        # Messages carry model names and paths: never read as rich markup.
+        columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+                   MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            yield _ProgressBar(bar)
+    else:
+        # Messages carry model names and paths: never read as rich markup.
+        yield lambda message: console.print(f"precheck: {message}", highlight=False, markup=False)

@@ -1,0 +1,38 @@
+"""What a model kind must provide: the contract between kinds/ and the scan, diagnosis, fixes and
+views, which ask the kind instead of guessing it from the report (docs/architecture.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+
+class Kind(Protocol):
+    """One kind of sentence-transformers model (embedder, cross-encoder, sparse or multi-vector encoder)."""
+
+    name: ClassVar[str]  # as the report, --kind and [tool.precheck] spell it
+    class_name: ClassVar[str]  # the sentence-transformers class that loads it
+    run_call: ClassVar[str]  # the line of user code that runs it, for snippets
+    run_method: ClassVar[str]  # the method run_call calls (takes the encode options)
+    items_label: ClassVar[str]  # "texts" or "pairs": what one probe item is
+    probe_option: ClassVar[str]  # the file option that replaces the built-in items: "texts" or "pairs"
+    # The figures its runs are measured by: "cosine" (min/mean cosine per item), "score" (Spearman
+    # and max |diff| of scores), "terms" (top-k terms kept, active dimensions).
+    figures: ClassVar[tuple[str, ...]]
+
+    def api_shape(self) -> tuple[str, str]:
+        """(the nn.Module behind the loaded object in user code, its class) for snippets."""
+
+    def default_items(self, model: Any) -> list:
+        """The built-in probe items for this loaded model."""
+
+    def read_items(self, path: Path) -> list:
+        """Probe items from the user's file (--texts or --pairs)."""
+
+    def run(self, model: Any, items: list, batch_size: int, **encode_options: Any) -> tuple[Any, float]:
+        """(outputs as one float32 tensor, seconds): the model run as users run it."""
+
+    def compare(self, reference: Any, candidate: Any, items: list) -> Any:
+        """The figures of `candidate` against the float32 `reference` (compare.py's Comparison)."""
+
+    def token_count(self, model: Any, item: Any) -> int:
+        """How many tokens the model sees for one item (long items reach overflow first)."""

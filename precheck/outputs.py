@@ -153,7 +153,12 @@ def check_outputs(outputs: list[Output], force: bool, inputs: list[Input] | None
             raise PrecheckError(f"{output.option} - : a folder cannot go to stdout", "give a folder path")
     wanted = [o if str(o.path) == STDOUT else Output(o.option, Path(o.path), o.folder, o.replaced) for o in wanted]
     read = [i for i in inputs or () if i.path is not None and str(i.path).strip()]
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     try:
+        if step_summary and any(o.option == "--summary" for o in outputs):
+            # A command that writes a summary also appends it to $GITHUB_STEP_SUMMARY: never to an input.
+            for source in read:
+                _check_not_an_input(Output("$GITHUB_STEP_SUMMARY", Path(step_summary)), source)
         _check_all(wanted, force, read)
     except OSError as exc:  # a name too long, a loop of links: the path cannot be used
         raise PrecheckError(f"cannot use {exc.filename or 'an output path'}: {exc.strerror or exc}",

@@ -297,3 +297,13 @@ def test_every_output_option_refuses_an_input_whatever_force_says(command, optio
     before = digests(tmp_path, tiny_model)
     assert_one_line_error(invoke(*args), needle, absent="--force")
     assert digests(tmp_path, tiny_model) == before and temporaries(tmp_path, tiny_model) == []
+
+
+def test_github_step_summary_pointing_at_the_config_is_refused_before_any_work(tmp_path, monkeypatch, tiny_model,
+                                                                               tiny_texts):
+    monkeypatch.chdir(tmp_path)
+    project = config(tmp_path, model_entry(tiny_model, tiny_texts))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(project))
+    before = digests(tmp_path, tiny_model)
+    assert_one_line_error(invoke("ci", "--config", project), "$GITHUB_STEP_SUMMARY", absent="--force")
+    assert digests(tmp_path, tiny_model) == before

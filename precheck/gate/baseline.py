@@ -56,9 +56,12 @@ def write_baseline(path: Path, reports: dict[str, object]) -> None:
 def read_baseline(path: Path) -> dict | None:
     if not path.is_file():
         return None
+    from ..reading import read_text_input
+
+    text = read_text_input(path, "baseline", "rerun with --update-baseline")  # once, bounded
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise PrecheckError(f"baseline {path} is not valid JSON: {exc}", "rerun with --update-baseline") from exc
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("models"), dict):
         raise PrecheckError(f"{path} is not a precheck baseline ({BASELINE_SCHEMA})", "rerun with --update-baseline")

@@ -30,12 +30,10 @@ _REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman")
 
 def read_shard_report(path: Path) -> dict:
     """The document, checked field by field against the published precheck.ci/1 schema."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PrecheckError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise PrecheckError(f"{path} is not a precheck report: not UTF-8 text ({exc.reason})", _PASS_CI_JSON) from None
+    from ..reading import read_text_input
+
+    # Once and bounded, like every input: a report given as /dev/zero or a pipe is no exception.
+    text = read_text_input(Path(path), "report", _PASS_CI_JSON)
     try:
         document = json.loads(text)
     except ValueError as exc:

@@ -26,7 +26,7 @@ def read_text_input(path: Path, option: str, hint: str) -> str:
         raise PrecheckError(f"cannot read {option} file {path}: {exc.strerror or exc}", hint) from exc
     if len(data) > MAX_INPUT_BYTES:
         raise PrecheckError(f"{option} file {path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB",
-                            "give a smaller file: a probe set needs hundreds of lines, not millions")
+                            "give a smaller file: precheck reads at most that much of any input")
     try:
         # Newlines as open() in text mode reads them, which the readers were written for.
         return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")

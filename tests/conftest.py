@@ -19,6 +19,10 @@ os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.pop("PRECHECK_DEBUG", None)
 os.environ.pop("GITHUB_STEP_SUMMARY", None)  # a test run on Actions must not fill the job's summary
+# Under pytest-xdist each of the workers shares the cores: one torch thread each (set before torch
+# is first imported, and inherited by the subprocesses the tests start) instead of all of them each.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Short and varied: enough for cosine and nearest neighbours, fast in float16 on a CPU.
 PROBE_TEXTS = [

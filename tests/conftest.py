@@ -19,6 +19,10 @@ os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.pop("PRECHECK_DEBUG", None)
 os.environ.pop("GITHUB_STEP_SUMMARY", None)  # a test run on Actions must not fill the job's summary
+# Under pytest-xdist each of the workers shares the cores: one torch thread each (set before torch
+# is first imported, and inherited by the subprocesses the tests start) instead of all of them each.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Short and varied: enough for cosine and nearest neighbours, fast in float16 on a CPU.
 PROBE_TEXTS = [
@@ -100,6 +104,14 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_texts(tmp_path_factory) -> Path:
+    """Three short texts for the tiny model: where the figures do not matter."""
+    path = tmp_path_factory.mktemp("texts") / "texts.txt"
+    path.write_text("hello world\nthe quick brown fox\nhow do I reset my password?\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
 def plain_model() -> Path:
     return fixture_models.plain_model_path()
 
@@ -165,6 +177,72 @@ def float32_in_forward_scan(float32_in_forward_model, probe_file):
     return scan_json(float32_in_forward_model, probe_file, "--trust-remote-code")
 
 
+class ScanRun:
+    """One CLI run read several ways: the terminal view (stdout), the JSON written to folder/report.json,
+    and whatever else it wrote into folder (a job summary, JUnit)."""
+
+    def __init__(self, run: Invocation, folder: Path) -> None:
+        self.exit_code = run.exit_code
+        self.stdout = run.stdout
+        self.stderr = run.stderr
+        self.folder = folder
+        self.report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+    def json(self) -> dict:
+        return self.report
+
+
+def run_with_outputs(folder: Path, *args: str) -> ScanRun:
+    """A run with --json and --summary into folder, GITHUB_STEP_SUMMARY pointing at a step file that
+    an earlier step already wrote to, and the terminal at rich's 80 columns (COLUMNS unset)."""
+    step = folder / "step_summary.md"
+    step.write_text("earlier step\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        patch.setenv("GITHUB_STEP_SUMMARY", str(step))
+        run = invoke(*args, "--json", folder / "report.json", "--summary", folder / "summary.md")
+    return ScanRun(run, folder)
+
+
 @pytest.fixture(scope="session")
-def overflow_scan(overflow_model, probe_file):
-    return scan_json(overflow_model, probe_file)
+def overflow_run(overflow_model, probe_file, tmp_path_factory) -> ScanRun:
+    """The overflow model's one full scan (every dtype, with the fix search, the slowest run of the
+    suite): the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
+    return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", overflow_model, "--texts", probe_file)
+
+
+@pytest.fixture(scope="session")
+def ci_pair_run(plain_model, overflow_model, probe_file, tmp_path_factory) -> ScanRun:
+    """`ci` over a clean and a failing model (float16, with the fix search) from folder/precheck.toml,
+    with --junit, --json and --summary: the ci, width and job-summary tests each read their part."""
+    folder = tmp_path_factory.mktemp("ci-pair")
+    entries = "".join(f'\n[[models]]\nname = "{m}"\n' for m in (plain_model, overflow_model))
+    config = folder / "precheck.toml"
+    config.write_text(f'[defaults]\ndtypes = ["fp16"]\ntexts = "{probe_file}"\n{entries}', encoding="utf-8")
+    return run_with_outputs(folder, "ci", "--config", config, "--junit", folder / "junit.xml")
+
+
+@pytest.fixture(scope="session")
+def drift_report(plain_model, probe_file):
+    """The API's bfloat16 scan of the plain model against a min cosine it cannot reach: drift, with its
+    diagnosis and the keep-fp32 search."""
+    from precheck import scan
+
+    return scan(str(plain_model), dtypes=["bf16"], texts_file=probe_file, min_cosine=0.9999999)
+
+
+@pytest.fixture(scope="session")
+def overflow_scan(overflow_run):
+    return overflow_run, overflow_run.report
+
+
+@pytest.fixture(scope="session")
+def plain_fp16_run(plain_model, probe_file, tmp_path_factory) -> ScanRun:
+    """`scan PLAIN -d fp16 --no-fix` once, outside GitHub Actions: the same-weights, serving and
+    job-summary tests each read their part of it."""
+    folder = tmp_path_factory.mktemp("plain-fp16")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "--no-fix",
+                     "--json", folder / "report.json")
+    return ScanRun(run, folder)

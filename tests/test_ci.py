@@ -18,11 +18,8 @@ def write_config(folder, probe_file, models: list[str], extra: str = "", name: s
 
 
 @pytest.fixture(scope="module")
-def ci_run(tmp_path_factory, plain_model, overflow_model, probe_file):
-    folder = tmp_path_factory.mktemp("ci")
-    config = write_config(folder, probe_file, [str(plain_model), str(overflow_model)])
-    run = invoke("ci", "--config", config, "--junit", folder / "junit.xml", "--json", "-", "-q")
-    return run, folder, str(overflow_model)
+def ci_run(ci_pair_run, overflow_model):
+    return ci_pair_run, ci_pair_run.folder, str(overflow_model)
 
 
 def test_ci_one_clean_one_failing_model_exits_1(ci_run):

@@ -105,8 +105,8 @@ def test_keep_fp32_snippet_runs_with_plain_sentence_transformers(overflow_scan):
     assert torch.isfinite(embeddings).all()
 
 
-def test_scan_terminal_shows_diagnosis_and_fix_panels(overflow_model, probe_file):
-    run = invoke("scan", overflow_model, "--texts", probe_file, "-d", "fp16", "-q")
+def test_scan_terminal_shows_diagnosis_and_fix_panels(overflow_run):
+    run = overflow_run
     assert run.exit_code == 1
     assert "Diagnosis" in run.stdout and "Fix for float16" in run.stdout
     assert "precheck.load(" in run.stdout and "register_forward_hook" in run.stdout
@@ -121,13 +121,6 @@ def test_no_fix_skips_the_search_but_keeps_the_diagnosis(overflow_model, probe_f
 
 
 # drift
-
-@pytest.fixture(scope="module")
-def drift_report(plain_model, probe_file):
-    from precheck import scan
-
-    return scan(str(plain_model), dtypes=["bf16"], texts_file=probe_file, min_cosine=0.9999999)
-
 
 def test_drift_is_traced_to_the_innermost_block_that_adds_most_error(drift_report):
     found = next(d for d in drift_report.diagnoses if d.dtype == "bfloat16" and d.strategy == "load")
@@ -147,11 +140,31 @@ def test_drift_keep_fp32_search_tries_layers_and_parts_named_by_their_class(drif
     assert "keeping 0 would" not in keep.detail
 
 
-def test_drift_is_measured_at_every_block_in_order(drift_report):
+def forward_entry_order(model_path) -> list[str]:
+    """Every module of the plain sentence-transformers model, in the order one encode enters it."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path), device="cpu")
+    order: list[str] = []
+    handles = [module.register_forward_pre_hook(lambda _m, _a, name=name: order.append(name))
+               for name, module in model.named_modules() if name]
+    model.encode(["hello world"])
+    for handle in handles:
+        handle.remove()
+    return list(dict.fromkeys(order))
+
+
+def test_drift_is_measured_at_every_block_in_order(drift_report, plain_model):
+    import re
+
     modules = [row.module for row in drift_report.drift]
-    assert modules[0] == "0" or modules[0].startswith("0.")
-    assert any(".encoder.layer." in m for m in modules)
-    assert all(row.relative_error >= 0 for row in drift_report.drift)
+    layers = [int(m.rsplit(".", 1)[1]) for m in modules if re.fullmatch(r"0\.\w+\.encoder\.layer\.\d+", m)]
+    assert layers == list(range(6))  # every block of all-MiniLM-L6-v2's six, once each
+    entered = forward_entry_order(plain_model)
+    assert set(modules) <= set(entered)
+    assert modules == [m for m in entered if m in set(modules)]  # the rows follow the forward pass
+    # bfloat16 rounds every block's output; a block adds at most the error at its output.
+    assert all(0 < row.relative_error < 0.1 and row.added <= row.relative_error for row in drift_report.drift)
     assert all(row.dtype == "bfloat16" and row.strategy == "load" for row in drift_report.drift)
 
 

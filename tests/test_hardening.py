@@ -21,18 +21,6 @@ from conftest import invoke
 BASELINE_SCHEMA = "precheck.baseline/1"
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    return hardening_models.build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")
-
-
-@pytest.fixture(scope="session")
-def tiny_texts(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("texts") / "texts.txt"
-    path.write_text("hello world\nthe quick brown fox\nhow do I reset my password?\n", encoding="utf-8")
-    return path
-
-
 def tree(*roots: Path) -> dict[str, object]:
     """Names and sizes of everything under the roots; links as links, never followed."""
     seen: dict[str, object] = {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -9,16 +10,11 @@ from conftest import invoke
 
 
 @pytest.fixture(scope="module")
-def overflow_summary(overflow_model, probe_file, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("summary")
-    step = folder / "step_summary.md"
-    step.write_text("earlier step\n", encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GITHUB_STEP_SUMMARY", str(step))
-        run = invoke("scan", overflow_model, "--texts", probe_file, "-d", "fp16", "-q", "--json", folder / "r.json",
-                     "--summary", folder / "summary.md")
-    report = json.loads((folder / "r.json").read_text())
-    return run, step.read_text(encoding="utf-8"), (folder / "summary.md").read_text(encoding="utf-8"), report
+def overflow_summary(overflow_run):
+    """The session's overflow scan, run with GITHUB_STEP_SUMMARY set and --summary summary.md."""
+    folder = overflow_run.folder
+    step = (folder / "step_summary.md").read_text(encoding="utf-8")
+    return overflow_run, step, (folder / "summary.md").read_text(encoding="utf-8"), overflow_run.report
 
 
 def test_scan_appends_the_summary_to_github_step_summary(overflow_summary):
@@ -52,28 +48,22 @@ def test_scan_summary_refuses_an_existing_file_without_force(plain_model, probe_
     assert (tmp_path / "s.md").read_text() == "keep me"
 
 
-def test_scan_without_github_actions_writes_no_step_summary(plain_model, probe_file, tmp_path, monkeypatch):
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "--no-fix", "-q", "--json", tmp_path / "r.json")
-    assert run.exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+def test_scan_without_github_actions_writes_no_step_summary(plain_fp16_run):
+    # conftest unsets GITHUB_STEP_SUMMARY for the session; the run wrote its JSON and nothing beside it.
+    assert "GITHUB_STEP_SUMMARY" not in os.environ
+    assert plain_fp16_run.exit_code == 0
+    assert sorted(p.name for p in plain_fp16_run.folder.iterdir()) == ["report.json"]
 
 
-def test_ci_appends_one_row_per_model_and_dtype_to_github_step_summary(
-    tmp_path, plain_model, overflow_model, probe_file, monkeypatch
-):
-    step = tmp_path / "step.md"
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
-    entries = "".join(f'\n[[models]]\nname = "{m}"\n' for m in (plain_model, overflow_model))
-    config = tmp_path / "precheck.toml"
-    config.write_text(f'[defaults]\ndtypes = ["fp16"]\ntexts = "{probe_file}"\n{entries}', encoding="utf-8")
-    run = invoke("ci", "--config", config, "-q", "--summary", tmp_path / "ci.md")
-    text = step.read_text(encoding="utf-8")
+def test_ci_appends_one_row_per_model_and_dtype_to_github_step_summary(ci_pair_run, plain_model, overflow_model):
+    run = ci_pair_run
+    text = (run.folder / "step_summary.md").read_text(encoding="utf-8")
     assert run.exit_code == 1
+    assert text.startswith("earlier step\n")
     assert "### precheck ci (`precheck.toml`): FAIL, 1 of 2 models pass" in text
     assert f"| `{plain_model}` | float16 | ok | min cosine " in text
     assert f"| `{overflow_model}` | float16 | nonfinite | - | keep-fp32 (verified" in text
-    assert (tmp_path / "ci.md").read_text(encoding="utf-8").strip() in text
+    assert (run.folder / "summary.md").read_text(encoding="utf-8").strip() in text
 
 
 def test_summary_cells_escape_pipes_and_newlines():

@@ -107,16 +107,6 @@ def test_colbert_checkpoints_are_detected_as_multi_vector_encoders(tmp_path, fil
     assert inspect_folder(tmp_path)[0] == "multi-vector-encoder"
 
 
-@pytest.mark.st3
-def test_scan_multi_vector_on_sentence_transformers_without_it_is_one_line_exit_2(tmp_path):
-    (tmp_path / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
-    (tmp_path / "config_sentence_transformers.json").write_text('{"model_type": "MultiVectorEncoder"}',
-                                                                encoding="utf-8")
-    run = invoke("scan", tmp_path)
-    assert run.exit_code == 2 and run.stderr.count("\n") == 1
-    assert "multi-vector-encoder models need a sentence-transformers with MultiVectorEncoder" in run.stderr
-
-
 def test_ci_gates_a_multi_vector_encoder_and_merge_reads_it_back(multi_vector_scan, tmp_path, monkeypatch):
     import jsonschema
 

@@ -8,10 +8,9 @@ from output_checks import cut_lines, figures_that_must_be_whole, missing, scan_v
 
 
 @pytest.fixture(scope="module")
-def overflow_view(overflow_model, probe_file, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("COLUMNS", raising=False)
-        return scan_view_and_report(overflow_model, probe_file, tmp_path_factory.mktemp("width"))
+def overflow_view(overflow_run):
+    """(exit code, terminal view at 80 columns, JSON report) of the session's full overflow scan."""
+    return overflow_run.exit_code, overflow_run.stdout, overflow_run.report
 
 
 def test_scan_view_at_80_columns_has_no_cut_cell(overflow_view):
@@ -53,18 +52,9 @@ def test_scan_view_prints_fix_code_lines_uncut(overflow_view):
         assert line.rstrip() in view
 
 
-def test_ci_view_at_80_columns_prints_long_model_names_and_figures_whole(
-    tmp_path, plain_model, overflow_model, probe_file, monkeypatch
-):
-    monkeypatch.delenv("COLUMNS", raising=False)
-    monkeypatch.chdir(tmp_path)
-    entries = "".join(f'\n[[models]]\nname = "{m}"\n' for m in (plain_model, overflow_model))
-    (tmp_path / "precheck.toml").write_text(f'[defaults]\ndtypes = ["fp16"]\ntexts = "{probe_file}"\n{entries}',
-                                            encoding="utf-8")
-    run = invoke("ci", "--json", tmp_path / "ci.json")
-    import json
-
-    runs = json.loads((tmp_path / "ci.json").read_text())["models"]
+def test_ci_view_at_80_columns_prints_long_model_names_and_figures_whole(ci_pair_run, plain_model, overflow_model):
+    run = ci_pair_run
+    runs = run.json()["models"]
     assert run.exit_code == 1 and cut_lines(run.stdout) == []
     wanted = ["nonfinite", "keep-fp32"]
     wanted += [format(r["min_cosine"], ".6f") for m in runs for r in m["report"]["results"]

@@ -22,11 +22,6 @@ CLI = [sys.executable, "-c", "from precheck.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    return hardening_models.build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")
-
-
-@pytest.fixture(scope="module")
 def many_texts(tmp_path_factory) -> Path:
     """Enough texts that reloading and verifying the written folder takes a moment to interrupt."""
     path = tmp_path_factory.mktemp("texts") / "texts.txt"

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import hub_cache
 from conftest import invoke
-from test_hardening import assert_one_line_error, config, existing, model_entry, tiny_model, tiny_texts  # noqa: F401
+from test_hardening import assert_one_line_error, config, existing, model_entry
 
 HUB_ID = "precheck-test/tiny-cached"
 FAST = ("--no-fix", "-d", "fp16", "--device", "cpu")

@@ -12,8 +12,8 @@ def _runs(report: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def plain_fp16_scan(plain_model, probe_file):
-    return scan_json(plain_model, probe_file, "--dtype", "fp16", "--no-fix")
+def plain_fp16_scan(plain_fp16_run):
+    return plain_fp16_run, plain_fp16_run.report
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,8 @@ def test_scan_same_as_load_reports_the_figures_of_load(plain_fp16_scan):
     assert load["seconds"] is not None and cast["seconds"] is None
 
 
-def test_scan_table_says_same_weights_as_load(plain_model, probe_file):
-    from conftest import invoke
-
-    run = invoke("scan", plain_model, "--texts", probe_file, "--dtype", "fp16", "--no-fix", "--quiet")
+def test_scan_table_says_same_weights_as_load(plain_fp16_run):
+    run = plain_fp16_run
     assert run.exit_code == 0
     assert "same weights as load" in run.stdout
 

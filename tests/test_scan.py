@@ -121,10 +121,8 @@ def test_scan_overflow_counts_affected_texts(overflow_scan):
     assert 1 <= fp16["nonfinite"] <= report["settings"]["probe_items"]
 
 
-def test_scan_drift_below_min_cosine_fails(plain_model, probe_file):
-    from precheck import scan
-
-    report = scan(str(plain_model), dtypes=["bf16"], texts_file=probe_file, min_cosine=0.9999999)
+def test_scan_drift_below_min_cosine_fails(drift_report):
+    report = drift_report
     assert report.result("bfloat16", "load").status == "drift"
     assert report.verdict.passed is False
 

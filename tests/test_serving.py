@@ -6,7 +6,6 @@ import dataclasses
 import jsonschema
 import pytest
 
-from conftest import invoke
 from precheck.schema import REPORT_SCHEMA
 
 SERVERS = ["text-embeddings-inference", "vllm", "infinity"]
@@ -57,8 +56,8 @@ def test_scan_serving_validates_against_the_schema(overflow_scan):
     jsonschema.validate(report, REPORT_SCHEMA)
 
 
-def test_scan_terminal_shows_the_serving_section(plain_model, probe_file):
-    run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "--no-fix")
+def test_scan_terminal_shows_the_serving_section(plain_fp16_run):
+    run = plain_fp16_run
     assert run.exit_code == 0
     assert "Serving" in run.stdout
     assert "text-embeddings-inference --dtype float16" in run.stdout

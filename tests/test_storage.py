@@ -9,16 +9,11 @@ import pytest
 
 from conftest import invoke
 from output_checks import cut_lines, missing
-from scale_models import build_tiny_cross_encoder, build_tiny_model
+from scale_models import build_tiny_cross_encoder
 
 ALL = "float32,float16,int8,uint8,binary,ubinary"
 # A tiny random model in float16 drifts past 0.999; the storage figures, not the dtype gate, are tested here.
 FAST = ("-d", "fp16", "--no-fix", "--min-cosine", "0.9")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return build_tiny_model(tmp_path_factory.mktemp("storage") / "tiny")
 
 
 @pytest.fixture(scope="module")
@@ -219,12 +214,3 @@ def test_scan_storage_all_minilm_int8_keeps_most_neighbours(plain_model):
     assert int8["recall_at_10_rescored"] >= 0.9 and int8["passed"]
     assert ubinary["recall_at_10_rescored"] < int8["recall_at_10_rescored"]
     assert ubinary["recall_at_10_rescored"] > ubinary["recall_at_10"]
-
-
-@pytest.mark.st3
-def test_scan_storage_on_sentence_transformers_3_reports_every_precision(tiny_model):
-    run = invoke("scan", tiny_model, *FAST, "--storage", ALL, "--min-recall", "0", "--json", "-", "-q")
-    report = run.json()
-    assert run.exit_code == 0 and report["environment"]["sentence_transformers"].startswith("3.")
-    assert _row(report, "float32", "float32")["recall_at_10"] == 1.0
-    assert len(report["storage"]["results"]) == 12

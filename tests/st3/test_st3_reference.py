@@ -8,8 +8,6 @@ import reference_models
 from conftest import invoke, scan_json
 from test_new_shapes import LONG, TEXTS
 
-pytestmark = pytest.mark.st3
-
 
 @pytest.fixture(scope="module")
 def texts_file(tmp_path_factory):

@@ -9,8 +9,6 @@ import scale_models
 from conftest import invoke, scan_json
 from test_bad_input import assert_one_line_error
 
-pytestmark = pytest.mark.st3
-
 
 @pytest.fixture(scope="module")
 def mpnet_model(tmp_path_factory):

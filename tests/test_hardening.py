@@ -6,6 +6,7 @@ Most rows fail on their paths, before any model loads.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,8 +22,9 @@ from conftest import invoke
 BASELINE_SCHEMA = "precheck.baseline/1"
 
 
-def tree(*roots: Path) -> dict[str, object]:
-    """Names and sizes of everything under the roots; links as links, never followed."""
+def tree(*roots: Path, contents: bool = False) -> dict[str, object]:
+    """Names and sizes (with `contents`, also a digest) of everything under the roots; links as
+    links, never followed."""
     seen: dict[str, object] = {}
     for root in roots:
         if os.path.islink(root):
@@ -35,8 +37,13 @@ def tree(*roots: Path) -> dict[str, object]:
                 if os.path.islink(path):
                     seen[path] = f"-> {os.readlink(path)}"
                 elif name in files:
-                    seen[path] = os.path.getsize(path)
+                    seen[path] = (os.path.getsize(path), _digest(path)) if contents else os.path.getsize(path)
     return seen
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def error_lines(stderr: str) -> list[str]:

@@ -6,7 +6,6 @@ error", every file around the paths involved unchanged (names, sizes, digests), 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -19,7 +18,7 @@ from typer.testing import CliRunner
 
 import hub_cache
 from conftest import invoke
-from test_hardening import assert_one_line_error, config, existing, model_entry
+from test_hardening import assert_one_line_error, config, existing, model_entry, tree
 
 HUB_ID = "precheck-test/tiny-cached"
 FAST = ("--no-fix", "-d", "fp16", "--device", "cpu")
@@ -33,18 +32,7 @@ def cached_snapshot(tiny_model, hf_home) -> Path:
 
 def digests(*roots: Path) -> dict[str, object]:
     """Names, sizes and contents of everything under the roots; links as links, never followed."""
-    seen: dict[str, object] = {}
-    for root in roots:
-        for folder, dirs, files in os.walk(root):
-            seen[folder] = "dir"
-            for name in dirs + files:
-                path = os.path.join(folder, name)
-                if os.path.islink(path):
-                    seen[path] = f"-> {os.readlink(path)}"
-                elif name in files:
-                    with open(path, "rb") as handle:
-                        seen[path] = (os.path.getsize(path), hashlib.sha256(handle.read()).hexdigest())
-    return seen
+    return tree(*roots, contents=True)
 
 
 def temporaries(*roots: Path) -> list[str]:

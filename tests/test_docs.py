@@ -47,3 +47,22 @@ def test_ci_docs_name_every_config_key():
     for key in [*MODEL_KEYS, *TOP_KEYS]:
         # As a key in backticks, not a common word of the prose ("name", "kind", "fix").
         assert f"`{key}" in text, key
+
+
+def _toml_examples() -> list[str]:
+    blocks = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        parts = page.read_text().split("```toml\n")[1:]
+        blocks += [part.split("```", 1)[0] for part in parts]
+    return blocks
+
+
+@pytest.mark.parametrize("example", _toml_examples())
+def test_every_toml_example_in_the_docs_is_a_config_precheck_accepts(example, tmp_path):
+    # A user copies these into pyproject.toml: a key the parser does not know would exit 2 there.
+    from precheck.gate.config import find_config, parse_config
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(example, encoding="utf-8")
+    path, section = find_config(pyproject, tmp_path)
+    assert parse_config(path, section).models

@@ -368,16 +368,29 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
         raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
                             f"add {where('storage')} int8 (or leave the calibration out)")
     device = values.get("device")
+    names_a_device = set(parse_max_memory(values.get("max_memory"))) - {"cpu"} or \
+        values.get("reference_device") not in (None, "auto", "cpu")
     if device in (None, "auto"):
-        return  # known once the device is resolved: memory.plan_memory checks the same then
-    foreign = sorted(set(parse_max_memory(values.get("max_memory"))) - {"cpu", device})
-    if foreign:
-        # Refused, not ignored: a budget that cannot apply would make the plan lie about the run.
-        raise PrecheckError(f"{where('max_memory')} names {', '.join(foreign)}, but the run is on {device}",
-                            "give only cpu=SIZE and the run's device, or choose the device with --device")
+        if not names_a_device:
+            return
+        # Resolved here (torch is imported only for such a budget), so that a run that never
+        # resolves its device, as a ci shard with no models, refuses it all the same.
+        from .loading.load import resolve_device
+
+        device = resolve_device("auto")
+    refuse_foreign_budget(values.get("max_memory"), device, where("max_memory"))
     if values.get("reference_device") not in (None, "auto", "cpu", device):
         raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on {device}",
                             "use cpu (or leave it out)")
+
+
+def refuse_foreign_budget(max_memory: str | None, device: str, flag: str = "--max-memory") -> None:
+    """A budget for a device the run does not use is refused, not ignored: it would make the plan
+    lie about the run."""
+    foreign = sorted(set(parse_max_memory(max_memory)) - {"cpu", device})
+    if foreign:
+        raise PrecheckError(f"{flag} names {', '.join(foreign)}, but the run is on {device}",
+                            "give only cpu=SIZE and the run's device, or choose the device with --device")
 
 
 def file_options() -> list[tuple[str, str, str]]:

@@ -144,6 +144,17 @@ def test_max_memory_naming_another_device_is_refused_once_auto_is_resolved(plain
                           "--max-memory names cuda, but the run is on cpu")
 
 
+def test_an_empty_ci_shard_refuses_a_budget_for_a_device_auto_does_not_resolve_to(tmp_path, plain_model):
+    # The shard scans nothing, so no plan ever resolves the device: the check resolves it itself.
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("auto resolves to cuda here")
+    config = _config(tmp_path, plain_model)
+    assert_one_line_error(invoke("ci", "--config", config, "--shard", _empty_shard(plain_model),
+                                 "--max-memory", "cuda=1GiB"), "--max-memory names cuda, but the run is on cpu")
+
+
 def test_the_python_api_checks_options_as_the_cli_does(plain_model):
     import precheck
 

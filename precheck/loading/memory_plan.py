@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..options import parse_max_memory
+from ..options import parse_max_memory, refuse_foreign_budget
 from ..report import MemoryPlan, RunPlacement
 from .safetensors_files import read_safetensors_header, weight_files
 
@@ -150,11 +150,7 @@ def plan_memory(model, device: str, dtypes, max_memory: str | None = None,
     free = free_memory(device)
     ram = available_ram() if device != "cpu" else free
     asked = parse_max_memory(max_memory)
-    foreign = sorted(set(asked) - {"cpu", device})
-    if foreign:
-        # Refused, not ignored: a budget that cannot apply would make the plan lie about the run.
-        raise PrecheckError(f"--max-memory names {', '.join(foreign)}, but the run is on {device}",
-                            "give only cpu=SIZE and the run's device, or choose the device with --device")
+    refuse_foreign_budget(max_memory, device)
     notes: list[str] = []
     if None in (free, ram) and not asked:
         # Nothing to plan against (no /proc/meminfo and no psutil): the runs go where they always did.

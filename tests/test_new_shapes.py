@@ -145,3 +145,12 @@ def test_serving_vllm_is_never_advised_float16_for_a_type_it_refuses(models_dir,
     bf16_passed = next(v for v in report["verdict"]["dtypes"] if v["dtype"] == "bfloat16")["passed"]
     assert advice["vllm"]["dtype"] == ("bfloat16" if bf16_passed else "float32")
     assert f"vLLM refuses float16 for {model_type} models" in advice["vllm"]["note"]
+
+
+def test_serving_text_embeddings_inference_is_advised_float32_for_gemma3_text(models_dir, probe_file):
+    # Its candle backend refuses any other dtype for this type, whatever the scan verified.
+    model = reference_models.build_gemma_model(models_dir / "tiny-gemma3_text-tei", "gemma3_text")
+    run, report = scan_json(model, probe_file, "-d", "fp16", "--no-fix")
+    advice = {a["server"]: a for a in report["serving"]}
+    assert advice["text-embeddings-inference"]["dtype"] == "float32"
+    assert "starts gemma3_text models in float32 only" in advice["text-embeddings-inference"]["note"]

@@ -9,6 +9,9 @@ from ..report import Report, ServingAdvice
 
 # vLLM refuses --dtype float16 for these model types (vllm/config/model.py, _FLOAT16_NOT_SUPPORTED_MODELS).
 VLLM_NO_FLOAT16 = ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")
+# text-embeddings-inference's candle backend starts these model types in float32 only, on every device
+# ("Gemma3 is only supported in fp32 precision", backends/candle/src/lib.rs): EmbeddingGemma's type.
+TEI_FLOAT32_ONLY = ("gemma3_text",)
 # Fixes that change how the model runs, which no dtype flag can ask a server for. A `cast` is not one:
 # a server loads every weight in the dtype it is given, which is what the scan's cast run did.
 _CODE_FIXES = ("autocast", "keep-fp32")
@@ -65,7 +68,11 @@ def serving_advice(report: Report) -> list[ServingAdvice]:
     no_bf16 = _failed(report, "bfloat16") if bf16 is None else ""
     refused = model_type in VLLM_NO_FLOAT16
     advice = []
-    if fp16:
+    if model_type in TEI_FLOAT32_ONLY:
+        verified = fp16 or bf16 or f"{no_fp16}; {no_bf16}"
+        advice.append(_advice(TEI, "float32", f"text-embeddings-inference starts {model_type} models in float32 "
+                                              f"only, whatever the scan verified ({verified})"))
+    elif fp16:
         advice.append(_advice(TEI, "float16", f"{fp16}; CPU (ort) images run float32 only"))
     else:
         advice.append(_advice(TEI, "float32", f"{no_fp16}; " + (

@@ -6,15 +6,29 @@ No torch import: `precheck --help` and argument errors answer before torch loads
 """
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .dtypes import DEFAULT_DTYPES, parse_low_dtypes
+from .dtypes import DEFAULT_DTYPES
 from .errors import PrecheckError
 from .kinds import KIND_NAMES
+from .option_checks import (
+    at_least_one,
+    choice,
+    flag,
+    key_values,
+    low_dtypes,
+    memory_budget,
+    no_fix,
+    non_empty_text,
+    optional,
+    parse_max_memory,
+    path_value,
+    refuse_foreign_budget,
+    share,
+    storage_precisions,
+)
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 KIND_CHOICES = ("auto", *KIND_NAMES)
@@ -49,164 +63,6 @@ def option(default, help: str, flags: tuple[str, ...], check, **how):
     return field(**value, metadata={"option": Option(help, flags, check, **how)})
 
 
-# The checks: one per kind of value, each naming `where` (the flag, or the config key's full name).
-
-def _number(kind: type, value, where: str):
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
-        raise PrecheckError(f"{where} should be a{'n integer' if kind is int else ' number'}, got {value!r}")
-    return kind(value)
-
-
-def _share(open_low: bool):
-    def check(value, where):
-        value = _number(float, value, where)
-        if not (0.0 < value <= 1.0 if open_low else 0.0 <= value <= 1.0):
-            raise PrecheckError(f"{where} must be in {'(0' if open_low else '[0'}, 1], got {value}")
-        return value
-    return check
-
-
-def _at_least_one(value, where):
-    value = _number(int, value, where)
-    if value < 1:
-        raise PrecheckError(f"{where} must be at least 1, got {value}")
-    return value
-
-
-def _optional(check):
-    return lambda value, where: None if value is None else check(value, where)
-
-
-def _flag(value, where):
-    if not isinstance(value, bool):
-        raise PrecheckError(f"{where} should be true or false, got {value!r}")
-    return value
-
-
-def _no_fix(value, where):
-    """--no-fix on the CLI (True turns the search off); `fix` in the config (False turns it off)."""
-    return not _flag(value, where) if where.startswith("--") else _flag(value, where)
-
-
-def _text(value, where):
-    if not isinstance(value, str) or not value.strip():
-        raise PrecheckError(f"{where} should be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _choice(choices: tuple[str, ...], what: str, lower: bool = True):
-    def check(value, where):
-        text = _text(value, where)
-        text = text.lower() if lower else text
-        if text not in choices:
-            raise PrecheckError(f"{where}: unknown {what} {value!r}", f"use {', '.join(choices)}")
-        return text
-    return check
-
-
-def _dtypes(value, where):
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or \
-            (not value and not where.startswith("--")):
-        raise PrecheckError(f"{where} should be a non-empty list of dtype names such as [\"fp16\", \"bf16\"]")
-    try:
-        return parse_low_dtypes(list(value))
-    except PrecheckError as exc:
-        prefix = "" if where.startswith("--") else f"{where}: "
-        raise PrecheckError(f"{prefix}{exc.message}", exc.hint) from exc
-
-
-def _storage(value, where):
-    from .engine.storage import parse_precisions
-
-    if not isinstance(value, (str, list, tuple)) or not all(isinstance(v, str) for v in ([value] if isinstance(value, str) else value)):
-        raise PrecheckError(f"{where} should be a list of storage precisions such as [\"int8\", \"binary\"]")
-    try:
-        return parse_precisions(value)
-    except PrecheckError as exc:
-        raise PrecheckError(f"{where}: {exc.message.removeprefix('--storage: ')}", exc.hint) from exc
-
-
-def _path(value, where):
-    if isinstance(value, Path):
-        return value
-    return Path(_text(value, where))
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def parse_size(text: str) -> int:
-    match = _SIZE.match(text)
-    if not match:
-        raise PrecheckError(f"--max-memory: {text!r} is not a size", "for example 20GiB, 512MiB or 8GB")
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()])
-
-
-def parse_max_memory(text: str | None) -> dict[str, int]:
-    """'cuda=20GiB,cpu=60GiB' -> {'cuda': bytes, 'cpu': bytes}."""
-    budget: dict[str, int] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, sep, size = part.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in ("cpu", "cuda", "mps"):
-            raise PrecheckError(f"--max-memory: {part.strip()!r} is not DEVICE=SIZE",
-                                "for example --max-memory cuda=20GiB,cpu=60GiB (devices: cuda, mps, cpu)")
-        budget[key] = parse_size(size)
-    return budget
-
-
-def _max_memory(value, where):
-    text = _text(value, where)
-    try:
-        parse_max_memory(text)
-    except PrecheckError as exc:
-        raise PrecheckError(f"{where}: {exc.message.removeprefix('--max-memory: ')}", exc.hint) from exc
-    return text
-
-
-def _json_value(text: str):
-    """VALUE of KEY=VALUE: JSON (false, 2, "x", {"a": 1}), else the plain string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _kwargs(reserved: dict[str, str] | None = None):
-    """KEY=VALUE strings (repeated flag) or a TOML table -> a dict of JSON values."""
-    def check(value, where):
-        if isinstance(value, (list, tuple)):
-            pairs = {}
-            for item in value:
-                key, sep, text = str(item).partition("=")
-                if not sep or not key.strip():
-                    raise PrecheckError(f"{where} {item!r} is not KEY=VALUE",
-                                        f"for example {where} key=false (VALUE is read as JSON, else as text)")
-                if key.strip() in pairs:
-                    raise PrecheckError(f"{where}: {key.strip()} is given twice")
-                pairs[key.strip()] = _json_value(text.strip())
-            value = pairs
-        if not isinstance(value, dict):
-            raise PrecheckError(f"{where} should be a table of KEY = VALUE, got {value!r}")
-        for key in value:
-            if reserved and key in reserved:
-                raise PrecheckError(f"{where} cannot set {key}: precheck sets it for each run",
-                                    f"use {reserved[key]}")
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as exc:
-            raise PrecheckError(f"{where}: values must be JSON values (strings, numbers, true/false, lists, "
-                                f"tables): {exc}") from exc
-        return dict(value)
-    return check
-
-
 _KWARG_LIST = Optional[list[str]]
 
 
@@ -218,87 +74,86 @@ class ScanOptions:
     model: str
     dtypes: tuple[str, ...] = option(
         DEFAULT_DTYPES, "fp16/float16/half or bf16/bfloat16; repeat or comma-separate. Default: both.",
-        ("--dtype", "-d"), _dtypes, cli_type=Optional[list[str]], config_type=list, panel="gate")
+        ("--dtype", "-d"), low_dtypes, cli_type=Optional[list[str]], config_type=list, panel="gate")
     device: str = option("auto", "auto (cuda when available), cpu, cuda or mps.", ("--device",),
-                         _choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True)
+                         choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True)
     trust_remote_code: bool = option(False, "Run code the model ships with (off by default).",
-                                     ("--trust-remote-code",), _flag, config_type=bool, load=True)
+                                     ("--trust-remote-code",), flag, config_type=bool, load=True)
     # embedders and sparse encoders: probe texts replacing the built-in set
     texts_file: Path | None = option(
         None, "Embedders and sparse encoders: probe texts, one per line (replaces the built-in set).",
-        ("--texts",), _optional(_path), cli_type=Optional[Path], config_key="texts", config_type=str)
+        ("--texts",), optional(path_value), cli_type=Optional[Path], config_key="texts", config_type=str)
     # cross-encoders: probe (query, passage) pairs, TSV or JSONL
     pairs_file: Path | None = option(
-        None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.", ("--pairs",), _optional(_path),
+        None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.", ("--pairs",), optional(path_value),
         cli_type=Optional[Path], config_key="pairs", config_type=str)
-    kind: str = option("auto", "auto (from the model's config), sentence-transformer, cross-encoder, sparse-encoder or "
-                       "multi-vector-encoder.",
-                       ("--kind",), _choice(KIND_CHOICES, "kind"), config_type=str)
+    kind: str = option("auto", f"auto (from the model's config), {', '.join(KIND_NAMES[:-1])} or {KIND_NAMES[-1]}.",
+                       ("--kind",), choice(KIND_CHOICES, "kind"), config_type=str)
     min_cosine: float = option(0.999, "Embedders: lowest cosine to float32 that still passes.", ("--min-cosine",),
-                               _share(open_low=True), config_type=(int, float), panel="gate")
+                               share(open_low=True), config_type=(int, float), panel="gate")
     min_spearman: float = option(0.99, "Cross-encoders: lowest rank correlation of scores with float32.",
-                                 ("--min-spearman",), _share(open_low=True), config_type=(int, float), panel="gate")
+                                 ("--min-spearman",), share(open_low=True), config_type=(int, float), panel="gate")
     min_top1_agreement: float = option(
         0.0, "Lowest share of probe items whose nearest neighbour (top passage) is kept.", ("--min-top1-agreement",),
-        _share(open_low=False), config_type=(int, float), panel="gate")
-    batch_size: int = option(32, "encode() / predict() batch size.", ("--batch-size",), _at_least_one,
+        share(open_low=False), config_type=(int, float), panel="gate")
+    batch_size: int = option(32, "encode() / predict() batch size.", ("--batch-size",), at_least_one,
                              config_type=int, panel="run", ci_flag=True)
-    depth: int = option(1, "Module table depth: 1 = top-level modules.", ("--depth",), _at_least_one,
+    depth: int = option(1, "Module table depth: 1 = top-level modules.", ("--depth",), at_least_one,
                         config_type=int, panel="run", ci_flag=True)
     # --no-fix skips the fix search for a fast gate
-    fix: bool = option(True, "Skip the fix search (a faster gate).", ("--no-fix",), _no_fix, cli_type=bool,
+    fix: bool = option(True, "Skip the fix search (a faster gate).", ("--no-fix",), no_fix, cli_type=bool,
                        cli_default=False, config_type=bool, panel="run", ci_flag=True)
     # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
     max_memory: str | None = option(
         None, "Budget for the float32 reference, e.g. cuda=20GiB,cpu=60GiB; past it layers offload (accelerate) "
-        "to CPU, then disk.", ("--max-memory",), _optional(_max_memory), config_type=str, panel="memory",
+        "to CPU, then disk.", ("--max-memory",), optional(memory_budget), config_type=str, panel="memory",
         ci_flag=True)
     # "cpu": the float32 reference on the CPU, the other runs on the device
     reference_device: str | None = option(
         None, "cpu: run the float32 reference on the CPU; the float16/bfloat16 runs stay on --device.",
-        ("--reference-device",), _optional(_choice(DEVICES, "device")), config_type=str, panel="memory",
+        ("--reference-device",), optional(choice(DEVICES, "device")), config_type=str, panel="memory",
         ci_flag=True)
     revision: str | None = option(
         None, "Hub models: the revision (commit, branch or tag) to load, for reproducible runs.", ("--revision",),
-        _optional(_text), config_type=str, panel="load", load=True)
+        optional(non_empty_text), config_type=str, panel="load", load=True)
     model_kwargs: dict = option(
         {}, "KEY=VALUE passed in model_kwargs (VALUE as JSON, else a string); repeatable. Not torch_dtype.",
-        ("--model-kwarg",), _kwargs(RESERVED_MODEL_KWARGS), cli_type=_KWARG_LIST, config_type=dict, panel="load",
+        ("--model-kwarg",), key_values(RESERVED_MODEL_KWARGS), cli_type=_KWARG_LIST, config_type=dict, panel="load",
         load=True, metavar="KEY=VALUE")
     config_kwargs: dict = option(
-        {}, "KEY=VALUE passed in config_kwargs (the model's config); repeatable.", ("--config-kwarg",), _kwargs(),
+        {}, "KEY=VALUE passed in config_kwargs (the model's config); repeatable.", ("--config-kwarg",), key_values(),
         cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE")
     tokenizer_kwargs: dict = option(
-        {}, "KEY=VALUE passed to the tokenizer (tokenizer_kwargs); repeatable.", ("--tokenizer-kwarg",), _kwargs(),
+        {}, "KEY=VALUE passed to the tokenizer (tokenizer_kwargs); repeatable.", ("--tokenizer-kwarg",), key_values(),
         cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE")
     attn_implementation: str | None = option(
         None, "eager, sdpa or flash_attention_2 (float16 behaviour differs between them).", ("--attn-implementation",),
-        _optional(_choice(ATTN_IMPLEMENTATIONS, "attention implementation")), config_type=str, panel="load",
+        optional(choice(ATTN_IMPLEMENTATIONS, "attention implementation")), config_type=str, panel="load",
         load=True)
     max_seq_length: int | None = option(
         None, "Truncate inputs to this many tokens (the model's max_seq_length).", ("--max-seq-length",),
-        _optional(_at_least_one), config_type=int, panel="load", load=True)
+        optional(at_least_one), config_type=int, panel="load", load=True)
     prompt_name: str | None = option(
-        None, "Encode with this prompt of the model's prompts (e.g. query).", ("--prompt-name",), _optional(_text),
-        config_type=str, panel="load", load=True)
+        None, "Encode with this prompt of the model's prompts (e.g. query).", ("--prompt-name",),
+        optional(non_empty_text), config_type=str, panel="load", load=True)
     prompt: str | None = option(None, "Encode with this text prepended to every input.", ("--prompt",),
-                                _optional(lambda v, w: v if isinstance(v, str) else _text(v, w)),
+                                optional(lambda v, w: v if isinstance(v, str) else non_empty_text(v, w)),
                                 config_type=str, panel="load", load=True)
     truncate_dim: int | None = option(
         None, "Embedders: keep the first N dimensions of each embedding (Matryoshka).", ("--truncate-dim",),
-        _optional(_at_least_one), config_type=int, panel="load", load=True)
+        optional(at_least_one), config_type=int, panel="load", load=True)
 
     # the scan's own embeddings stored as an index stores them, searched as it searches
     storage: tuple[str, ...] = option(
         (), "Embedders: measure retrieval with the vectors stored as float32, float16, int8, uint8, binary or "
-        "ubinary; comma-separate (docs/storage.md).", ("--storage",), _storage, cli_type=Optional[list[str]],
+        "ubinary; comma-separate (docs/storage.md).", ("--storage",), storage_precisions, cli_type=Optional[list[str]],
         config_type=list, panel="storage", fix_takes=False)
     min_recall: float = option(
         0.8, "--storage: lowest recall@10 against float32 exact search (rescored where the index rescores).",
-        ("--min-recall",), _share(open_low=False), config_type=(int, float), panel="storage", fix_takes=False)
+        ("--min-recall",), share(open_low=False), config_type=(int, float), panel="storage", fix_takes=False)
     calibration_file: Path | None = option(
         None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
-        "of the probe texts).", ("--calibration",), _optional(_path), cli_type=Optional[Path],
+        "of the probe texts).", ("--calibration",), optional(path_value), cli_type=Optional[Path],
         config_key="calibration", config_type=str, panel="storage", fix_takes=False)
 
     def __post_init__(self) -> None:
@@ -382,15 +237,6 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("reference_device") not in (None, "auto", "cpu", device):
         raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on {device}",
                             "use cpu (or leave it out)")
-
-
-def refuse_foreign_budget(max_memory: str | None, device: str, flag: str = "--max-memory") -> None:
-    """A budget for a device the run does not use is refused, not ignored: it would make the plan
-    lie about the run."""
-    foreign = sorted(set(parse_max_memory(max_memory)) - {"cpu", device})
-    if foreign:
-        raise PrecheckError(f"{flag} names {', '.join(foreign)}, but the run is on {device}",
-                            "give only cpu=SIZE and the run's device, or choose the device with --device")
 
 
 def file_options() -> list[tuple[str, str, str]]:

@@ -97,12 +97,6 @@ class ProbeResult:
     topk_overlap: float | None = None
     topk_terms: "TopTerms | None" = None
 
-    def headline(self) -> str:
-        """The figure a threshold reads: Spearman for cross-encoders, min cosine for embedders."""
-        if self.spearman is not None:
-            return f"Spearman {self.spearman:.4f}"
-        return f"min cosine {self.min_cosine:.6f}"
-
 
 @dataclass
 class BufferCheck:

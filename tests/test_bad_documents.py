@@ -210,3 +210,21 @@ def test_plan_only_counts_a_valid_hand_written_header(tmp_path):
     (folder / "model.safetensors").write_bytes(_safetensors(_tensor(shape=(2, 2)), bytes(16)))
     run = invoke("scan", folder, "--plan-only", "--json", "-")
     assert run.exit_code == 0 and run.json()["memory"]["parameters"] == 4
+
+
+MODULES_ROWS = [
+    ("modules-an-object", json.dumps({"0": {"type": "sentence_transformers.models.Transformer", "path": ""}}),
+     "should hold a list of modules"),
+    ("module-path-a-number", json.dumps([{"type": "sentence_transformers.models.Transformer", "path": 0}]),
+     "is corrupt: each module should be an object"),
+    ("modules-not-json", "[{", "is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("row", MODULES_ROWS, ids=[row[0] for row in MODULES_ROWS])
+def test_plan_only_on_a_malformed_modules_json_names_the_file_in_one_line(tmp_path, row):
+    _, content, needle = row
+    folder = _model_folder(tmp_path)
+    (folder / "modules.json").write_text(content)
+    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"],
+                         "modules.json", needle)

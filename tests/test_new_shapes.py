@@ -118,20 +118,22 @@ def _result(status="ok", min_cosine=0.999, mean_cosine=0.9995):
 
 
 def test_cast_is_not_called_worse_on_a_gap_float32_noise_makes():
+    from precheck.kinds import Embedder
     from precheck.loading.defaults import _compare
 
     load = _result(min_cosine=0.9999990, mean_cosine=0.9999995)
     cast = dataclasses.replace(load, strategy="cast", min_cosine=0.9999990 - 6.5e-7)
-    assert _compare(load, cast) == 0
+    assert _compare(Embedder(), load, cast) == 0
 
 
 def test_cast_is_not_called_worse_when_the_mean_says_the_opposite():
+    from precheck.kinds import Embedder
     from precheck.loading.defaults import _compare
 
     load = _result(min_cosine=0.9990, mean_cosine=0.9995)
     cast = dataclasses.replace(load, strategy="cast", min_cosine=0.9980, mean_cosine=0.9997)
-    assert _compare(load, cast) == 0
-    assert _compare(load, dataclasses.replace(cast, mean_cosine=0.9990)) == -1
+    assert _compare(Embedder(), load, cast) == 0
+    assert _compare(Embedder(), load, dataclasses.replace(cast, mean_cosine=0.9990)) == -1
 
 
 # serving rules by model type

@@ -7,17 +7,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..kinds import CROSS_ENCODER, torch_module
+from ..kinds import torch_module
 from ..loading.load import release_memory
-from .localise import (
-    block_drift,
-    block_paths,
-    capture_block_io,
-    find_error_module,
-    find_first_nonfinite,
-    innermost_worst,
-    is_unsupported_message,
-)
+from .blocks import block_drift, block_paths, capture_block_io, innermost_worst
+from .localise import find_error_module, find_first_nonfinite, is_unsupported_message
 from ..report import BlockDrift, Diagnosis, ProbeResult
 from ..session import ScanRun
 
@@ -95,7 +88,7 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
     distinct: dict[str, int] = {}
 
     def capture_low(model):
-        if session.kind.name == CROSS_ENCODER:
+        if session.kind.outputs_are_scores:
             scores, _ = session.run_model(model)
             distinct["low"] = len(set(scores[:, 0].tolist()))
         return capture(model)
@@ -115,7 +108,7 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
     if not rows:
         return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared" + ties), []
     worst = innermost_worst(rows, kinds)
-    figure = f"Spearman {result.spearman:.4f}" if result.spearman is not None else f"min cosine {result.min_cosine:.6f}"
+    figure = session.kind.headline(result)
     last = next((r for r in reversed(rows) if "." not in r.module), rows[-1])
     detail = (
         f"{figure}; the innermost block that adds the most relative error against float32 is "

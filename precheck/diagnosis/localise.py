@@ -3,8 +3,7 @@
 Each takes the torch module to hook (`net`) and a callable that runs the model as users do.
 find_error_module: the innermost module running when encode()/predict() raised, and why.
 find_first_nonfinite: the first module whose output is NaN/inf while its inputs were finite.
-recording_headroom / block_drift: per-block largest |activation| and error against float32;
-innermost_worst: the block that adds the most drift, named as deep as the evidence goes.
+Per-block headroom and drift against float32 are in blocks.py.
 """
 from __future__ import annotations
 
@@ -13,10 +12,9 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..report import BlockDrift, Diagnosis, Headroom
-from ..tensors import all_finite, dtype_names, floating_tensors, max_abs
+from ..report import Diagnosis
+from ..tensors import all_finite, dtype_names, floating_tensors
 
-FLOAT16_MAX = 65504.0
 _UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not support (float16|bfloat16|half)", re.I)
 # Two floating dtypes met in one op. The wording differs by op, kernel and torch version:
 # "mat1 and mat2 must have the same dtype, but got Half and Float", "expected m1 and m2 to have the
@@ -54,7 +52,7 @@ class _Frame:
 
 
 @contextmanager
-def _hooks(net, pre=None, post=None, only: set[str] | None = None):
+def module_hooks(net, pre=None, post=None, only: set[str] | None = None):
     """Hooks on every named submodule (or those in `only`), removed on the way out."""
     handles = []
     try:
@@ -228,7 +226,7 @@ def find_first_nonfinite(net, items: list, run_one, token_count, requested: str,
         if outputs and inputs_finite and not all_finite(outputs):
             current["path"] = path
 
-    with _hooks(net, pre=enter, post=check):
+    with module_hooks(net, pre=enter, post=check):
         for index, item in enumerate(items):
             if index in skip:
                 continue
@@ -266,139 +264,3 @@ def _length_note(items, token_count, triggering, skip) -> str:
     if min(hit) > max(rest):
         return f"only the long inputs trigger it ({min(hit)}+ tokens; the rest are at most {max(rest)})"
     return f"inputs of {min(hit)} to {max(hit)} tokens trigger it, so it is not only about length"
-
-
-def block_paths(net) -> dict[str, str]:
-    """The blocks a user thinks in, path -> kind: pipeline `module`s, `embeddings`, each
-    `layer` of a stack (children of a ModuleList) and that layer's `part`s (attention, ...)."""
-    from torch import nn
-
-    modules = dict(net.named_modules())
-    chosen: dict[str, str] = {}
-    for path, module in modules.items():
-        if not path or isinstance(module, nn.ModuleList):
-            continue
-        parent = modules.get(path.rsplit(".", 1)[0] if "." in path else "")
-        grandparent = modules.get(path.rsplit(".", 2)[0]) if path.count(".") >= 2 else None
-        if "." not in path:
-            chosen[path] = "module"
-        elif isinstance(parent, nn.ModuleList):
-            chosen[path] = "layer"
-        elif isinstance(grandparent, nn.ModuleList):
-            chosen[path] = "part"
-        elif path.endswith("embeddings") and not isinstance(module, nn.Embedding):
-            chosen[path] = "embeddings"
-    return chosen
-
-
-@contextmanager
-def recording_headroom(net):
-    """While the model runs inside, record each block's largest |activation|; yields a
-    function that returns the Headroom list in block order."""
-    paths = block_paths(net)
-    largest: dict[str, float] = {}
-    classes = {p: type(net.get_submodule(p)).__name__ for p in paths}
-
-    def record(path, module, args, kwargs, output):
-        largest[path] = max(largest.get(path, 0.0), max_abs(floating_tensors(output)))
-
-    def result() -> list[Headroom]:
-        return [Headroom(p, classes[p], kind, largest[p], largest[p] / FLOAT16_MAX)
-                for p, kind in paths.items() if p in largest]
-
-    with _hooks(net, post=record, only=set(paths)):
-        yield result
-
-
-def _main_tensor(value):
-    """The tensor a block passes on: for a sentence-transformers features dict the embedding its
-    module adds (sentence, else token embeddings), else the first floating tensor; None if none."""
-    from collections.abc import Mapping
-
-    if isinstance(value, Mapping):
-        for key in ("sentence_embedding", "token_embeddings"):
-            if key in value and hasattr(value[key], "is_floating_point") and value[key].is_floating_point():
-                return value[key]
-    tensors = floating_tensors(value)
-    return tensors[0] if tensors else None
-
-
-def capture_block_io(net, items: list, run_one, paths: list[str]) -> dict[str, list]:
-    """Per block, per item, (input, output) of its first call as float32 CPU tensors (None when
-    it has no floating one); one item a batch, so shapes match across runs."""
-    captured: dict[str, list] = {p: [] for p in paths}
-    pending: dict[str, object] = {}
-    current = {"item": -1}
-
-    def keep(tensor):
-        return None if tensor is None else tensor.detach().float().cpu()
-
-    def enter(path, module, args, kwargs):
-        if len(captured[path]) == current["item"] and path not in pending:
-            pending[path] = keep(_main_tensor(args[0] if len(args) == 1 and not kwargs else (args, kwargs)))
-
-    def leave(path, module, args, kwargs, output):
-        if path in pending:
-            captured[path].append((pending.pop(path), keep(_main_tensor(output))))
-
-    with _hooks(net, pre=enter, post=leave, only=set(paths)):
-        for index, item in enumerate(items):
-            current["item"] = index
-            pending.clear()
-            run_one(item)
-    return captured
-
-
-def _relative_error(pairs) -> float | None:
-    import torch
-
-    if any(r is None or c is None or r.shape != c.shape for r, c in pairs):
-        return None
-    num = sum(float(torch.linalg.vector_norm(c - r)) ** 2 for r, c in pairs)
-    den = sum(float(torch.linalg.vector_norm(r)) ** 2 for r, _ in pairs)
-    return (num / den) ** 0.5 if den > 0 else 0.0
-
-
-def block_drift(reference: dict[str, list], candidate: dict[str, list]) -> list[BlockDrift]:
-    """Each block's relative error against float32 at its output, and how much it added over the
-    error already in its input (a block whose input has no floating tensor starts from 0)."""
-    rows: list[BlockDrift] = []
-    for path, ref_io in reference.items():
-        low_io = candidate.get(path, [])
-        if not ref_io or len(low_io) != len(ref_io):
-            continue
-        error = _relative_error([(r[1], c[1]) for r, c in zip(ref_io, low_io)])
-        if error is None:
-            continue
-        before = _relative_error([(r[0], c[0]) for r, c in zip(ref_io, low_io)]) \
-            if all(r[0] is not None for r in ref_io) else 0.0
-        rows.append(BlockDrift(path, error, error - (before or 0.0)))
-    return rows
-
-
-def _block_parent(path: str, paths: set[str]) -> str | None:
-    while "." in path:
-        path = path.rsplit(".", 1)[0]
-        if path in paths:
-            return path
-    return None
-
-
-def innermost_worst(rows: list[BlockDrift], kinds: dict[str, str] | None = None) -> BlockDrift | None:
-    """The block that adds the most error, named as deep as the evidence goes: from the worst
-    top-level block, down to the child that adds the most, while that child adds at least half of
-    what its parent does (always out of a pipeline module: the whole Transformer names nothing)."""
-    if not rows:
-        return None
-    paths = {r.module for r in rows}
-    children: dict[str | None, list[BlockDrift]] = {}
-    for row in rows:
-        children.setdefault(_block_parent(row.module, paths), []).append(row)
-    worst = max(children.get(None, rows), key=lambda r: r.added)
-    while children.get(worst.module):
-        best = max(children[worst.module], key=lambda r: r.added)
-        whole_module = (kinds or {}).get(worst.module) == "module" or "." not in worst.module
-        if best.added <= 0 or (not whole_module and best.added < 0.5 * worst.added):
-            break
-        worst = best
-    return worst

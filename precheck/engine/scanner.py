@@ -6,7 +6,6 @@ One model is resident at a time; each run loads, encodes and lets go before the 
 """
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import replace
 from importlib import metadata
@@ -30,14 +29,15 @@ from ..loading.load import (
 )
 from ..loading.fingerprint import model_fingerprint
 from ..diagnosis.reference_check import repaired
-from ..diagnosis.localise import is_unsupported_message, recording_headroom
+from ..diagnosis.blocks import recording_headroom
+from ..diagnosis.localise import is_unsupported_message
 from ..progress import counting_items
 from .storage_scan import add_storage, check_storage_options, with_corpus
+from .verdict import classify, compared_nothing, verdict
 from ..loading.memory_plan import plan_memory
 from ..kinds import kind_for, torch_module
 from ..tensors import param_bytes
 from ..report import (
-    DtypeVerdict,
     Environment,
     ErrorInfo,
     ModelInfo,
@@ -45,7 +45,6 @@ from ..report import (
     Reference,
     Report,
     Settings,
-    Verdict,
 )
 
 STRATEGIES = ("load", "cast")
@@ -75,21 +74,6 @@ def environment(device: str) -> Environment:
         sentence_transformers=_version("sentence-transformers"),
         device=device,
     )
-
-
-def classify(comparison, options: ScanOptions) -> str:
-    """The one place a run's figures meet the thresholds: the scan's results, and `merge`'s rejudge."""
-    figures = (comparison.min_cosine, comparison.spearman, comparison.top1_agreement)
-    # A figure that is itself NaN/inf compares False against every threshold: it must not read as a pass.
-    if comparison.nonfinite or any(f is not None and not math.isfinite(f) for f in figures):
-        return "nonfinite"
-    if comparison.min_cosine is not None and comparison.min_cosine < options.min_cosine:
-        return "drift"
-    if comparison.spearman is not None and comparison.spearman < options.min_spearman:
-        return "drift"
-    if comparison.top1_agreement is not None and comparison.top1_agreement < options.min_top1_agreement:
-        return "drift"
-    return "ok"
 
 
 class ScanSession:
@@ -237,7 +221,7 @@ class ScanSession:
         if self.options.storage and strategy == "load":
             self.kept.setdefault(dtype, outputs)
         figures = self.kind.compare(self.reference, outputs, self.items)
-        if compared_nothing(figures):
+        if compared_nothing(self.kind, figures):
             # No item was finite in both runs: nothing was compared, so nothing may be `ok`.
             return ProbeResult(dtype, strategy, "error", seconds=round(seconds, 4), param_bytes=sizes["param_bytes"],
                                error=ErrorInfo("NothingCompared", "no probe item was finite in float32"))
@@ -258,74 +242,6 @@ class ScanSession:
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
         return self.probe(dtype, strategy, self.builder(dtype, strategy), reuse=True)
-
-
-def _figures(result: ProbeResult) -> str:
-    if result.top1_agreement is None:
-        top1 = ""
-    elif result.spearman is not None:
-        top1 = f", top passage kept for {result.top1_agreement:.0%} of queries"
-    else:
-        top1 = f", top-1 agreement {result.top1_agreement:.0%}"
-    score_diff = f", max |score diff| {result.max_abs_diff:.2e}" if result.spearman is not None else ""
-    # Multi-vector encoders: scores and token vectors both (kinds/multi_vector.py).
-    tokens = f", min token cosine {result.min_cosine:.6f}" if result.spearman is not None and \
-        result.min_cosine is not None else ""
-    return f"{result.headline()}{score_diff}{tokens}{top1}{_sparse_figures(result)}"
-
-
-def _sparse_figures(result: ProbeResult) -> str:
-    if result.topk_overlap is None:
-        return ""
-    from .compare_sparse import TOP_K
-
-    return (f", top-{TOP_K} terms kept "
-            f"{result.topk_overlap:.0%} (worst text), active dims change up to {result.active_dims_change:.1%}")
-
-
-def _summary(load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, items: int) -> str:
-    if load.status == "ok":
-        return _figures(load)
-    if load.status == "unsupported":
-        return f"this device cannot run it ({load.error.message if load.error else 'unsupported'})"
-    if load.status == "error":
-        first_line = load.error.message.splitlines()[0] if load.error and load.error.message else ""
-        reason = f"fails: {load.error.type}: {first_line}" if load.error else "fails"
-    elif load.status == "nonfinite":
-        reason = f"NaN/inf outputs for {load.nonfinite} of {items} probe items"
-    elif load.top1_agreement is not None and load.top1_agreement < options.min_top1_agreement:
-        reason = f"drift: top-1 agreement {load.top1_agreement:.0%} < {options.min_top1_agreement:.0%}"
-    elif load.spearman is not None and (load.min_cosine is None or load.spearman < options.min_spearman):
-        reason = f"drift: Spearman {load.spearman:.4f} < {options.min_spearman}"
-    else:
-        reason = f"drift: min cosine {load.min_cosine:.6f} < {options.min_cosine}"
-    if cast is not None and cast.status == "ok":
-        reason += "; casting after a float32 load (.to(dtype)) passes"
-    return reason
-
-
-def compared_nothing(figures) -> bool:
-    """No headline figure and no NaN/inf: nothing was compared, so nothing may be `ok`."""
-    return not figures.nonfinite and figures.min_cosine is None and figures.spearman is None
-
-
-def rejudge(report: Report) -> None:
-    """Statuses and verdict recomputed from a report's own figures against its own thresholds, as the
-    scan decides them: `precheck merge` never takes a file's word for whether a model passed."""
-    for result in report.results:
-        if result.status not in ("error", "unsupported"):
-            result.status = "error" if compared_nothing(result) else classify(result, report.settings)
-    report.verdict = verdict(report.results, report.settings, report.settings.probe_items)
-
-
-def verdict(results: list[ProbeResult], options: ScanOptions, items: int) -> Verdict:
-    per_dtype = []
-    for dtype in options.dtypes:
-        load = next(r for r in results if r.dtype == dtype and r.strategy == "load")
-        cast = next((r for r in results if r.dtype == dtype and r.strategy == "cast"), None)
-        passed = load.status == "ok"
-        per_dtype.append(DtypeVerdict(dtype, passed, load.status, _summary(load, cast, options, items)))
-    return Verdict(passed=all(v.passed for v in per_dtype), dtypes=per_dtype)
 
 
 def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[ScanSession, Reference]:
@@ -397,7 +313,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         reference=reference,
         modules=session.modules,
         results=results,
-        verdict=verdict(results, options, len(session.items)),
+        verdict=verdict(session.kind, results, options, len(session.items)),
         notes=notes,
         diagnoses=diagnoses,
         fixes=fixes,

@@ -5,6 +5,7 @@ were read from, are in docs/serving.md; the advice never claims more than the sc
 """
 from __future__ import annotations
 
+from ..kinds import kind_for
 from ..report import Report, ServingAdvice
 
 # vLLM refuses --dtype float16 for these model types (vllm/config/model.py, _FLOAT16_NOT_SUPPORTED_MODELS).
@@ -30,12 +31,12 @@ def _run(report: Report, dtype: str, strategy: str):
 def verified_as_served(report: Report, dtype: str) -> str | None:
     """Why a server may run `dtype`: it passed as loaded, or with every weight cast to it (a server
     loads every weight in the dtype it is asked for); None when neither was verified."""
-    verdict = _verdict(report, dtype)
+    verdict, kind = _verdict(report, dtype), kind_for(report.model.kind)
     if verdict is not None and verdict.passed:
-        return f"{dtype} passed ({report.result(dtype, 'load').headline()})"
+        return f"{dtype} passed ({kind.headline(report.result(dtype, 'load'))})"
     cast = _run(report, dtype, "cast")
     if cast is not None and cast.status == "ok":
-        return (f"{dtype} passed with every weight cast to {dtype} ({cast.headline()}), as a server loads it "
+        return (f"{dtype} passed with every weight cast to {dtype} ({kind.headline(cast)}), as a server loads it "
                 f"(as loaded by sentence-transformers it failed: {verdict.status if verdict else 'not run'})")
     return None
 
@@ -60,8 +61,8 @@ def _advice(server: str, dtype: str, note: str) -> ServingAdvice:
 def serving_advice(report: Report) -> list[ServingAdvice]:
     """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype verified
     as the server runs it, where the server has it and accepts it for this model type, else float32."""
-    if report.model.kind == "multi-vector-encoder":
-        return []  # which servers take late-interaction models is not verified (docs/multi-vector.md)
+    if not kind_for(report.model.kind).served:
+        return []  # which servers take it is not verified (multi-vector encoders: docs/multi-vector.md)
     fp16, bf16 = verified_as_served(report, "float16"), verified_as_served(report, "bfloat16")
     model_type = report.model.model_type
     no_fp16 = _failed(report, "float16") if fp16 is None else ""

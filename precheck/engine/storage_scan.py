@@ -14,7 +14,7 @@ from ..session import ScanRun
 
 def check_storage_options(options, kind: str) -> list[str] | None:
     """Bad storage options fail before any load; returns the --calibration texts (None: held apart)."""
-    from ..kinds import EMBEDDER
+    from ..kinds import kind_for
     from .storage import check_min_recall
 
     if not options.storage:
@@ -22,7 +22,7 @@ def check_storage_options(options, kind: str) -> list[str] | None:
             raise PrecheckError("--calibration is for --storage", "add --storage int8 (or uint8) to use it")
         return None
     check_min_recall(options.min_recall)
-    if kind != EMBEDDER:
+    if not kind_for(kind).dense_embeddings:
         raise PrecheckError(f"--storage measures dense embeddings; {options.model} is a {kind}",
                             "scan a sentence-transformer model, or leave --storage out (docs/storage.md)")
     if options.calibration_file is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..kinds import kind_for
 from .interface import Format
 
 if TYPE_CHECKING:
@@ -25,10 +26,10 @@ def _code(text: str) -> str:
 
 
 def _figure(report: "Report", dtype: str) -> str:
-    result = report.result(dtype, "load")
-    if result.spearman is None and result.min_cosine is None:
+    result, kind = report.result(dtype, "load"), kind_for(report.model.kind)
+    if kind.headline_value(result) is None:
         return result.error.type if result.error else "-"
-    return result.headline()
+    return kind.headline(result)
 
 
 def _fix(report: "Report", dtype: str, passed: bool) -> str:

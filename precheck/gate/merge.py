@@ -127,7 +127,7 @@ def _rebuild(kind, value, where: str = "report"):
 def _model_run(path: Path, index: int, entry: dict) -> ModelRun:
     report = None
     if entry["report"] is not None:
-        from ..engine.scanner import rejudge
+        from ..engine.verdict import rejudge
 
         report = _rebuild(Report, entry["report"], f"{path}: models[{index}].report")
         rejudge(report)  # the verdict is the figures' against the thresholds, never the file's

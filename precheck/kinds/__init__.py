@@ -2,7 +2,8 @@
 
 One module per kind (its class, its built-in probe items, how it runs and compares); `kind_for`
 picks one by name from KINDS. embedder.py: SentenceTransformer; cross_encoder.py: CrossEncoder;
-sparse_encoder.py: SparseEncoder; multi_vector.py: MultiVectorEncoder.
+sparse_encoder.py: SparseEncoder; multi_vector.py: MultiVectorEncoder. Each mixes in figures.py's
+ReadsFigures: its headline figure and verdict line, from its own `figures`.
 """
 from __future__ import annotations
 

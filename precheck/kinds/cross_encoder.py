@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..engine.compare import compare_scores
+from .figures import ReadsFigures
 
 
 def cross_encoder_max_length(model) -> int:
@@ -14,8 +15,7 @@ def cross_encoder_max_length(model) -> int:
     return getattr(model, "max_seq_length", None) or getattr(model, "max_length", None) or 512
 
 
-
-class CrossEncoderKind:
+class CrossEncoderKind(ReadsFigures):
     name = "cross-encoder"
     class_name = "CrossEncoder"
     run_call = 'scores = model.predict([("your query", "a passage")])'
@@ -23,6 +23,11 @@ class CrossEncoderKind:
     items_label = "pairs"
     probe_option = "pairs"
     figures = ("score",)
+    outputs_are_scores = True
+    dense_embeddings = False
+    served = True
+    max_length_argument = "max_length"
+    trains_by = "scores"
 
     def api_shape(self) -> tuple[str, str]:
         """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it

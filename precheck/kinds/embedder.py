@@ -5,9 +5,10 @@ import time
 from pathlib import Path
 
 from ..engine.compare import compare_embeddings
+from .figures import ReadsFigures
 
 
-class Embedder:
+class Embedder(ReadsFigures):
     name = "sentence-transformer"
     class_name = "SentenceTransformer"
     run_call = 'embeddings = model.encode(["your text"])'
@@ -15,6 +16,11 @@ class Embedder:
     items_label = "texts"
     probe_option = "texts"  # the file option that replaces the built-in items
     figures = ("cosine",)
+    outputs_are_scores = False
+    dense_embeddings = True
+    served = True
+    max_length_argument = None  # max_seq_length is set on the loaded model
+    trains_by = "embeddings"
 
     def api_shape(self) -> tuple[str, str]:
         """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""

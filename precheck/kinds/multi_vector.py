@@ -26,6 +26,11 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     items_label = "pairs"
     probe_option = "pairs"
     figures = ("cosine", "score")  # per-token cosines and MaxSim scores
+    outputs_are_scores = False  # a MaxSim score and token vectors per pair
+    # Which servers take late-interaction models is not verified (docs/multi-vector.md).
+    served = False
+    max_length_argument = None
+    trains_by = None
     # The sentence-transformers subpackage that holds the class: versions without it are refused
     # before any load (loading.check_kind_available).
     package_module = "multi_vector_encoder"

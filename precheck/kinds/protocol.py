@@ -18,6 +18,31 @@ class Kind(Protocol):
     # The figures its runs are measured by: "cosine" (min/mean cosine per item), "score" (Spearman
     # and max |diff| of scores), "terms" (top-k terms kept, active dimensions).
     figures: ClassVar[tuple[str, ...]]
+    # Whether run()'s outputs are the scores themselves ([items, labels], the first label ranks): a
+    # drift diagnosis then counts the ties half precision makes of them (diagnosis/diagnose.py).
+    outputs_are_scores: ClassVar[bool]
+    # Whether its outputs are one dense embedding per text, which --storage quantizes and searches.
+    dense_embeddings: ClassVar[bool]
+    # Whether the serving advice (engine/serving.py) covers it: which servers take it is verified.
+    served: ClassVar[bool]
+    # The constructor argument that sets its window ("max_length"), or None when --max-seq-length
+    # is set on the loaded model instead (loading/load_arguments.py, repair/plans.py's snippets).
+    max_length_argument: ClassVar[str | None]
+    # How `precheck train-check` trains it (training/): "scores" (the pair's logit, binary
+    # cross-entropy, through the transformers model under the wrapper), "embeddings" (cosine of the
+    # two texts' embeddings, MSE: CosineSimilarityLoss), or None: train-check does not train it.
+    trains_by: ClassVar[str | None]
+
+    # From `figures`, by kinds/figures.py's ReadsFigures, which every kind mixes in:
+    def headline_value(self, result: Any) -> float | None:
+        """The figure a run is headlined by (Spearman when it has scores, else min cosine), None
+        when it was not measured: the ci table's column, the defaults' load-against-cast comparison."""
+
+    def headline(self, result: Any) -> str:
+        """That figure in words ("Spearman 0.9990", "min cosine 0.999990"): verdicts, fixes, serving."""
+
+    def verdict_figures(self, result: Any) -> str:
+        """A passing run's verdict line: the headline, then the kind's other figures."""
 
     def api_shape(self) -> tuple[str, str]:
         """(the nn.Module behind the loaded object in user code, its class) for snippets."""

@@ -22,6 +22,8 @@ class SparseEncoderKind(Embedder):
     items_label = "texts"
     probe_option = "texts"
     figures = ("score", "terms")
+    dense_embeddings = False  # sparse vectors over the vocabulary
+    trains_by = None
     since = "5.0.0"  # the sentence-transformers release that added SparseEncoder (loading.py checks it)
 
     def __init__(self) -> None:

@@ -23,15 +23,10 @@ def _transformers_major() -> int:
 
 def _transformer_folder(folder: Path) -> Path:
     """The folder of the pipeline's Transformer module (often the model folder itself)."""
-    modules = folder / "modules.json"
-    try:
-        entries = json.loads(modules.read_text(encoding="utf-8")) if modules.is_file() else []
-    except (OSError, ValueError, RecursionError):
-        entries = []
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and str(entry.get("type", "")).endswith("Transformer"):
-            return folder / str(entry.get("path", ""))
-    return folder
+    from .modules_file import read_modules
+
+    return next((folder / module.path for module in read_modules(folder) if module.type.endswith("Transformer")),
+                folder)
 
 
 def _weights_dtype(folder: Path) -> str | None:
@@ -91,21 +86,17 @@ def model_type(model_path: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _figure(result) -> float | None:
-    return result.spearman if result.spearman is not None else result.min_cosine
-
-
 # A gap in the headline figure smaller than this is noise (batching alone moves float32 by ~1e-7),
 # or smaller than a tenth of the distance from 1: neither says that one strategy is worse.
 MEANINGFUL_GAP = 1e-5
 
 
-def _compare(load, cast) -> int:
+def _compare(kind, load, cast) -> int:
     """-1 when cast is worse than load, 1 when better, 0 when the same or not clearly different:
     the headline gap must be meaningful and the mean (max score difference) must agree."""
     if _RANK.get(cast.status, 3) != _RANK.get(load.status, 3):
         return -1 if _RANK.get(cast.status, 3) > _RANK.get(load.status, 3) else 1
-    a, b = _figure(load), _figure(cast)
+    a, b = kind.headline_value(load), kind.headline_value(cast)
     if a is None or b is None:
         return 0
     gap = abs(a - b)
@@ -121,14 +112,16 @@ def _compare(load, cast) -> int:
     return direction if second * direction > 0 else 0
 
 
-def _summary(result) -> str:
-    return result.status if _figure(result) is None else f"{result.status}, {result.headline()}"
+def _summary(kind, result) -> str:
+    return result.status if kind.headline_value(result) is None else f"{result.status}, {kind.headline(result)}"
 
 
 def notes(report) -> list[str]:
     """Notes on what users get by default, what transformers keeps in float32 on purpose, and what
     `.to(dtype)` changes on top of that, drawn from the report's own rows and results."""
-    found: list[str] = []
+    from ..kinds import kind_for
+
+    found, kind = [], kind_for(report.model.kind)
     if report.model.default_dtype != "float32":
         found.append(f"a plain load of this model (no dtype given) runs in {report.model.default_dtype}: "
                      f"users who pass no dtype already run it")
@@ -144,13 +137,13 @@ def notes(report) -> list[str]:
                          f"(_keep_in_fp32_modules): {', '.join(kept)}; not flagged")
         if load is None or cast is None:
             continue
-        comparison = _compare(load, cast)
+        comparison = _compare(kind, load, cast)
         if kept and comparison != 0:
             found.append(f"cast (.to({dtype})) overrides the modules transformers keeps in float32 and its result "
-                         f"differs from load: load {_summary(load)}; cast {_summary(cast)}")
+                         f"differs from load: load {_summary(kind, load)}; cast {_summary(kind, cast)}")
         if buffers and comparison < 0:
             # Measured: the gap and the dtypes of the buffers; not which of them causes it.
-            found.append(f"cast is worse than load in {dtype} (load {_summary(load)}; cast {_summary(cast)}); "
+            found.append(f"cast is worse than load in {dtype} (load {_summary(kind, load)}; cast {_summary(kind, cast)}); "
                          f".to({dtype}) also casts floating buffers that load keeps in float32: {', '.join(buffers)}")
     return found
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
+from .load_arguments import after_load, as_load_options, constructor_kwargs
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), "all-minilm-l6-v2"}
@@ -24,7 +25,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 class ResolvedModel:
     name: str  # what the user typed
     path: str  # the local folder loaded from, or the hub id when it is downloaded on load
-    kind: str  # "sentence-transformer", "cross-encoder", "sparse-encoder" or "multi-vector-encoder"
+    kind: str  # a name in kinds.KIND_NAMES
     source: str  # "local", "cache", "embedded" or "hub"
     remote_code: tuple[str, ...] = ()  # classes the model ships as its own code
 
@@ -67,6 +68,9 @@ def _read_json(path: Path) -> object:
 def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     """Kind of model in a folder and the classes it would import as remote code, read
     from its config files only: nothing of the model's own code runs here."""
+    from ..kinds import CROSS_ENCODER, EMBEDDER, MULTI_VECTOR_ENCODER, SPARSE_ENCODER
+    from .modules_file import read_modules
+
     modules_file, config_file = folder / "modules.json", folder / "config.json"
     if not modules_file.is_file() and not config_file.is_file():
         raise PrecheckError(
@@ -87,25 +91,15 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     saved_as_cross_encoder = isinstance(st_config, dict) and st_config.get("model_type") == "CrossEncoder"
     # A classification head with no sentence-transformers pipeline is how CrossEncoders were
     # saved before sentence-transformers 5; newer ones say so in their own config.
-    kind = "cross-encoder" if saved_as_cross_encoder or (classifier and not modules_file.is_file()) \
-        else "sentence-transformer"
+    kind = CROSS_ENCODER if saved_as_cross_encoder or (classifier and not modules_file.is_file()) else EMBEDDER
     if isinstance(st_config, dict) and st_config.get("model_type") == "SparseEncoder":
-        kind = "sparse-encoder"
+        kind = SPARSE_ENCODER
     # As MultiVectorEncoder._get_model_type detects them: native and PyLate saves, Stanford ColBERT.
     if (isinstance(st_config, dict) and st_config.get("model_type") in ("MultiVectorEncoder", "ColBERT")) \
             or "HF_ColBERT" in architectures:
-        kind = "multi-vector-encoder"
-    if modules_file.is_file():
-        modules = _read_json(modules_file)
-        if not isinstance(modules, list):
-            raise PrecheckError(f"{modules_file} should hold a list of modules")
-        for entry in modules:
-            if not isinstance(entry, dict) or not isinstance(entry.get("type", ""), str):
-                raise PrecheckError(f"{modules_file} is corrupt: each module should be an object whose \"type\" "
-                                    f"is a class name, got {entry!r}", "restore modules.json from the original model")
-            class_ref = str(entry.get("type", "")) if isinstance(entry, dict) else ""
-            if class_ref and not class_ref.startswith("sentence_transformers."):
-                remote.append(class_ref)
+        kind = MULTI_VECTOR_ENCODER
+    remote.extend(module.type for module in read_modules(folder)
+                  if module.type and not module.type.startswith("sentence_transformers."))
     return kind, tuple(remote)
 
 
@@ -201,7 +195,9 @@ def _resolve(name: str, revision: str | None = None) -> ResolvedModel:
             "download it once with HF_HUB_OFFLINE unset, or pass a local folder",
         )
     _check_hub_reachable(repo_id)
-    return ResolvedModel(text, repo_id, "sentence-transformer", "hub", ())
+    from ..kinds import EMBEDDER
+
+    return ResolvedModel(text, repo_id, EMBEDDER, "hub", ())
 
 
 def _path_exists(local: Path, text: str) -> bool:
@@ -313,78 +309,6 @@ def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load
     except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
         raise _load_error(model, exc) from exc
     return after_load(loaded, model, load)
-
-
-def as_load_options(load):
-    from ..options import LoadOptions
-
-    return load if isinstance(load, LoadOptions) else LoadOptions(trust_remote_code=bool(load))
-
-
-def _unsupported(field_name: str, class_name: str) -> PrecheckError:
-    from importlib import metadata
-
-    from ..options import option_of
-
-    how = option_of(field_name)
-    return PrecheckError(f"{how.flags[0]} ({how.config_key or field_name}) is not supported by {class_name} in "
-                         f"sentence-transformers {metadata.version('sentence-transformers')}",
-                         f"upgrade sentence-transformers, or leave {how.flags[0]} out")
-
-
-def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | None = None) -> dict:
-    """The constructor arguments of the installed sentence-transformers for these load options:
-    their names differ between releases and classes (model_kwargs / automodel_args, tokenizer_kwargs /
-    processor_kwargs / tokenizer_args), and an option the class does not take is one line, not ignored."""
-    import inspect
-
-    import sentence_transformers
-
-    from ..kinds import kind_for
-
-    kind = kind_for(kind_name)
-    accepted = inspect.signature(getattr(sentence_transformers, kind.class_name).__init__).parameters
-    _, model_key = kind.api_shape()
-    model_kwargs = dict(load.model_kwargs)
-    if load.attn_implementation:
-        model_kwargs["attn_implementation"] = load.attn_implementation
-    if torch_dtype is not None:
-        model_kwargs["torch_dtype"] = torch_dtype
-    model_kwargs.update(offload or {})
-    kwargs: dict = {"trust_remote_code": load.trust_remote_code}
-    if model_kwargs:
-        kwargs[model_key] = model_kwargs
-    tokenizer_key = next((k for k in ("tokenizer_kwargs", "processor_kwargs", "tokenizer_args") if k in accepted),
-                         "tokenizer_kwargs")
-    wanted = {"revision": ("revision", load.revision), "config_kwargs": ("config_kwargs", load.config_kwargs),
-              "tokenizer_kwargs": (tokenizer_key, load.tokenizer_kwargs),
-              "truncate_dim": ("truncate_dim", load.truncate_dim)}
-    if kind.class_name == "CrossEncoder":
-        wanted["max_seq_length"] = ("max_length", load.max_seq_length)  # set on the others after the load
-    for field_name, (key, value) in wanted.items():
-        if value in (None, {}):
-            continue
-        if key not in accepted:
-            raise _unsupported(field_name, kind.class_name)
-        kwargs[key] = value
-    if load.prompt_name is not None or load.prompt is not None:
-        call = getattr(getattr(sentence_transformers, kind.class_name), kind.run_method)
-        if "prompt_name" not in inspect.signature(call).parameters:
-            raise _unsupported("prompt_name" if load.prompt is None else "prompt", kind.class_name)
-    return kwargs
-
-
-def after_load(loaded, model: ResolvedModel, load):
-    """What users set on a loaded model: max_seq_length; a --prompt-name the model must have."""
-    if load.max_seq_length is not None and hasattr(loaded, "max_seq_length") and \
-            type(loaded).__name__ != "CrossEncoder":
-        loaded.max_seq_length = load.max_seq_length
-    if load.prompt_name is not None:
-        prompts = getattr(loaded, "prompts", None) or {}
-        if load.prompt_name not in prompts:
-            raise PrecheckError(f"--prompt-name {load.prompt_name!r}: {model.name} has no such prompt",
-                                f"its prompts: {', '.join(prompts) or 'none'}; or pass the text with --prompt")
-    return loaded
 
 
 def _load_error(model: ResolvedModel, exc: Exception) -> PrecheckError:

@@ -6,13 +6,12 @@ device goes where it fits (accelerate's device_map="auto": device, CPU RAM, disk
 """
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..options import parse_max_memory, refuse_foreign_budget
+from ..option_checks import parse_max_memory, refuse_foreign_budget
 from ..report import MemoryPlan, RunPlacement
 from .safetensors_files import read_safetensors_header, weight_files
 
@@ -27,16 +26,10 @@ FREE_SHARE = 0.9
 
 def _module_folders(root: Path) -> list[Path]:
     """The model folder and each sentence-transformers module folder (a Dense layer keeps its own weights)."""
-    folders = [root]
-    try:
-        modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return folders
-    for entry in modules if isinstance(modules, list) else []:
-        sub = entry.get("path") if isinstance(entry, dict) else None
-        if isinstance(sub, str) and sub.strip() and (root / sub).is_dir():
-            folders.append(root / sub)
-    return folders
+    from .modules_file import read_modules
+
+    return [root] + [root / module.path for module in read_modules(root)
+                     if module.path.strip() and (root / module.path).is_dir()]
 
 
 def checkpoint_bytes(path: str) -> tuple[str, int | None, dict[str, int]]:

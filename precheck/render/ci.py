@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..gate.ci import CiRun
+from ..kinds import kind_for
 from .fit import fits, print_table
 from .scan import _STATUS_STYLE
 
@@ -26,7 +27,7 @@ def _rows(run: CiRun) -> list[tuple[str, list]]:
         report = model_run.report
         for verdict in report.verdict.dtypes:
             result = report.result(verdict.dtype, "load")
-            figure = result.spearman if result.spearman is not None else result.min_cosine
+            figure = kind_for(report.model.kind).headline_value(result)
             best = report.recommended_fix(verdict.dtype)
             mine = [g for g in model_run.regressions if g.dtype == verdict.dtype]
             cells = [

@@ -219,7 +219,7 @@ def render_fix_outcome(outcome, console: Console) -> None:
         console.print(
             f"[green]Wrote {escape(str(outcome.out))}[/green] (plan: {outcome.plan.strategy}"
             f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
-            f"precheck.load: {outcome.check.headline()} against float32.",
+            f"precheck.load: {kind_for(outcome.report.model.kind).headline(outcome.check)} against float32.",
             highlight=False,
         )
     else:

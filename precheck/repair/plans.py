@@ -127,10 +127,10 @@ def cast(value, dtype):
 
 def _constructor_source(kind, load, dtype_source: str | None) -> str:
     """The constructor arguments after the model's name, as the installed sentence-transformers
-    spells them (loading.constructor_kwargs), with the weights' dtype when the plan loads in it."""
+    spells them (loading/load_arguments.py), with the weights' dtype when the plan loads in it."""
     import json
 
-    from ..loading.load import constructor_kwargs
+    from ..loading.load_arguments import constructor_kwargs
 
     kwargs = constructor_kwargs(kind.name, load)
     kwargs.pop("trust_remote_code")
@@ -170,7 +170,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
         head = "from collections.abc import MutableMapping\n\n" + head
     load_line = f'model = {cls}({model_name!r}, device="{device}"{extra}'
     after = f"model.max_seq_length = {load.max_seq_length}\n" \
-        if load.max_seq_length is not None and cls != "CrossEncoder" else ""
+        if load.max_seq_length is not None and kind.max_length_argument is None else ""
     after += _repair_lines(plan, net)  # buffers the installed transformers leaves uninitialised
     if plan.strategy in ("load", "bf16"):
         dtype = low if plan.strategy == "load" else "torch.bfloat16"

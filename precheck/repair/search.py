@@ -22,15 +22,15 @@ def _find(results: list[ProbeResult], dtype: str, strategy: str) -> ProbeResult 
     return next((r for r in results if r.dtype == dtype and r.strategy == strategy), None)
 
 
-def _why(result: ProbeResult) -> str:
+def _why(kind, result: ProbeResult) -> str:
     if result.status == "ok":
-        return result.headline()
+        return kind.headline(result)
     if result.error is not None:
         first = result.error.message.splitlines()[0] if result.error.message else ""
         return f"{result.status}: {result.error.type}: {first}"
     if result.status == "nonfinite":
         return f"nonfinite: NaN/inf for {result.nonfinite} probe items"
-    return f"{result.status}: {result.headline()}"
+    return f"{result.status}: {kind.headline(result)}"
 
 
 def _culprit(diagnoses: list[Diagnosis], dtype: str) -> Diagnosis | None:
@@ -60,7 +60,7 @@ def _fix(session: ScanRun, plan: Plan, result: ProbeResult | None, share: float,
         snippet=plain,
         precheck_snippet=with_precheck,
         status=result.status if result is not None else "not-tried",
-        detail=detail or (_why(result) if result is not None else ""),
+        detail=detail or (_why(session.kind, result) if result is not None else ""),
         probe_runs=runs,
         param_bytes=param_bytes if param_bytes is not None else (result.param_bytes if result is not None else None),
     )
@@ -105,7 +105,7 @@ def _keep_fp32_fix(session: ScanRun, probe: PlanProbe, culprit: Diagnosis | None
     share = found.share
     inside = f" (inside them {', '.join(found.plan.run_low)} stay in {probe.dtype})" if found.plan.run_low else ""
     detail = (f"{probe.ensure_structure().label(found.plan.keep_fp32)} in float32{inside}: {share:.1%} of parameters, "
-              f"{runs} probe runs; {_why(found.result)}")
+              f"{runs} probe runs; {_why(session.kind, found.result)}")
     return _fix(session, found.plan, found.result, share, detail, runs)
 
 
@@ -141,7 +141,8 @@ def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: lis
             plan = Plan(dtype, "bf16")
             before = probe.runs
             result = scanned or probe.verify(Plan("bfloat16", "load"))
-            found.append(_fix(session, plan, result, 0.0, "bfloat16 has float32's range; " + _why(result),
+            found.append(_fix(session, plan, result, 0.0,
+                              "bfloat16 has float32's range; " + _why(session.kind, result),
                               probe.runs - before))
     recommend(found, culprit.cause if culprit is not None else "", device_supports(session.device, "bfloat16")[0])
     return found

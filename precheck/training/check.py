@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import PrecheckError
+from ..kinds import KINDS, Kind, kind_for
 from ..loading.load import (
     check_remote_code,
     device_supports,
@@ -22,10 +23,9 @@ from .judge import judge, judge_reference
 from .modes import AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
 
 PROBE_PAIRS = 16
-TRAINABLE_KINDS = ("cross-encoder", "sentence-transformer")
 
 
-def _trainer_snippet(kind: str, mode: str) -> str:
+def _trainer_snippet(kind: Kind, mode: str) -> str:
     snippet = _amp_trainer_snippet(kind, {"amp": "fp16=True", "bf16-amp": "bf16=True"}.get(mode, "bf16=True"))
     if mode != "bf16":
         return snippet
@@ -37,8 +37,8 @@ def _trainer_snippet(kind: str, mode: str) -> str:
                      '(name, model_kwargs={"torch_dtype": torch.bfloat16})  # bfloat16 weights'))
 
 
-def _amp_trainer_snippet(kind: str, flag: str) -> str:
-    if kind == "cross-encoder":
+def _amp_trainer_snippet(kind: Kind, flag: str) -> str:
+    if kind.trains_by == "scores":
         try:
             from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments  # noqa: F401
         except ImportError:  # sentence-transformers 3.x: CrossEncoder.fit
@@ -66,13 +66,14 @@ def _amp_trainer_snippet(kind: str, flag: str) -> str:
     )
 
 
-def _torch_snippet(kind: str, mode: str, device: str) -> str:
+def _torch_snippet(kind: Kind, mode: str, device: str) -> str:
+    scores = kind.trains_by == "scores"
     forward = ("logits = net(**features).logits.view(-1)\n"
                "        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), labels)\n"
-               if kind == "cross-encoder" else
+               if scores else
                "loss = loss_fn(features, labels)  # e.g. losses.CosineSimilarityLoss(model)\n")
-    net = "model.model" if kind == "cross-encoder" else "model"
-    cls = "CrossEncoder" if kind == "cross-encoder" else "SentenceTransformer"
+    net = "model.model" if scores else "model"  # the transformers model under a CrossEncoder gives the logits
+    cls = kind.class_name
     if mode == "bf16-amp":
         return (
             f"import torch\nfrom sentence_transformers import {cls}\n\n"
@@ -114,7 +115,7 @@ def _torch_snippet(kind: str, mode: str, device: str) -> str:
     )
 
 
-def recommend(modes: list[ModeResult], kind: str, device: str, asked: str) -> Recommendation:
+def recommend(modes: list[ModeResult], kind_name: str, device: str, asked: str) -> Recommendation:
     by_name = {m.mode: m for m in modes}
     if by_name[asked].status == "ok" and asked != "half":
         choice = asked
@@ -131,6 +132,7 @@ def recommend(modes: list[ModeResult], kind: str, device: str, asked: str) -> Re
     if diverging:
         why += f"; {', '.join(diverging)} stayed finite but learned less than float32"
     reason = f"{choice} trains finite and learns as float32 does; {why}"
+    kind = kind_for(kind_name)
     return Recommendation(choice, reason, _trainer_snippet(kind, choice), _torch_snippet(kind, choice, device))
 
 
@@ -165,9 +167,11 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
                             "--min-train-spearman in [-1, 1]")
     data = read_training_pairs(options.data_file) if options.data_file else builtin_training_pairs()
     model = resolve_model(options.model, options.kind, options.load.revision if options.load else None)
-    if model.kind not in TRAINABLE_KINDS:
+    kind = kind_for(model.kind)
+    if kind.trains_by is None:
+        trainable = sorted(name for name, known in KINDS.items() if known.trains_by is not None)
         raise PrecheckError(f"train-check does not train {model.kind} models yet",
-                            f"it trains {' and '.join(TRAINABLE_KINDS)} models; precheck scan tests this one")
+                            f"it trains {' and '.join(trainable)} models; precheck scan tests this one")
     check_remote_code(model, options.trust_remote_code)
     device = resolve_device(options.device)
     quiet_libraries()
@@ -177,7 +181,7 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         return load_model(model, device, weights, options.load or options.trust_remote_code)
 
     progress("training float32 reference")
-    reference_result, reference = train_one_mode(load, model.kind, "float32", "float32", data, probe_pairs,
+    reference_result, reference = train_one_mode(load, kind, "float32", "float32", data, probe_pairs,
                                                  options, device)
     release_memory()
     if reference_result.error is not None or not reference_result.trains_finite:
@@ -192,7 +196,7 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
             modes.append(ModeResult(mode, low, low, error=ErrorInfo("Unsupported", why), status="unsupported"))
             continue
         progress(f"training {mode} ({options.steps} steps)")
-        result, _ = train_one_mode(load, model.kind, mode, low, data, probe_pairs, options, device, reference)
+        result, _ = train_one_mode(load, kind, mode, low, data, probe_pairs, options, device, reference)
         release_memory()
         judge(result, reference_result, options)
         modes.append(result)

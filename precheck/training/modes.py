@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..kinds import cross_encoder_max_length
+from ..kinds import Kind, cross_encoder_max_length
 from ..report import Environment, ErrorInfo, ModelInfo
 
 TRAIN_SCHEMA = "precheck.train/1"
@@ -129,14 +129,15 @@ def _batches(data, batch_size: int, steps: int):
 
 
 class _Task:
-    """What one training step computes for a kind of model: logits + BCE for a cross-encoder,
-    cosine similarity + MSE (CosineSimilarityLoss) for an embedder."""
+    """What one training step computes, as the kind trains (Kind.trains_by): logits + BCE for
+    "scores" (a cross-encoder), cosine similarity + MSE (CosineSimilarityLoss) for "embeddings"."""
 
-    def __init__(self, wrapper, kind: str, device: str) -> None:
+    def __init__(self, wrapper, kind: Kind, device: str) -> None:
         from ..kinds import torch_module
 
-        self.wrapper, self.kind, self.device = wrapper, kind, device
-        self.net = wrapper.model if kind == "cross-encoder" else torch_module(wrapper)
+        self.wrapper, self.device = wrapper, device
+        self.scores = kind.trains_by == "scores"
+        self.net = wrapper.model if self.scores else torch_module(wrapper)
 
     def _features(self, texts):
         tokenize = getattr(self.wrapper, "preprocess", None) or self.wrapper.tokenize
@@ -149,7 +150,7 @@ class _Task:
 
         queries, passages = [b[0] for b in batch], [b[1] for b in batch]
         labels = torch.tensor([b[2] for b in batch], device=self.device)
-        if self.kind == "cross-encoder":
+        if self.scores:
             features = self.wrapper.tokenizer(queries, passages, padding=True, truncation=True,
                                               max_length=cross_encoder_max_length(self.wrapper),
                                               return_tensors="pt").to(self.device)
@@ -166,7 +167,7 @@ class _Task:
 
         self.net.eval()
         with torch.no_grad():
-            if self.kind == "cross-encoder":
+            if self.scores:
                 out = self.wrapper.predict(pairs, show_progress_bar=False)
             else:
                 a = self.wrapper.encode([p[0] for p in pairs], convert_to_tensor=True, show_progress_bar=False)
@@ -200,7 +201,7 @@ MODE_DTYPES = {"float32": ("float32", "float32"), "amp": ("float32", "float16"),
                "bf16-amp": ("float32", "bfloat16")}
 
 
-def train_one_mode(load: Callable[[str], object], kind: str, mode: str, low: str, data, probe_pairs,
+def train_one_mode(load: Callable[[str], object], kind: Kind, mode: str, low: str, data, probe_pairs,
                    options: TrainOptions, device: str, reference=None):
     """(ModeResult, predictions on the probe pairs after training or None)."""
     import torch

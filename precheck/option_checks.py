@@ -1,0 +1,176 @@
+"""The checks of the options table (options.py): one per kind of value, each taking the value as the
+CLI or the TOML gives it and `where` (the flag, or the config key's full name) for its one-line error.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .dtypes import parse_low_dtypes
+from .errors import PrecheckError
+
+
+def number(kind: type, value, where: str):
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        raise PrecheckError(f"{where} should be a{'n integer' if kind is int else ' number'}, got {value!r}")
+    return kind(value)
+
+
+def share(open_low: bool):
+    def check(value, where):
+        value = number(float, value, where)
+        if not (0.0 < value <= 1.0 if open_low else 0.0 <= value <= 1.0):
+            raise PrecheckError(f"{where} must be in {'(0' if open_low else '[0'}, 1], got {value}")
+        return value
+    return check
+
+
+def at_least_one(value, where):
+    value = number(int, value, where)
+    if value < 1:
+        raise PrecheckError(f"{where} must be at least 1, got {value}")
+    return value
+
+
+def optional(check):
+    return lambda value, where: None if value is None else check(value, where)
+
+
+def flag(value, where):
+    if not isinstance(value, bool):
+        raise PrecheckError(f"{where} should be true or false, got {value!r}")
+    return value
+
+
+def no_fix(value, where):
+    """--no-fix on the CLI (True turns the search off); `fix` in the config (False turns it off)."""
+    return not flag(value, where) if where.startswith("--") else flag(value, where)
+
+
+def non_empty_text(value, where):
+    if not isinstance(value, str) or not value.strip():
+        raise PrecheckError(f"{where} should be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def choice(choices: tuple[str, ...], what: str, lower: bool = True):
+    def check(value, where):
+        text = non_empty_text(value, where)
+        text = text.lower() if lower else text
+        if text not in choices:
+            raise PrecheckError(f"{where}: unknown {what} {value!r}", f"use {', '.join(choices)}")
+        return text
+    return check
+
+
+def low_dtypes(value, where):
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or \
+            (not value and not where.startswith("--")):
+        raise PrecheckError(f"{where} should be a non-empty list of dtype names such as [\"fp16\", \"bf16\"]")
+    try:
+        return parse_low_dtypes(list(value))
+    except PrecheckError as exc:
+        prefix = "" if where.startswith("--") else f"{where}: "
+        raise PrecheckError(f"{prefix}{exc.message}", exc.hint) from exc
+
+
+def storage_precisions(value, where):
+    from .engine.storage import parse_precisions
+
+    if not isinstance(value, (str, list, tuple)) or not all(isinstance(v, str) for v in ([value] if isinstance(value, str) else value)):
+        raise PrecheckError(f"{where} should be a list of storage precisions such as [\"int8\", \"binary\"]")
+    try:
+        return parse_precisions(value)
+    except PrecheckError as exc:
+        raise PrecheckError(f"{where}: {exc.message.removeprefix('--storage: ')}", exc.hint) from exc
+
+
+def path_value(value, where):
+    if isinstance(value, Path):
+        return value
+    return Path(non_empty_text(value, where))
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.match(text)
+    if not match:
+        raise PrecheckError(f"--max-memory: {text!r} is not a size", "for example 20GiB, 512MiB or 8GB")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()])
+
+
+def parse_max_memory(text: str | None) -> dict[str, int]:
+    """'cuda=20GiB,cpu=60GiB' -> {'cuda': bytes, 'cpu': bytes}."""
+    budget: dict[str, int] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, size = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in ("cpu", "cuda", "mps"):
+            raise PrecheckError(f"--max-memory: {part.strip()!r} is not DEVICE=SIZE",
+                                "for example --max-memory cuda=20GiB,cpu=60GiB (devices: cuda, mps, cpu)")
+        budget[key] = parse_size(size)
+    return budget
+
+
+def memory_budget(value, where):
+    text = non_empty_text(value, where)
+    try:
+        parse_max_memory(text)
+    except PrecheckError as exc:
+        raise PrecheckError(f"{where}: {exc.message.removeprefix('--max-memory: ')}", exc.hint) from exc
+    return text
+
+
+def _json_value(text: str):
+    """VALUE of KEY=VALUE: JSON (false, 2, "x", {"a": 1}), else the plain string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def key_values(reserved: dict[str, str] | None = None):
+    """KEY=VALUE strings (repeated flag) or a TOML table -> a dict of JSON values."""
+    def check(value, where):
+        if isinstance(value, (list, tuple)):
+            pairs = {}
+            for item in value:
+                key, sep, text = str(item).partition("=")
+                if not sep or not key.strip():
+                    raise PrecheckError(f"{where} {item!r} is not KEY=VALUE",
+                                        f"for example {where} key=false (VALUE is read as JSON, else as text)")
+                if key.strip() in pairs:
+                    raise PrecheckError(f"{where}: {key.strip()} is given twice")
+                pairs[key.strip()] = _json_value(text.strip())
+            value = pairs
+        if not isinstance(value, dict):
+            raise PrecheckError(f"{where} should be a table of KEY = VALUE, got {value!r}")
+        for key in value:
+            if reserved and key in reserved:
+                raise PrecheckError(f"{where} cannot set {key}: precheck sets it for each run",
+                                    f"use {reserved[key]}")
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise PrecheckError(f"{where}: values must be JSON values (strings, numbers, true/false, lists, "
+                                f"tables): {exc}") from exc
+        return dict(value)
+    return check
+
+
+def refuse_foreign_budget(max_memory: str | None, device: str, flag: str = "--max-memory") -> None:
+    """A budget for a device the run does not use is refused, not ignored: it would make the plan
+    lie about the run."""
+    foreign = sorted(set(parse_max_memory(max_memory)) - {"cpu", device})
+    if foreign:
+        raise PrecheckError(f"{flag} names {', '.join(foreign)}, but the run is on {device}",
+                            "give only cpu=SIZE and the run's device, or choose the device with --device")

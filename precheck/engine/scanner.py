@@ -19,14 +19,13 @@ from ..loading.inventory import module_rows
 from ..loading.load import (
     ResolvedModel,
     check_remote_code,
-    device_supports,
     load_model,
     load_reference_model,
     quiet_libraries,
     release_memory,
-    resolve_device,
     resolve_model,
 )
+from ..loading.devices import device_supports, resolve_device
 from ..loading.fingerprint import model_fingerprint
 from ..diagnosis.reference_check import repaired
 from ..diagnosis.blocks import recording_headroom

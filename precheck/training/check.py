@@ -11,13 +11,12 @@ from ..errors import PrecheckError
 from ..kinds import KINDS, Kind, kind_for
 from ..loading.load import (
     check_remote_code,
-    device_supports,
     load_model,
     quiet_libraries,
     release_memory,
-    resolve_device,
     resolve_model,
 )
+from ..loading.devices import device_supports, resolve_device
 from ..report import ErrorInfo, ModelInfo
 from .judge import judge, judge_reference
 from .modes import AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode

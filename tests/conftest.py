@@ -58,6 +58,48 @@ TRAINING_ROWS = [
 ]
 
 
+# Session fixtures that several test files read (`@shared_run`): under pytest-xdist each worker
+# builds the session fixtures its own files need, so a run read by files on both workers would
+# run twice. The files that read a shared run, directly or through another fixture, are sent to
+# one worker as one group (scripts/test: --dist loadgroup); every other file is its own group,
+# one worker's from start to end as --dist loadfile has it, so module fixtures are built once.
+SHARED_RUNS: set[str] = set()
+
+
+def shared_run(function):
+    """A session fixture whose readers run in one worker (see SHARED_RUNS)."""
+    SHARED_RUNS.add(function.__name__)
+    return pytest.fixture(scope="session")(function)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    # tryfirst: xdist reads the group marker in its own hook of the same name.
+    by_file: dict[Path, list] = {}
+    for item in items:
+        by_file.setdefault(Path(item.path), []).append(item)
+    group = {path: path for path in by_file}
+
+    def root(path: Path) -> Path:
+        while group[path] != path:
+            path = group[path]
+        return path
+
+    reader: dict[str, Path] = {}
+    for path, file_items in sorted(by_file.items()):
+        for name in sorted(SHARED_RUNS & set().union(*(item.fixturenames for item in file_items))):
+            first = reader.setdefault(name, path)
+            group[root(path)] = root(first)
+    members: dict[Path, list[Path]] = {}
+    for path in by_file:
+        members.setdefault(root(path), []).append(path)
+    for path, file_items in by_file.items():
+        together = sorted(members[root(path)])
+        name = together[0].stem if len(together) == 1 else f"shared-runs-{together[0].stem}"
+        for item in file_items:
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
 @pytest.fixture(scope="session")
 def hf_home() -> Path:
     return Path(_HF_HOME)
@@ -167,12 +209,12 @@ def scan_json(model, probe_file, *extra: str) -> tuple[Invocation, dict]:
     return run, run.json()
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def plain_scan(plain_model, probe_file):
     return scan_json(plain_model, probe_file)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def float32_in_forward_scan(float32_in_forward_model, probe_file):
     return scan_json(float32_in_forward_model, probe_file, "--trust-remote-code")
 
@@ -204,14 +246,14 @@ def run_with_outputs(folder: Path, *args: str) -> ScanRun:
     return ScanRun(run, folder)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def overflow_run(overflow_model, probe_file, tmp_path_factory) -> ScanRun:
     """The overflow model's one full scan (every dtype, with the fix search, the slowest run of the
     suite): the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
     return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", overflow_model, "--texts", probe_file)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def ci_pair_run(plain_model, overflow_model, probe_file, tmp_path_factory) -> ScanRun:
     """`ci` over a clean and a failing model (float16, with the fix search) from folder/precheck.toml,
     with --junit, --json and --summary: the ci, width and job-summary tests each read their part."""
@@ -222,7 +264,7 @@ def ci_pair_run(plain_model, overflow_model, probe_file, tmp_path_factory) -> Sc
     return run_with_outputs(folder, "ci", "--config", config, "--junit", folder / "junit.xml")
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def drift_report(plain_model, probe_file):
     """The API's bfloat16 scan of the plain model against a min cosine it cannot reach: drift, with its
     diagnosis and the keep-fp32 search."""
@@ -236,13 +278,26 @@ def overflow_scan(overflow_run):
     return overflow_run, overflow_run.report
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def plain_fp16_run(plain_model, probe_file, tmp_path_factory) -> ScanRun:
-    """`scan PLAIN -d fp16 --no-fix` once, outside GitHub Actions: the same-weights, serving and
-    job-summary tests each read their part of it."""
+    """`scan PLAIN -d fp16 --no-fix` once, outside GitHub Actions, not quiet: the scan view and
+    progress, same-weights, serving and job-summary tests each read their part of it."""
     folder = tmp_path_factory.mktemp("plain-fp16")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
         run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "--no-fix",
+                     "--json", folder / "report.json")
+    return ScanRun(run, folder)
+
+
+@shared_run
+def cross_encoder_training_run(cross_encoder_model, training_file, tmp_path_factory) -> ScanRun:
+    """`train-check CROSS` (half asked, default thresholds, 4 steps of 4 pairs per mode) once, with
+    --json and its terminal view at 80 columns: the train-check, learning and width tests each read
+    their part of it."""
+    folder = tmp_path_factory.mktemp("cross-encoder-training")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        run = invoke("train-check", cross_encoder_model, "--steps", "4", "--batch-size", "4", "--data", training_file,
                      "--json", folder / "report.json")
     return ScanRun(run, folder)

@@ -11,6 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 import fixture_models
+# The hooks that keep the readers of a shared run in one xdist worker: a conftest's names are its hooks.
+from shared_runs import (  # noqa: F401
+    pytest_collection_modifyitems,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+    shared_run,
+)
 
 # Offline and in a private Hugging Face home for the whole session: nothing reaches a hub,
 # and remote code copied by transformers lands in a temp folder.
@@ -56,48 +64,6 @@ TRAINING_ROWS = [
     ("Why do half-precision models produce NaN?", "float16 overflows above 65504.", 1),
     ("Why do half-precision models produce NaN?", "The Eiffel Tower is in Paris.", 0),
 ]
-
-
-# Session fixtures that several test files read (`@shared_run`): under pytest-xdist each worker
-# builds the session fixtures its own files need, so a run read by files on both workers would
-# run twice. The files that read a shared run, directly or through another fixture, are sent to
-# one worker as one group (scripts/test: --dist loadgroup); every other file is its own group,
-# one worker's from start to end as --dist loadfile has it, so module fixtures are built once.
-SHARED_RUNS: set[str] = set()
-
-
-def shared_run(function):
-    """A session fixture whose readers run in one worker (see SHARED_RUNS)."""
-    SHARED_RUNS.add(function.__name__)
-    return pytest.fixture(scope="session")(function)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    # tryfirst: xdist reads the group marker in its own hook of the same name.
-    by_file: dict[Path, list] = {}
-    for item in items:
-        by_file.setdefault(Path(item.path), []).append(item)
-    group = {path: path for path in by_file}
-
-    def root(path: Path) -> Path:
-        while group[path] != path:
-            path = group[path]
-        return path
-
-    reader: dict[str, Path] = {}
-    for path, file_items in sorted(by_file.items()):
-        for name in sorted(SHARED_RUNS & set().union(*(item.fixturenames for item in file_items))):
-            first = reader.setdefault(name, path)
-            group[root(path)] = root(first)
-    members: dict[Path, list[Path]] = {}
-    for path in by_file:
-        members.setdefault(root(path), []).append(path)
-    for path, file_items in by_file.items():
-        together = sorted(members[root(path)])
-        name = together[0].stem if len(together) == 1 else f"shared-runs-{together[0].stem}"
-        for item in file_items:
-            item.add_marker(pytest.mark.xdist_group(name))
 
 
 @pytest.fixture(scope="session")

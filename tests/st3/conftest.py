@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_run
 from output_checks import scan_view_and_report
+from shared_runs import shared_run
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,6 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 import fixture_models
+# The hooks that keep the readers of a shared run in one xdist worker: a conftest's names are its hooks.
+from shared_runs import (  # noqa: F401
+    pytest_collection_modifyitems,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+    shared_run,
+)
 
 # Offline and in a private Hugging Face home for the whole session: nothing reaches a hub,
 # and remote code copied by transformers lands in a temp folder.
@@ -167,12 +175,12 @@ def scan_json(model, probe_file, *extra: str) -> tuple[Invocation, dict]:
     return run, run.json()
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def plain_scan(plain_model, probe_file):
     return scan_json(plain_model, probe_file)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def float32_in_forward_scan(float32_in_forward_model, probe_file):
     return scan_json(float32_in_forward_model, probe_file, "--trust-remote-code")
 
@@ -204,14 +212,14 @@ def run_with_outputs(folder: Path, *args: str) -> ScanRun:
     return ScanRun(run, folder)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def overflow_run(overflow_model, probe_file, tmp_path_factory) -> ScanRun:
     """The overflow model's one full scan (every dtype, with the fix search, the slowest run of the
     suite): the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
     return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", overflow_model, "--texts", probe_file)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def ci_pair_run(plain_model, overflow_model, probe_file, tmp_path_factory) -> ScanRun:
     """`ci` over a clean and a failing model (float16, with the fix search) from folder/precheck.toml,
     with --junit, --json and --summary: the ci, width and job-summary tests each read their part."""
@@ -222,7 +230,7 @@ def ci_pair_run(plain_model, overflow_model, probe_file, tmp_path_factory) -> Sc
     return run_with_outputs(folder, "ci", "--config", config, "--junit", folder / "junit.xml")
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def drift_report(plain_model, probe_file):
     """The API's bfloat16 scan of the plain model against a min cosine it cannot reach: drift, with its
     diagnosis and the keep-fp32 search."""
@@ -236,13 +244,26 @@ def overflow_scan(overflow_run):
     return overflow_run, overflow_run.report
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def plain_fp16_run(plain_model, probe_file, tmp_path_factory) -> ScanRun:
-    """`scan PLAIN -d fp16 --no-fix` once, outside GitHub Actions: the same-weights, serving and
-    job-summary tests each read their part of it."""
+    """`scan PLAIN -d fp16 --no-fix` once, outside GitHub Actions, not quiet: the scan view and
+    progress, same-weights, serving and job-summary tests each read their part of it."""
     folder = tmp_path_factory.mktemp("plain-fp16")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
         run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "--no-fix",
+                     "--json", folder / "report.json")
+    return ScanRun(run, folder)
+
+
+@shared_run
+def cross_encoder_training_run(cross_encoder_model, training_file, tmp_path_factory) -> ScanRun:
+    """`train-check CROSS` (half asked, default thresholds, 4 steps of 4 pairs per mode) once, with
+    --json and its terminal view at 80 columns: the train-check, learning and width tests each read
+    their part of it."""
+    folder = tmp_path_factory.mktemp("cross-encoder-training")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        run = invoke("train-check", cross_encoder_model, "--steps", "4", "--batch-size", "4", "--data", training_file,
                      "--json", folder / "report.json")
     return ScanRun(run, folder)

@@ -10,7 +10,8 @@ from torch import nn
 from torch.nn import functional as F
 
 import shape_models
-from conftest import invoke, scan_json
+from conftest import scan_json
+from output_checks import scan_view_and_report
 
 
 def fixes(report: dict, dtype: str = "float16") -> dict[str, dict]:
@@ -220,32 +221,33 @@ def sentence_t5_model(models_dir):
 
 
 @pytest.fixture(scope="module")
-def sentence_t5_scan(sentence_t5_model, probe_file):
-    return scan_json(sentence_t5_model, probe_file, "-d", "fp16")
+def sentence_t5_scan(sentence_t5_model, probe_file, tmp_path_factory):
+    """(exit code, terminal view, JSON report) of one `scan T5 -d fp16`."""
+    return scan_view_and_report(sentence_t5_model, probe_file, tmp_path_factory.mktemp("sentence-t5"), "-d", "fp16")
 
 
 def test_scan_sentence_t5_passes_float16_with_no_flagged_row(sentence_t5_scan):
     from precheck.schema import REPORT_SCHEMA
 
-    run, report = sentence_t5_scan
-    assert run.exit_code == 0
+    exit_code, _, report = sentence_t5_scan
+    assert exit_code == 0
     assert not any(row["flagged"] for row in report["modules"]["float16"])
     jsonschema.validate(report, REPORT_SCHEMA)
 
 
 def test_scan_sentence_t5_names_the_wo_modules_transformers_keeps_in_float32(sentence_t5_scan):
-    _, report = sentence_t5_scan
+    _, _, report = sentence_t5_scan
     transformer = report["modules"]["float16"][0]
     assert transformer["kept_in_fp32"] and all(path.endswith(".wo") for path in transformer["kept_in_fp32"])
     assert len(transformer["kept_in_fp32"]) == 2  # one per encoder block
     assert any("transformers keeps 2 module(s) in float32 on purpose" in note for note in report["notes"])
 
 
-def test_scan_sentence_t5_terminal_says_transformers_keeps_them_on_purpose(sentence_t5_model, probe_file):
-    run = invoke("scan", sentence_t5_model, "--texts", probe_file, "-d", "fp16", "-q", "--no-fix")
-    assert run.exit_code == 0
-    assert "transformers keeps in float32 on purpose" in run.stdout
-    assert "not float16" not in run.stdout
+def test_scan_sentence_t5_terminal_says_transformers_keeps_them_on_purpose(sentence_t5_scan):
+    exit_code, view, _ = sentence_t5_scan
+    assert exit_code == 0
+    assert "transformers keeps in float32 on purpose" in view
+    assert "not float16" not in view
 
 
 def test_cast_that_overrides_kept_modules_and_differs_from_load_is_said():
@@ -318,9 +320,8 @@ def test_default_dtype_of_a_plain_model_is_float32(plain_model):
     assert default_dtype(str(plain_model)) == str(plain.dtype).removeprefix("torch.") == "float32"
 
 
-def test_scan_reports_default_dtype_in_json_and_header(declared_float16_model, probe_file):
-    run, report = scan_json(declared_float16_model, probe_file, "-d", "bf16", "--no-fix")
+def test_scan_reports_default_dtype_in_json_and_header(declared_float16_model, probe_file, tmp_path):
+    _, view, report = scan_view_and_report(declared_float16_model, probe_file, tmp_path, "-d", "bf16", "--no-fix")
     assert report["model"]["default_dtype"] == "float16"
     assert any("users who pass no dtype already run it" in note for note in report["notes"])
-    terminal = invoke("scan", declared_float16_model, "--texts", probe_file, "-d", "bf16", "--no-fix", "-q")
-    assert "default dtype float16" in terminal.stdout
+    assert "default dtype float16" in view

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import invoke
 from output_checks import cut_lines, figures_that_must_be_whole, missing, scan_view_and_report
 
 
@@ -65,9 +64,8 @@ def test_ci_view_at_80_columns_prints_long_model_names_and_figures_whole(ci_pair
     assert str(plain_model) in unfolded and str(overflow_model) in unfolded
 
 
-def test_train_check_view_at_80_columns_has_no_cut_cell(cross_encoder_model, training_file, monkeypatch):
-    monkeypatch.delenv("COLUMNS", raising=False)
-    run = invoke("train-check", cross_encoder_model, "--steps", "2", "--batch-size", "4", "--data", training_file)
+def test_train_check_view_at_80_columns_has_no_cut_cell(cross_encoder_training_run):
+    run = cross_encoder_training_run
     assert cut_lines(run.stdout) == []
     assert "CrossEncoderTrainingArguments(output_dir=" in run.stdout
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from conftest import invoke, scan_json
+from conftest import scan_json
 from precheck.schema import REPORT_SCHEMA
 
 
@@ -75,16 +75,16 @@ def test_scan_json_to_stdout_carries_nothing_else(plain_scan):
     assert run.stdout.lstrip().startswith("{") and run.stdout.rstrip().endswith("}")
 
 
-def test_scan_terminal_view_shows_tables_and_verdicts(plain_model, probe_file):
-    run = invoke("scan", plain_model, "--texts", probe_file, "-d", "fp16", "-q")
+def test_scan_terminal_view_shows_tables_and_verdicts(plain_fp16_run):
+    run = plain_fp16_run
     assert run.exit_code == 0
     assert "Modules, loaded with torch_dtype=float16" in run.stdout
     assert "Test runs against float32 (8 texts)" in run.stdout
     assert "PASS float16" in run.stdout
 
 
-def test_scan_progress_goes_to_stderr_when_not_a_terminal(plain_model, probe_file):
-    run = invoke("scan", plain_model, "--texts", probe_file, "-d", "bf16")
+def test_scan_progress_goes_to_stderr_when_not_a_terminal(plain_fp16_run):
+    run = plain_fp16_run
     assert "precheck: loading float32 reference" in run.stderr
     assert "precheck:" not in run.stdout
 

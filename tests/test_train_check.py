@@ -6,13 +6,11 @@ import pytest
 
 from conftest import invoke
 
-STEPS = ["--steps", "4", "--batch-size", "4"]
-
 
 @pytest.fixture(scope="module")
-def cross_encoder_training(cross_encoder_model, training_file):
-    run = invoke("train-check", cross_encoder_model, *STEPS, "--data", training_file, "--json", "-", "-q")
-    return run, run.json()
+def cross_encoder_training(cross_encoder_training_run):
+    """The session's `train-check CROSS --steps 4` (half asked): (run, JSON report)."""
+    return cross_encoder_training_run, cross_encoder_training_run.report
 
 
 def modes(report: dict) -> dict[str, dict]:

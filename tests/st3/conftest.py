@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from output_checks import scan_view_and_report
+from shared_runs import shared_run
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,7 +21,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.st3)
 
 
-@pytest.fixture(scope="session")
+@shared_run
 def dense_fp16(dense_model, probe_file, tmp_path_factory):
     """(exit code, terminal view at 80 columns, JSON report) of `scan DENSE -d fp16`, with the fix search."""
     with pytest.MonkeyPatch.context() as patch:

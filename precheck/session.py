@@ -3,18 +3,23 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from .report import ProbeResult
+
+if TYPE_CHECKING:  # names for the type hints only: the engine's modules import this one
+    from .kinds.protocol import Kind
+    from .loading.load import ResolvedModel
+    from .options import ScanOptions
 
 
 class ScanRun(Protocol):
     """A scan with its float32 reference done: the model, the probe set, how runs are built and measured."""
 
-    options: Any  # options.ScanOptions: thresholds, load options, batch size
-    model: Any  # loading.load.ResolvedModel: name, path, kind
+    options: ScanOptions  # thresholds, load options, batch size
+    model: ResolvedModel  # name, path, kind
     device: str
-    kind: Any  # the model kind (kinds/): how items are read, run and compared
+    kind: Kind  # how items are read, run and compared
     items: list  # the probe items every run encodes
     reference: Any  # the float32 outputs the runs are measured against
     progress: Callable[[str], None]

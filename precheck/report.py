@@ -194,8 +194,8 @@ class ServingAdvice:
     """The dtype flag for one embedding server that matches what the scan verified (precheck/engine/serving.py)."""
 
     server: str  # text-embeddings-inference, vllm, infinity
-    flag: str  # e.g. "--dtype bfloat16"
-    dtype: str  # float16, bfloat16 or float32
+    flag: str  # e.g. "--dtype bfloat16"; "" when no flag serves a verified dtype on this server
+    dtype: str | None  # float16, bfloat16 or float32; None with flag ""
     note: str
 
 

@@ -84,7 +84,8 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
                "max_abs": {"type": ["number", "null"], **_AT_LEAST_0},
                "fp16_fraction": {"type": ["number", "null"], **_AT_LEAST_0}},
     BlockDrift: {"dtype": {**ALWAYS, **_LOW}, "strategy": ALWAYS},
-    ServingAdvice: {"server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]}, "dtype": _ANY_DTYPE},
+    ServingAdvice: {"server": {"enum": ["text-embeddings-inference", "vllm", "infinity"]},
+                    "dtype": {"enum": ["float32", *LOW_PRECISION, None]}},
     MemoryPlan: {
         "weights": {"enum": ["safetensors", "safetensors-index", "pytorch-bin", "none"]},
         "parameters": _AT_LEAST_0, "free_bytes": _AT_LEAST_0, "budget": _COUNTS, "notes": ALWAYS,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import jsonschema
 import pytest
@@ -103,3 +104,35 @@ def test_serving_advice_calls_a_dtype_the_device_could_not_run_unverified(fp16_o
     advice = serving_advice(unsupported)
     assert {a.dtype for a in advice} == {"float32"}
     assert all("float16 could not run on the scanning device" in a.note for a in advice)
+
+
+def _as_model_type(report, model_type: str, passed: bool):
+    """The real fp16 scan's report, its model_type changed (and its verdict, when failed)."""
+    model = dataclasses.replace(report.model, model_type=model_type)
+    if passed:
+        return dataclasses.replace(report, model=model)
+    return dataclasses.replace(
+        report, model=model,
+        verdict=dataclasses.replace(report.verdict, passed=False, dtypes=[
+            dataclasses.replace(v, passed=False, status="drift") for v in report.verdict.dtypes]),
+        results=[dataclasses.replace(r, status="drift") for r in report.results])
+
+
+def test_serving_text_embeddings_inference_takes_qwen2_in_float16_only_and_says_where(fp16_only_report):
+    from precheck.engine.serving import serving_advice
+
+    tei = serving_advice(_as_model_type(fp16_only_report, "qwen2", passed=True))[0]
+    assert (tei.flag, tei.dtype) == ("--dtype float16", "float16")
+    assert "only in float16, on CUDA with flash attention" in tei.note
+
+
+def test_serving_gives_text_embeddings_inference_no_flag_when_qwen2_fails_float16(fp16_only_report):
+    # float32, the usual way out, does not start for qwen2 in that server: no flag is honest.
+    from precheck.engine.serving import serving_advice
+
+    report = _as_model_type(fp16_only_report, "qwen2", passed=False)
+    tei = serving_advice(report)[0]
+    assert (tei.flag, tei.dtype) == ("", None)
+    assert tei.note.startswith("no dtype flag serves it")
+    jsonschema.validate(json.loads(dataclasses.replace(report, serving=serving_advice(report)).to_json()),
+                        REPORT_SCHEMA)

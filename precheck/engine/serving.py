@@ -13,6 +13,9 @@ VLLM_NO_FLOAT16 = ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")
 # text-embeddings-inference's candle backend starts these model types in float32 only, on every device
 # ("Gemma3 is only supported in fp32 precision", backends/candle/src/lib.rs): EmbeddingGemma's type.
 TEI_FLOAT32_ONLY = ("gemma3_text",)
+# ...and these only on CUDA, in float16, with flash attention ("Qwen2 is only supported on Cuda devices in
+# fp16 with flash attention v2 enabled"): float32 does not start for them anywhere.
+TEI_CUDA_FLOAT16_ONLY = ("mistral", "qwen2")
 # Fixes that change how the model runs, which no dtype flag can ask a server for. A `cast` is not one:
 # a server loads every weight in the dtype it is given, which is what the scan's cast run did.
 _CODE_FIXES = ("autocast", "keep-fp32")
@@ -58,6 +61,25 @@ def _advice(server: str, dtype: str, note: str) -> ServingAdvice:
     return ServingAdvice(server, f"--dtype {dtype}", dtype, note)
 
 
+def _text_embeddings_inference(model_type: str | None, fp16: str | None, bf16: str | None, no_fp16: str,
+                               no_bf16: str) -> ServingAdvice:
+    if model_type in TEI_FLOAT32_ONLY:
+        verified = fp16 or bf16 or f"{no_fp16}; {no_bf16}"
+        return _advice(TEI, "float32", f"text-embeddings-inference starts {model_type} models in float32 only, "
+                                       f"whatever the scan verified ({verified})")
+    if model_type in TEI_CUDA_FLOAT16_ONLY:
+        only = f"text-embeddings-inference runs {model_type} models only in float16, on CUDA with flash attention"
+        if fp16:
+            return _advice(TEI, "float16", f"{fp16}; {only}")
+        # No flag to give: float32, the usual way out, does not start for this model type.
+        return ServingAdvice(TEI, "", None, f"no dtype flag serves it: {only}, and {no_fp16}")
+    if fp16:
+        return _advice(TEI, "float16", f"{fp16}; CPU (ort) images run float32 only")
+    return _advice(TEI, "float32", f"{no_fp16}; " + (
+        "the candle and ort backends have no bfloat16 (only the python backend does); CUDA images default "
+        "to float16" if bf16 else f"{no_bf16}; CUDA images default to float16"))
+
+
 def serving_advice(report: Report) -> list[ServingAdvice]:
     """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype verified
     as the server runs it, where the server has it and accepts it for this model type, else float32."""
@@ -68,17 +90,7 @@ def serving_advice(report: Report) -> list[ServingAdvice]:
     no_fp16 = _failed(report, "float16") if fp16 is None else ""
     no_bf16 = _failed(report, "bfloat16") if bf16 is None else ""
     refused = model_type in VLLM_NO_FLOAT16
-    advice = []
-    if model_type in TEI_FLOAT32_ONLY:
-        verified = fp16 or bf16 or f"{no_fp16}; {no_bf16}"
-        advice.append(_advice(TEI, "float32", f"text-embeddings-inference starts {model_type} models in float32 "
-                                              f"only, whatever the scan verified ({verified})"))
-    elif fp16:
-        advice.append(_advice(TEI, "float16", f"{fp16}; CPU (ort) images run float32 only"))
-    else:
-        advice.append(_advice(TEI, "float32", f"{no_fp16}; " + (
-            "the candle and ort backends have no bfloat16 (only the python backend does); CUDA images default "
-            "to float16" if bf16 else f"{no_bf16}; CUDA images default to float16")))
+    advice = [_text_embeddings_inference(model_type, fp16, bf16, no_fp16, no_bf16)]
     vllm_refusal = f"vLLM refuses float16 for {model_type} models (numerical instability)"
     if fp16 and not refused:
         advice.append(_advice(VLLM, "float16", f"{fp16}; vLLM refuses float16 for {', '.join(VLLM_NO_FLOAT16)} "

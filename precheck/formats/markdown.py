@@ -54,7 +54,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 def _serving(report: "Report") -> list[str]:
     if not report.serving:
         return []
-    flags = ", ".join(f"{a.server} `{a.flag}`" for a in report.serving)
+    flags = ", ".join(f"{a.server} `{a.flag}`" if a.flag else f"{a.server}: no flag" for a in report.serving)
     return ["", f"Serving: {flags} (the report's `serving` notes say why; docs/serving.md)."]
 
 

@@ -137,7 +137,8 @@ def render_terminal(report: Report, console: Console) -> None:
 def print_serving(report: Report, console: Console) -> None:
     console.print("[bold]Serving[/bold]: the dtype flag that matches what was verified (docs/serving.md)")
     for advice in report.serving:
-        console.print(f"  {advice.server} [bold]{advice.flag}[/bold]: {escape(advice.note)}", highlight=False)
+        flag = advice.flag or "(no flag)"
+        console.print(f"  {advice.server} [bold]{flag}[/bold]: {escape(advice.note)}", highlight=False)
 
 
 def _bar(fraction: float, width: int) -> str:

@@ -11,6 +11,7 @@ repository root:
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -33,6 +34,7 @@ TEXTS = [
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     import shape_models
 
     from precheck.diagnosis.diagnose import diagnose_failures

@@ -269,3 +269,42 @@ def build_gemma_model(folder: Path, model_type: str) -> Path:
         Gemma3TextModel(Gemma3TextConfig(**common)).save_pretrained(str(hf))
     _copy_tokenizer(hf, model_input_names=["input_ids", "attention_mask"])  # gemma takes no token_type_ids
     return _save_pipeline(folder, hf, "mean")
+
+
+def drop_from_checkpoint(folder: Path, ends: tuple[str, ...]) -> list[str]:
+    """Remove the tensors whose names end with one of `ends` from folder/model.safetensors, as a
+    checkpoint saved without them (or under names this transformers no longer maps) would be."""
+    from safetensors.torch import load_file, save_file
+
+    path = folder / "model.safetensors"
+    tensors = load_file(str(path))
+    dropped = [name for name in tensors if name.endswith(ends)]
+    save_file({name: t for name, t in tensors.items() if name not in dropped}, str(path), metadata={"format": "pt"})
+    return dropped
+
+
+def build_headless_cross_encoder(folder: Path) -> Path:
+    """A tiny reranker whose checkpoint lacks its classification head: a fresh head at every load."""
+    from scale_models import build_tiny_cross_encoder
+
+    build_tiny_cross_encoder(folder)
+    assert drop_from_checkpoint(folder, ("classifier.weight", "classifier.bias"))
+    return folder
+
+
+def build_decoder_missing_a_weight(folder: Path) -> Path:
+    """A tiny Qwen2 last-token embedder whose checkpoint lacks one feed-forward weight of its last layer."""
+    from shape_models import build_last_token_decoder_model
+
+    build_last_token_decoder_model(folder)
+    assert drop_from_checkpoint(folder, ("layers.1.mlp.down_proj.weight",))
+    return folder
+
+
+def build_unused_pooler_model(folder: Path) -> Path:
+    """A tiny BERT embedder (mean pooling) whose checkpoint lacks the pooler, which mean pooling never reads."""
+    from scale_models import build_tiny_model
+
+    build_tiny_model(folder)
+    assert drop_from_checkpoint(folder, ("pooler.dense.weight", "pooler.dense.bias"))
+    return folder

@@ -93,6 +93,9 @@ class ScanSession:
         # --storage (storage_scan.py): each load run's embeddings, the rows searched, the calibration's texts and vectors
         self.kept, self.storage_rows, self.calibration_texts, self.calibration = {}, [], None, None
         self.buffer_repair = None  # reference_check.BufferRepair: buffers every load copies from a fresh instance
+        # reference_weights: the reference's parameter sums, until a second float32 load is held against them
+        self.reference_sums: dict | None = None
+        self.notes: list[str] = []  # what the report's notes say of this session's loads
 
     def load_reference(self):
         from ..loading.memory_plan import record_placement, reference_kwargs
@@ -119,6 +122,14 @@ class ScanSession:
             import torch
 
             model = self.load(None)
+            if self.reference_sums is not None:  # the first float32 load after the reference's
+                from ..diagnosis.reference_weights import check_weights_reproduce
+
+                sums, self.reference_sums = self.reference_sums, None
+                note = check_weights_reproduce(self, model, sums)
+                if note:
+                    self.notes.append(note)
+                    self.progress(note)
             torch_module(model).to(getattr(torch, dtype))
             return model
         return build_cast
@@ -137,8 +148,11 @@ class ScanSession:
         from ..diagnosis.reference_check import check_reference, verify_reference
 
         self.progress("loading float32 reference")
+        from ..diagnosis.reference_weights import weight_sums
+
         model = self.load_reference()
         buffers = check_reference(self, model)
+        self.reference_sums = weight_sums(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
@@ -289,6 +303,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
     fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
     buffers = reference.buffers
     notes = [buffers.detail] if buffers is not None and buffers.status in ("repaired", "unchecked") else []
+    notes += session.notes
     if reference.nonfinite:
         notes.append(
             f"{reference.nonfinite} probe text(s) are already NaN/inf in float32; "

@@ -62,3 +62,11 @@ def test_st3_serving_uncast_dense_gets_the_dtype_the_cast_verified(dense_model, 
     assert next(d for d in report["diagnoses"] if d["strategy"] == "load")["cause"] == "uncast-module"
     assert {a["dtype"] for a in report["serving"]} == {"float16"}
     assert all("as a server loads it" in a["note"] for a in report["serving"])
+
+
+def test_st3_a_reranker_whose_checkpoint_lacks_its_head_exits_2_naming_the_head(models_dir, pairs_file):
+    from test_bad_input import assert_one_line_error
+
+    model = reference_models.build_headless_cross_encoder(models_dir / "st3-headless-reranker")
+    run = invoke("scan", model, "--pairs", pairs_file, "-d", "bf16", "--no-fix")
+    assert_one_line_error(run, "the float32 reference changes from one load to the next", "classifier.weight")

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Callable
 
 from .compare import Comparison, _usable, spearman
+from ..kinds.figures import TOP_K
 from ..report import TopTerms
-
-TOP_K = 10
 
 
 def _scores(outputs):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # The headline a kind's figures give, in order of preference: scores rank, so a kind with scores is
 # headlined by their rank correlation; a kind with cosines only by the worst cosine.
+TOP_K = 10  # the "terms" figure: the overlap of each text's K heaviest terms in float32 and in the low dtype
+
 _HEADLINES = (("score", "spearman", "Spearman {:.4f}"), ("cosine", "min_cosine", "min cosine {:.6f}"))
 
 
@@ -36,8 +38,6 @@ class ReadsFigures:
             parts.append(f"top passage kept for {result.top1_agreement:.0%} of queries" if scores
                          else f"top-1 agreement {result.top1_agreement:.0%}")
         if "terms" in self.figures and result.topk_overlap is not None:
-            from ..engine.compare_sparse import TOP_K
-
             parts.append(f"top-{TOP_K} terms kept {result.topk_overlap:.0%} (worst text), "
                          f"active dims change up to {result.active_dims_change:.1%}")
         return ", ".join(parts)

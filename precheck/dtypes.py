@@ -58,3 +58,29 @@ def torch_dtype(name: str):
 def dtype_name(dtype) -> str:
     """torch.float16 -> 'float16'."""
     return str(dtype).removeprefix("torch.")
+
+
+# How an index stores the vectors (--storage, docs/storage.md): float16 by a cast, the rest by
+# sentence-transformers' quantize_embeddings.
+PRECISIONS = ("float32", "float16", "int8", "uint8", "binary", "ubinary")
+_STORAGE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16"}
+
+
+def parse_precisions(values) -> tuple[str, ...]:
+    """'float16,int8' or a list of such strings -> ('float16', 'int8'), in the order given."""
+    if isinstance(values, str):
+        values = [values]
+    names: list[str] = []
+    for value in values or []:
+        for part in str(value).split(","):
+            name = _STORAGE_ALIASES.get(part.strip().lower(), part.strip().lower())
+            if not name:
+                continue
+            if name not in PRECISIONS:
+                raise PrecheckError(f"--storage: unknown precision {part.strip()!r}",
+                                    f"choose from {', '.join(PRECISIONS)}")
+            if name not in names:
+                names.append(name)
+    if values and not names:
+        raise PrecheckError("--storage is empty", f"choose from {', '.join(PRECISIONS)}")
+    return tuple(names)

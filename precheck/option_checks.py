@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from .dtypes import parse_low_dtypes
+from .dtypes import parse_low_dtypes, parse_precisions
 from .errors import PrecheckError
 
 
@@ -78,8 +78,6 @@ def low_dtypes(value, where):
 
 
 def storage_precisions(value, where):
-    from .engine.storage import parse_precisions
-
     if not isinstance(value, (str, list, tuple)) or not all(isinstance(v, str) for v in ([value] if isinstance(value, str) else value)):
         raise PrecheckError(f"{where} should be a list of storage precisions such as [\"int8\", \"binary\"]")
     try:

@@ -230,7 +230,7 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
             return
         # Resolved here (torch is imported only for such a budget), so that a run that never
         # resolves its device, as a ci shard with no models, refuses it all the same.
-        from .loading.devices import resolve_device
+        from .devices import resolve_device
 
         device = resolve_device("auto")
     refuse_foreign_budget(values.get("max_memory"), device, where("max_memory"))

@@ -12,7 +12,7 @@ from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 from .dtypes import LOW_PRECISION
 from .kinds import KIND_NAMES
 from .options import ATTN_IMPLEMENTATIONS
-from .engine.storage import PRECISIONS
+from .dtypes import PRECISIONS
 from .report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms)

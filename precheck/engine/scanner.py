@@ -25,7 +25,7 @@ from ..loading.load import (
     release_memory,
     resolve_model,
 )
-from ..loading.devices import device_supports, resolve_device
+from ..devices import device_supports, resolve_device
 from ..loading.fingerprint import model_fingerprint
 from ..diagnosis.reference_check import repaired
 from ..diagnosis.blocks import recording_headroom

@@ -13,8 +13,6 @@ from pathlib import Path
 from ..errors import PrecheckError
 from ..report import StorageCheck, StorageResult
 
-PRECISIONS = ("float32", "float16", "int8", "uint8", "binary", "ubinary")
-_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16"}
 FLOAT_PRECISIONS = ("float32", "float16")
 K = 10
 # semantic_search_faiss's default: the index returns rescore_multiplier × k candidates, which the
@@ -28,26 +26,6 @@ DEFAULT_MIN_RECALL = 0.8
 # never come from the vectors they are measured on (sentence-transformers warns against that).
 HOLD_APART = 4
 CORPUS_FILE = Path(__file__).parent.parent / "data" / "storage_corpus.txt"
-
-
-def parse_precisions(values) -> tuple[str, ...]:
-    """'float16,int8' or a list of such strings -> ('float16', 'int8'), in the order given."""
-    if isinstance(values, str):
-        values = [values]
-    names: list[str] = []
-    for value in values or []:
-        for part in str(value).split(","):
-            name = _ALIASES.get(part.strip().lower(), part.strip().lower())
-            if not name:
-                continue
-            if name not in PRECISIONS:
-                raise PrecheckError(f"--storage: unknown precision {part.strip()!r}",
-                                    f"choose from {', '.join(PRECISIONS)}")
-            if name not in names:
-                names.append(name)
-    if values and not names:
-        raise PrecheckError("--storage is empty", f"choose from {', '.join(PRECISIONS)}")
-    return tuple(names)
 
 
 def check_min_recall(value: float) -> None:

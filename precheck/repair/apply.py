@@ -52,7 +52,7 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     from dataclasses import fields
 
     from ..dtypes import parse_low_dtype
-    from ..loading.devices import resolve_device
+    from ..devices import resolve_device
     from ..loading.load import check_remote_code, quiet_libraries, resolve_model
     from ..options import LoadOptions
 

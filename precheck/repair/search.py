@@ -111,7 +111,7 @@ def _keep_fp32_fix(session: ScanRun, probe: PlanProbe, culprit: Diagnosis | None
 
 def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str,
                     drift: list = ()) -> list[Fix]:
-    from ..loading.devices import device_supports
+    from ..devices import device_supports
 
     probe = PlanProbe(session, dtype)
     cast = _find(results, dtype, "cast")

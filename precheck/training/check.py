@@ -16,7 +16,7 @@ from ..loading.load import (
     release_memory,
     resolve_model,
 )
-from ..loading.devices import device_supports, resolve_device
+from ..devices import device_supports, resolve_device
 from ..report import ErrorInfo, ModelInfo
 from .judge import judge, judge_reference
 from .modes import AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode

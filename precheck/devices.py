@@ -2,7 +2,7 @@
 so that option checks can resolve `auto` without importing the loader."""
 from __future__ import annotations
 
-from ..errors import PrecheckError
+from .errors import PrecheckError
 
 
 def resolve_device(device: str) -> str:

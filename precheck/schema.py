@@ -9,13 +9,13 @@ import types
 import typing
 from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 
-from .dtypes import LOW_PRECISION
+from .dtypes import LOW_PRECISION, PRECISIONS
 from .kinds import KIND_NAMES
 from .options import ATTN_IMPLEMENTATIONS
-from .dtypes import PRECISIONS
 from .report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms)
+from .repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, Plan
 from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -112,6 +112,8 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     },
     NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
     Recommendation: {"mode": {"enum": [*MODES, None]}},
+    # precheck.json, the plan `precheck fix` writes and `precheck.load` applies.
+    Plan: {"dtype": _LOW, "strategy": {"enum": ["load", *FIX_STRATEGIES]}, "load": LOAD_SETTINGS},
     StorageResult: {"model_dtype": _ANY_DTYPE, "precision": _PRECISION, "bytes_per_vector": {"minimum": 1},
                     "recall_at_1": _SHARE, "recall_at_10": _SHARE, "recall_at_1_rescored": _SHARE,
                     "recall_at_10_rescored": _SHARE, "spearman": {"minimum": -1, "maximum": 1},
@@ -198,8 +200,28 @@ def document_schema(cls, title: str) -> dict:
 
 REPORT_SCHEMA = document_schema(Report, "precheck scan --json (docs/report-schema.md)")
 TRAIN_REPORT_SCHEMA = document_schema(TrainReport, "precheck train-check --json (docs/training.md)")
+
+
+# What `precheck fix` writes into precheck.json beside the plan, as provenance (repair/apply.py).
+_PLAN_PROVENANCE = {
+    "source": {"type": "string"},  # the model as the user named it
+    "revision": {"type": "string"},
+    "min_cosine": {"type": "number", **_SHARE},  # the threshold the fix was verified against
+    "environment": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+}
+
+
+def _plan_schema() -> dict:
+    """precheck.json: Plan's fields, with the `schema` key that Plan.to_dict writes first, and fix's provenance."""
+    body = object_schema(Plan)
+    body["properties"] = {"schema": {"const": PLAN_SCHEMA}, **body["properties"], **_PLAN_PROVENANCE}
+    body["required"].insert(0, "schema")
+    return {"$schema": DRAFT, "$id": PLAN_SCHEMA, "title": "precheck fix's precheck.json (docs/diagnosis.md)", **body}
+
+
+PLAN_FILE_SCHEMA = _plan_schema()
 # The published files, by name: docs/schemas/<name>.schema.json.
-PUBLISHED = {"report": REPORT_SCHEMA, "train": TRAIN_REPORT_SCHEMA}
+PUBLISHED = {"report": REPORT_SCHEMA, "train": TRAIN_REPORT_SCHEMA, "plan": PLAN_FILE_SCHEMA}
 
 # The parts by the names the hand-written schema gave them.
 _REPORT = REPORT_SCHEMA["properties"]

@@ -228,3 +228,29 @@ def test_plan_only_on_a_malformed_modules_json_names_the_file_in_one_line(tmp_pa
     (folder / "modules.json").write_text(content)
     _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"],
                          "modules.json", needle)
+
+
+_PLAN = {"schema": "precheck.plan/1", "dtype": "float16", "strategy": "keep-fp32", "keep_fp32": ["0.auto_model"]}
+PLAN_ROWS = [
+    ("plan-not-json", "{", "is not JSON"),
+    ("plan-a-list", "[]", "is not a precheck plan"),
+    ("plan-another-version", json.dumps(dict(_PLAN, schema="precheck.plan/9")), "schema"),
+    ("plan-strategy-unknown", json.dumps(dict(_PLAN, strategy="pray")), "strategy"),
+    ("plan-dtype-float64", json.dumps(dict(_PLAN, dtype="float64")), "dtype"),
+    ("plan-keep-fp32-numbers", json.dumps(dict(_PLAN, keep_fp32=[3])), "keep_fp32[0]"),
+    ("plan-load-device-map", json.dumps(dict(_PLAN, load={"device_map": "auto"})), "device_map"),
+    ("plan-unknown-key", json.dumps(dict(_PLAN, run_as_root=True)), "run_as_root"),
+]
+
+
+@pytest.mark.parametrize("row", PLAN_ROWS, ids=[row[0] for row in PLAN_ROWS])
+def test_load_of_a_folder_with_a_malformed_precheck_json_names_the_field_before_any_load(tmp_path, row):
+    # precheck.load applies the plan in the folder: it is checked against docs/schemas/plan.schema.json first.
+    import precheck
+
+    _, content, needle = row
+    folder = _model_folder(tmp_path)
+    (folder / "precheck.json").write_text(content)
+    with pytest.raises(precheck.PrecheckError) as caught:
+        precheck.load(str(folder), device="cpu")
+    assert "precheck.json" in str(caught.value) and needle in str(caught.value)

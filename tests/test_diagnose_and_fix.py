@@ -221,3 +221,17 @@ def test_unsupported_kernel_messages_are_recognised():
 
     assert is_unsupported_message('"addmm_impl_cpu_" not implemented for \'Half\'')
     assert not is_unsupported_message("mat1 and mat2 must have the same dtype, but got Half and Float")
+
+
+def test_a_plan_naming_a_module_the_model_lacks_is_refused_in_one_line(tiny_model, tmp_path):
+    # A precheck.json copied beside another model: its keep_fp32 path is not there.
+    import shutil
+
+    import precheck
+
+    folder = tmp_path / "other-model"
+    shutil.copytree(tiny_model, folder)
+    (folder / "precheck.json").write_text(json.dumps(
+        {"schema": "precheck.plan/1", "dtype": "float16", "strategy": "keep-fp32", "keep_fp32": ["0.auto_model.nowhere"]}))
+    with pytest.raises(precheck.PrecheckError, match="keep_fp32 names '0.auto_model.nowhere', which this model does not have"):
+        precheck.load(str(folder), device="cpu")

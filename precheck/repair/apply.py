@@ -11,23 +11,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
-from .plans import PLAN_SCHEMA, Plan, apply_plan, plan_from_report
+from .plans import Plan, apply_plan, plan_from_report
 from ..report import ProbeResult, Report
 
 PLAN_FILE = "precheck.json"
 
 
 def read_plan(folder: Path) -> Plan | None:
+    """The folder's precheck.json, checked against the published plan schema before any of it is used."""
+    from ..reading import read_text_input
+    from ..schema import PLAN_FILE_SCHEMA
+    from ..schema_check import first_problem
+
     path = folder / PLAN_FILE
     if not path.is_file():
         return None
+    hint = "delete it, or rerun precheck fix"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("schema") != PLAN_SCHEMA:
-            raise ValueError(f"schema is {data.get('schema')!r}, expected {PLAN_SCHEMA!r}")
-        return Plan.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise PrecheckError(f"{path} is not a precheck plan: {exc}", "delete it, or rerun precheck fix") from exc
+        data = json.loads(read_text_input(path, PLAN_FILE, hint))
+    except ValueError as exc:
+        raise PrecheckError(f"{path} is not JSON: {exc}", hint) from exc
+    problem = first_problem(data, PLAN_FILE_SCHEMA)
+    if problem:
+        raise PrecheckError(f"{path} is not a precheck plan: {problem}", hint)
+    return Plan.from_dict(data)
 
 
 def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given: dict | None = None):

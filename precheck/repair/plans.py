@@ -73,9 +73,20 @@ def keep_in_float32(model, paths: list[str], low_dtype, run_low: list[str] = ())
     import torch
 
     for path in paths:
-        _run_in(model.get_submodule(path), torch.float32, low_dtype)
+        _run_in(_submodule(model, path, "keep_fp32"), torch.float32, low_dtype)
     for path in run_low:
-        _run_in(model.get_submodule(path), low_dtype, torch.float32)
+        _run_in(_submodule(model, path, "run_low"), low_dtype, torch.float32)
+
+
+def _submodule(model, path: str, key: str):
+    """A plan's module path in this model; a plan written for another model names one it does not have."""
+    from ..errors import PrecheckError
+
+    try:
+        return model.get_submodule(path)
+    except AttributeError as exc:
+        raise PrecheckError(f"the plan's {key} names {path!r}, which this model does not have",
+                            "the plan was made for another model: rerun precheck fix on this one") from exc
 
 
 def run_under_autocast(model, device: str, low_dtype) -> None:

@@ -254,3 +254,17 @@ def test_load_of_a_folder_with_a_malformed_precheck_json_names_the_field_before_
     with pytest.raises(precheck.PrecheckError) as caught:
         precheck.load(str(folder), device="cpu")
     assert "precheck.json" in str(caught.value) and needle in str(caught.value)
+
+
+def test_a_model_config_past_the_read_limit_is_refused_in_one_line(tmp_path):
+    # Every document precheck reads goes through one bounded read, the model's own config.json too.
+    import os
+
+    from precheck.reading import MAX_INPUT_BYTES
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    with open(folder / "config.json", "wb") as stream:
+        os.truncate(stream.fileno(), MAX_INPUT_BYTES + 1)  # sparse: costs no disk
+    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"],
+                         "config.json", "larger than 64 MiB")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import PrecheckError
 from ..options import check_combination, file_options, scan_fields
+from ..reading import read_text_input
 
 # The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.
 
@@ -96,10 +97,9 @@ def _read_toml(path: Path) -> dict:
         import tomllib
     except ImportError:  # Python 3.10
         import tomli as tomllib
+    text = read_text_input(path, "--config", "pass a precheck.toml or pyproject.toml")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PrecheckError(f"cannot read {path}: {exc}") from exc
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PrecheckError(f"{path} is not valid TOML: {exc}") from exc
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import PrecheckError
+from ..reading import read_text_input
+
 _SAFETENSORS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
 _RANK = {"ok": 0, "drift": 1, "nonfinite": 2, "error": 2, "unsupported": 3}
 
@@ -31,7 +34,6 @@ def _transformer_folder(folder: Path) -> Path:
 
 def _weights_dtype(folder: Path) -> str | None:
     """The first floating dtype in model.safetensors' header; None when there is none to read."""
-    from ..errors import PrecheckError
     from .safetensors_files import read_safetensors_header
 
     path = folder / "model.safetensors"
@@ -59,8 +61,8 @@ def _transformer_config(model_path: str) -> tuple[Path | None, dict]:
         folder = Path(cached)
     folder = _transformer_folder(folder)
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        config = json.loads(read_text_input(folder / "config.json", "config.json", ""))
+    except (PrecheckError, ValueError, RecursionError):
         return folder, {}
     return folder, config if isinstance(config, dict) else {}
 

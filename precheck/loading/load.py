@@ -59,9 +59,12 @@ def _embedded_default() -> str | None:
 
 
 def _read_json(path: Path) -> object:
+    from ..reading import read_text_input
+
+    text = read_text_input(path, path.name, "is the model folder complete?")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise PrecheckError(f"{path} is not valid JSON: {exc}", "is the model folder complete?") from exc
 
 

@@ -10,6 +10,7 @@ import struct
 from pathlib import Path, PurePosixPath
 
 from ..errors import PrecheckError
+from ..reading import read_text_input
 
 INDEX_FILE = "model.safetensors.index.json"
 # The format's own cap on the JSON header (safetensors' MAX_HEADER_SIZE).
@@ -122,10 +123,9 @@ def read_index(folder: Path) -> list[Path]:
     def refuse(what: str) -> PrecheckError:
         return PrecheckError(f"{index} is not a valid safetensors index: {what}", _HINT)
 
+    text = read_text_input(index, INDEX_FILE, _HINT)
     try:
-        document = json.loads(index.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PrecheckError(f"cannot read {index}: {exc.strerror or exc}") from exc
+        document = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise refuse(f"not JSON ({str(exc)[:120]})") from None
     if not isinstance(document, dict):

@@ -19,6 +19,9 @@ class ModelInfo:
     source: str
     default_dtype: str = "float32"  # what a plain SentenceTransformer(model) / CrossEncoder(model) runs in
     model_type: str = ""  # the transformers config's model_type (servers decide by it: serving.py)
+    # The attention kernel(s) the float32 reference ran (config._attn_implementation: sdpa, eager, ...):
+    # padded half-precision batches have given NaN under one kernel and not another.
+    attention: str = ""
 
 
 @dataclass

@@ -179,3 +179,10 @@ def test_scan_revision_takes_that_revision_from_the_hub_cache(mpnet_model, probe
     assert report["model"]["source"] == "cache"
     assert report["model"]["path"].endswith(commits["v2"])
     assert report["settings"]["load"] == {"revision": "v2"}
+
+
+def test_the_report_names_the_attention_kernel_the_reference_ran(tiny_bert, probe_file):
+    # The kernel the installed transformers picks by default, and the one --attn-implementation asks for.
+    default = loaded(tiny_bert)[0].auto_model.config._attn_implementation
+    assert scan_report(tiny_bert, probe_file)["model"]["attention"] == default
+    assert scan_report(tiny_bert, probe_file, "--attn-implementation", "eager")["model"]["attention"] == "eager"

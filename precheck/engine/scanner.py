@@ -26,7 +26,7 @@ from ..loading.load import (
     resolve_model,
 )
 from ..devices import device_supports, resolve_device
-from ..loading.fingerprint import model_fingerprint
+from ..loading.fingerprint import attention_implementations, model_fingerprint
 from ..diagnosis.reference_check import repaired
 from ..diagnosis.blocks import recording_headroom
 from ..diagnosis.localise import is_unsupported_message
@@ -96,6 +96,7 @@ class ScanSession:
         # reference_weights: the reference's parameter sums, until a second float32 load is held against them
         self.reference_sums: dict | None = None
         self.notes: list[str] = []  # what the report's notes say of this session's loads
+        self.attention = ""  # the attention kernel(s) the reference ran (fingerprint.attention_implementations)
 
     def load_reference(self):
         from ..loading.memory_plan import record_placement, reference_kwargs
@@ -153,6 +154,7 @@ class ScanSession:
         model = self.load_reference()
         buffers = check_reference(self, model)
         self.reference_sums = weight_sums(torch_module(model))
+        self.attention = attention_implementations(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
@@ -311,7 +313,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         )
     model = session.model
     report = Report(
-        model=ModelInfo(model.name, model.path, model.kind, model.source),
+        model=ModelInfo(model.name, model.path, model.kind, model.source, attention=session.attention),
         environment=environment(session.device),
         settings=Settings(
             dtypes=list(options.dtypes),

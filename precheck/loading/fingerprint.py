@@ -19,8 +19,9 @@ def _tensor_bytes(tensor):
     return flat.contiguous().reshape(-1).view(torch.uint8).numpy()
 
 
-def _config_attention(net) -> str:
-    """The attention kernel each config chose: the same weights under another kernel can differ."""
+def attention_implementations(net) -> str:
+    """The attention kernel(s) the model's configs chose (sdpa, eager, flash_attention_2; several
+    joined by commas): the same weights under another kernel can differ, in half precision most."""
     found = []
     for module in net.modules():
         config = getattr(module, "config", None)
@@ -36,7 +37,7 @@ def model_fingerprint(net) -> str | None:
     digest = hashlib.blake2b(digest_size=16)
     for path, module in net.named_modules():
         digest.update(f"module {path} {type(module).__module__}.{type(module).__qualname__}\n".encode())
-    digest.update(f"attention {_config_attention(net)}\n".encode())
+    digest.update(f"attention {attention_implementations(net)}\n".encode())
     tensors = [("param", *item) for item in net.named_parameters()]
     tensors += [("buffer", *item) for item in net.named_buffers()]
     for role, name, tensor in tensors:

@@ -92,6 +92,7 @@ def render_terminal(report: Report, console: Console) -> None:
         f"[bold]{escape(m.name)}[/bold] ({m.kind}, {m.source}: {escape(m.path)})\n"
         f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
         f"{env.sentence_transformers}, device {env.device}, default dtype {m.default_dtype}"
+        + (f", attention {m.attention}" if m.attention else "")
     )
     for dtype, rows in report.modules.items():
         print_table(console, module_table(dtype, rows))

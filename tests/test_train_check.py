@@ -81,3 +81,12 @@ def test_train_check_bad_label_exits_2(plain_model, tmp_path):
     path.write_text("q,p,yes\nq2,p2,no\n")
     run = invoke("train-check", plain_model, "--data", path)
     assert run.exit_code == 2 and "is not a number" in run.stderr
+
+
+def test_train_check_names_the_attention_kernel_its_float32_run_trained_with(cross_encoder_training,
+                                                                             cross_encoder_model):
+    from sentence_transformers import CrossEncoder
+
+    _, report = cross_encoder_training
+    loaded = CrossEncoder(str(cross_encoder_model), device="cpu")
+    assert report["model"]["attention"] == loaded.model.config._attn_implementation

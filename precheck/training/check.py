@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import PrecheckError
-from ..kinds import KINDS, Kind, kind_for
+from ..kinds import KINDS, Kind, kind_for, torch_module
+from ..loading.fingerprint import attention_implementations
 from ..loading.load import (
     check_remote_code,
     load_model,
@@ -176,8 +177,13 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
     quiet_libraries()
     probe_pairs = [(q, p) for q, p, _ in data[:PROBE_PAIRS]]
 
+    attention: list[str] = []  # the kernel(s) the float32 reference trains with, read at its load
+
     def load(weights: str):
-        return load_model(model, device, weights, options.load or options.trust_remote_code)
+        loaded = load_model(model, device, weights, options.load or options.trust_remote_code)
+        if not attention:
+            attention.append(attention_implementations(torch_module(loaded)))
+        return loaded
 
     progress("training float32 reference")
     reference_result, reference = train_one_mode(load, kind, "float32", "float32", data, probe_pairs,
@@ -201,7 +207,7 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         modes.append(result)
     asked = next(m for m in modes if m.mode == options.mode)
     return TrainReport(
-        model=ModelInfo(model.name, model.path, model.kind, model.source),
+        model=ModelInfo(model.name, model.path, model.kind, model.source, attention=attention[0] if attention else ""),
         environment=environment(device),
         settings={"mode": options.mode, "dtype": options.dtype, "steps": options.steps, "lr": options.lr,
                   "batch_size": options.batch_size, "data": str(options.data_file or "builtin"),

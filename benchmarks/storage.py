@@ -35,6 +35,7 @@ def storage_step(runs: int) -> None:
 
     from precheck.kinds.texts import builtin_texts
     from precheck.engine.storage import measure_storage
+    from precheck.options import ScanOptions
     from precheck.engine.storage_scan import with_corpus
 
     model = SentenceTransformer(_model_path(), device="cpu")
@@ -51,7 +52,8 @@ def storage_step(runs: int) -> None:
         seconds = []
         for _ in range(runs):
             start = time.perf_counter()
-            check = measure_storage(float32, embeddings, rows, chosen, 0.8)
+            check = measure_storage(float32, embeddings, rows, chosen, 0.8,
+                                    rescore_multiplier=ScanOptions(model="").rescore_multiplier)
             seconds.append(time.perf_counter() - start)
         print(f"{precision:<10} {1000 * statistics.median(seconds):>20.1f}")
         if precision == "all six":

@@ -151,6 +151,12 @@ class ScanOptions:
     min_recall: float = option(
         0.8, "--storage: lowest recall@10 against float32 exact search (rescored where the index rescores).",
         ("--min-recall",), share(open_low=False), config_type=(int, float), panel="storage", fix_takes=False)
+    # semantic_search_faiss's default: the index returns rescore_multiplier x k candidates for the
+    # float query to rescore (Qdrant calls it oversampling).
+    rescore_multiplier: int = option(
+        2, "--storage: candidates the index returns per result for the float query to rescore (Qdrant's "
+        "oversampling).", ("--rescore-multiplier",), at_least_one, config_type=int, panel="storage",
+        fix_takes=False)
     calibration_file: Path | None = option(
         None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
         "of the probe texts).", ("--calibration",), optional(path_value), cli_type=Optional[Path],
@@ -219,6 +225,9 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("attn_implementation") and "attn_implementation" in values.get("model_kwargs", {}):
         raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
                             f"{where('model_kwargs')} both given", "give it once")
+    if values.get("rescore_multiplier") not in (None, 2) and not values.get("storage"):
+        raise PrecheckError(f"{where('rescore_multiplier')} is for {where('storage')}: it sets how an index "
+                            "rescores int8/uint8/binary vectors", f"add {where('storage')} int8 (or leave it out)")
     if values.get("calibration_file") is not None and not values.get("storage"):
         raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
                             f"add {where('storage')} int8 (or leave the calibration out)")

@@ -10,6 +10,7 @@ import pytest
 from conftest import invoke
 from output_checks import cut_lines, missing
 from scale_models import build_tiny_cross_encoder
+from test_bad_input import assert_one_line_error
 
 ALL = "float32,float16,int8,uint8,binary,ubinary"
 # A tiny random model in float16 drifts past 0.999; the storage figures, not the dtype gate, are tested here.
@@ -214,3 +215,20 @@ def test_scan_storage_all_minilm_int8_keeps_most_neighbours(plain_model):
     assert int8["recall_at_10_rescored"] >= 0.9 and int8["passed"]
     assert ubinary["recall_at_10_rescored"] < int8["recall_at_10_rescored"]
     assert ubinary["recall_at_10_rescored"] > ubinary["recall_at_10"]
+
+
+def test_scan_storage_rescoring_as_many_candidates_as_results_finds_the_same_ten(tiny_model):
+    # --rescore-multiplier 1: the index returns 10 candidates and rescoring can only reorder them.
+    run = invoke("scan", tiny_model, *FAST, "--storage", "int8,binary", "--min-recall", "0",
+                 "--rescore-multiplier", "1", "--json", "-", "-q")
+    assert run.exit_code == 0, run.stderr
+    storage = run.json()["storage"]
+    assert storage["rescore_multiplier"] == 1
+    for row in storage["results"]:
+        if row["recall_at_10_rescored"] is not None:
+            assert row["recall_at_10_rescored"] == row["recall_at_10"], row
+
+
+def test_scan_rescore_multiplier_without_storage_is_exit_2(tiny_model):
+    run = invoke("scan", tiny_model, "--rescore-multiplier", "4")
+    assert_one_line_error(run, "--rescore-multiplier is for --storage")

@@ -15,9 +15,6 @@ from ..report import StorageCheck, StorageResult
 
 FLOAT_PRECISIONS = ("float32", "float16")
 K = 10
-# semantic_search_faiss's default: the index returns rescore_multiplier × k candidates, which the
-# float query then rescores.
-RESCORE_MULTIPLIER = 2
 # recall@10 after rescoring (plain recall@10 for float16/float32, which nothing rescores); chosen
 # from all-MiniLM-L6-v2's figures in docs/storage.md: int8 and ubinary pass it, the model's own
 # float16 drift (recall 0.99+) is far above it, an index that loses a fifth of the neighbours fails.
@@ -100,10 +97,10 @@ def _recall(found, truth) -> float:
     return float(sum(len(set(f[:k]) & set(t)) for f, t in zip(found, truth)) / (len(truth) * k))
 
 
-def _rescored(stored: _Stored, queries, k: int):
+def _rescored(stored: _Stored, queries, k: int, multiplier: int):
     import numpy as np
 
-    candidates = _top(stored.scores, k * RESCORE_MULTIPLIER)
+    candidates = _top(stored.scores, k * multiplier)
     # The float query against each candidate's stored vector (semantic_search_faiss's einsum).
     rescores = np.einsum("ij,ikj->ik", queries.astype(np.float64), stored.rescore_vectors[candidates])
     order = np.argsort(-rescores, axis=1, kind="stable")
@@ -142,10 +139,11 @@ def split_rows(rows: list[int], held_apart: bool) -> tuple[list[int], list[int]]
 
 
 def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[str, ...], min_recall: float,
-                    calibration=None, calibration_source: str = "held-apart") -> StorageCheck:
+                    calibration=None, calibration_source: str = "held-apart", *, rescore_multiplier: int) -> StorageCheck:
     """reference: the float32 run's embeddings; runs: model dtype -> that run's embeddings (float32
     first); rows: the probe items that form the corpus; calibration: int8/uint8 calibration
-    embeddings (a --calibration file's, encoded once by the float32 model) or None to hold apart."""
+    embeddings (a --calibration file's, encoded once by the float32 model) or None to hold apart;
+    rescore_multiplier: the index returns that many times k candidates for the float query to rescore."""
     import numpy as np
 
     start = time.perf_counter()
@@ -173,7 +171,7 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
             rescored = None
             if stored.rescore_vectors is not None:
                 stored.scores = scores
-                rescored = _rescored(stored, corpus, K)
+                rescored = _rescored(stored, corpus, K, rescore_multiplier)
             figures = {
                 "recall_at_1": _recall(found[:, :1], truth[:, :1]),
                 "recall_at_10": _recall(found, truth),
@@ -192,7 +190,7 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
                 seconds=round(time.perf_counter() - row_start, 6),
             ))
     return StorageCheck(
-        precisions=list(precisions), min_recall=min_recall, k=K, rescore_multiplier=RESCORE_MULTIPLIER,
+        precisions=list(precisions), min_recall=min_recall, k=K, rescore_multiplier=rescore_multiplier,
         corpus=len(searched), calibration=calibration_source,
         calibration_items=len(held) if calibration is None else int(np.asarray(calibration).shape[0]),
         dimensions=int(reference.shape[1]), results=results, passed=all(r.passed for r in results),

@@ -108,7 +108,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
+    import transformers
 
+    transformers.logging.disable_progress_bar()  # one bar per load would break up the table
     texts = probe_texts(args.texts)
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else args.device
     print(f"device {device_name}, torch {torch.__version__}, {len(texts)} texts, batch {args.batch_size}, "

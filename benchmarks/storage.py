@@ -35,7 +35,7 @@ def storage_step(runs: int) -> None:
 
     from precheck.kinds.texts import builtin_texts
     from precheck.engine.storage import measure_storage
-    from precheck.options import ScanOptions
+    from precheck.options import default_of
     from precheck.engine.storage_scan import with_corpus
 
     model = SentenceTransformer(_model_path(), device="cpu")
@@ -53,7 +53,7 @@ def storage_step(runs: int) -> None:
         for _ in range(runs):
             start = time.perf_counter()
             check = measure_storage(float32, embeddings, rows, chosen, 0.8,
-                                    rescore_multiplier=ScanOptions(model="").rescore_multiplier)
+                                    rescore_multiplier=default_of("rescore_multiplier"))
             seconds.append(time.perf_counter() - start)
         print(f"{precision:<10} {1000 * statistics.median(seconds):>20.1f}")
         if precision == "all six":

@@ -218,6 +218,11 @@ def option_of(name: str) -> Option:
     return next(o for f, o in scan_fields() if f.name == name)
 
 
+def default_of(name: str):
+    """The table's default of one option (what a value equal to it cannot be told apart from)."""
+    return next(f.default for f, _ in scan_fields() if f.name == name)
+
+
 def check_combination(values: dict, where: Callable[[str], str]) -> None:
     """Checks across fields, the same for the CLI and the config."""
     if values.get("prompt") is not None and values.get("prompt_name") is not None:
@@ -225,7 +230,7 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("attn_implementation") and "attn_implementation" in values.get("model_kwargs", {}):
         raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
                             f"{where('model_kwargs')} both given", "give it once")
-    if values.get("rescore_multiplier") not in (None, 2) and not values.get("storage"):
+    if values.get("rescore_multiplier") not in (None, default_of("rescore_multiplier")) and not values.get("storage"):
         raise PrecheckError(f"{where('rescore_multiplier')} is for {where('storage')}: it sets how an index "
                             "rescores int8/uint8/binary vectors", f"add {where('storage')} int8 (or leave it out)")
     if values.get("calibration_file") is not None and not values.get("storage"):

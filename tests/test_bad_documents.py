@@ -175,13 +175,19 @@ def _model_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def _plan_only_refuses(tmp_path: Path, name: str, content: bytes | str, *needles: str) -> Path:
+    """A hand-made model folder whose file `name` holds `content`: `scan --plan-only` refuses it in one line."""
+    folder = _model_folder(tmp_path)
+    path = folder / name
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"], *needles)
+    return folder
+
+
 @pytest.mark.parametrize("row", HEADER_ROWS, ids=[row[0] for row in HEADER_ROWS])
 def test_plan_only_on_a_malformed_safetensors_header_names_the_field_in_one_line(tmp_path, row):
     _, content, needle = row
-    folder = _model_folder(tmp_path)
-    (folder / "model.safetensors").write_bytes(content)
-    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"],
-                         "model.safetensors", needle)
+    _plan_only_refuses(tmp_path, "model.safetensors", content, "model.safetensors", needle)
 
 
 INDEX_ROWS = [
@@ -199,9 +205,7 @@ INDEX_ROWS = [
 @pytest.mark.parametrize("row", INDEX_ROWS, ids=[row[0] for row in INDEX_ROWS])
 def test_plan_only_on_a_malformed_safetensors_index_names_the_field_in_one_line(tmp_path, row):
     _, index, needle = row
-    folder = _model_folder(tmp_path)
-    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
-    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"], needle)
+    folder = _plan_only_refuses(tmp_path, "model.safetensors.index.json", json.dumps(index), needle)
     assert "not a safetensors file" not in invoke("scan", folder, "--plan-only").stderr
 
 
@@ -224,10 +228,7 @@ MODULES_ROWS = [
 @pytest.mark.parametrize("row", MODULES_ROWS, ids=[row[0] for row in MODULES_ROWS])
 def test_plan_only_on_a_malformed_modules_json_names_the_file_in_one_line(tmp_path, row):
     _, content, needle = row
-    folder = _model_folder(tmp_path)
-    (folder / "modules.json").write_text(content)
-    _refused_in_one_line(tmp_path, ["scan", folder, "--plan-only", "--json", tmp_path / "plan.json"],
-                         "modules.json", needle)
+    _plan_only_refuses(tmp_path, "modules.json", content, "modules.json", needle)
 
 
 _PLAN = {"schema": "precheck.plan/1", "dtype": "float16", "strategy": "keep-fp32", "keep_fp32": ["0.auto_model"]}

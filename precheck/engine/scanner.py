@@ -147,10 +147,9 @@ class ScanSession:
 
     def run_reference(self) -> Reference:
         from ..diagnosis.reference_check import check_reference, verify_reference
-
-        self.progress("loading float32 reference")
         from ..diagnosis.reference_weights import weight_sums
 
+        self.progress("loading float32 reference")
         model = self.load_reference()
         buffers = check_reference(self, model)
         self.reference_sums = weight_sums(torch_module(model))

@@ -190,6 +190,8 @@ class DtypeVerdict:
 class Verdict:
     passed: bool
     dtypes: list[DtypeVerdict]
+    # One line per failing gate, every gate (each dtype's, storage's): engine/verdict.py judge().
+    failures: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -198,7 +198,22 @@ def document_schema(cls, title: str) -> dict:
     return {"$schema": DRAFT, "$id": version, "title": title, **body}
 
 
-REPORT_SCHEMA = document_schema(Report, "precheck scan --json (docs/report-schema.md)")
+def _mark_gated_figures(schema: dict) -> dict:
+    """Each figure the verdict gates carries "x-precheck-gate": the threshold it is held against
+    (engine/verdict.py's tables), so that a reader, and the suite, can list every gate from the schema."""
+    from .engine.verdict import GATES, STORAGE_GATES
+
+    results = schema["properties"]["results"]["items"]["properties"]
+    results["nonfinite"]["x-precheck-gate"] = "none"  # any NaN/inf output fails
+    for figure, threshold, _ in GATES:
+        results[figure]["x-precheck-gate"] = threshold
+    storage = schema["properties"]["storage"]["oneOf"][1]["properties"]["results"]["items"]["properties"]
+    for figure, threshold in STORAGE_GATES:
+        storage[figure]["x-precheck-gate"] = f"storage.{threshold}"
+    return schema
+
+
+REPORT_SCHEMA = _mark_gated_figures(document_schema(Report, "precheck scan --json (docs/report-schema.md)"))
 TRAIN_REPORT_SCHEMA = document_schema(TrainReport, "precheck train-check --json (docs/training.md)")
 
 

@@ -68,6 +68,7 @@ def test_a_field_without_a_table_row_gets_its_schema_from_its_type_hint():
 def test_report_schema_holds_the_tables_constraints():
     results = schema.REPORT_SCHEMA["properties"]["results"]["items"]
     assert results["properties"]["status"] == {"enum": ["ok", "error", "nonfinite", "drift", "unsupported"]}
-    assert results["properties"]["top1_agreement"] == {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+    assert results["properties"]["top1_agreement"] == {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                                                       "x-precheck-gate": "min_top1_agreement"}
     # Keys added to precheck.report/1 after it shipped stay optional: older reports still validate.
     assert "error" in results["required"] and "spearman" not in results["required"]

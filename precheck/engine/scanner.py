@@ -32,7 +32,7 @@ from ..diagnosis.blocks import recording_headroom
 from ..diagnosis.localise import is_unsupported_message
 from ..progress import counting_items
 from .storage_scan import add_storage, check_storage_options, with_corpus
-from .verdict import classify, compared_nothing, verdict
+from .verdict import classify, compared_nothing, judge
 from ..loading.memory_plan import plan_memory
 from ..kinds import kind_for, torch_module
 from ..tensors import param_bytes
@@ -44,6 +44,7 @@ from ..report import (
     Reference,
     Report,
     Settings,
+    Verdict,
 )
 
 STRATEGIES = ("load", "cast")
@@ -328,7 +329,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         reference=reference,
         modules=session.modules,
         results=results,
-        verdict=verdict(session.kind, results, options, len(session.items)),
+        verdict=Verdict(passed=False, dtypes=[]),  # judged below, from the whole report
         notes=notes,
         diagnoses=diagnoses,
         fixes=fixes,
@@ -336,10 +337,12 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         drift=drift,
         memory=session.memory,
     )
+    report.verdict = judge(report)
     annotate_defaults(report, session)
     from .serving import serving_advice
 
     report.serving = serving_advice(report)
     if options.storage:
         add_storage(report, session)
+        report.verdict = judge(report)  # the storage gates join the dtypes' (one verdict, engine/verdict.py)
     return report, session

@@ -1,27 +1,48 @@
-"""Where a run's figures meet the thresholds: each run's status, each dtype's verdict line, and
-`merge`'s rejudging of a report from its own figures. The wording of the figures is the kind's."""
+"""The verdict: one function of the whole report (every dtype's figures, the storage figures, and any
+gate added later) against its thresholds. `scan`, `ci`, `merge` and the Python API all call `judge`."""
 from __future__ import annotations
 
 import math
 
 from ..kinds import Kind, kind_for
-from ..options import ScanOptions
 from ..report import DtypeVerdict, ProbeResult, Report, Verdict
 
 # Each figure a threshold gates, the option that holds its threshold, and how a miss reads, in the
 # order a drift's verdict names them. A figure a run did not measure (None) gates nothing.
-GATES = (("top1_agreement", "min_top1_agreement", "top-1 agreement {:.0%} < {:.0%}"),
-         ("spearman", "min_spearman", "Spearman {:.4f} < {}"),
-         ("min_cosine", "min_cosine", "min cosine {:.6f} < {}"))
+# docs/schemas/report.schema.json marks each of these figures with "x-precheck-gate" (schema.py).
+GATES = (("top1_agreement", "min_top1_agreement", "top-1 agreement {} < {}"),
+         ("spearman", "min_spearman", "Spearman {} < {}"),
+         ("min_cosine", "min_cosine", "min cosine {} < {}"))
+# Storage (--storage): recall@10 after rescoring where the index rescores, plain recall@10 where
+# nothing is rescored (float32, float16), against StorageCheck.min_recall.
+STORAGE_GATES = (("recall_at_10_rescored", "min_recall"), ("recall_at_10", "min_recall"))
+# The fewest digits each figure is printed with (top-1 as a percentage).
+DIGITS = {"top1_agreement": 0, "spearman": 4, "min_cosine": 6, "recall": 3}
 
 
-def _missed(figures, options: ScanOptions) -> list[tuple[str, str, str]]:
+def distinct(value: float, threshold: float, figure: str = "recall") -> tuple[str, str]:
+    """The value and its threshold with as many digits as it takes for them to read differently:
+    a failing 0.997 against 1.0 is never printed as 100% < 100%."""
+    percent = figure == "top1_agreement"
+    for digits in range(DIGITS.get(figure, 3), 16):
+        shown = (f"{value:.{digits}%}", f"{threshold:.{digits}%}") if percent else \
+            (f"{value:.{digits}f}", f"{threshold:.{digits}f}")
+        if shown[0] != shown[1]:
+            return shown[0], shown[1] if percent else f"{threshold:g}"
+    return repr(value), repr(threshold)
+
+
+def miss_text(field: str, value: float, threshold: float, text: str) -> str:
+    return text.format(*distinct(value, threshold, field))
+
+
+def _missed(figures, options) -> list[tuple[str, str, str]]:
     return [gate for gate in GATES
             if getattr(figures, gate[0]) is not None and getattr(figures, gate[0]) < getattr(options, gate[1])]
 
 
-def classify(comparison, options: ScanOptions) -> str:
-    """The one place a run's figures meet the thresholds: the scan's results, and `merge`'s rejudge."""
+def classify(comparison, options) -> str:
+    """A run's status from its figures against the thresholds (ScanOptions or a report's Settings)."""
     figures = [getattr(comparison, field) for field, _, _ in GATES]
     # A figure that is itself NaN/inf compares False against every threshold: it must not read as a pass.
     if comparison.nonfinite or any(f is not None and not math.isfinite(f) for f in figures):
@@ -34,7 +55,7 @@ def compared_nothing(kind: Kind, figures) -> bool:
     return not figures.nonfinite and kind.headline_value(figures) is None
 
 
-def _summary(kind: Kind, load: ProbeResult, cast: ProbeResult | None, options: ScanOptions, items: int) -> str:
+def _summary(kind: Kind, load: ProbeResult, cast: ProbeResult | None, options, items: int) -> str:
     if load.status == "ok":
         return kind.verdict_figures(load)
     if load.status == "unsupported":
@@ -46,27 +67,77 @@ def _summary(kind: Kind, load: ProbeResult, cast: ProbeResult | None, options: S
         reason = f"NaN/inf outputs for {load.nonfinite} of {items} probe items"
     else:
         field, threshold, text = next(iter(_missed(load, options)), GATES[-1])
-        reason = "drift: " + text.format(getattr(load, field), getattr(options, threshold))
+        reason = "drift: " + miss_text(field, getattr(load, field), getattr(options, threshold), text)
     if cast is not None and cast.status == "ok":
         reason += "; casting after a float32 load (.to(dtype)) passes"
     return reason
 
 
-def verdict(kind: Kind, results: list[ProbeResult], options: ScanOptions, items: int) -> Verdict:
+def storage_gated_figure(row) -> float:
+    """The figure --min-recall reads: recall@10 after rescoring where the index rescores."""
+    return row.recall_at_10 if row.recall_at_10_rescored is None else row.recall_at_10_rescored
+
+
+def storage_figure_label(storage, row) -> str:
+    """What the gated figure is, in words: never a rescored recall labelled as a plain one."""
+    if row.recall_at_10_rescored is None:
+        return f"recall@{storage.k}"
+    return f"recall@{storage.k} rescored ({storage.rescore_multiplier}x{storage.k} candidates)"
+
+
+def storage_row_passes(storage, row) -> bool:
+    value = storage_gated_figure(row)
+    return value is not None and math.isfinite(value) and value >= storage.min_recall
+
+
+def _storage_failures(report: Report, dtype_passed: dict[str, bool]) -> list[str]:
+    """Each storage row rejudged from its figures, and a line per failing gate. A dtype that passed
+    has a row per precision: one missing is a gate that tested nothing, never a pass."""
+    storage = report.storage
+    failures = []
+    for row in storage.results:
+        row.passed = storage_row_passes(storage, row)
+    storage.passed = bool(storage.results) and all(r.passed for r in storage.results)
+    expected = ["float32", *[d for d, ok in dtype_passed.items() if ok]]
+    for dtype in expected:
+        for precision in storage.precisions:
+            if not any(r.model_dtype == dtype and r.precision == precision for r in storage.results):
+                storage.passed = False
+                failures.append(f"storage {precision} ({dtype} model): not measured")
+    for row in storage.results:
+        if not row.passed:
+            value, threshold = distinct(storage_gated_figure(row), storage.min_recall)
+            failures.append(f"storage {row.precision} ({row.model_dtype} model): "
+                            f"{storage_figure_label(storage, row)} {value} < {threshold}")
+    return failures
+
+
+def judge(report: Report) -> Verdict:
+    """The verdict of a whole report from its own figures against its own thresholds: every result's
+    status, every storage row, and a line per failing gate. Sets the statuses it recomputes (a
+    report read from a file never keeps its own word for them) and returns the Verdict."""
+    kind = kind_for(report.model.kind)
+    settings = report.settings
+    for result in report.results:
+        if result.status not in ("error", "unsupported"):
+            result.status = "error" if compared_nothing(kind, result) else classify(result, settings)
     per_dtype = []
-    for dtype in options.dtypes:
-        load = next(r for r in results if r.dtype == dtype and r.strategy == "load")
-        cast = next((r for r in results if r.dtype == dtype and r.strategy == "cast"), None)
-        passed = load.status == "ok"
-        per_dtype.append(DtypeVerdict(dtype, passed, load.status, _summary(kind, load, cast, options, items)))
-    return Verdict(passed=all(v.passed for v in per_dtype), dtypes=per_dtype)
+    for dtype in settings.dtypes:
+        load = next((r for r in report.results if r.dtype == dtype and r.strategy == "load"), None)
+        if load is None:
+            per_dtype.append(DtypeVerdict(dtype, False, "error", "not run: no load result"))
+            continue
+        cast = next((r for r in report.results if r.dtype == dtype and r.strategy == "cast"), None)
+        per_dtype.append(DtypeVerdict(dtype, load.status == "ok", load.status,
+                                      _summary(kind, load, cast, settings, settings.probe_items)))
+    failures = [f"{v.dtype}: {v.summary}" for v in per_dtype if not v.passed]
+    if report.storage is not None:
+        failures += _storage_failures(report, {v.dtype: v.passed for v in per_dtype})
+    # A report that compared nothing passes nothing.
+    passed = bool(per_dtype) and not failures
+    return Verdict(passed=passed, dtypes=per_dtype, failures=failures)
 
 
 def rejudge(report: Report) -> None:
-    """Statuses and verdict recomputed from a report's own figures against its own thresholds, as the
-    scan decides them: `precheck merge` never takes a file's word for whether a model passed."""
-    kind = kind_for(report.model.kind)
-    for result in report.results:
-        if result.status not in ("error", "unsupported"):
-            result.status = "error" if compared_nothing(kind, result) else classify(result, report.settings)
-    report.verdict = verdict(kind, report.results, report.settings, report.settings.probe_items)
+    """`precheck merge` and plan files: the verdict recomputed, never taken from the file."""
+    report.verdict = judge(report)

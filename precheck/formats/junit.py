@@ -21,10 +21,13 @@ def _failure_text(report, dtype: str, regressions) -> str:
 
 def storage_message(storage, row) -> str:
     """A failing storage precision (--storage) in one line, for JUnit and the annotations."""
-    from ..render.storage import gated_figure
+    from ..engine.verdict import distinct, storage_figure_label, storage_gated_figure
 
-    return (f"stored as {row.precision}: recall@10 {gated_figure(row):.3f} < {storage.min_recall} "
-            f"(recall@1 {row.recall_at_1:.3f}, Spearman {row.spearman:.4f}, {row.bytes_per_vector} bytes/vector)")
+    value, threshold = distinct(storage_gated_figure(row), storage.min_recall)
+    recall_at_1 = ("recall@1 rescored", row.recall_at_1_rescored) if row.recall_at_1_rescored is not None \
+        else ("recall@1", row.recall_at_1)
+    return (f"stored as {row.precision}: {storage_figure_label(storage, row)} {value} < {threshold} "
+            f"({recall_at_1[0]} {recall_at_1[1]:.3f}, Spearman {row.spearman:.4f}, {row.bytes_per_vector} bytes/vector)")
 
 
 def _storage_case(suite, name: str, storage, row) -> None:
@@ -61,7 +64,8 @@ class JUnitFormat(Format):
                 if not verdict.passed or mine:
                     failures += 1
                     message = verdict.summary if not verdict.passed else mine[0].message
-                    ET.SubElement(case, "failure", message=message, type=verdict.status).text = \
+                    kind = verdict.status if not verdict.passed else "regression"
+                    ET.SubElement(case, "failure", message=message, type=kind).text = \
                         _failure_text(report, verdict.dtype, mine)
             for row in report.storage.results if report.storage is not None else []:
                 tests += 1

@@ -3,7 +3,7 @@ precheck.report/1) and what makes it part of one run, which `precheck merge` che
 """
 from __future__ import annotations
 
-from ..schema import _LOW as _DTYPE, LOAD_SETTINGS, REPORT_SCHEMA
+from ..schema import _LOW as _DTYPE, _PRECISION, LOAD_SETTINGS, REPORT_SCHEMA
 from .ci import CI_SCHEMA
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -23,7 +23,8 @@ CI_RUN = {
             "items": {
                 "type": "object",
                 "required": ["name", "kind", "dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe",
-                             "fix", "device", "trust_remote_code", "load"],
+                             "fix", "device", "trust_remote_code", "load", "storage", "min_recall",
+                             "rescore_multiplier"],
                 "properties": {
                     "name": {"type": "string"},
                     "kind": {"type": "string"},
@@ -36,6 +37,9 @@ CI_RUN = {
                     "device": {"type": "string"},
                     "trust_remote_code": {"type": "boolean"},
                     "load": LOAD_SETTINGS,
+                    "storage": {"type": "array", "items": _PRECISION},
+                    "min_recall": _SETTING_NUMBER,
+                    "rescore_multiplier": {"type": "integer", "minimum": 1},
                 },
                 "additionalProperties": False,
             },

@@ -103,3 +103,18 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
             raise PrecheckError(f"{path}: models[{index}].report.settings.{key} is "
                                 f"{report['settings'][key]!r}, but the run recorded {recorded[key]!r} for {entry['name']}",
                                 HINT)
+    # The storage gate is judged on the report's own storage block: it must be the one the run asked for.
+    storage = report.get("storage")
+    if not recorded["storage"]:
+        if storage is not None:
+            raise PrecheckError(f"{path}: models[{index}].report.storage is set, but the run recorded no storage "
+                                f"for {entry['name']}", HINT)
+        return
+    if storage is None:
+        raise PrecheckError(f"{path}: models[{index}].report.storage is missing, but the run recorded storage "
+                            f"{', '.join(recorded['storage'])} for {entry['name']}", HINT)
+    for key, recorded_key in (("precisions", "storage"), ("min_recall", "min_recall"),
+                              ("rescore_multiplier", "rescore_multiplier")):
+        if storage[key] != recorded[recorded_key]:
+            raise PrecheckError(f"{path}: models[{index}].report.storage.{key} is {storage[key]!r}, but the run "
+                                f"recorded {recorded[recorded_key]!r} for {entry['name']}", HINT)

@@ -15,7 +15,7 @@ from .. import __version__
 
 # The per-model settings recorded and compared, in the order a refusal names them.
 SETTINGS = ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe", "kind", "fix", "device",
-            "trust_remote_code", "load")
+            "trust_remote_code", "load", "storage", "min_recall", "rescore_multiplier")
 
 
 def _sha256(data: bytes) -> str:
@@ -36,7 +36,7 @@ def model_settings(model, digests: dict | None = None) -> dict:
     so that texts shared by every model are read once."""
     digests = {} if digests is None else digests
     probes = []
-    for key in ("texts", "pairs"):
+    for key in ("texts", "pairs", "calibration"):
         path = getattr(model, key)
         if path is not None:
             if path not in digests:
@@ -45,7 +45,9 @@ def model_settings(model, digests: dict | None = None) -> dict:
     return {"name": model.name, "kind": model.kind, "dtypes": list(model.dtypes), "min_cosine": model.min_cosine,
             "min_spearman": model.min_spearman, "min_top1_agreement": model.min_top1_agreement,
             "probe": "; ".join(probes) or "builtin", "fix": model.fix, "device": model.device,
-            "trust_remote_code": model.trust_remote_code, "load": _load_settings(model)}
+            "trust_remote_code": model.trust_remote_code, "load": _load_settings(model),
+            "storage": list(model.storage), "min_recall": model.min_recall,
+            "rescore_multiplier": model.rescore_multiplier}
 
 
 def _load_settings(model) -> dict:

@@ -8,16 +8,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..engine.verdict import distinct, storage_figure_label, storage_gated_figure as gated_figure
 from .fit import print_table
 
 
 def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
-
-
-def gated_figure(row) -> float:
-    """The figure --min-recall reads: recall@10 after rescoring where the index rescores."""
-    return row.recall_at_10 if row.recall_at_10_rescored is None else row.recall_at_10_rescored
 
 
 def storage_table(storage) -> Table:
@@ -40,8 +36,10 @@ def failing_lines(storage) -> list[str]:
     for precision in storage.precisions:
         failing = [r for r in storage.results if r.precision == precision and not r.passed]
         if failing:
-            figures = ", ".join(f"{gated_figure(r):.3f} ({r.model_dtype} model)" for r in failing)
-            lines.append(f"{precision}: recall@10 {figures} < {storage.min_recall}")
+            label = storage_figure_label(storage, failing[0])
+            figures = ", ".join(f"{distinct(gated_figure(r), storage.min_recall)[0]} ({r.model_dtype} model)"
+                                for r in failing)
+            lines.append(f"{precision}: {label} {figures} < {storage.min_recall}")
     return lines
 
 

@@ -20,10 +20,10 @@ def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     (revision, model_kwargs, config_kwargs, tokenizer_kwargs, attn_implementation, max_seq_length, prompt_name,
     prompt, truncate_dim).
     """
-    from .dtypes import parse_low_dtypes
-    from .engine.scanner import ScanOptions, run_scan
+    from .engine.scanner import run_scan
+    from .options import api_options
 
-    return run_scan(ScanOptions(model=model, dtypes=parse_low_dtypes(list(dtypes)), device=device, **options))
+    return run_scan(api_options(model, dtypes=dtypes, device=device, **options))
 
 
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False, **options):

@@ -122,9 +122,11 @@ def parse_max_memory(text: str | None) -> dict[str, int]:
 def memory_budget(value, where):
     text = non_empty_text(value, where)
     try:
-        parse_max_memory(text)
+        budget = parse_max_memory(text)
     except PrecheckError as exc:
         raise PrecheckError(f"{where}: {exc.message.removeprefix('--max-memory: ')}", exc.hint) from exc
+    if not budget:
+        raise PrecheckError(f"{where}: {text!r} names no device", "for example cuda=20GiB,cpu=60GiB")
     return text
 
 

@@ -163,16 +163,15 @@ class ScanOptions:
         config_key="calibration", config_type=str, panel="storage", fix_takes=False)
 
     def __post_init__(self) -> None:
-        # The Python API (precheck.scan, precheck.load) reaches here unchecked; the CLI and the config
-        # were checked already under their own names, and checking a checked value changes nothing.
-        values = {}
-        for f, how in scan_fields():
-            value = getattr(self, f.name)
-            if value is not None or f.default is not None:
-                value = how.check(value, f.name)
-            object.__setattr__(self, f.name, value)
-            values[f.name] = value
-        check_combination(values, lambda name: name)
+        # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and
+        # the config were checked already under their own names, and checking a checked value changes nothing.
+        if not isinstance(self.model, (str, Path)) or not str(self.model).strip():
+            raise PrecheckError(f"model should be a model name or a folder path, got {self.model!r}",
+                                "pass a hub id such as sentence-transformers/all-MiniLM-L6-v2, or a folder")
+        object.__setattr__(self, "model", str(self.model))
+        values = checked_values({f.name: getattr(self, f.name) for f, _ in scan_fields()}, lambda name: name)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     @property
     def load(self) -> "LoadOptions":
@@ -221,6 +220,28 @@ def option_of(name: str) -> Option:
 def default_of(name: str):
     """The table's default of one option (what a value equal to it cannot be told apart from)."""
     return next(f.default for f, _ in scan_fields() if f.name == name)
+
+
+def checked_values(values: dict, where: Callable[[str], str]) -> dict:
+    """Every given option through its own check, then the checks across options: the one path the
+    Python API, a plan file's load options and ScanOptions take (the CLI and config name their keys)."""
+    known = {f.name: (f, how) for f, how in scan_fields()}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise PrecheckError(f"{where(unknown[0])}: unknown option", f"known options: {', '.join(sorted(known))}")
+    checked = {}
+    for name, value in values.items():
+        f, how = known[name]
+        checked[name] = how.check(value, where(name)) if value is not None or f.default is not None else None
+    check_combination(checked, where)
+    return checked
+
+
+def api_options(model, **values) -> ScanOptions:
+    """ScanOptions from the Python API's keywords: an unknown keyword is refused in one line, as the CLI
+    refuses an unknown flag (a TypeError from the dataclass would name nothing a user can act on)."""
+    checked_values({k: v for k, v in values.items() if k != "model"}, lambda name: name)
+    return ScanOptions(model=model, **values)
 
 
 def check_combination(values: dict, where: Callable[[str], str]) -> None:

@@ -43,9 +43,16 @@ def checked_config_table(where: str, table: dict, extra: dict[str, type] | None 
                 expected, "a number")
             raise PrecheckError(f"{name} should be {label}, got {value!r}")
         checked[key] = how.check(value, name)
-    by_field = {keys[k][0]: v for k, v in checked.items() if k in keys}
-    check_combination(by_field, lambda field_name: f"{where}.{_config_key(field_name)}")
     return checked
+
+
+def check_merged_table(merged: dict, origin: dict[str, str]) -> None:
+    """The checks across options on one model's settings once its table is merged over the defaults,
+    each key named where it was written (`tool.precheck.defaults.prompt`, `...models[1].prompt_name`)."""
+    keys = config_keys()
+    by_field = {keys[k][0]: v for k, v in merged.items() if k in keys}
+    check_combination(by_field, lambda field_name: origin[_config_key(field_name)]
+                      if _config_key(field_name) in origin else _config_key(field_name))
 
 
 def _config_key(field_name: str) -> str:
@@ -160,7 +167,11 @@ def parse_config(path: Path, section: dict) -> CiConfig:
     seen = set()
     for index, entry in enumerate(entries):
         entry_where = f"{where}.models[{index}]"
-        checked = {**defaults, **checked_config_table(entry_where, entry, {"name": str})}
+        own = checked_config_table(entry_where, entry, {"name": str})
+        checked = {**defaults, **own}
+        # Across tables, before any model is scanned: a prompt in defaults and a prompt_name here conflict.
+        check_merged_table(checked, {**{k: f"{where}.defaults.{k}" for k in defaults},
+                                     **{k: f"{entry_where}.{k}" for k in own}})
         if not checked.get("name", "x").strip():
             raise PrecheckError(f"{entry_where}.name is empty", "give a model folder or a hub id")
         if "name" not in checked:

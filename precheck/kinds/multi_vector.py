@@ -23,6 +23,9 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     class_name = "MultiVectorEncoder"
     run_call = ('scores = model.similarity(model.encode_query(["your query"]), '
                 'model.encode_document(["a passage"]))')
+    # The call that takes the encode options (--prompt-name, --prompt); run() passes them to
+    # encode_document too, as a user who prompts both sides would.
+    run_method = "encode_query"
     items_label = "pairs"
     probe_option = "pairs"
     figures = ("cosine", "score")  # per-token cosines and MaxSim scores

@@ -44,11 +44,47 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given:
     from ..options import LoadOptions
     from ..diagnosis.reference_check import BufferRepair, repaired
 
-    options = LoadOptions.from_dict({**plan.load, **(given or {})}, trust_remote_code)
+    options = LoadOptions.from_dict({**plan_load_options(plan, model.path), **(given or {})}, trust_remote_code)
     loaded = load_model(model, device, plan.weights_dtype, options)
     # Buffers the installed transformers left uninitialised, copied from a fresh instance as the scan did.
+    if plan.repair_buffers:
+        check_repair_buffers(loaded, plan.repair_buffers)
     loaded = repaired(loaded, BufferRepair(dict(plan.repair_buffers)) if plan.repair_buffers else None)
     return apply_plan(loaded, plan, device)
+
+
+def plan_load_options(plan: Plan, folder) -> dict:
+    """The plan's load options through the checks every option takes (options.py): a plan cannot
+    load another dtype through model_kwargs, nor carry a value the command line would refuse."""
+    from ..options import LoadOptions, checked_values
+
+    known = set(LoadOptions.__dataclass_fields__) - {"trust_remote_code"}
+    where = lambda name: f"{Path(folder) / PLAN_FILE} load.{name}"  # noqa: E731
+    unknown = sorted(set(plan.load) - known)
+    if unknown:
+        raise PrecheckError(f"{where(unknown[0])}: unknown load option", "delete the file, or rerun precheck fix")
+    return checked_values(dict(plan.load), where)
+
+
+def check_repair_buffers(loaded, owners: dict) -> None:
+    """Each buffer the plan's repair_buffers names is a buffer of this model, before anything is copied."""
+    from ..kinds import torch_module
+
+    net = torch_module(loaded)
+    hint = "the plan was made for another model: rerun precheck fix on this one"
+    for owner_path, names in owners.items():
+        try:
+            owner = net.get_submodule(owner_path)
+        except AttributeError:
+            raise PrecheckError(f"the plan's repair_buffers names module {owner_path!r}, which this model does not "
+                                "have", hint) from None
+        for name in names:
+            try:
+                owner.get_buffer(name)
+            except AttributeError:
+                where = f"{owner_path}.{name}" if owner_path else name
+                raise PrecheckError(f"the plan's repair_buffers names {where!r}, which is not a buffer of this model",
+                                    hint) from None
 
 
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,
@@ -58,12 +94,21 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     scan_options: ScanOptions fields, among them the load options (config_kwargs, max_seq_length, ...)."""
     from dataclasses import fields
 
-    from ..dtypes import parse_low_dtype
     from ..devices import resolve_device
     from ..loading.load import check_remote_code, quiet_libraries, resolve_model
-    from ..options import LoadOptions
+    from ..options import LoadOptions, api_options
 
-    wanted = parse_low_dtype(dtype)
+    if not isinstance(dtype, str):
+        raise PrecheckError(f"dtype should be one dtype name such as \"fp16\", got {dtype!r}",
+                            "precheck.load returns one model: pass fp16 or bf16")
+    # The same door as precheck.scan and the command line, whether or not a plan is found below.
+    checked = api_options(name_or_path, dtypes=dtype, device=device, trust_remote_code=trust_remote_code,
+                          kind=kind, **scan_options)
+    if len(checked.dtypes) != 1:
+        raise PrecheckError(f"dtype {dtype!r} names {len(checked.dtypes)} dtypes",
+                            "precheck.load returns one model: pass fp16 or bf16")
+    wanted = checked.dtypes[0]
+    scan_options = {name: getattr(checked, name) for name in scan_options}
     model = resolve_model(name_or_path, kind, scan_options.get("revision"))
     check_remote_code(model, trust_remote_code)
     resolved_device = resolve_device(device)

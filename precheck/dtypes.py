@@ -23,6 +23,10 @@ DEFAULT_DTYPES = ("float16", "bfloat16")
 
 def parse_low_dtype(text: str) -> str:
     """Map a user's spelling (fp16, half, bf16, ...) to torch's name of a half-precision dtype."""
+    parts = [part for part in str(text).split(",") if part.strip()]
+    if len(parts) > 1:
+        raise PrecheckError(f"--dtype {text!r} names {len(parts)} dtypes; this command takes one",
+                            "pass one of fp16 or bf16 (run it once per dtype)")
     name = _ALIASES.get(text.strip().lower())
     if name not in LOW_PRECISION:
         raise PrecheckError(

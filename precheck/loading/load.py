@@ -281,12 +281,35 @@ def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load
     except PrecheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - anything here means precheck cannot test the model
-        raise _load_error(model, exc) from exc
+        raise _load_error(model, exc, load) from exc
     return after_load(loaded, model, load)
 
 
-def _load_error(model: ResolvedModel, exc: Exception) -> PrecheckError:
+def _option_error(load, exc: Exception, text: str) -> PrecheckError | None:
+    """A load error the user's own option caused (a package a quantization_config needs, a key the
+    class rejects): named by that option, not blamed on the model's code."""
+    from .model_code import package_to_install
+
+    given = [(flag, key) for flag, kwargs in (("--model-kwarg", load.model_kwargs), ("--config-kwarg", load.config_kwargs),
+                                              ("--tokenizer-kwarg", load.tokenizer_kwargs)) for key in kwargs]
+    named = [(flag, key) for flag, key in given if key in str(exc)]
+    package = package_to_install(exc)
+    if package and given:
+        flag, key = (named or given)[0]
+        return PrecheckError(f"{flag} {key} needs the package {package}, which is not installed: {text}",
+                             f"pip install {package}, or leave {flag} {key} out")
+    if named:
+        flag, key = named[0]
+        return PrecheckError(f"could not load the model with {flag} {key}: {text}",
+                             f"check the value of {flag} {key}, or leave it out")
+    return None
+
+
+def _load_error(model: ResolvedModel, exc: Exception, load=None) -> PrecheckError:
     text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    blamed = _option_error(load, exc, text) if load is not None else None
+    if blamed is not None:
+        return blamed
     if "trust_remote_code" in str(exc):
         return PrecheckError(f"{model.name} needs its own code to load", "rerun with --trust-remote-code if you trust it")
     if model.source == "hub":

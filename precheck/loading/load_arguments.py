@@ -68,7 +68,9 @@ def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | N
 def after_load(loaded, model, load):
     """What users set on the loaded `model` (a load.ResolvedModel): max_seq_length; a --prompt-name it must have."""
     from ..kinds import kind_for
+    from .limits import check_after_load
 
+    check_after_load(loaded, model, load)
     if load.max_seq_length is not None and hasattr(loaded, "max_seq_length") and \
             kind_for(model.kind).max_length_argument is None:
         loaded.max_seq_length = load.max_seq_length

@@ -23,7 +23,7 @@ REMOVED_IN_5 = frozenset({
     "is_parallelizable",
 })
 _NO_ATTRIBUTE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
-_INSTALL = re.compile(r"(?:please |pip )?install(?:ed)?\s+[`'\"]?([A-Za-z][\w.-]*)", re.I)
+_INSTALL = re.compile(r"(?:please |pip )?install(?:ed)?\s+(?:-U\s+|--upgrade\s+)?[`'\"]?([A-Za-z][\w.-]*)", re.I)
 _CONFIG_READ = re.compile(r"config\.(\w+)")
 # Errors about the checkpoint itself: only these get the "are the weights complete?" hint.
 _WEIGHTS = re.compile(
@@ -103,14 +103,21 @@ def missing_attribute(exc: BaseException, frame: CodeFrame | None) -> tuple[str,
                     "or use a revision of the model updated for transformers 5"
 
 
-def missing_package(exc: BaseException, frame: CodeFrame | None) -> tuple[str, str] | None:
-    package = None
-    if isinstance(exc, ModuleNotFoundError) and exc.name and frame is not None:
-        # Imported by the model's own code (a module sentence-transformers imports by name is not one).
-        package = exc.name.split(".")[0]
-    elif isinstance(exc, (AssertionError, ImportError)):
+def package_to_install(exc: BaseException) -> str | None:
+    """The package an ImportError or assertion asks to install ("... requires bitsandbytes: pip install ...")."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return exc.name.split(".")[0]
+    if isinstance(exc, (AssertionError, ImportError)):
         names = [m.group(1) for m in _INSTALL.finditer(str(exc))]
-        package = next((n for n in names if n.lower() not in {"it", "the", "a", "them", "this"}), None)
+        return next((n for n in names if n.lower() not in {"it", "the", "a", "them", "this", "-u"}), None)
+    return None
+
+
+def missing_package(exc: BaseException, frame: CodeFrame | None) -> tuple[str, str] | None:
+    # A module imported by name by sentence-transformers itself is not the model's code's.
+    if isinstance(exc, ModuleNotFoundError) and frame is None:
+        return None
+    package = package_to_install(exc)
     if not package:
         return None
     where = f" ({_where(frame)})" if frame else ""

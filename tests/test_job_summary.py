@@ -89,3 +89,24 @@ def test_summary_cells_escape_pipes_and_newlines():
     from precheck.formats.markdown import _cell
 
     assert _cell("a | b\nc") == "a \\| b c"
+
+
+def test_summary_append_that_fails_part_way_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    import errno
+
+    from precheck.errors import PrecheckError
+    from precheck.outputs import append_file
+
+    target = tmp_path / "step_summary.md"
+    target.write_text("earlier step\n")
+    real_write = os.write
+
+    def full_after_a_few_bytes(handle, data):
+        real_write(handle, data[:5])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_after_a_few_bytes)
+    with pytest.raises(PrecheckError, match="--summary .* No space left on device"):
+        append_file(target, "### precheck ci: PASS\n", "--summary")
+    monkeypatch.undo()
+    assert target.read_text() == "earlier step\n"

@@ -2,7 +2,8 @@
 
 Checks (before a model loads): no output is, contains or lies inside anything the command reads
 (inputs.py gathers it), whatever --force says; no two outputs share a path or a stream ("-" is
-stdout); the target's folder exists and takes a new file; nothing is replaced without --force.
+stdout); the target's folder exists and takes a new file; nothing is replaced without --force; an
+appended output (--summary) takes an existing file as it is.
 Writes: a temporary path beside the target, renamed into place only when complete. Without
 --force the final step is an exclusive create, so of two concurrent runs one loses cleanly.
 --force replaces the target itself (a symbolic link is replaced, never followed). What is staged
@@ -46,6 +47,7 @@ class Output:
     path: Path | str | None  # as given: "" is refused, not read as the current folder; "-" is stdout
     folder: bool = False
     replaced: bool = False  # replaced by design (--update-baseline's baseline): no --force needed
+    appended: bool = False  # appended to, as a job summary is (--summary): an existing file is kept, no --force
 
 
 def real(path: Path | str) -> Path:
@@ -109,6 +111,13 @@ def _check_file(output: Output, force: bool) -> None:
         return
     if path.is_dir():
         raise PrecheckError(f"{output.option} {path} is a folder", "give a file path")
+    if output.appended and path.exists():
+        try:
+            open(path, "a", encoding="utf-8").close()  # adds nothing: a file it cannot append to answers now
+        except OSError as exc:
+            raise PrecheckError(f"{output.option} {path}: cannot append to it: {exc.strerror or exc}",
+                                "choose a writable file") from exc
+        return
     if os.path.lexists(path) and not force:
         raise PrecheckError(f"{output.option} {path} already exists", "pass --force to overwrite it")
     _check_writable(output.option, path)
@@ -151,7 +160,8 @@ def check_outputs(outputs: list[Output], force: bool, inputs: list[Input] | None
             raise PrecheckError(f"{output.option} is empty", "give a path (is a variable in your script unset?)")
         if output.folder and str(output.path) == STDOUT:
             raise PrecheckError(f"{output.option} - : a folder cannot go to stdout", "give a folder path")
-    wanted = [o if str(o.path) == STDOUT else Output(o.option, Path(o.path), o.folder, o.replaced) for o in wanted]
+    wanted = [o if str(o.path) == STDOUT else Output(o.option, Path(o.path), o.folder, o.replaced, o.appended)
+              for o in wanted]
     read = [i for i in inputs or () if i.path is not None and str(i.path).strip()]
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     try:
@@ -276,6 +286,41 @@ def write_file(path: Path | str, text: str, force: bool, option: str = "--json")
         _write_whole(path, text, force, option)
     except OSError as exc:  # a full disk (/dev/full), a closed pipe, a quota
         raise PrecheckError(f"{option} {path}: cannot write it: {exc.strerror or exc}",
+                            "free some space or choose another path" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                            else "") from exc
+
+
+def same_file(first: Path | str, second: Path | str) -> bool:
+    """Two names of one file: one real path (links followed, also before it exists) or one inode."""
+    return real(first) == real(second) or (_identity(str(first)) is not None
+                                           and _identity(str(first)) == _identity(str(second)))
+
+
+def append_file(path: Path | str, text: str, option: str) -> None:
+    """Append `text` to `path` (created if absent) in one write; a write that fails part way is cut
+    back to the file's earlier length, so what was there stays and nothing half-written follows it.
+    "-" is stdout."""
+    if str(path) == STDOUT or goes_to_stdout(path):
+        write_stdout(text)
+        return
+    data = text.encode("utf-8")
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # a FIFO may wait here: signals not held
+        try:
+            with signals_held():
+                start = os.fstat(handle).st_size
+                try:
+                    written = 0
+                    while written < len(data):
+                        written += os.write(handle, data[written:])
+                except OSError:
+                    if stat.S_ISREG(os.fstat(handle).st_mode):
+                        os.ftruncate(handle, start)
+                    raise
+        finally:
+            os.close(handle)
+    except OSError as exc:
+        raise PrecheckError(f"{option} {path}: cannot append to it: {exc.strerror or exc}",
                             "free some space or choose another path" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
                             else "") from exc
 

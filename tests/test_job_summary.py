@@ -7,6 +7,7 @@ import os
 import pytest
 
 from conftest import invoke
+from test_reads_and_writes import FAST
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,29 @@ def test_scan_summary_names_the_serving_flags(overflow_summary):
     assert "vllm `--dtype float32`" in summary or "vllm `--dtype bfloat16`" in summary
 
 
-def test_scan_summary_refuses_an_existing_file_without_force(plain_model, probe_file, tmp_path):
-    (tmp_path / "s.md").write_text("keep me")
-    run = invoke("scan", plain_model, "--texts", probe_file, "--summary", tmp_path / "s.md")
-    assert run.exit_code == 2 and "--summary" in run.stderr
-    assert (tmp_path / "s.md").read_text() == "keep me"
+def test_scan_summary_appends_to_an_existing_file_without_force(tiny_model, tiny_texts, tmp_path):
+    (tmp_path / "s.md").write_text("keep me\n")
+    run = invoke("scan", tiny_model, "--texts", tiny_texts, *FAST, "--summary", tmp_path / "s.md")
+    text = (tmp_path / "s.md").read_text()
+    assert run.exit_code == 0, run.stderr
+    assert text.startswith("keep me\n") and text.count("### precheck scan") == 1
+
+
+@pytest.mark.parametrize("name", ["same path", "link"])
+def test_scan_summary_at_github_step_summary_is_appended_once(tiny_model, tiny_texts, tmp_path, monkeypatch, name):
+    # The docs' gate step: --summary "$GITHUB_STEP_SUMMARY", a file GitHub made and an earlier step wrote to.
+    step = tmp_path / "step_summary.md"
+    step.write_text("earlier step\n")
+    summary = step
+    if name == "link":
+        summary = tmp_path / "summary.md"
+        summary.symlink_to(step)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    run = invoke("scan", tiny_model, "--texts", tiny_texts, *FAST, "--summary", summary)
+    text = step.read_text()
+    assert run.exit_code == 0, run.stderr
+    assert text.startswith("earlier step\n") and text.count("### precheck scan") == 1
+    assert summary.is_symlink() == (name == "link")
 
 
 def test_scan_without_github_actions_writes_no_step_summary(plain_fp16_run):
@@ -70,3 +89,24 @@ def test_summary_cells_escape_pipes_and_newlines():
     from precheck.formats.markdown import _cell
 
     assert _cell("a | b\nc") == "a \\| b c"
+
+
+def test_summary_append_that_fails_part_way_leaves_the_file_as_it_was(tmp_path, monkeypatch):
+    import errno
+
+    from precheck.errors import PrecheckError
+    from precheck.outputs import append_file
+
+    target = tmp_path / "step_summary.md"
+    target.write_text("earlier step\n")
+    real_write = os.write
+
+    def full_after_a_few_bytes(handle, data):
+        real_write(handle, data[:5])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_after_a_few_bytes)
+    with pytest.raises(PrecheckError, match="--summary .* No space left on device"):
+        append_file(target, "### precheck ci: PASS\n", "--summary")
+    monkeypatch.undo()
+    assert target.read_text() == "earlier step\n"

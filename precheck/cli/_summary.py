@@ -1,31 +1,40 @@
-"""Where the job summary goes: --summary PATH (written whole or not at all) and $GITHUB_STEP_SUMMARY.
+"""Where the job summary goes: --summary PATH and $GITHUB_STEP_SUMMARY, both appended to.
 
 GitHub Actions renders the Markdown appended to the file named by GITHUB_STEP_SUMMARY on the run's page.
 """
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..outputs import write_file
+from ..errors import PrecheckError
+from ..outputs import Output, append_file, same_file
 
 
-def deliver_summary(markdown: str, path: str | None, force: bool = True) -> None:
+def summary_output(path: str | None) -> Output:
+    """--summary as check_outputs sees it: appended to, so an existing file (GitHub creates
+    $GITHUB_STEP_SUMMARY before each step) needs no --force; an input is still refused."""
+    return Output("--summary", path, appended=True)
+
+
+def deliver_summary(markdown: str, path: str | None) -> None:
+    """The one rule: the summary is appended to --summary PATH (created if absent) and to
+    $GITHUB_STEP_SUMMARY when set, once to a file that is both."""
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     if path:
-        # Whole or not at all (a temp file renamed into place), and exclusive without --force.
-        write_file(Path(path), markdown, force, "--summary")
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        append_file(path, markdown + "\n", "--summary")
+        if step_summary and same_file(path, step_summary):
+            return
     if step_summary:
         try:
-            with open(step_summary, "a", encoding="utf-8") as out:
-                out.write(markdown + "\n")
-        except OSError as exc:
-            # The gate's verdict stands: a summary that cannot be written is worth a warning, not exit 2.
-            typer.echo(f"precheck: warning: GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror or exc}", err=True)
+            append_file(step_summary, markdown + "\n", "$GITHUB_STEP_SUMMARY")
+        except PrecheckError as exc:
+            # The gate's verdict stands: a job summary that cannot be written is worth a warning, not exit 2.
+            typer.echo(f"precheck: warning: {exc.message}", err=True)
 
 
 SummaryOption = Annotated[Optional[str], typer.Option(
-    "--summary", help="Write a Markdown summary to PATH (also appended to $GITHUB_STEP_SUMMARY when set).")]
+    "--summary", help="Write a Markdown summary to PATH, appended (created if absent); also appended to "
+                      "$GITHUB_STEP_SUMMARY when set, once if that is PATH; - is stdout.")]

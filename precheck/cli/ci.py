@@ -26,7 +26,7 @@ from ._errors import (
     EXIT_PASS,
 )
 from ._options import with_scan_options
-from ._summary import SummaryOption, deliver_summary
+from ._summary import SummaryOption, deliver_summary, summary_output
 
 
 def gate_view(json_path: str | None, *others):
@@ -87,7 +87,7 @@ def ci(
 
         settings = load_config(config, Path.cwd())
         check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
-                                                     Output("--summary", summary)], force)
+                                                     summary_output(summary)], force)
         if not update_baseline:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
         if plan_only:
@@ -103,7 +103,7 @@ def ci(
                              also=(summary,))
         from ..formats.markdown import MARKDOWN
 
-        deliver_summary(MARKDOWN.format(run), summary, force)
+        deliver_summary(MARKDOWN.format(run), summary)
     raise typer.Exit(run.exit_code)
 
 

@@ -19,7 +19,7 @@ from ._errors import (
     debug_wanted,
     error_boundary,
 )
-from ._summary import SummaryOption, deliver_summary
+from ._summary import SummaryOption, deliver_summary, summary_output
 from .ci import check_gate_paths, gate_files, gate_view
 
 
@@ -49,11 +49,11 @@ def merge(
         # Two outputs at one path or stream, or an output over a shard report, the config or the
         # baseline: refused before any work, whatever --force says.
         check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
-                                                     Output("--summary", summary)], force,
+                                                     summary_output(summary)], force,
                          tuple(Input(f"report {index + 1}", report) for index, report in enumerate(reports)))
         run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
                              gate_view(json_path, junit, summary), force, gate_files(junit), also=(summary,))
         from ..formats.markdown import MARKDOWN
 
-        deliver_summary(MARKDOWN.format(run), summary, force)
+        deliver_summary(MARKDOWN.format(run), summary)
     raise typer.Exit(run.exit_code)

@@ -23,7 +23,7 @@ from ._errors import (
     EXIT_PASS,
 )
 from ._options import with_scan_options
-from ._summary import SummaryOption, deliver_summary
+from ._summary import SummaryOption, deliver_summary, summary_output
 
 
 @with_scan_options()
@@ -43,7 +43,7 @@ def scan(
         from ..options import scan_options
 
         checked = scan_options(model, options)
-        check_outputs([Output("--json", json_path), Output("--summary", summary)], force,
+        check_outputs([Output("--json", json_path), summary_output(summary)], force,
                       [*model_inputs(model), *option_inputs(checked)])
         from ..render.scan import render_terminal
         from ..engine.scanner import run_scan
@@ -54,5 +54,5 @@ def scan(
                                 force, also=(summary,))
         from ..formats.markdown import MARKDOWN
 
-        deliver_summary(MARKDOWN.format(report), summary, force)
+        deliver_summary(MARKDOWN.format(report), summary)
     raise typer.Exit(EXIT_PASS if report.verdict.passed else EXIT_FAIL)

@@ -49,7 +49,7 @@ def test_progress_display_on_a_terminal_draws_items_done_of_total():
     assert "float16 (load): probe items" in out.getvalue()
 
 
-def test_progress_display_off_a_terminal_prints_plain_lines_and_no_item_counts():
+def test_progress_display_off_a_terminal_prints_plain_lines_and_no_counts_for_a_short_encode():
     from rich.console import Console
 
     from precheck.cli._progress import progress_display
@@ -57,5 +57,22 @@ def test_progress_display_off_a_terminal_prints_plain_lines_and_no_item_counts()
     out = io.StringIO()
     with progress_display(Console(file=out, width=100), quiet=False) as progress:
         progress("loading float32 reference")
-        assert not hasattr(progress, "items_done")
+        progress.items_done("float32", 0, 32)
+        progress.items_done("float32", 32, 32)
     assert out.getvalue() == "precheck: loading float32 reference\n"
+
+
+def test_progress_lines_for_a_long_encode_give_counts_and_time_left_every_30_seconds():
+    from precheck.cli._progress import _ProgressLines
+
+    lines, now = [], [0.0]
+    progress = _ProgressLines(lines.append, clock=lambda: now[0])
+    progress("float32: running 100000 texts")
+    progress.items_done("float32", 0, 100_000)
+    for second, done in ((10, 5_000), (31, 20_000), (40, 25_000), (62, 40_000), (95, 60_000)):
+        now[0] = second
+        progress.items_done("float32", done, 100_000)
+    assert lines == ["float32: running 100000 texts",
+                     "float32: 20,000/100,000 probe items, about 2m 04s left",
+                     "float32: 40,000/100,000 probe items, about 1m 33s left",
+                     "float32: 60,000/100,000 probe items, about 1m 03s left"]

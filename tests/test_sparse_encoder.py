@@ -9,6 +9,7 @@ import pytest
 
 import sparse_models
 from conftest import invoke, scan_json
+from test_bad_input import assert_one_line_error
 from precheck.schema import REPORT_SCHEMA
 
 
@@ -152,3 +153,12 @@ def test_train_check_sparse_encoder_is_refused_with_one_line(splade_model):
     run = invoke("train-check", splade_model, "--steps", "1")
     assert run.exit_code == 2
     assert "sparse-encoder" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_scan_sparse_encoder_refuses_more_texts_than_its_stated_limit_in_one_line(splade_model, tmp_path):
+    from precheck.kinds.sparse_encoder import MAX_TEXTS
+
+    texts = tmp_path / "many.txt"
+    texts.write_text("\n".join(f"text number {i}" for i in range(MAX_TEXTS + 1)) + "\n", encoding="utf-8")
+    run = invoke("scan", splade_model, "--texts", texts)
+    assert_one_line_error(run, f"has {MAX_TEXTS + 1:,} texts", f"at most {MAX_TEXTS:,}")

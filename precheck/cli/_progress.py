@@ -1,8 +1,14 @@
 """The core's progress on the terminal: a bar with items done and time left, plain lines when
-stderr is not a terminal, nothing with --quiet."""
+stderr is not a terminal (with items done and time left for a long encode), nothing with --quiet."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
+
+# Off a terminal (a CI log), an encode's counts are written only once it has run this long, and
+# then no more often: a log of short scans stays as it was, a 100k-text encode shows it is moving.
+LINE_EVERY_S = 30.0
+
 
 class _ProgressBar:
     """The core's progress on a terminal: its messages as the description, and while a run
@@ -31,6 +37,36 @@ class _ProgressBar:
             self.bar.update(self.task, completed=done)
 
 
+class _ProgressLines:
+    """The core's progress as plain lines: each message, and for a long encode a line every
+    LINE_EVERY_S seconds with items done / total and the time left at this run's speed so far."""
+
+    def __init__(self, write, clock=time.monotonic) -> None:
+        self.write, self.clock = write, clock
+        self.label, self.started, self.last = None, 0.0, 0.0
+
+    def __call__(self, message: str) -> None:
+        self.label = None
+        self.write(message)
+
+    def items_done(self, label: str, done: int, total: int) -> None:
+        now = self.clock()
+        if label != self.label:
+            self.label, self.started, self.last = label, now, now
+            return
+        if now - self.last < LINE_EVERY_S or done <= 0:
+            return
+        self.last = now
+        left = (now - self.started) * (total - done) / done
+        self.write(f"{label}: {done:,}/{total:,} probe items, about {_duration(left)} left")
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
 @contextmanager
 def progress_display(console, quiet: bool):
     """A progress bar on a terminal, plain lines otherwise, nothing with --quiet."""
@@ -47,4 +83,4 @@ def progress_display(console, quiet: bool):
             yield _ProgressBar(bar)
     else:
         # Messages carry model names and paths: never read as rich markup.
-        yield lambda message: console.print(f"precheck: {message}", highlight=False, markup=False)
+        yield _ProgressLines(lambda message: console.print(f"precheck: {message}", highlight=False, markup=False))

@@ -42,12 +42,13 @@ def _usable(reference, candidate):
     return ~bad_reference & ~bad_candidate, int(bad_candidate.sum())
 
 
-def _similarities(embeddings):
+def _similarities(unit, start: int, stop: int):
+    """Rows start..stop of the texts' cosine similarities, each text's own at -inf."""
     import torch
 
-    unit = torch.nn.functional.normalize(embeddings.double(), dim=1)
-    similarity = unit @ unit.T
-    similarity.fill_diagonal_(-torch.inf)
+    similarity = unit[start:stop] @ unit.T
+    rows = torch.arange(stop - start)
+    similarity[rows, rows + start] = -torch.inf
     return similarity
 
 
@@ -60,11 +61,22 @@ TIE_TOLERANCE = 1e-6
 def top1_agreement(reference, candidate) -> float:
     """Share of texts whose nearest neighbour is unchanged. A neighbour whose float32 similarity
     is within TIE_TOLERANCE of the float32 best ("" and "   ") ties it and counts as unchanged."""
-    ref_sim = _similarities(reference)
-    chosen = _similarities(candidate).argmax(dim=1)
-    best = ref_sim.max(dim=1).values
-    got = ref_sim.gather(1, chosen[:, None]).squeeze(1)
-    return float((got >= best - TIE_TOLERANCE).double().mean())
+    import torch
+
+    from .neighbours import row_blocks
+
+    # A block of rows at a time (neighbours.py): memory linear in the texts, the same figure.
+    ref_unit = torch.nn.functional.normalize(reference.double(), dim=1)
+    cand_unit = torch.nn.functional.normalize(candidate.double(), dim=1)
+    texts = ref_unit.shape[0]
+    agree = 0
+    for start, stop in row_blocks(texts, texts):
+        ref_sim = _similarities(ref_unit, start, stop)
+        chosen = _similarities(cand_unit, start, stop).argmax(dim=1)
+        best = ref_sim.max(dim=1).values
+        got = ref_sim.gather(1, chosen[:, None]).squeeze(1)
+        agree += int((got >= best - TIE_TOLERANCE).sum())
+    return agree / texts
 
 
 def compare_embeddings(reference, candidate) -> Comparison:

@@ -40,11 +40,16 @@ def bytes_per_vector(precision: str, dim: int) -> int:
 
 @dataclass
 class _Stored:
-    """One precision's vectors as the index holds them: search scores, and the candidates' vectors
-    that a float query rescores (semantic_search_faiss's dequantized or unpacked corpus)."""
+    """One precision's vectors as the index holds them: how a block of queries scores against them,
+    and the candidates' vectors that a float query rescores (semantic_search_faiss's dequantized or
+    unpacked corpus). Scores are made a block of rows at a time (neighbours.py), never all at once."""
 
-    scores: object  # (queries, corpus) array: larger is nearer
+    vectors: object  # (corpus, dim) array that `score` takes
+    score: object  # (query vectors, corpus vectors) -> (queries, corpus) float64 array: larger is nearer
     rescore_vectors: object | None  # (corpus, dim) float array; None: nothing to rescore
+
+    def scores(self, start: int, stop: int):
+        return self.score(self.vectors[start:stop], self.vectors)
 
 
 def _unit(vectors):
@@ -53,8 +58,14 @@ def _unit(vectors):
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def _cosine(a, b):
-    return _unit(a) @ _unit(b).T
+def _dot(a, b):
+    import numpy as np
+
+    return np.asarray(a @ b.T, dtype=np.float64)
+
+
+def _hamming(a, b):
+    return -(a @ (1 - b).T + (1 - a) @ b.T).astype("float64")
 
 
 def _store(embeddings, precision: str, calibration) -> _Stored:
@@ -62,34 +73,37 @@ def _store(embeddings, precision: str, calibration) -> _Stored:
     from sentence_transformers import quantize_embeddings
 
     if precision == "float32":
-        return _Stored(_cosine(embeddings, embeddings), None)
+        return _Stored(_unit(embeddings), _dot, None)
     if precision == "float16":
         # pgvector's halfvec and Qdrant's float16 keep the halves and compute the distance in float32.
         half = embeddings.astype(np.float16).astype(np.float32)
-        return _Stored(_cosine(half, half), None)
+        return _Stored(_unit(half), _dot, None)
     if precision in ("int8", "uint8"):
         ranges = np.vstack((calibration.min(axis=0), calibration.max(axis=0))).astype(np.float32)
         stored = quantize_embeddings(embeddings, precision=precision, ranges=ranges).astype(np.float64)
-        # Integer inner product, as usearch's i8 index and FAISS's flat index over uint8 codes score.
-        scores = stored @ stored.T
         # Back to the float coordinates for rescoring, as sentence-transformers 6 does (3.x rescored the raw codes).
         steps = (ranges[1] - ranges[0]) / 255
         steps = np.where(steps == 0, 1, steps)
-        return _Stored(scores, (stored + (128 if precision == "int8" else 0)) * steps + ranges[0])
+        # Integer inner product, as usearch's i8 index and FAISS's flat index over uint8 codes score.
+        return _Stored(stored, _dot, (stored + (128 if precision == "int8" else 0)) * steps + ranges[0])
     packed = quantize_embeddings(embeddings, precision=precision)
     # binary is ubinary shifted by -128 per byte (int8 storage): shifted back, the same bits, so every
     # figure is the same; the two differ only in the type the index takes (int8 or uint8).
     unsigned = (packed.astype(np.int16) + 128).astype(np.uint8) if precision == "binary" else packed
     bits = np.unpackbits(unsigned, axis=1)[:, : embeddings.shape[1]].astype(np.float32)
-    hamming = bits @ (1 - bits).T + (1 - bits) @ bits.T
-    return _Stored(-hamming, bits)
+    return _Stored(bits, _hamming, bits)
 
 
-def _top(scores, k: int):
+def _top(stored: _Stored, count: int):
+    """Each query's `count` best corpus rows, itself never among them (leave-one-out: each query is
+    also in the corpus), at most corpus - 1 of them."""
     import numpy as np
 
-    # Stable sort: ties (common in Hamming distances) go to the lower corpus index, as a flat index returns them.
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    from .neighbours import row_blocks, top_others
+
+    rows = stored.vectors.shape[0]
+    return np.concatenate([top_others(stored.scores(start, stop), start, count)
+                           for start, stop in row_blocks(rows, rows)])
 
 
 def _recall(found, truth) -> float:
@@ -98,36 +112,59 @@ def _recall(found, truth) -> float:
 
 
 def _rescored(stored: _Stored, queries, k: int, multiplier: int):
+    """The index's k × multiplier candidates (never the query itself, so at most corpus - 1 of
+    them), reordered by the float query against each candidate's stored vector."""
     import numpy as np
 
-    candidates = _top(stored.scores, k * multiplier)
-    # The float query against each candidate's stored vector (semantic_search_faiss's einsum).
-    rescores = np.einsum("ij,ikj->ik", queries.astype(np.float64), stored.rescore_vectors[candidates])
-    order = np.argsort(-rescores, axis=1, kind="stable")
-    return np.take_along_axis(candidates, order, axis=1)
+    from .neighbours import BLOCK_ELEMENTS
+
+    candidates = _top(stored, k * multiplier)
+    per_block = max(1, BLOCK_ELEMENTS // max(1, candidates.shape[1] * queries.shape[1]))
+    queries = queries.astype(np.float64)
+    for start in range(0, len(candidates), per_block):
+        block = candidates[start:start + per_block]
+        # The float query against each candidate's stored vector (semantic_search_faiss's einsum).
+        rescores = np.einsum("ij,ikj->ik", queries[start:start + per_block], stored.rescore_vectors[block])
+        order = np.argsort(-rescores, axis=1, kind="stable")
+        candidates[start:start + per_block] = np.take_along_axis(block, order, axis=1)
+    return candidates
 
 
-def _mean_spearman(reference, scores) -> float:
-    """Mean over queries of the rank correlation of one query's scores for every corpus vector:
+# Spearman over every corpus row ranks corpus² scores: past this many queries it is taken over this
+# many, evenly spaced through the corpus, each still against the whole corpus (docs/storage.md).
+SPEARMAN_QUERIES = 1000
+
+
+def spearman_queries(rows: int):
+    import numpy as np
+
+    if rows <= SPEARMAN_QUERIES:
+        return np.arange(rows)
+    return np.unique(np.linspace(0, rows - 1, SPEARMAN_QUERIES).round().astype(np.int64))
+
+
+def _mean_spearman(reference: _Stored, stored: _Stored) -> float:
+    """Mean over queries of the rank correlation of one query's scores for every other corpus vector:
     only the order within one query's results matters to a search."""
     import numpy as np
     from scipy.stats import rankdata
 
-    a = rankdata(reference, axis=1)
-    b = rankdata(scores, axis=1)
-    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    rho = np.where(denominator > 0, (a * b).sum(axis=1) / np.where(denominator > 0, denominator, 1), 1.0)
-    return float(rho.mean())
+    from .neighbours import row_blocks
 
-
-def _without_self(scores):
-    """Each query is also in the corpus: its own vector is no neighbour (leave-one-out)."""
-    import numpy as np
-
-    scores = scores.astype(np.float64, copy=True)
-    np.fill_diagonal(scores, -np.inf)
-    return scores
+    rows = reference.vectors.shape[0]
+    queries = spearman_queries(rows)
+    rho = []
+    for start, stop in row_blocks(len(queries), rows):
+        chosen = queries[start:stop]
+        # Each query's own column is left out on both sides (it would be a tie at -inf).
+        off = np.arange(rows)[None, :] != chosen[:, None]
+        shape = (len(chosen), rows - 1)
+        a = rankdata(reference.score(reference.vectors[chosen], reference.vectors)[off].reshape(shape), axis=1)
+        b = rankdata(stored.score(stored.vectors[chosen], stored.vectors)[off].reshape(shape), axis=1)
+        a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+        denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+        rho.append(np.where(denominator > 0, (a * b).sum(axis=1) / np.where(denominator > 0, denominator, 1), 1.0))
+    return float(np.concatenate(rho).mean())
 
 
 def split_rows(rows: list[int], held_apart: bool) -> tuple[list[int], list[int]]:
@@ -153,8 +190,8 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
     if len(searched) <= K:
         raise PrecheckError(f"--storage needs more than {K} texts to search, got {len(searched)}",
                             f"give at least {K * 2} texts with --texts, or leave --texts out for the built-in corpus")
-    truth_scores = _without_self(_cosine(reference[searched], reference[searched]))
-    truth = _top(truth_scores, K)
+    truth_stored = _store(reference[searched], "float32", None)
+    truth = _top(truth_stored, K)
     results = []
     for dtype, embeddings in runs.items():
         # Unit length first, as cosine indexes store them (Qdrant normalises on upload for Cosine) and as
@@ -166,22 +203,15 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
         for precision in precisions:
             row_start = time.perf_counter()
             stored = _store(corpus, precision, calibrating)
-            scores = _without_self(stored.scores)
-            found = _top(scores, K)
-            rescored = None
-            if stored.rescore_vectors is not None:
-                stored.scores = scores
-                rescored = _rescored(stored, corpus, K, rescore_multiplier)
+            found = _top(stored, K)
+            rescored = None if stored.rescore_vectors is None else _rescored(stored, corpus, K, rescore_multiplier)
             figures = {
                 "recall_at_1": _recall(found[:, :1], truth[:, :1]),
                 "recall_at_10": _recall(found, truth),
                 "recall_at_1_rescored": None if rescored is None else _recall(rescored[:, :1], truth[:, :1]),
                 "recall_at_10_rescored": None if rescored is None else _recall(rescored, truth),
             }
-            # The diagonal is left out of the rank correlation too: -inf ties on both sides.
-            off = ~np.eye(len(searched), dtype=bool)
-            spearman = _mean_spearman(truth_scores[off].reshape(len(searched), -1),
-                                      scores[off].reshape(len(searched), -1))
+            spearman = _mean_spearman(truth_stored, stored)
             gated = figures["recall_at_10_rescored"] if rescored is not None else figures["recall_at_10"]
             results.append(StorageResult(
                 model_dtype=dtype, precision=precision, bytes_per_vector=bytes_per_vector(precision, corpus.shape[1]),

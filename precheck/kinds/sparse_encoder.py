@@ -3,8 +3,15 @@ queries and as documents, compared by retrieval scores, active dimensions and to
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from ..errors import PrecheckError
 from .embedder import Embedder
+
+# A sparse encoder's outputs span the vocabulary (2 × 30,522 floats, about 240 KB a text for BERT's)
+# and its Spearman ranks the scores of every pair of texts at once: past this many texts a probe
+# set costs gigabytes, so a larger --texts file is refused before any load (docs/usage.md).
+MAX_TEXTS = 2000
 
 
 def _routes_by_task(model) -> bool:
@@ -28,6 +35,15 @@ class SparseEncoderKind(Embedder):
 
     def __init__(self) -> None:
         self._tokens = None  # the reference model's id -> token lookup, for top-k terms
+
+    def read_items(self, path: Path) -> list:
+        texts = super().read_items(path)
+        if len(texts) > MAX_TEXTS:
+            raise PrecheckError(f"--texts file {path} has {len(texts):,} texts; a sparse encoder is probed with at "
+                                f"most {MAX_TEXTS:,}",
+                                f"pass a sample of {MAX_TEXTS:,} or fewer: its outputs span the vocabulary and its "
+                                "Spearman ranks every pair of texts (docs/usage.md)")
+        return texts
 
     def run(self, model, items: list, batch_size: int, **encode_options):
         """[texts, 2, vocabulary] float32: each text as a query and as a document, densified.

@@ -83,3 +83,20 @@ def option_inputs(options) -> list[Input]:
     from .options import file_options
 
     return [Input(f"{flag} file", getattr(options, name)) for name, _, flag in file_options()]
+
+
+def check_input_files(options, where: str = "") -> None:
+    """Each file a scan's options name exists and is no folder, before anything is planned or
+    loaded: --plan-only refuses a missing --texts as the scan would, and says so first."""
+    from .errors import PrecheckError
+    from .options import file_options
+
+    for name, _, flag in file_options():
+        path = getattr(options, name)
+        if path is None:
+            continue
+        path = Path(path)
+        if not path.exists():
+            raise PrecheckError(f"{where}{flag} {path} not found", f"check the path given to {flag}")
+        if path.is_dir():
+            raise PrecheckError(f"{where}{flag} {path} is a folder", f"give {flag} a file")

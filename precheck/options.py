@@ -165,7 +165,8 @@ class ScanOptions:
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and
         # the config were checked already under their own names, and checking a checked value changes nothing.
-        if not isinstance(self.model, (str, Path)) or not str(self.model).strip():
+        # An empty name is resolve_model's to refuse ("MODEL is empty"), as the CLI has always said it.
+        if not isinstance(self.model, (str, Path)):
             raise PrecheckError(f"model should be a model name or a folder path, got {self.model!r}",
                                 "pass a hub id such as sentence-transformers/all-MiniLM-L6-v2, or a folder")
         object.__setattr__(self, "model", str(self.model))

@@ -5,17 +5,25 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python3}"
 
+# The stamp holds the digest of the files and the extras installed with them: an environment that
+# already has the extras asked for (scripts/test's include scripts/demo's) is reused as it is.
 ensure_env() {
   local venv="$ROOT/$1" extras="$2" constraints="$ROOT/$3"
   local stamp="$venv/.precheck-stamp"
-  local want
-  want="$(cat "$ROOT/pyproject.toml" "$constraints" | sha256sum | cut -d' ' -f1) $extras"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    return 0
+  local digest have=""
+  digest="$(cat "$ROOT/pyproject.toml" "$constraints" | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cut -d' ' -f1 "$stamp")" = "$digest" ]; then
+    have="$(cut -s -d' ' -f2 "$stamp")"
+    local missing=0 extra
+    for extra in ${extras//,/ }; do
+      case ",$have," in *",$extra,"*) ;; *) missing=1 ;; esac
+    done
+    [ "$missing" -eq 0 ] && return 0
+    extras="$have,$extras"
   fi
   [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -c "$constraints" -e "$ROOT[$extras]"
-  echo "$want" > "$stamp"
+  echo "$digest $extras" > "$stamp"
 }

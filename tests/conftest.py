@@ -264,6 +264,6 @@ def cross_encoder_training_run(cross_encoder_model, training_file, tmp_path_fact
     folder = tmp_path_factory.mktemp("cross-encoder-training")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("train-check", cross_encoder_model, "--steps", "4", "--batch-size", "4", "--data", training_file,
-                     "--json", folder / "report.json")
+        run = invoke("train-check", cross_encoder_model, "--mode", "half", "--steps", "4", "--batch-size", "4",
+                     "--data", training_file, "--json", folder / "report.json")
     return ScanRun(run, folder)

@@ -22,12 +22,11 @@ def test_a_tokenizer_length_that_is_no_number_names_the_option(tiny_model, tiny_
     assert_one_line_error(run, "--tokenizer-kwarg model_max_length")
 
 
-def test_a_package_the_users_own_option_needs_is_blamed_on_that_option(tiny_model, tiny_texts):
+def test_an_attention_kernel_the_machine_lacks_is_blamed_on_that_option(tiny_model, tiny_texts):
     run = invoke("scan", tiny_model, "--texts", tiny_texts, "-d", "fp16", "--no-fix", "-q",
-                 "--model-kwarg", 'quantization_config={"load_in_8bit": true}')
-    assert run.exit_code == 2
-    line = run.stderr.strip().splitlines()[-1]
-    assert "--model-kwarg quantization_config needs the package" in line and "model's code" not in line
+                 "--attn-implementation", "flash_attention_2")
+    assert_one_line_error(run, "--attn-implementation flash_attention_2")
+    assert "model's code" not in run.stderr
 
 
 def test_limits_within_the_model_pass(tiny_model, tiny_texts):

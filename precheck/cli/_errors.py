@@ -40,10 +40,10 @@ class OneLineErrors(TyperGroup):
             if exc.code != 1:
                 raise
             # click and typer exit 1 (the "model fails" code) when stdout closes under --help; in
-            # non-standalone mode nothing else exits 1 from here.
+            # non-standalone mode nothing else exits 1 from here. `--help | head` is the reader's
+            # choice to stop reading help: no error, no message (a report cut short is exit 2).
             _silence(sys.stdout)
-            _echo_error(BROKEN_PIPE_LINE)
-            sys.exit(EXIT_CANNOT_RUN)
+            sys.exit(EXIT_PASS)
         except Exception as exc:
             # click's UsageError, or typer's own copy of it in typer >= 0.29 (no click there):
             # matched by shape so that both generations of typer get one-line errors.

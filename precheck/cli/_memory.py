@@ -15,10 +15,14 @@ def _show_plans(options_list: list, json_path: str | None, quiet: bool, also: tu
     --quiet with --json silences it. Returns the plans as JSON-ready dicts."""
     from dataclasses import asdict
 
+    from ..inputs import check_input_files
     from ..loading.memory_plan import plan_scan
     from ..render.memory import render_memory
     from ._common import goes_to_stdout, make_console
 
+    # Every model's files are checked before any plan is printed: a refusal is the only output.
+    for options in options_list:
+        check_input_files(options, "" if len(options_list) == 1 else f"{options.model}: ")
     console = make_console(any(goes_to_stdout(path) for path in (json_path, *also)), quiet and json_path is not None)
     plans = []
     for options in options_list:

@@ -34,7 +34,8 @@ TRAIN_CHECK_OPTIONS = ("device", "kind", "trust_remote_code", "revision", "model
 @with_scan_options(only=TRAIN_CHECK_OPTIONS)
 def train_check(
     model: ModelArgument,
-    mode: Annotated[str, typer.Option(help="The mode the exit code is about: half, amp, bf16 or bf16-amp.")] = "half",
+    mode: Annotated[str, typer.Option(help="The mode the exit code is about: any (the default: some low-precision "
+                                      "mode trains as float32 does), half, amp, bf16 or bf16-amp.")] = "any",
     dtype: Annotated[str, typer.Option("--dtype", "-d", help="The dtype of half mode: fp16 or bf16.")] = "fp16",
     steps: Annotated[int, typer.Option(help="Optimizer steps per mode.")] = 20,
     lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,

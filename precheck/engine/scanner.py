@@ -272,7 +272,7 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     items = kind_for(model.kind).read_items(probe_file(options, model.kind)) \
         if probe_file(options, model.kind) is not None else []
     check_remote_code(model, options.trust_remote_code)
-    from ..loading.limits import check_before_load
+    from ..loading.defaults import check_before_load
 
     check_before_load(model, options.load)
     device = resolve_device(options.device)

@@ -36,6 +36,7 @@ class CiRun:
     baseline_updated: bool = False
     shard: str | None = None  # "K/N" when this run scanned one slice of a CI matrix (shard.py)
     identity: dict | None = None  # the `run` block (run_identity.py): what makes shards one run
+    update_requested: bool = False  # --update-baseline was given (it writes only when every model scanned)
 
     @property
     def exit_code(self) -> int:
@@ -111,7 +112,7 @@ def gate(config: CiConfig, runs: list[ModelRun], baseline: dict | None, update_b
     for run in runs:
         if run.report is not None and baseline is not None:
             run.regressions = regressions(baseline, run.config.name, run.report, config.tolerance)
-    outcome = CiRun(config, runs, baseline_found=baseline is not None)
+    outcome = CiRun(config, runs, baseline_found=baseline is not None, update_requested=update_baseline)
     if update_baseline and all(r.report is not None for r in runs):
         write_baseline(config.baseline, {r.config.name: r.report for r in runs})
         outcome.baseline_updated = True

@@ -155,3 +155,24 @@ def annotate(report, session) -> None:
     report.model.default_dtype = default_dtype(session.model.path)
     report.model.model_type = model_type(session.model.path)
     report.notes.extend(notes(report))
+
+
+# config.json keys that bound the positions a model can embed (BERT-like, GPT-2-like).
+_POSITION_KEYS = ("max_position_embeddings", "n_positions")
+
+
+def position_limit(model_path: str) -> int | None:
+    _, config = _transformer_config(model_path)
+    values = [config.get(key) for key in _POSITION_KEYS]
+    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
+    return min(found) if found else None
+
+
+def check_before_load(model, load) -> None:
+    """--max-seq-length against the positions config.json declares (no load needed)."""
+    if load.max_seq_length is None:
+        return
+    limit = position_limit(model.path)
+    if limit is not None and load.max_seq_length > limit:
+        raise PrecheckError(f"--max-seq-length {load.max_seq_length} is past {model.name}'s limit: its config "
+                            f"embeds {limit} positions", f"pass --max-seq-length {limit} or less (or leave it out)")

@@ -1,31 +1,9 @@
-"""The limits a model sets on precheck's load options: --max-seq-length past the positions it has,
---truncate-dim past its dimension, a tokenizer option that leaves no whole-number length. Named with
-the option and the model's limit, before the load where the config says it, right after it otherwise."""
+"""The limits a loaded model sets on precheck's load options: --truncate-dim past its dimension, a
+tokenizer option that leaves no whole-number length, named with the option and the model's limit
+right after the load (--max-seq-length past the config's positions is refused before it: defaults.py)."""
 from __future__ import annotations
 
 from ..errors import PrecheckError
-
-# config.json keys that bound the positions a model can embed (BERT-like, GPT-2-like).
-_POSITION_KEYS = ("max_position_embeddings", "n_positions")
-
-
-def position_limit(model_path: str) -> int | None:
-    from .defaults import _transformer_config
-
-    _, config = _transformer_config(model_path)
-    values = [config.get(key) for key in _POSITION_KEYS]
-    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0]
-    return min(found) if found else None
-
-
-def check_before_load(model, load) -> None:
-    """--max-seq-length against the positions config.json declares (no load needed)."""
-    if load.max_seq_length is None:
-        return
-    limit = position_limit(model.path)
-    if limit is not None and load.max_seq_length > limit:
-        raise PrecheckError(f"--max-seq-length {load.max_seq_length} is past {model.name}'s limit: its config "
-                            f"embeds {limit} positions", f"pass --max-seq-length {limit} or less (or leave it out)")
 
 
 def check_after_load(loaded, model, load) -> None:

@@ -293,6 +293,10 @@ def _option_error(load, exc: Exception, text: str) -> PrecheckError | None:
     given = [(flag, key) for flag, kwargs in (("--model-kwarg", load.model_kwargs), ("--config-kwarg", load.config_kwargs),
                                               ("--tokenizer-kwarg", load.tokenizer_kwargs)) for key in kwargs]
     named = [(flag, key) for flag, key in given if key in str(exc)]
+    # An attention kernel the machine lacks (flash_attention_2 without its package) is the option's doing.
+    if load.attn_implementation and ("attention" in str(exc).lower() or load.attn_implementation in str(exc)):
+        return PrecheckError(f"could not load the model with --attn-implementation {load.attn_implementation}: {text}",
+                             "use sdpa or eager, or install what that kernel needs")
     package = package_to_install(exc)
     if package and given:
         flag, key = (named or given)[0]

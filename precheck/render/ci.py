@@ -82,6 +82,10 @@ def render_ci(run: CiRun, console: Console) -> None:
                 console.print(f"  [red]{escape(model_run.config.name)}: storage[/red] {escape(line)}", highlight=False)
     if run.baseline_updated:
         console.print(f"Baseline written to {escape(str(run.config.baseline))}", highlight=False)
+    elif run.update_requested:
+        unscanned = sum(r.report is None for r in run.runs)
+        console.print(f"Baseline not written: {unscanned} model(s) could not be scanned, and a baseline records "
+                      "every model (fix them, then rerun with --update-baseline)", highlight=False)
     elif not run.baseline_found:
         console.print(f"No baseline at {escape(str(run.config.baseline))}: run with --update-baseline to record one",
                       highlight=False)

@@ -20,7 +20,7 @@ from ..loading.load import (
 from ..devices import device_supports, resolve_device
 from ..report import ErrorInfo, ModelInfo
 from .judge import judge, judge_reference
-from .modes import AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
+from .modes import ANY_MODE, AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
 
 PROBE_PAIRS = 16
 
@@ -117,7 +117,7 @@ def _torch_snippet(kind: Kind, mode: str, device: str) -> str:
 
 def recommend(modes: list[ModeResult], kind_name: str, device: str, asked: str) -> Recommendation:
     by_name = {m.mode: m for m in modes}
-    if by_name[asked].status == "ok" and asked != "half":
+    if asked in by_name and by_name[asked].status == "ok" and asked != "half":
         choice = asked
     else:
         # amp and bf16-amp (the trainer's fp16=True and bf16=True) keep float32 master weights, so
@@ -158,8 +158,8 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
     from ..engine.scanner import environment
     from .data import builtin_training_pairs, read_training_pairs
 
-    if options.mode not in MODES:
-        raise PrecheckError(f"unknown --mode {options.mode!r}", f"use {', '.join(MODES)}")
+    if options.mode not in (ANY_MODE, *MODES):
+        raise PrecheckError(f"unknown --mode {options.mode!r}", f"use {ANY_MODE} (the default), {', '.join(MODES)}")
     if options.steps < 1 or options.batch_size < 1 or not options.lr > 0:
         raise PrecheckError("--steps and --batch-size must be at least 1 and --lr above 0")
     if not options.max_loss_ratio >= 1 or not 0 <= options.min_loss_drop <= 1 or not -1 <= options.min_spearman <= 1:
@@ -205,7 +205,14 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         release_memory()
         judge(result, reference_result, options)
         modes.append(result)
-    asked = next(m for m in modes if m.mode == options.mode)
+    recommendation = recommend(modes, model.kind, device, options.mode)
+    if options.mode == ANY_MODE:
+        # The question most users have: can I train in less than float32 at all, and how?
+        chosen = next((m for m in modes if m.mode == recommendation.mode), None)
+        verdict = _verdict(chosen) if chosen is not None else TrainVerdict(
+            ANY_MODE, False, "no low-precision mode trains finite and learns as float32 does: train in float32")
+    else:
+        verdict = _verdict(next(m for m in modes if m.mode == options.mode))
     return TrainReport(
         model=ModelInfo(model.name, model.path, model.kind, model.source, attention=attention[0] if attention else ""),
         environment=environment(device),
@@ -214,6 +221,6 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
                   "pairs": len(data), "seed": options.seed, "max_loss_ratio": options.max_loss_ratio,
                   "min_loss_drop": options.min_loss_drop, "min_spearman": options.min_spearman},
         modes=modes,
-        recommendation=recommend(modes, model.kind, device, options.mode),
-        verdict=_verdict(asked),
+        recommendation=recommendation,
+        verdict=verdict,
     )

@@ -18,6 +18,8 @@ from ..report import Environment, ErrorInfo, ModelInfo
 
 TRAIN_SCHEMA = "precheck.train/1"
 MODES = ("half", "amp", "bf16", "bf16-amp")
+# train-check's default: the exit code says whether any low-precision mode trains as float32 does.
+ANY_MODE = "any"
 # The autocast dtype of the mixed-precision modes (float32 weights).
 AUTOCAST = {"amp": "float16", "bf16-amp": "bfloat16"}
 
@@ -25,7 +27,7 @@ AUTOCAST = {"amp": "float16", "bf16-amp": "bfloat16"}
 @dataclass(frozen=True)
 class TrainOptions:
     model: str
-    mode: str = "half"  # the mode the exit code is about
+    mode: str = "any"  # the mode the exit code is about; "any": some low-precision mode passes
     dtype: str = "float16"  # the low dtype of `half` (amp always autocasts to float16)
     steps: int = 20
     lr: float = 2e-5

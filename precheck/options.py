@@ -33,6 +33,7 @@ from .option_checks import (
 DEVICES = ("auto", "cpu", "cuda", "mps")
 KIND_CHOICES = ("auto", *KIND_NAMES)
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
+RESCORE_WITH = ("quantized", "original")
 # precheck sets these per run (the dtype under test; where the float32 reference goes).
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
                          "device_map": "--max-memory / --reference-device"}
@@ -157,6 +158,13 @@ class ScanOptions:
         2, "--storage: candidates the index returns per result for the float query to rescore (Qdrant's "
         "oversampling).", ("--rescore-multiplier",), at_least_one, config_type=int, panel="storage",
         fix_takes=False)
+    # What the float query rescores the candidates against: the index's own stored vectors (quantized;
+    # sentence-transformers' semantic_search_faiss), or the original float vectors kept beside them
+    # (Qdrant's and pgvector's re-ranking).
+    rescore_with: str = option(
+        "quantized", "--storage: rescore candidates against the stored quantized vectors (sentence-transformers) "
+        "or the original float vectors (Qdrant, pgvector).", ("--rescore-with",),
+        choice(RESCORE_WITH, "rescore source"), config_type=str, panel="storage", fix_takes=False)
     calibration_file: Path | None = option(
         None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
         "of the probe texts).", ("--calibration",), optional(path_value), cli_type=Optional[Path],
@@ -255,6 +263,9 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("rescore_multiplier") not in (None, default_of("rescore_multiplier")) and not values.get("storage"):
         raise PrecheckError(f"{where('rescore_multiplier')} is for {where('storage')}: it sets how an index "
                             "rescores int8/uint8/binary vectors", f"add {where('storage')} int8 (or leave it out)")
+    if values.get("rescore_with") not in (None, default_of("rescore_with")) and not values.get("storage"):
+        raise PrecheckError(f"{where('rescore_with')} is for {where('storage')}: it sets what an index rescores "
+                            "against", f"add {where('storage')} int8 (or leave it out)")
     if values.get("calibration_file") is not None and not values.get("storage"):
         raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
                             f"add {where('storage')} int8 (or leave the calibration out)")

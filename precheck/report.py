@@ -258,6 +258,8 @@ class StorageCheck:
     results: list[StorageResult]
     passed: bool
     seconds: float  # all the storage step added: quantize, search, figures
+    # what the candidates are rescored against: "quantized" (the stored vectors) or "original" (float)
+    rescore_with: str = "quantized"
 
 
 @dataclass

@@ -120,6 +120,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
                     "seconds": _AT_LEAST_0},
     StorageCheck: {"precisions": {"items": _PRECISION, "minItems": 1}, "min_recall": _SHARE, "k": {"minimum": 1},
                    "rescore_multiplier": {"minimum": 1}, "corpus": {"minimum": 2},
+                   "rescore_with": {"enum": ["quantized", "original"]},
                    "calibration_items": _AT_LEAST_0, "dimensions": {"minimum": 1}, "seconds": _AT_LEAST_0},
 }
 

@@ -176,7 +176,8 @@ def split_rows(rows: list[int], held_apart: bool) -> tuple[list[int], list[int]]
 
 
 def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[str, ...], min_recall: float,
-                    calibration=None, calibration_source: str = "held-apart", *, rescore_multiplier: int) -> StorageCheck:
+                    calibration=None, calibration_source: str = "held-apart", *, rescore_multiplier: int,
+                    rescore_with: str = "quantized") -> StorageCheck:
     """reference: the float32 run's embeddings; runs: model dtype -> that run's embeddings (float32
     first); rows: the probe items that form the corpus; calibration: int8/uint8 calibration
     embeddings (a --calibration file's, encoded once by the float32 model) or None to hold apart;
@@ -204,6 +205,8 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
             row_start = time.perf_counter()
             stored = _store(corpus, precision, calibrating)
             found = _top(stored, K)
+            if rescore_with == "original" and stored.rescore_vectors is not None:
+                stored.rescore_vectors = corpus  # the float vectors an index keeps beside the quantized ones
             rescored = None if stored.rescore_vectors is None else _rescored(stored, corpus, K, rescore_multiplier)
             figures = {
                 "recall_at_1": _recall(found[:, :1], truth[:, :1]),
@@ -221,6 +224,7 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
             ))
     return StorageCheck(
         precisions=list(precisions), min_recall=min_recall, k=K, rescore_multiplier=rescore_multiplier,
+        rescore_with=rescore_with,
         corpus=len(searched), calibration=calibration_source,
         calibration_items=len(held) if calibration is None else int(np.asarray(calibration).shape[0]),
         dimensions=int(reference.shape[1]), results=results, passed=all(r.passed for r in results),

@@ -73,7 +73,8 @@ def storage_of_scan(session: ScanRun, verdict):
     runs = {"float32": session.reference, **{dtype: session.kept[dtype] for dtype in passed}}
     source = str(options.calibration_file) if options.calibration_file is not None else "held-apart"
     check = measure_storage(session.reference, runs, session.storage_rows, options.storage, options.min_recall,
-                            session.calibration, source, rescore_multiplier=options.rescore_multiplier)
+                            session.calibration, source, rescore_multiplier=options.rescore_multiplier,
+                            rescore_with=options.rescore_with)
     notes = [f"{v.dtype} did not pass the scan ({v.status}): its embeddings are not measured in storage"
              for v in verdict.dtypes if not v.passed]
     return check, notes

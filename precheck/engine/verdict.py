@@ -82,7 +82,8 @@ def storage_figure_label(storage, row) -> str:
     """What the gated figure is, in words: never a rescored recall labelled as a plain one."""
     if row.recall_at_10_rescored is None:
         return f"recall@{storage.k}"
-    return f"recall@{storage.k} rescored ({storage.rescore_multiplier}x{storage.k} candidates)"
+    against = " against the original vectors" if storage.rescore_with == "original" else ""
+    return f"recall@{storage.k} rescored{against} ({storage.rescore_multiplier}x{storage.k} candidates)"
 
 
 def storage_row_passes(storage, row) -> bool:

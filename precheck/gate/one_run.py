@@ -114,7 +114,7 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
         raise PrecheckError(f"{path}: models[{index}].report.storage is missing, but the run recorded storage "
                             f"{', '.join(recorded['storage'])} for {entry['name']}", HINT)
     for key, recorded_key in (("precisions", "storage"), ("min_recall", "min_recall"),
-                              ("rescore_multiplier", "rescore_multiplier")):
-        if storage[key] != recorded[recorded_key]:
-            raise PrecheckError(f"{path}: models[{index}].report.storage.{key} is {storage[key]!r}, but the run "
+                              ("rescore_multiplier", "rescore_multiplier"), ("rescore_with", "rescore_with")):
+        if storage.get(key) != recorded[recorded_key]:
+            raise PrecheckError(f"{path}: models[{index}].report.storage.{key} is {storage.get(key)!r}, but the run "
                                 f"recorded {recorded[recorded_key]!r} for {entry['name']}", HINT)

@@ -19,7 +19,9 @@ def _share(value: float | None) -> str:
 def storage_table(storage) -> Table:
     table = Table(title=f"Storage: recall of float32's {storage.k} nearest neighbours among {storage.corpus} vectors",
                   title_justify="left")
-    table.caption = (f"rs: the float query rescores {storage.rescore_multiplier}x{storage.k} candidates; "
+    against = "original float" if storage.rescore_with == "original" else "stored"
+    table.caption = (f"rs: the float query rescores {storage.rescore_multiplier}x{storage.k} candidates "
+                     f"against their {against} vectors; "
                      f"rho: Spearman of similarities; gate: @10 rs (else @10) >= {storage.min_recall}")
     for column in ("model", "stored", "bytes", "@1", "@10", "@1 rs", "@10 rs", "rho", "gate"):
         table.add_column(column, justify="left" if column in ("model", "stored", "gate") else "right", no_wrap=True)

@@ -74,7 +74,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
         "probe_items": {"items": _AT_LEAST_0},
     },
     Fix: {
-        "dtype": _LOW, "strategy": {"enum": ["cast", "autocast", "keep-fp32", "bf16"]}, "fp32_param_share": _SHARE,
+        "dtype": _LOW, "strategy": {"enum": list(FIX_STRATEGIES)}, "fp32_param_share": _SHARE,
         # Added to precheck.report/1 after it shipped: a report written before them still validates.
         "precheck_snippet": {"required": False}, "status": {"required": False},
         "probe_runs": _AT_LEAST_0, "param_bytes": _AT_LEAST_0,

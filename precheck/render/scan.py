@@ -194,7 +194,7 @@ def fix_panel(report: Report, dtype: str) -> Panel:
     lines = []
     for f in (f for f in report.fixes if f.dtype == dtype):
         mark = "[green]passes[/green]" if f.verified else "[dim]not tried[/dim]" if f.status == "not-tried" \
-            else "[red]fails[/red]"
+            else "[red]no plan found[/red]" if f.status == "no-plan" else "[red]fails[/red]"
         star = " [bold](recommended)[/bold]" if f.recommended else ""
         detail = f.detail.removeprefix("not tried: ") if f.status == "not-tried" else f.detail
         lines.append(f"{f.strategy:<10} {mark}{star}: {escape(detail)}")

@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field
 
 PLAN_SCHEMA = "precheck.plan/1"
 # Cheapest first: the order fixes are tried in, and the first verified one is recommended.
-FIX_STRATEGIES = ("cast", "autocast", "keep-fp32", "bf16")
+FIX_STRATEGIES = ("cast", "autocast", "keep-fp32", "bf16", "fp16")
+# The fixes that switch to the other half precision: the dtype their weights load in.
+SWITCHES = {"bf16": "bfloat16", "fp16": "float16"}
 
 
 @dataclass
@@ -31,8 +33,8 @@ class Plan:
         """The dtype to load the weights in before the plan is applied."""
         if self.strategy == "load":
             return self.dtype
-        if self.strategy == "bf16":
-            return "bfloat16"
+        if self.strategy in SWITCHES:
+            return SWITCHES[self.strategy]
         return "float32"
 
     def to_dict(self) -> dict:
@@ -183,8 +185,8 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     after = f"model.max_seq_length = {load.max_seq_length}\n" \
         if load.max_seq_length is not None and kind.max_length_argument is None else ""
     after += _repair_lines(plan, net)  # buffers the installed transformers leaves uninitialised
-    if plan.strategy in ("load", "bf16"):
-        dtype = low if plan.strategy == "load" else "torch.bfloat16"
+    if plan.strategy == "load" or plan.strategy in SWITCHES:
+        dtype = low if plan.strategy == "load" else f"torch.{SWITCHES[plan.strategy]}"
         body = f"{load_line}{_constructor_source(kind, load, dtype)})\n{after}"
     else:
         body = f"{load_line}{_constructor_source(kind, load, None)})"

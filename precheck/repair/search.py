@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .keep_search import MAX_FP32_SHARE, PlanProbe, search_keep_fp32
-from .plans import FIX_STRATEGIES, Plan, snippets
+from .plans import FIX_STRATEGIES, SWITCHES, Plan, snippets
 from ..report import Diagnosis, Fix, ProbeResult
 from ..session import ScanRun
 
@@ -59,7 +59,8 @@ def _fix(session: ScanRun, plan: Plan, result: ProbeResult | None, share: float,
         recommended=False,
         snippet=plain,
         precheck_snippet=with_precheck,
-        status=result.status if result is not None else "not-tried",
+        # A search that ran and found no plan was tried; only a fix never run is "not-tried".
+        status=result.status if result is not None else ("no-plan" if runs else "not-tried"),
         detail=detail or (_why(session.kind, result) if result is not None else ""),
         probe_runs=runs,
         param_bytes=param_bytes if param_bytes is not None else (result.param_bytes if result is not None else None),
@@ -70,18 +71,19 @@ def recommend(fixes: list[Fix], cause: str, bf16_runs: bool) -> Fix | None:
     """Among verified fixes: float32 made inside the forward -> autocast, which casts at every op
     whatever code path made the float32 (a plan covers only the modules the probe set reached);
     otherwise the fix in the requested dtype with the fewest parameter bytes, ties broken by min
-    cosine, unless it keeps more than 25% of the parameters in float32 and a verified bf16 runs here."""
+    cosine, unless it keeps more than 25% of the parameters in float32 and a verified switch to the other
+    half precision runs here: that keeps the whole memory saving, which a fix in float32 weights does not."""
     verified = [f for f in fixes if f.verified]
     autocast = next((f for f in verified if f.strategy == "autocast"), None)
     if cause == "float32-in-forward" and autocast is not None:
         best = autocast
     else:
-        same = [f for f in verified if f.strategy != "bf16"]
+        same = [f for f in verified if f.strategy not in SWITCHES]
         best = min(same, key=lambda f: (f.param_bytes if f.param_bytes is not None else float("inf"),
                                         -(f.min_cosine if f.min_cosine is not None else -1.0)), default=None)
-        bf16 = next((f for f in verified if f.strategy == "bf16"), None)
-        if bf16 is not None and bf16_runs and (best is None or best.fp32_param_share > HEAVY_FP32_SHARE):
-            best = bf16
+        switch = next((f for f in verified if f.strategy in SWITCHES), None)
+        if switch is not None and bf16_runs and (best is None or best.fp32_param_share > HEAVY_FP32_SHARE):
+            best = switch
     if best is not None:
         best.recommended = True
     return best
@@ -129,22 +131,26 @@ def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: lis
                 continue
             before = probe.runs
             result = probe.verify(plan)
-            found.append(_fix(session, plan, result, 1.0, "float32 weights; autocast picks the dtype per op",
-                              probe.runs - before))
+            found.append(_fix(session, plan, result, 1.0, "float32 weights (no memory saved: every parameter "
+                              "stays in float32); autocast picks the dtype per op", probe.runs - before))
         elif strategy == "keep-fp32":
             if cast_passes:
                 found.append(_fix(session, Plan(dtype, "keep-fp32"), None, 0.0, skipped))
                 continue
             found.append(_keep_fp32_fix(session, probe, culprit, drift))
-        elif strategy == "bf16" and dtype == "float16":
-            scanned = _find(results, "bfloat16", "load")
-            plan = Plan(dtype, "bf16")
+        elif strategy in SWITCHES and SWITCHES[strategy] != dtype:
+            # The other half precision keeps the whole memory saving: scanned already, or worth a run.
+            other = SWITCHES[strategy]
+            if not device_supports(session.device, other)[0]:
+                continue
             before = probe.runs
-            result = scanned or probe.verify(Plan("bfloat16", "load"))
-            found.append(_fix(session, plan, result, 0.0,
-                              "bfloat16 has float32's range; " + _why(session.kind, result),
+            result = _find(results, other, "load") or probe.verify(Plan(other, "load"))
+            why = "bfloat16 has float32's range; " if other == "bfloat16" else \
+                "float16 keeps 3 more bits of precision than bfloat16; "
+            found.append(_fix(session, Plan(dtype, strategy), result, 0.0, why + _why(session.kind, result),
                               probe.runs - before))
-    recommend(found, culprit.cause if culprit is not None else "", device_supports(session.device, "bfloat16")[0])
+    other = next(SWITCHES[s] for s in SWITCHES if SWITCHES[s] != dtype)
+    recommend(found, culprit.cause if culprit is not None else "", device_supports(session.device, other)[0])
     return found
 
 

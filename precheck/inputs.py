@@ -86,17 +86,15 @@ def option_inputs(options) -> list[Input]:
 
 
 def check_input_files(options, where: str = "") -> None:
-    """Each file a scan's options name exists and is no folder, before anything is planned or
-    loaded: --plan-only refuses a missing --texts as the scan would, and says so first."""
+    """Each file a scan's options name can be read, before anything is planned or loaded:
+    --plan-only refuses a missing --texts as the scan would, in reading.py's words."""
     from .errors import PrecheckError
     from .options import file_options
+    from .reading import check_readable
 
     for name, _, flag in file_options():
-        path = getattr(options, name)
-        if path is None:
-            continue
-        path = Path(path)
-        if not path.exists():
-            raise PrecheckError(f"{where}{flag} {path} not found", f"check the path given to {flag}")
-        if path.is_dir():
-            raise PrecheckError(f"{where}{flag} {path} is a folder", f"give {flag} a file")
+        if getattr(options, name) is not None:
+            try:
+                check_readable(Path(getattr(options, name)), flag, f"check the path given to {flag}")
+            except PrecheckError as exc:
+                raise PrecheckError(where + exc.message, exc.hint) from None

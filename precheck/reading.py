@@ -12,6 +12,15 @@ from .errors import PrecheckError
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # a probe set needs hundreds of lines; 64 MiB is far past any
 
 
+def check_readable(path: Path, option: str, hint: str) -> None:
+    """What read_text_input would refuse without reading anything (a pipe is left unread): the
+    same words, before any plan is printed or model loaded."""
+    if not path.exists():
+        raise PrecheckError(f"{option} file not found: {path}", hint)
+    if path.is_dir():
+        raise PrecheckError(f"{option} {path} is a folder, not a file", hint)
+
+
 def read_text_input(path: Path, option: str, hint: str) -> str:
     """The whole file, read once (a pipe or /dev/stdin gives its text only once), as UTF-8,
     refused past MAX_INPUT_BYTES (/dev/zero would otherwise fill memory)."""

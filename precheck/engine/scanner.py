@@ -156,6 +156,9 @@ class ScanSession:
         self.reference_sums = weight_sums(torch_module(model))
         self.attention = attention_implementations(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
+        from ..loading.raw_checkpoint import raw_checkpoint_notes
+
+        self.notes.extend(raw_checkpoint_notes(self.model.path, model, self.model.kind))
         if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
         if self.options.storage:

@@ -26,6 +26,7 @@ class CrossEncoderKind(ReadsFigures):
     outputs_are_scores = True
     dense_embeddings = False
     served = True
+    head_suffix, head_words = "ForSequenceClassification", "a classification head, as rerankers use"
     max_length_argument = "max_length"
     trains_by = "scores"
 

@@ -19,6 +19,7 @@ class Embedder(ReadsFigures):
     outputs_are_scores = False
     dense_embeddings = True
     served = True
+    head_suffix, head_words = "", ""  # a bare encoder: the pipeline pools its token embeddings
     max_length_argument = None  # max_seq_length is set on the loaded model
     trains_by = "embeddings"
 

@@ -32,6 +32,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     outputs_are_scores = False  # a MaxSim score and token vectors per pair
     # Which servers take late-interaction models is not verified (docs/multi-vector.md).
     served = False
+    head_suffix, head_words = "", ""  # ColBERT checkpoints are told apart by their own configs
     max_length_argument = None
     trains_by = None
     # The sentence-transformers subpackage that holds the class: versions without it are refused

@@ -32,6 +32,10 @@ class Kind(Protocol):
     # cross-entropy, through the transformers model under the wrapper), "embeddings" (cosine of the
     # two texts' embeddings, MSE: CosineSimilarityLoss), or None: train-check does not train it.
     trains_by: ClassVar[str | None]
+    # The transformers head (architecture class-name suffix) a plain checkpoint of this kind carries,
+    # and what it is, for a folder without modules.json (loading/raw_checkpoint.py); "" for none.
+    head_suffix: ClassVar[str]
+    head_words: ClassVar[str]
 
     # From `figures`, by kinds/figures.py's ReadsFigures, which every kind mixes in:
     def headline_value(self, result: Any) -> float | None:

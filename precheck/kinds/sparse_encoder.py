@@ -31,6 +31,7 @@ class SparseEncoderKind(Embedder):
     figures = ("score", "terms")
     dense_embeddings = False  # sparse vectors over the vocabulary
     trains_by = None
+    head_suffix, head_words = "ForMaskedLM", "a masked-language-model head, as SPLADE models use"
     since = "5.0.0"  # the sentence-transformers release that added SparseEncoder (loading.py checks it)
 
     def __init__(self) -> None:

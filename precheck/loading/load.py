@@ -252,6 +252,13 @@ def check_remote_code(model: ResolvedModel, trust_remote_code: bool) -> None:
 
 def quiet_libraries() -> None:
     """transformers' per-load weight bars and advice would interleave with precheck's own output."""
+    import logging
+
+    # Set before transformers is imported: it imports torchao when installed (precheck[quant]), whose
+    # import logs a warning per CUDA kernel library a CPU machine cannot load, and torch's pytree
+    # logs a deprecation for torchao's enums. Neither is about the model under test.
+    for noisy in ("torchao", "torch.utils._pytree"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     import huggingface_hub
     import transformers
 

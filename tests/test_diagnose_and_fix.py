@@ -235,3 +235,11 @@ def test_a_plan_naming_a_module_the_model_lacks_is_refused_in_one_line(tiny_mode
         {"schema": "precheck.plan/1", "dtype": "float16", "strategy": "keep-fp32", "keep_fp32": ["0.auto_model.nowhere"]}))
     with pytest.raises(precheck.PrecheckError, match="keep_fp32 names '0.auto_model.nowhere', which this model does not have"):
         precheck.load(str(folder), device="cpu")
+
+
+def test_each_pipeline_modules_headroom_is_its_own_output(plain_scan):
+    _, report = plain_scan
+    modules = {h["module"]: h for h in report["headroom"] if h["kind"] == "module"}
+    # Normalize outputs unit vectors; Pooling averages token embeddings, so stays under their maximum.
+    assert modules["2"]["max_abs"] <= 1.0 + 1e-6
+    assert modules["1"]["max_abs"] < modules["0"]["max_abs"]

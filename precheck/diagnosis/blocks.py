@@ -48,7 +48,10 @@ def recording_headroom(net):
     classes = {p: type(net.get_submodule(p)).__name__ for p in paths}
 
     def record(path, module, args, kwargs, output):
-        largest[path] = max(largest.get(path, 0.0), max_abs(floating_tensors(output)))
+        # A pipeline module passes on a features dict that still holds what earlier modules put in it:
+        # its own output is the embedding it adds (Pooling's and Normalize's sentence embedding).
+        own = _main_tensor(output) if paths[path] == "module" else None
+        largest[path] = max(largest.get(path, 0.0), max_abs([own] if own is not None else floating_tensors(output)))
 
     def result() -> list[Headroom]:
         return [Headroom(p, classes[p], kind, largest[p], largest[p] / FLOAT16_MAX)

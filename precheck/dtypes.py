@@ -19,19 +19,36 @@ _ALIASES = {
 }
 LOW_PRECISION = ("float16", "bfloat16")
 DEFAULT_DTYPES = ("float16", "bfloat16")
+# Quantized weights (docs/quantization.md), loaded as users load them: a quantization_config in
+# model_kwargs. 4-bit layers compute in bfloat16 unless the name ends in -fp16 (float16 compute).
+# torchao's int4 weight-only is not here: with torchao 0.18 none of its packings runs on a CPU.
+QUANTIZED = ("int8", "nf4", "nf4-fp16", "fp4", "fp4-fp16", "int8wo", "int8dq")
+UNDER_TEST = LOW_PRECISION + QUANTIZED
+_QUANTIZED_ALIASES = {"llm.int8": "int8", "bnb-int8": "int8", "nf4-bf16": "nf4", "fp4-bf16": "fp4",
+                      "int8-weight-only": "int8wo", "int8-dynamic": "int8dq"}
+_KNOWN = "fp16 (float16, half), bf16 (bfloat16), " + ", ".join(QUANTIZED)
 
 
-def parse_low_dtype(text: str) -> str:
-    """Map a user's spelling (fp16, half, bf16, ...) to torch's name of a half-precision dtype."""
+def is_quantized(name: str) -> bool:
+    return name in QUANTIZED
+
+
+def parse_low_dtype(text: str, quantized: bool = True) -> str:
+    """Map a user's spelling (fp16, half, bf16, nf4, ...) to precheck's name of a precision under test:
+    torch's name of a half-precision dtype, or one of QUANTIZED (quantized=False: half precision only)."""
     parts = [part for part in str(text).split(",") if part.strip()]
     if len(parts) > 1:
         raise PrecheckError(f"--dtype {text!r} names {len(parts)} dtypes; this command takes one",
                             "pass one of fp16 or bf16 (run it once per dtype)")
-    name = _ALIASES.get(text.strip().lower())
-    if name not in LOW_PRECISION:
+    spelled = text.strip().lower()
+    name = _ALIASES.get(spelled) or _QUANTIZED_ALIASES.get(spelled) or (spelled if spelled in QUANTIZED else None)
+    if name in QUANTIZED and not quantized:
+        raise PrecheckError(f"--dtype {text!r} is a quantized precision: this command takes fp16 or bf16",
+                            "scan it with precheck scan --dtype " + name)
+    if name not in UNDER_TEST:
         raise PrecheckError(
             f"unknown dtype {text!r}",
-            "use fp16 (float16, half) or bf16 (bfloat16)",
+            f"use {_KNOWN if quantized else 'fp16 (float16, half) or bf16 (bfloat16)'}",
         )
     return name
 
@@ -49,7 +66,7 @@ def parse_low_dtypes(texts: list[str] | tuple[str, ...] | None) -> tuple[str, ..
     if not names:
         # `--dtype "$UNSET"` in a CI script: a gate that tests nothing must not pass.
         raise PrecheckError(f"no dtype given in {', '.join(repr(t) for t in texts)}",
-                            "use fp16 (float16, half) and/or bf16 (bfloat16), or leave --dtype out for both")
+                            f"use {_KNOWN}, or leave --dtype out for fp16 and bf16")
     return tuple(names)
 
 

@@ -71,10 +71,54 @@ def low_dtypes(value, where):
             (not value and not where.startswith("--")):
         raise PrecheckError(f"{where} should be a non-empty list of dtype names such as [\"fp16\", \"bf16\"]")
     try:
-        return parse_low_dtypes(list(value))
+        names = parse_low_dtypes(list(value))
     except PrecheckError as exc:
         prefix = "" if where.startswith("--") else f"{where}: "
         raise PrecheckError(f"{prefix}{exc.message}", exc.hint) from exc
+    from .loading.quantization import check_quantization_available
+
+    check_quantization_available(names, where)
+    return names
+
+
+GATE_FIGURES = {"min_cosine": True, "min_spearman": True, "min_top1_agreement": False}  # figure -> open_low
+
+
+def quantized_gates(value, where):
+    """Per quantized precision, thresholds over its default gate: PRECISION.FIGURE=VALUE strings (the
+    repeated flag) or a table {precision: {figure: value}} (config, API) -> {precision: {figure: float}}."""
+    from .dtypes import is_quantized, parse_low_dtype
+
+    if isinstance(value, (list, tuple)):
+        table: dict = {}
+        for item in value:
+            key, sep, text = str(item).partition("=")
+            precision, dot, figure = key.strip().partition(".")
+            if not sep or not dot:
+                raise PrecheckError(f"{where} {item!r} is not PRECISION.FIGURE=VALUE",
+                                    f"for example {where} nf4.min_top1_agreement=0.95")
+            try:
+                table.setdefault(precision, {})[figure] = float(text)
+            except ValueError:
+                table.setdefault(precision, {})[figure] = text.strip()  # refused below, by name
+        value = table
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise PrecheckError(f"{where} should be a table of precision -> {{figure = value}}, got {value!r}",
+                            "for example [tool.precheck.gates.nf4] min_top1_agreement = 0.95")
+    gates: dict = {}
+    for precision, figures in value.items():
+        name = parse_low_dtype(str(precision))
+        if not is_quantized(name):
+            raise PrecheckError(f"{where}: {precision} is gated by --min-cosine, --min-spearman and "
+                                "--min-top1-agreement", "gate quantized precisions here (int8, nf4, ...)")
+        for figure, threshold in figures.items():
+            figure_name = str(figure).strip().replace("-", "_")
+            if figure_name not in GATE_FIGURES:
+                raise PrecheckError(f"{where}: {precision}.{figure} is no gate",
+                                    f"gate one of {', '.join(GATE_FIGURES)}")
+            gates.setdefault(name, {})[figure_name] = share(GATE_FIGURES[figure_name])(
+                threshold, f"{where} {name}.{figure_name}")
+    return gates
 
 
 def storage_precisions(value, where):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .dtypes import DEFAULT_DTYPES
+from .dtypes import DEFAULT_DTYPES, QUANTIZED
 from .errors import PrecheckError
 from .kinds import KIND_NAMES
 from .option_checks import (
@@ -24,6 +24,7 @@ from .option_checks import (
     non_empty_text,
     optional,
     parse_max_memory,
+    quantized_gates,
     path_value,
     refuse_foreign_budget,
     share,
@@ -36,7 +37,8 @@ ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
 RESCORE_WITH = ("quantized", "original")
 # precheck sets these per run (the dtype under test; where the float32 reference goes).
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
-                         "device_map": "--max-memory / --reference-device"}
+                         "device_map": "--max-memory / --reference-device",
+                         "quantization_config": f"--dtype {', '.join(QUANTIZED)} (docs/quantization.md)"}
 PANELS = {"probe": "Model and probe set", "gate": "Gate", "run": "Run", "load": "Loading (as users load)",
           "memory": "Memory", "storage": "Storage precision (docs/storage.md)"}
 
@@ -74,7 +76,9 @@ class ScanOptions:
 
     model: str
     dtypes: tuple[str, ...] = option(
-        DEFAULT_DTYPES, "fp16/float16/half or bf16/bfloat16; repeat or comma-separate. Default: both.",
+        DEFAULT_DTYPES, "fp16/float16/half, bf16/bfloat16, or quantized: int8, nf4, fp4 (4-bit, bfloat16 "
+        "compute; nf4-fp16/fp4-fp16: float16 compute), int8wo, int8dq (docs/quantization.md); repeat or "
+        "comma-separate. Default: fp16 and bf16.",
         ("--dtype", "-d"), low_dtypes, cli_type=Optional[list[str]], config_type=list, panel="gate")
     device: str = option("auto", "auto (cuda when available), cpu, cuda or mps.", ("--device",),
                          choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True)
@@ -97,6 +101,11 @@ class ScanOptions:
     min_top1_agreement: float = option(
         0.0, "Lowest share of probe items whose nearest neighbour (top passage) is kept.", ("--min-top1-agreement",),
         share(open_low=False), config_type=(int, float), panel="gate")
+    gates: dict = option(
+        {}, "Quantized precisions: a threshold over the precision's own default gate, PRECISION.FIGURE=VALUE "
+        "(e.g. nf4.min_top1_agreement=0.95; figures min_cosine, min_spearman, min_top1_agreement); repeatable. "
+        "Defaults: docs/quantization.md.", ("--gate",), quantized_gates, cli_type=_KWARG_LIST, config_type=dict,
+        panel="gate", metavar="PRECISION.FIGURE=VALUE")
     batch_size: int = option(32, "encode() / predict() batch size.", ("--batch-size",), at_least_one,
                              config_type=int, panel="run", ci_flag=True)
     depth: int = option(1, "Module table depth: 1 = top-level modules.", ("--depth",), at_least_one,

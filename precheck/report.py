@@ -43,6 +43,8 @@ class Settings:
     probe_source: str  # "builtin" or the --texts / --pairs file
     batch_size: int
     depth: int
+    # each quantized precision's thresholds, as used (engine/verdict.py thresholds): what merge rejudges with
+    gates: dict[str, dict[str, float]] = field(default_factory=dict)
     # how the model was loaded and encoded, as given (precheck/options.py LoadOptions.to_dict):
     # revision, model/config/tokenizer kwargs, attn_implementation, max_seq_length, prompt, truncate_dim
     load: dict = field(default_factory=dict)

@@ -9,7 +9,7 @@ import types
 import typing
 from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 
-from .dtypes import LOW_PRECISION, PRECISIONS
+from .dtypes import LOW_PRECISION, PRECISIONS, QUANTIZED, UNDER_TEST
 from .kinds import KIND_NAMES
 from .options import ATTN_IMPLEMENTATIONS
 from .report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
@@ -25,8 +25,11 @@ _PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 # (type, enum or const replace the hint's own type); `"required": True/False` (a bool, not
 # JSON Schema's list) overrides the default that a field without a default value is required.
 ALWAYS = {"required": True}  # has a default, but every document of its version has the key
-_LOW = {"enum": list(LOW_PRECISION)}
-_ANY_DTYPE = {"enum": ["float32", *LOW_PRECISION]}
+# What a scan tests: half precision and the quantized precisions (dtypes.py); a fix and a plan are half precision's.
+_LOW = {"enum": list(UNDER_TEST)}
+_HALF = {"enum": list(LOW_PRECISION)}
+_ANY_DTYPE = {"enum": ["float32", *UNDER_TEST]}
+_TORCH_DTYPE = {"enum": ["float32", *LOW_PRECISION]}  # a checkpoint's dtype; train-check trains in these
 _AT_LEAST_0 = {"minimum": 0}
 _SHARE = {"minimum": 0, "maximum": 1}
 _COUNTS = {"additionalProperties": _AT_LEAST_0}
@@ -53,9 +56,10 @@ _PRECISION = {"enum": list(PRECISIONS)}
 
 CONSTRAINTS: dict[type, dict[str, dict]] = {
     ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub"]},
-                "default_dtype": _ANY_DTYPE},
+                "default_dtype": _TORCH_DTYPE},
     Settings: {"dtypes": {"items": _LOW, "minItems": 1}, "probe_items": {"minimum": 1},
-               "batch_size": {"minimum": 1}, "depth": {"minimum": 1}, "load": LOAD_SETTINGS},
+               "batch_size": {"minimum": 1}, "depth": {"minimum": 1}, "load": LOAD_SETTINGS,
+               "gates": {"propertyNames": {"enum": list(QUANTIZED)}}},
     Reference: {"nonfinite": _AT_LEAST_0, "dimension": {"minimum": 1}},
     BufferCheck: {"status": {"enum": ["none", "ok", "repaired", "unchecked"]}, "checked": _AT_LEAST_0,
                   "repaired_buffers": ALWAYS},
@@ -74,7 +78,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
         "probe_items": {"items": _AT_LEAST_0},
     },
     Fix: {
-        "dtype": _LOW, "strategy": {"enum": list(FIX_STRATEGIES)}, "fp32_param_share": _SHARE,
+        "dtype": _HALF, "strategy": {"enum": list(FIX_STRATEGIES)}, "fp32_param_share": _SHARE,
         # Added to precheck.report/1 after it shipped: a report written before them still validates.
         "precheck_snippet": {"required": False}, "status": {"required": False},
         "probe_runs": _AT_LEAST_0, "param_bytes": _AT_LEAST_0,
@@ -102,7 +106,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
         "modes": {"minItems": 2},
     },
     ModeResult: {
-        "mode": {"enum": ["float32", *MODES]}, "weights_dtype": _ANY_DTYPE, "compute_dtype": _ANY_DTYPE,
+        "mode": {"enum": ["float32", *MODES]}, "weights_dtype": _TORCH_DTYPE, "compute_dtype": _TORCH_DTYPE,
         **{key: ALWAYS for key in ("losses", "first_nonfinite", "predictions_finite", "max_abs_diff_vs_float32",
                                    "spearman_vs_float32", "seconds_per_step", "memory_bytes", "memory_source")},
         "skipped_steps": {**ALWAYS, **_AT_LEAST_0},
@@ -113,7 +117,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
     Recommendation: {"mode": {"enum": [*MODES, None]}},
     # precheck.json, the plan `precheck fix` writes and `precheck.load` applies.
-    Plan: {"dtype": _LOW, "strategy": {"enum": ["load", *FIX_STRATEGIES]}, "load": LOAD_SETTINGS},
+    Plan: {"dtype": _HALF, "strategy": {"enum": ["load", *FIX_STRATEGIES]}, "load": LOAD_SETTINGS},
     StorageResult: {"model_dtype": _ANY_DTYPE, "precision": _PRECISION, "bytes_per_vector": {"minimum": 1},
                     "recall_at_1": _SHARE, "recall_at_10": _SHARE, "recall_at_1_rescored": _SHARE,
                     "recall_at_10_rescored": _SHARE, "spearman": {"minimum": -1, "maximum": 1},

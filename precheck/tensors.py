@@ -86,5 +86,36 @@ def torch_module(model):
     return model if isinstance(model, nn.Module) else model.model
 
 
+def tensor_bytes(tensor) -> int:
+    """The bytes a tensor holds: a quantized tensor subclass (torchao) reports its original dtype and
+    shape, so its inner tensors (int8 data, scales) are counted instead."""
+    flatten = getattr(type(tensor), "__tensor_flatten__", None)
+    if flatten is not None:
+        names, _ = tensor.__tensor_flatten__()
+        return sum(tensor_bytes(getattr(tensor, name)) for name in names)
+    size = tensor.numel() * tensor.element_size()
+    state = getattr(tensor, "quant_state", None)  # bitsandbytes 4-bit: the per-block scales beside the data
+    absmax = getattr(state, "absmax", None)
+    return size + (absmax.numel() * absmax.element_size() if absmax is not None else 0)
+
+
+def quantized_form(tensor) -> tuple[str, int] | None:
+    """(what a quantized parameter is, how many weights it holds), or None for an ordinary tensor:
+    bitsandbytes 8-bit is int8 already; its 4-bit packs two weights in a uint8 with a scale per block;
+    a torchao subclass reports its original dtype, so its inner data's dtype is named."""
+    state = getattr(tensor, "quant_state", None)
+    if state is not None and getattr(state, "shape", None) is not None:
+        count = 1
+        for size in state.shape:
+            count *= int(size)
+        return f"{getattr(state, 'quant_type', '4-bit')} (4-bit in uint8, block {state.blocksize})", count
+    if getattr(type(tensor), "__tensor_flatten__", None) is not None:
+        names, _ = tensor.__tensor_flatten__()
+        data = getattr(tensor, names[0]) if names else None
+        if data is not None:
+            return f"{str(data.dtype).removeprefix('torch.')} ({type(tensor).__name__})", tensor.numel()
+    return None
+
+
 def param_bytes(model) -> int:
-    return sum(p.numel() * p.element_size() for p in torch_module(model).parameters())
+    return sum(tensor_bytes(p) for p in torch_module(model).parameters())

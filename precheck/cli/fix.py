@@ -42,7 +42,7 @@ def fix(
         from ..dtypes import parse_low_dtype
         from ..options import scan_options
 
-        wanted = parse_low_dtype(dtype)
+        wanted = parse_low_dtype(dtype, quantized=False)
         checked = scan_options(model, options, dtypes=(wanted,))
         from ..repair.apply import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome

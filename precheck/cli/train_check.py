@@ -55,7 +55,7 @@ def train_check(
         from ..dtypes import parse_low_dtype
         from ..options import scan_options
 
-        wanted = parse_low_dtype(dtype)
+        wanted = parse_low_dtype(dtype, quantized=False)
         checked = scan_options(model, options)
         check_outputs([Output("--json", json_path)], force, [*model_inputs(model), Input("--data file", data)])
         from ..render.training import render_train_report

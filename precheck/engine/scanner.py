@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .compare import nonfinite_rows
+from ..dtypes import is_quantized
 from ..errors import PrecheckError
 from ..options import ScanOptions
 from ..loading.inventory import module_rows
@@ -32,7 +33,7 @@ from ..diagnosis.blocks import recording_headroom
 from ..diagnosis.localise import is_unsupported_message
 from ..progress import counting_items
 from .storage_scan import add_storage, check_storage_options, with_corpus
-from .verdict import classify, compared_nothing, judge
+from .verdict import classify, compared_nothing, gates_used, judge, thresholds
 from ..loading.memory_plan import plan_memory
 from ..kinds import kind_for, torch_module
 from ..tensors import param_bytes
@@ -48,6 +49,9 @@ from ..report import (
 )
 
 STRATEGIES = ("load", "cast")
+# A quantized precision is only loaded: quantizing is a load-time conversion, and a float32 model
+# `.to()` a quantized type is nothing a user can do (docs/quantization.md).
+QUANTIZED_STRATEGIES = ("load",)
 Progress = Callable[[str], None]
 
 
@@ -246,7 +250,7 @@ class ScanSession:
         return self._remember(sizes, ProbeResult(
             dtype,
             strategy,
-            classify(figures, self.options),
+            classify(figures, thresholds(self.options, dtype)),
             nonfinite=figures.nonfinite,
             min_cosine=figures.min_cosine,
             mean_cosine=figures.mean_cosine,
@@ -259,7 +263,8 @@ class ScanSession:
         ))
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
-        return self.probe(dtype, strategy, self.builder(dtype, strategy), reuse=True)
+        # A quantized precision has one run, and its weights are tensor subclasses a fingerprint cannot read.
+        return self.probe(dtype, strategy, self.builder(dtype, strategy), reuse=not is_quantized(dtype))
 
 
 def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[ScanSession, Reference]:
@@ -302,7 +307,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
     results: list[ProbeResult] = []
     for dtype in options.dtypes:
         supported, why = device_supports(session.device, dtype)
-        for strategy in STRATEGIES:
+        for strategy in QUANTIZED_STRATEGIES if is_quantized(dtype) else STRATEGIES:
             if supported:
                 results.append(session.run(dtype, strategy))
             else:
@@ -326,6 +331,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             min_cosine=options.min_cosine,
             min_spearman=options.min_spearman,
             min_top1_agreement=options.min_top1_agreement,
+            gates=gates_used(options),
             probe_items=len(session.items),
             probe_source=str(probe_file(options, model.kind) or "builtin"),
             batch_size=options.batch_size,

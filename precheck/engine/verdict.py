@@ -3,7 +3,9 @@ gate added later) against its thresholds. `scan`, `ci`, `merge` and the Python A
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+from ..dtypes import is_quantized
 from ..kinds import Kind, kind_for
 from ..report import DtypeVerdict, ProbeResult, Report, Verdict
 
@@ -16,6 +18,41 @@ GATES = (("top1_agreement", "min_top1_agreement", "top-1 agreement {} < {}"),
 # Storage (--storage): recall@10 after rescoring where the index rescores, plain recall@10 where
 # nothing is rescored (float32, float16), against StorageCheck.min_recall.
 STORAGE_GATES = (("recall_at_10_rescored", "min_recall"), ("recall_at_10", "min_recall"))
+# Each quantized precision's own default gate (docs/quantization.md, from measurements on
+# all-MiniLM-L6-v2). Quantization loses more than float16 by design: a 0.999 cosine would fail every
+# 4-bit model, so 4-bit is gated on what retrieval keeps (top-1 agreement, Spearman) with a floor on
+# the cosine that catches a broken load. Set per precision with --gate / [tool.precheck.gates].
+QUANTIZED_GATES = {
+    **{name: {"min_cosine": 0.98, "min_spearman": 0.98, "min_top1_agreement": 0.8}
+       for name in ("int8", "int8wo", "int8dq")},
+    **{name: {"min_cosine": 0.8, "min_spearman": 0.95, "min_top1_agreement": 0.8}
+       for name in ("nf4", "nf4-fp16", "fp4", "fp4-fp16")},
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The thresholds one precision's runs are judged against."""
+
+    min_cosine: float
+    min_spearman: float
+    min_top1_agreement: float
+
+
+def thresholds(source, dtype: str) -> Thresholds:
+    """A precision's thresholds from ScanOptions or a report's Settings: float16/bfloat16 take the
+    min_* options; a quantized precision its own gate (QUANTIZED_GATES), with the options' `gates`
+    over it. A report's Settings.gates holds every gate it used in full, so `merge` rejudges alike."""
+    if not is_quantized(dtype):
+        return Thresholds(source.min_cosine, source.min_spearman, source.min_top1_agreement)
+    return Thresholds(**{**QUANTIZED_GATES[dtype], **(getattr(source, "gates", None) or {}).get(dtype, {})})
+
+
+def gates_used(options) -> dict[str, dict[str, float]]:
+    """Settings.gates: the thresholds of each quantized precision of the run, in full."""
+    return {dtype: vars(thresholds(options, dtype)).copy() for dtype in options.dtypes if is_quantized(dtype)}
+
+
 # The fewest digits each figure is printed with (top-1 as a percentage).
 DIGITS = {"top1_agreement": 0, "spearman": 4, "min_cosine": 6, "recall": 3}
 
@@ -121,7 +158,8 @@ def judge(report: Report) -> Verdict:
     settings = report.settings
     for result in report.results:
         if result.status not in ("error", "unsupported"):
-            result.status = "error" if compared_nothing(kind, result) else classify(result, settings)
+            result.status = "error" if compared_nothing(kind, result) else \
+                classify(result, thresholds(settings, result.dtype))
     per_dtype = []
     for dtype in settings.dtypes:
         load = next((r for r in report.results if r.dtype == dtype and r.strategy == "load"), None)
@@ -130,7 +168,7 @@ def judge(report: Report) -> Verdict:
             continue
         cast = next((r for r in report.results if r.dtype == dtype and r.strategy == "cast"), None)
         per_dtype.append(DtypeVerdict(dtype, load.status == "ok", load.status,
-                                      _summary(kind, load, cast, settings, settings.probe_items)))
+                                      _summary(kind, load, cast, thresholds(settings, dtype), settings.probe_items)))
     failures = [f"{v.dtype}: {v.summary}" for v in per_dtype if not v.passed]
     if report.storage is not None:
         failures += _storage_failures(report, {v.dtype: v.passed for v in per_dtype})

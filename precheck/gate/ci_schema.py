@@ -24,7 +24,7 @@ CI_RUN = {
                 "type": "object",
                 "required": ["name", "kind", "dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe",
                              "fix", "device", "trust_remote_code", "load", "storage", "min_recall",
-                             "rescore_multiplier", "rescore_with"],
+                             "rescore_multiplier", "rescore_with", "gates"],
                 "properties": {
                     "name": {"type": "string"},
                     "kind": {"type": "string"},
@@ -41,6 +41,8 @@ CI_RUN = {
                     "min_recall": _SETTING_NUMBER,
                     "rescore_multiplier": {"type": "integer", "minimum": 1},
                     "rescore_with": {"enum": ["quantized", "original"]},
+                    "gates": {"type": "object", "additionalProperties": {
+                        "type": "object", "additionalProperties": _SETTING_NUMBER}},
                 },
                 "additionalProperties": False,
             },

@@ -103,6 +103,15 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
             raise PrecheckError(f"{path}: models[{index}].report.settings.{key} is "
                                 f"{report['settings'][key]!r}, but the run recorded {recorded[key]!r} for {entry['name']}",
                                 HINT)
+    # Each quantized precision is judged on the report's own gates: they must be the run's, in full.
+    from types import SimpleNamespace
+
+    from ..engine.verdict import gates_used
+
+    expected = gates_used(SimpleNamespace(dtypes=recorded["dtypes"], gates=recorded["gates"]))
+    if report["settings"].get("gates", {}) != expected:
+        raise PrecheckError(f"{path}: models[{index}].report.settings.gates is {report['settings'].get('gates')!r}, "
+                            f"but the run recorded {expected!r} for {entry['name']}", HINT)
     # The storage gate is judged on the report's own storage block: it must be the one the run asked for.
     storage = report.get("storage")
     if not recorded["storage"]:

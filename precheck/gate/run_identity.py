@@ -16,7 +16,7 @@ from .. import __version__
 # The per-model settings recorded and compared, in the order a refusal names them.
 SETTINGS = ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe", "kind", "fix", "device",
             "trust_remote_code", "load", "storage", "min_recall", "rescore_multiplier",
-            "rescore_with")
+            "rescore_with", "gates")
 
 
 def _sha256(data: bytes) -> str:
@@ -48,7 +48,8 @@ def model_settings(model, digests: dict | None = None) -> dict:
             "probe": "; ".join(probes) or "builtin", "fix": model.fix, "device": model.device,
             "trust_remote_code": model.trust_remote_code, "load": _load_settings(model),
             "storage": list(model.storage), "min_recall": model.min_recall,
-            "rescore_multiplier": model.rescore_multiplier, "rescore_with": model.rescore_with}
+            "rescore_multiplier": model.rescore_multiplier, "rescore_with": model.rescore_with,
+            "gates": {dtype: dict(values) for dtype, values in (model.gates or {}).items()}}
 
 
 def _load_settings(model) -> dict:

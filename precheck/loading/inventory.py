@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..dtypes import dtype_name
+from ..dtypes import dtype_name, is_quantized
 from ..report import ModuleRow
+from ..tensors import quantized_form, tensor_bytes
 
 
 def _dtype_counts(tensors) -> dict[str, int]:
+    """dtype -> parameter count; a quantized parameter under what it is (int8, nf4 packed 4-bit)."""
     counts: Counter[str] = Counter()
     for tensor in tensors:
-        counts[dtype_name(tensor.dtype)] += tensor.numel()
+        name, count = quantized_form(tensor) or (dtype_name(tensor.dtype), tensor.numel())
+        counts[name] += count
     return dict(sorted(counts.items()))
 
 
@@ -56,7 +59,7 @@ def _row(path: str, module, requested: str, kept: list[str]) -> ModuleRow:
     # Parameters under a module transformers keeps in float32 do not count against the row.
     checked = {dtype_name(p.dtype) for name, p in module.named_parameters()
                if p.is_floating_point() and not any(_under(f"{path}.{name}", k) for k in own_kept)}
-    size = sum(t.numel() * t.element_size() for t in params + buffers)
+    size = sum(tensor_bytes(t) for t in params + buffers)
     return ModuleRow(
         path=path,
         index=int(path.split(".")[0]) if path.split(".")[0].isdigit() else None,
@@ -65,7 +68,8 @@ def _row(path: str, module, requested: str, kept: list[str]) -> ModuleRow:
         param_dtypes=param_dtypes,
         buffer_dtypes=_dtype_counts(buffers),
         size_mb=round(size / 1e6, 3),
-        flagged=bool(checked - {requested}),
+        # A quantized load keeps norms and embeddings in float: nothing there is a module left uncast.
+        flagged=bool(checked - {requested}) and not is_quantized(requested),
         kept_in_fp32=own_kept,
         fp32_buffers=[f"{path}.{name}" for name, b in module.named_buffers()
                       if b.is_floating_point() and dtype_name(b.dtype) != requested],

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..dtypes import is_quantized
 from ..errors import PrecheckError
 from .load_arguments import after_load, as_load_options, constructor_kwargs
 
@@ -270,7 +271,8 @@ def quiet_libraries() -> None:
 def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load=False, offload: dict | None = None):
     """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype, ...})
     (or CrossEncoder, SparseEncoder), the call users make, with the load options they pass (`load`, a
-    LoadOptions; a bool is trust_remote_code alone); dtype None asks for float32, the reference."""
+    LoadOptions; a bool is trust_remote_code alone); dtype None asks for float32, the reference; a quantized
+    precision (dtypes.QUANTIZED) passes its quantization_config instead of a torch_dtype."""
     import sentence_transformers
     import torch
 
@@ -281,7 +283,13 @@ def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load
         from dataclasses import replace
 
         load = replace(load, revision=None)  # resolve_model already took that revision's snapshot
-    kwargs = constructor_kwargs(model.kind, load, getattr(torch, dtype or "float32"), offload)
+    if is_quantized(dtype or ""):
+        from .quantization import quantization_config
+
+        # As users load it: the quantization_config alone, the rest of the weights in the checkpoint's dtype.
+        kwargs = constructor_kwargs(model.kind, load, None, offload, quantization_config(dtype))
+    else:
+        kwargs = constructor_kwargs(model.kind, load, getattr(torch, dtype or "float32"), offload)
     try:
         loaded = getattr(sentence_transformers, kind_for(model.kind).class_name)(
             model.path, **({} if device is None else {"device": device}), **kwargs)

@@ -23,7 +23,8 @@ def _unsupported(field_name: str, class_name: str) -> PrecheckError:
                          f"upgrade sentence-transformers, or leave {how.flags[0]} out")
 
 
-def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | None = None) -> dict:
+def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | None = None,
+                       quantization_config=None) -> dict:
     """The constructor arguments of the installed sentence-transformers for these load options:
     their names differ between releases and classes (model_kwargs / automodel_args, tokenizer_kwargs /
     processor_kwargs / tokenizer_args), and an option the class does not take is one line, not ignored."""
@@ -41,6 +42,8 @@ def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | N
         model_kwargs["attn_implementation"] = load.attn_implementation
     if torch_dtype is not None:
         model_kwargs["torch_dtype"] = torch_dtype
+    if quantization_config is not None:
+        model_kwargs["quantization_config"] = quantization_config
     model_kwargs.update(offload or {})
     kwargs: dict = {"trust_remote_code": load.trust_remote_code}
     if model_kwargs:

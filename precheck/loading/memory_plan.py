@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..dtypes import is_quantized
 from ..errors import PrecheckError
 from ..option_checks import parse_max_memory, refuse_foreign_budget
 from ..report import MemoryPlan, RunPlacement
@@ -164,6 +165,8 @@ def plan_memory(model, device: str, dtypes, max_memory: str | None = None,
             raise PrecheckError(f"{dtype} needs {gib(need)} for its parameters and {device} has {gib(free)} free",
                                 "the low-precision runs stay on the device: free memory, or use a larger device")
         runs.append(RunPlacement("load", dtype, need, device))
+        if is_quantized(dtype):
+            continue  # loaded only (engine/scanner.py QUANTIZED_STRATEGIES)
         # cast = a float32 load, then .to(dtype): its peak is the float32 weights on the device.
         runs.append(RunPlacement("cast", dtype, estimate.get("float32"), device))
     if estimate and free is not None and estimate["float32"] > free:

@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..dtypes import is_quantized
 from ..kinds import kind_for
 from ..report import ModuleRow, ProbeResult, Report
 from .fit import print_code, print_table
@@ -23,7 +24,8 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
-    title = "float32 reference" if dtype == "float32" else f"loaded with torch_dtype={dtype}"
+    title = "float32 reference" if dtype == "float32" else f"loaded as {dtype} (quantization_config)" \
+        if is_quantized(dtype) else f"loaded with torch_dtype={dtype}"
     table = Table(title=f"Modules, {title}", title_justify="left")
     kept = [k for row in rows for k in row.kept_in_fp32 if "." not in row.path]
     table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" if kept else None

@@ -1,0 +1,135 @@
+"""Quantized precisions (issue 28): bitsandbytes int8 / nf4 and torchao int8 weight-only loaded as
+users load them, judged against their own gates, and refused in one line where they cannot run."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import invoke, scan_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def quantized_scan(plain_model, probe_file):
+    return scan_json(plain_model, probe_file, "--dtype", "int8,nf4", "--no-fix")
+
+
+def test_scan_quantized_gives_figures_and_a_verdict_per_precision(quantized_scan):
+    run, report = quantized_scan
+    assert run.exit_code in (0, 1)
+    by_dtype = {r["dtype"]: r for r in report["results"]}
+    assert set(by_dtype) == {"int8", "nf4"}
+    for result in by_dtype.values():
+        assert 0.5 < result["min_cosine"] <= 1.0 and result["top1_agreement"] is not None
+    assert [v["dtype"] for v in report["verdict"]["dtypes"]] == ["int8", "nf4"]
+
+
+def test_scan_quantized_is_only_loaded_never_cast(quantized_scan):
+    _, report = quantized_scan
+    assert {r["strategy"] for r in report["results"]} == {"load"}
+    assert {r["run"] for r in report["memory"]["runs"]} == {"reference", "load"}
+
+
+def test_scan_quantized_records_the_gates_it_used(quantized_scan):
+    from precheck.engine.verdict import QUANTIZED_GATES
+
+    _, report = quantized_scan
+    assert report["settings"]["gates"] == {"int8": QUANTIZED_GATES["int8"], "nf4": QUANTIZED_GATES["nf4"]}
+
+
+def test_scan_quantized_report_validates(quantized_scan):
+    from precheck.schema import REPORT_SCHEMA
+
+    jsonschema.validate(quantized_scan[1], REPORT_SCHEMA)
+
+
+def test_scan_quantized_module_table_shows_int8_and_packed_4bit_with_their_bytes(quantized_scan):
+    _, report = quantized_scan
+    float32 = report["modules"]["float32"][0]
+    int8 = report["modules"]["int8"][0]["param_dtypes"]
+    nf4 = report["modules"]["nf4"][0]["param_dtypes"]
+    assert int8.get("int8", 0) > 0
+    assert any(key.startswith("nf4 (4-bit in uint8, block") for key in nf4)
+    assert not any(row["flagged"] for rows in report["modules"].values() for row in rows)
+    for dtype in ("int8", "nf4"):
+        assert report["modules"][dtype][0]["size_mb"] < 0.7 * float32["size_mb"]
+    # every weight is counted once, whatever form it is held in
+    assert sum(nf4.values()) == sum(report["modules"]["float32"][0]["param_dtypes"].values())
+
+
+def test_rejudging_a_quantized_report_uses_its_recorded_gates(quantized_scan):
+    from precheck.engine.verdict import Thresholds, thresholds
+
+    _, report = quantized_scan
+    settings = type("Settings", (), dict(report["settings"]))
+    settings.gates = {**report["settings"]["gates"], "nf4": {"min_cosine": 0.5, "min_spearman": 0.5,
+                                                            "min_top1_agreement": 0.0}}
+    assert thresholds(settings, "nf4") == Thresholds(0.5, 0.5, 0.0)
+    assert thresholds(settings, "float16").min_cosine == report["settings"]["min_cosine"]
+
+
+def test_scan_gate_flag_sets_a_precision_threshold(tiny_model, tiny_texts):
+    run, report = scan_json(tiny_model, tiny_texts, "-d", "int8wo", "--gate", "int8wo.min_cosine=1", "--no-fix")
+    assert report["settings"]["gates"]["int8wo"]["min_cosine"] == 1.0
+    result = report["results"][0]
+    assert result["min_cosine"] is not None
+    if result["min_cosine"] < 1.0:
+        assert run.exit_code == 1 and "min cosine" in report["verdict"]["failures"][0]
+
+
+def test_scan_quantized_cross_encoder_reports_scores(cross_encoder_model, pairs_file):
+    run = invoke("scan", cross_encoder_model, "--pairs", pairs_file, "-d", "int8", "--no-fix", "--json", "-", "-q")
+    assert run.exit_code in (0, 1)
+    result = run.json()["results"][0]
+    assert result["dtype"] == "int8" and result["spearman"] is not None
+
+
+def test_scan_refuses_a_quantization_config_in_model_kwargs(tiny_model):
+    run = invoke("scan", tiny_model, "--model-kwarg", "quantization_config={}")
+    assert run.exit_code == 2
+    assert "quantization_config" in run.stderr and "--dtype int8, nf4" in run.stderr
+
+
+def test_fix_refuses_a_quantized_precision_in_one_line(tiny_model, tmp_path):
+    run = invoke("fix", tiny_model, "--dtype", "nf4", "--out", tmp_path / "out")
+    assert run.exit_code == 2 and "quantized" in run.stderr
+
+
+def test_gate_flag_refuses_half_precision_and_unknown_figures():
+    for gate, words in (("fp16.min_cosine=0.9", "--min-cosine"), ("nf4.recall=0.9", "is no gate")):
+        run = invoke("scan", "any-model", "-d", "nf4", "--gate", gate)
+        assert run.exit_code == 2 and words in run.stderr
+
+
+def test_config_accepts_quantized_dtypes_and_gates(tmp_path):
+    from precheck.gate.config import find_config, parse_config
+
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""\
+        [tool.precheck]
+        models = [{name = "some/model", dtypes = ["nf4", "int8wo"]}]
+        [tool.precheck.defaults.gates.nf4]
+        min_top1_agreement = 0.9
+        """))
+    path, section = find_config(None, tmp_path)
+    model = parse_config(path, section).models[0]
+    assert tuple(model.dtypes) == ("nf4", "int8wo")
+    assert model.gates == {"nf4": {"min_top1_agreement": 0.9}}
+
+
+@pytest.mark.parametrize("dtype, absent", [("nf4", "bitsandbytes"), ("int8wo", "torchao")])
+def test_scan_without_the_quant_extra_is_one_line_naming_it(tmp_path, dtype, absent):
+    # The library is made absent in a child process, as an uninstalled package is: import finds nothing.
+    (tmp_path / "sitecustomize.py").write_text(f"import sys\nsys.modules[{absent!r}] = None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    run = subprocess.run([sys.executable, "-c", "from precheck.cli import main; main()", "scan", "no-such/model",
+                          "--dtype", dtype], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and absent in lines[0] and "precheck[quant]" in lines[0]

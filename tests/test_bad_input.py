@@ -54,7 +54,7 @@ def test_scan_remote_code_is_refused_without_the_flag(float32_in_forward_model):
     assert_one_line_error(run, "--trust-remote-code", "fp32_bias.Float32Bias")
 
 
-@pytest.mark.parametrize("dtype", ["fp8", "int8", "float32"])
+@pytest.mark.parametrize("dtype", ["fp8", "int3", "float32"])
 def test_scan_unknown_dtype_exits_2(plain_model, dtype):
     assert_one_line_error(invoke("scan", plain_model, "--dtype", dtype), "unknown dtype")
 

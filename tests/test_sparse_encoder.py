@@ -162,3 +162,12 @@ def test_scan_sparse_encoder_refuses_more_texts_than_its_stated_limit_in_one_lin
     texts.write_text("\n".join(f"text number {i}" for i in range(MAX_TEXTS + 1)) + "\n", encoding="utf-8")
     run = invoke("scan", splade_model, "--texts", texts)
     assert_one_line_error(run, f"has {MAX_TEXTS + 1:,} texts", f"at most {MAX_TEXTS:,}")
+
+
+def test_serving_advice_for_a_sparse_encoder_is_tei_splade_pooling_and_no_unverified_flag(splade_scan):
+    _, report = splade_scan
+    advice = {a["server"]: a for a in report["serving"]}
+    assert advice["text-embeddings-inference"]["flag"].startswith("--pooling splade")
+    for server in ("vllm", "infinity"):
+        assert advice[server]["flag"] == "" and advice[server]["dtype"] is None
+        assert "not verified" in advice[server]["note"]

@@ -80,15 +80,27 @@ def _text_embeddings_inference(model_type: str | None, fp16: str | None, bf16: s
         "to float16" if bf16 else f"{no_bf16}; CUDA images default to float16"))
 
 
+def _pooled_advice(pooling: str, tei: ServingAdvice) -> list[ServingAdvice]:
+    """A model served through a pooling mode of its own (SPLADE): text-embeddings-inference's
+    --pooling, with the dtype it verified; vLLM and infinity are not verified for it, so no flag."""
+    flag = f"--pooling {pooling}" + (f" {tei.flag}" if tei.flag else "")
+    unverified = f"not verified for {pooling} models: precheck gives no flag it has not read in the server's source"
+    return [ServingAdvice(TEI, flag, tei.dtype, f"{tei.note}; sparse vectors come from /embed_sparse"),
+            ServingAdvice(VLLM, "", None, unverified), ServingAdvice(INFINITY, "", None, unverified)]
+
+
 def serving_advice(report: Report) -> list[ServingAdvice]:
     """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype verified
     as the server runs it, where the server has it and accepts it for this model type, else float32."""
-    if not kind_for(report.model.kind).served:
+    kind = kind_for(report.model.kind)
+    if not kind.served:
         return []  # which servers take it is not verified (multi-vector encoders: docs/multi-vector.md)
     fp16, bf16 = verified_as_served(report, "float16"), verified_as_served(report, "bfloat16")
     model_type = report.model.model_type
     no_fp16 = _failed(report, "float16") if fp16 is None else ""
     no_bf16 = _failed(report, "bfloat16") if bf16 is None else ""
+    if kind.tei_pooling is not None:
+        return _pooled_advice(kind.tei_pooling, _text_embeddings_inference(model_type, fp16, bf16, no_fp16, no_bf16))
     refused = model_type in VLLM_NO_FLOAT16
     advice = [_text_embeddings_inference(model_type, fp16, bf16, no_fp16, no_bf16)]
     vllm_refusal = f"vLLM refuses float16 for {model_type} models (numerical instability)"

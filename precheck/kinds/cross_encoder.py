@@ -27,6 +27,7 @@ class CrossEncoderKind(ReadsFigures):
     dense_embeddings = False
     served = True
     head_suffix, head_words = "ForSequenceClassification", "a classification head, as rerankers use"
+    tei_pooling = None
     max_length_argument = "max_length"
     trains_by = "scores"
 

@@ -20,6 +20,7 @@ class Embedder(ReadsFigures):
     dense_embeddings = True
     served = True
     head_suffix, head_words = "", ""  # a bare encoder: the pipeline pools its token embeddings
+    tei_pooling = None
     max_length_argument = None  # max_seq_length is set on the loaded model
     trains_by = "embeddings"
 

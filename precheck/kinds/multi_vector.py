@@ -33,6 +33,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     # Which servers take late-interaction models is not verified (docs/multi-vector.md).
     served = False
     head_suffix, head_words = "", ""  # ColBERT checkpoints are told apart by their own configs
+    tei_pooling = None
     max_length_argument = None
     trains_by = None
     # The sentence-transformers subpackage that holds the class: versions without it are refused

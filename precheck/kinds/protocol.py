@@ -36,6 +36,9 @@ class Kind(Protocol):
     # and what it is, for a folder without modules.json (loading/raw_checkpoint.py); "" for none.
     head_suffix: ClassVar[str]
     head_words: ClassVar[str]
+    # text-embeddings-inference's --pooling for this kind when it is not the model's own dense pooling
+    # ("splade" for SPLADE sparse encoders), or None; servers with no such mode are "not verified".
+    tei_pooling: ClassVar[str | None]
 
     # From `figures`, by kinds/figures.py's ReadsFigures, which every kind mixes in:
     def headline_value(self, result: Any) -> float | None:

@@ -32,6 +32,8 @@ class SparseEncoderKind(Embedder):
     dense_embeddings = False  # sparse vectors over the vocabulary
     trains_by = None
     head_suffix, head_words = "ForMaskedLM", "a masked-language-model head, as SPLADE models use"
+    # text-embeddings-inference serves SPLADE through its /embed_sparse route with --pooling splade.
+    tei_pooling = "splade"
     since = "5.0.0"  # the sentence-transformers release that added SparseEncoder (loading.py checks it)
 
     def __init__(self) -> None:

@@ -211,6 +211,23 @@ def _check_pair(first: Output, second: Output) -> None:
 
 
 HELD_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+# Every signal the command's handler saw (cli/_errors.py): if a library catches the exception it
+# raised, the signal still stops every output from being put in place and the exit from being 0.
+_SIGNALS_SEEN: list[int] = []
+
+
+def note_signal(signum: int) -> None:
+    _SIGNALS_SEEN.append(signum)
+
+
+def signal_seen() -> int | None:
+    return _SIGNALS_SEEN[0] if _SIGNALS_SEEN else None
+
+
+def refuse_if_signalled() -> None:
+    """Before an output is put in place: a signal seen earlier, even one swallowed on its way up, wins."""
+    if _SIGNALS_SEEN:
+        raise KeyboardInterrupt
 
 
 @contextmanager
@@ -333,6 +350,7 @@ def _write_whole(path: Path, text: str, force: bool, option: str) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp, 0o666 & ~_umask())
+        refuse_if_signalled()
         with signals_held():
             if force:
                 os.replace(temp, path)
@@ -383,6 +401,7 @@ def staged_folder(out: Path):
 def publish_folder(staging: Path, out: Path, force: bool, option: str = "--out") -> None:
     """Rename a finished staging folder to `out`. An empty `out` folder is replaced; a
     non-empty one (or a link, or a file) only with --force, and then only `out` itself."""
+    refuse_if_signalled()
     with signals_held():
         occupied = os.path.lexists(out) and (out.is_symlink() or not out.is_dir() or any(out.iterdir()))
         if occupied and not force:

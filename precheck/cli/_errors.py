@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import PrecheckError
-from ..outputs import HELD_SIGNALS, left_behind
+from ..outputs import HELD_SIGNALS, left_behind, note_signal
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -135,6 +135,7 @@ def _raise_once(signum, frame):
     # finish, or a second Ctrl-C would leave half a staging folder behind.
     for held in HELD_SIGNALS:
         signal.signal(held, signal.SIG_IGN)
+    note_signal(signum)
     raise Interrupted(signum)
 
 

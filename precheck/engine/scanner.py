@@ -99,6 +99,7 @@ class ScanSession:
         # reference_weights: the reference's parameter sums, until a second float32 load is held against them
         self.reference_sums: dict | None = None
         self.notes: list[str] = []  # what the report's notes say of this session's loads
+        self.probe_source = "builtin"  # the report's probe_source when no file gave the items
         self.attention = ""  # the attention kernel(s) the reference ran (fingerprint.attention_implementations)
 
     def load_reference(self):
@@ -266,8 +267,9 @@ def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[S
     return session, session.run_reference()
 
 
-def new_session(options: ScanOptions, progress: Progress = _silent) -> ScanSession:
-    """The session, its inputs read and checked, before any model is loaded or copied."""
+def new_session(options: ScanOptions, progress: Progress = _silent, items: list | None = None) -> ScanSession:
+    """The session, its inputs read and checked, before any model is loaded or copied. `items`: probe items
+    given in code (the training callback's), in place of the built-in set."""
     in_memory = not isinstance(options.model, str)
     model = resolve_object(options.model, options.kind) if in_memory else \
         resolve_model(options.model, options.kind, options.revision)
@@ -278,8 +280,9 @@ def new_session(options: ScanOptions, progress: Progress = _silent) -> ScanSessi
         raise PrecheckError(f"{options.model_name} is a {model.kind}, which takes {right}, not {given}",
                             f"pass {right} FILE, or --kind to override the detected kind")
     # Read once (a pipe gives its text only once), before any load: bad input fails first.
-    items = kind_for(model.kind).read_items(probe_file(options, model.kind)) \
-        if probe_file(options, model.kind) is not None else []
+    if items is None:
+        items = kind_for(model.kind).read_items(probe_file(options, model.kind)) \
+            if probe_file(options, model.kind) is not None else []
     check_remote_code(model, options.trust_remote_code)
     from ..loading.limits import check_before_load
 
@@ -289,6 +292,8 @@ def new_session(options: ScanOptions, progress: Progress = _silent) -> ScanSessi
     calibration_texts = check_storage_options(options, model.kind)
     session = ScanSession(options, model, scan_device(options, session_source_device(options, in_memory)), progress)
     session.items = items
+    if items and probe_file(options, model.kind) is None:
+        session.probe_source = "given"
     session.calibration_texts = calibration_texts
     if not in_memory:  # an object is already in memory: no checkpoint to plan from, no placement to choose
         session.memory = plan_memory(model, session.device, options.dtypes, options.max_memory,
@@ -317,13 +322,14 @@ def in_memory_info(session: ScanSession):
     return InMemoryModel(**described()) if described is not None else None
 
 
-def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
-    return scan_with_session(options, progress)[0]
+def run_scan(options: ScanOptions, progress: Progress = _silent, items: list | None = None) -> Report:
+    return scan_with_session(options, progress, items)[0]
 
 
-def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
+def scan_with_session(options: ScanOptions, progress: Progress = _silent,
+                      items: list | None = None) -> tuple[Report, ScanSession]:
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
-    session = new_session(options, progress)
+    session = new_session(options, progress, items)
     with session.source.kept_as_given():
         return _scan(session, options)
 
@@ -363,7 +369,7 @@ def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSessi
             min_spearman=options.min_spearman,
             min_top1_agreement=options.min_top1_agreement,
             probe_items=len(session.items),
-            probe_source=str(probe_file(options, model.kind) or "builtin"),
+            probe_source=str(probe_file(options, model.kind) or session.probe_source),
             batch_size=options.batch_size,
             depth=options.depth,
             load=options.load.to_dict(),

@@ -30,7 +30,10 @@ def failure_message(report) -> str:
         best = report.recommended_fix(verdict.dtype)
         if best is not None:
             lines.append(f"verified fix {verdict.dtype}: {best.strategy}: {best.detail}")
-            lines += ["    " + line for line in best.precheck_snippet.strip().splitlines()]
+            if report.model.source == "object":  # no name to load: the fix is applied to a copy of the object
+                lines.append(f'    fixed, plan = precheck.fix(model, "{verdict.dtype}")')
+            else:
+                lines += ["    " + line for line in best.precheck_snippet.strip().splitlines()]
         else:
             lines.append(f"verified fix {verdict.dtype}: none found")
     return "\n".join(lines)

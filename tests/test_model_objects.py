@@ -70,7 +70,7 @@ def test_an_object_that_is_not_a_model_is_refused():
         precheck.scan(torch.nn.Linear(2, 2))
 
 
-def test_fix_of_an_object_returns_a_fixed_copy_and_its_plan(tmp_path):
+def test_fix_of_an_object_returns_a_fixed_copy_and_its_plan(tmp_path, tiny_texts):
     import torch
 
     model = tiny_object("sentence-transformer", tmp_path)
@@ -79,7 +79,7 @@ def test_fix_of_an_object_returns_a_fixed_copy_and_its_plan(tmp_path):
     report = precheck.scan(model, dtypes="fp16", fix=False)
     assert not report.verdict.passed
     assert any(d.module.startswith(layer) or layer.startswith(d.module) for d in report.diagnoses if d.module)
-    fixed, plan = precheck.fix(model, "fp16")
+    fixed, plan = precheck.fix(model, "fp16", texts_file=tiny_texts)
     assert object_digest(model) == before and fixed is not model
     assert plan.strategy != "load"
     embeddings = fixed.encode(["a short text", "another one"], convert_to_tensor=True)

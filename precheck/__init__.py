@@ -1,19 +1,22 @@
 """precheck: will this sentence-transformers model survive half precision?
 
 `precheck.scan(model, ...)` returns the Report that `precheck scan` renders;
-`precheck.load(model, dtype="fp16")` returns a SentenceTransformer with its fix applied. Imports of
-torch and sentence-transformers wait until a function needs them.
+`precheck.load(model, dtype="fp16")` returns a SentenceTransformer with its fix applied;
+`precheck.fix(model, "fp16")` returns a fixed copy of a name or a loaded model, and its plan.
+Imports of torch and sentence-transformers wait until a function needs them.
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["scan", "load", "PrecheckError"]
+__all__ = ["scan", "load", "fix", "PrecheckError"]
 
 from .errors import PrecheckError
 
 
-def scan(model: str, dtypes=("fp16", "bf16"), device: str = "auto", **options):
-    """Scan MODEL as `precheck scan` does and return the Report object.
+def scan(model, dtypes=("fp16", "bf16"), device: str = "auto", **options):
+    """Scan MODEL as `precheck scan` does and return the Report object. MODEL is a name or folder, or a
+    loaded SentenceTransformer / CrossEncoder / SparseEncoder / MultiVectorEncoder, which is left as it was
+    (the report's model.source is "object"; the load options below are for names only).
 
     options: any field of ScanOptions (precheck/options.py), checked as the CLI checks them: trust_remote_code,
     texts_file, pairs_file, min_cosine, min_spearman, kind, batch_size, depth, fix, and the load options
@@ -32,3 +35,11 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     from .repair.apply import load as load_with_plan
 
     return load_with_plan(name_or_path, dtype, device, trust_remote_code, **options)
+
+
+def fix(model, dtype: str = "fp16", device: str = "auto", **options):
+    """(fixed, plan): a copy of MODEL (a name, folder or loaded model, which is left as it was) with the
+    verified fix for dtype applied, and the Plan. Raises PrecheckError when no fix is verified."""
+    from .repair.apply import fixed_copy
+
+    return fixed_copy(model, dtype, device, **options)

@@ -58,6 +58,9 @@ class Option:
     ci_flag: bool = False  # `ci` takes it on its command line, overriding the config for every model
     load: bool = False  # part of how the model is loaded and encoded (LoadOptions)
     fix_takes: bool = True  # `fix` takes it (False: a figure fix does not produce, such as --storage)
+    # Only a name or folder has it: how a checkpoint is read, or where its float32 load goes. A model
+    # object is already loaded, so these are refused for one (ScanOptions.__post_init__).
+    name_only: bool = False
     metavar: str | None = None
 
 
@@ -74,7 +77,7 @@ class ScanOptions:
     """What a scan is asked to do: the single source of scan's, fix's and ci's options and of the
     `[tool.precheck]` keys (each field's `option` metadata)."""
 
-    model: str
+    model: Any  # a name or folder (str), or a loaded model object (precheck.scan(model))
     dtypes: tuple[str, ...] = option(
         DEFAULT_DTYPES, "fp16/float16/half, bf16/bfloat16, or quantized: int8, nf4, fp4 (4-bit, bfloat16 "
         "compute; nf4-fp16/fp4-fp16: float16 compute), int8wo, int8dq (docs/quantization.md); repeat or "
@@ -83,7 +86,7 @@ class ScanOptions:
     device: str = option("auto", "auto (cuda when available), cpu, cuda or mps.", ("--device",),
                          choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True)
     trust_remote_code: bool = option(False, "Run code the model ships with (off by default).",
-                                     ("--trust-remote-code",), flag, config_type=bool, load=True)
+                                     ("--trust-remote-code",), flag, config_type=bool, load=True, name_only=True)
     # embedders and sparse encoders: probe texts replacing the built-in set
     texts_file: Path | None = option(
         None, "Embedders and sparse encoders: probe texts, one per line (replaces the built-in set).",
@@ -117,32 +120,32 @@ class ScanOptions:
     max_memory: str | None = option(
         None, "Budget for the float32 reference, e.g. cuda=20GiB,cpu=60GiB; past it layers offload (accelerate) "
         "to CPU, then disk.", ("--max-memory",), optional(memory_budget), config_type=str, panel="memory",
-        ci_flag=True)
+        ci_flag=True, name_only=True)
     # "cpu": the float32 reference on the CPU, the other runs on the device
     reference_device: str | None = option(
         None, "cpu: run the float32 reference on the CPU; the float16/bfloat16 runs stay on --device.",
         ("--reference-device",), optional(choice(DEVICES, "device")), config_type=str, panel="memory",
-        ci_flag=True)
+        ci_flag=True, name_only=True)
     revision: str | None = option(
         None, "Hub models: the revision (commit, branch or tag) to load, for reproducible runs.", ("--revision",),
-        optional(non_empty_text), config_type=str, panel="load", load=True)
+        optional(non_empty_text), config_type=str, panel="load", load=True, name_only=True)
     model_kwargs: dict = option(
         {}, "KEY=VALUE passed in model_kwargs (VALUE as JSON, else a string); repeatable. Not torch_dtype.",
         ("--model-kwarg",), key_values(RESERVED_MODEL_KWARGS), cli_type=_KWARG_LIST, config_type=dict, panel="load",
-        load=True, metavar="KEY=VALUE")
+        load=True, metavar="KEY=VALUE", name_only=True)
     config_kwargs: dict = option(
         {}, "KEY=VALUE passed in config_kwargs (the model's config); repeatable.", ("--config-kwarg",), key_values(),
-        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE")
+        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE", name_only=True)
     tokenizer_kwargs: dict = option(
         {}, "KEY=VALUE passed to the tokenizer (tokenizer_kwargs); repeatable.", ("--tokenizer-kwarg",), key_values(),
-        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE")
+        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE", name_only=True)
     attn_implementation: str | None = option(
         None, "eager, sdpa or flash_attention_2 (float16 behaviour differs between them).", ("--attn-implementation",),
         optional(choice(ATTN_IMPLEMENTATIONS, "attention implementation")), config_type=str, panel="load",
-        load=True)
+        load=True, name_only=True)
     max_seq_length: int | None = option(
         None, "Truncate inputs to this many tokens (the model's max_seq_length).", ("--max-seq-length",),
-        optional(at_least_one), config_type=int, panel="load", load=True)
+        optional(at_least_one), config_type=int, panel="load", load=True, name_only=True)
     prompt_name: str | None = option(
         None, "Encode with this prompt of the model's prompts (e.g. query).", ("--prompt-name",),
         optional(non_empty_text), config_type=str, panel="load", load=True)
@@ -151,7 +154,7 @@ class ScanOptions:
                                 config_type=str, panel="load", load=True)
     truncate_dim: int | None = option(
         None, "Embedders: keep the first N dimensions of each embedding (Matryoshka).", ("--truncate-dim",),
-        optional(at_least_one), config_type=int, panel="load", load=True)
+        optional(at_least_one), config_type=int, panel="load", load=True, name_only=True)
 
     # the scan's own embeddings stored as an index stores them, searched as it searches
     storage: tuple[str, ...] = option(
@@ -182,18 +185,46 @@ class ScanOptions:
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and
         # the config were checked already under their own names, and checking a checked value changes nothing.
-        # An empty name is resolve_model's to refuse ("MODEL is empty"), as the CLI has always said it.
-        if not isinstance(self.model, (str, Path)):
-            raise PrecheckError(f"model should be a model name or a folder path, got {self.model!r}",
-                                "pass a hub id such as sentence-transformers/all-MiniLM-L6-v2, or a folder")
-        object.__setattr__(self, "model", str(self.model))
+        if is_model_object(self.model):
+            refuse_name_only(self)
+        elif not isinstance(self.model, (str, Path)):
+            # An empty name is resolve_model's to refuse ("MODEL is empty"), as the CLI has always said it.
+            raise PrecheckError(f"model should be a model name, a folder path or a loaded model, got {self.model!r}",
+                                "pass a hub id such as sentence-transformers/all-MiniLM-L6-v2, a folder, or a "
+                                "SentenceTransformer / CrossEncoder / SparseEncoder / MultiVectorEncoder object")
+        else:
+            object.__setattr__(self, "model", str(self.model))
         values = checked_values({f.name: getattr(self, f.name) for f, _ in scan_fields()}, lambda name: name)
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
     @property
+    def model_name(self) -> str:
+        """The model as messages name it: the name given, or the object's class."""
+        return self.model if isinstance(self.model, str) else f"in-memory {type(self.model).__name__}"
+
+    @property
     def load(self) -> "LoadOptions":
         return LoadOptions(**{f.name: getattr(self, f.name) for f in fields(LoadOptions)})
+
+
+def is_model_object(value) -> bool:
+    """A loaded model (an nn.Module with a state dict), told apart without importing torch."""
+    return not isinstance(value, (str, Path)) and callable(getattr(value, "state_dict", None)) \
+        and callable(getattr(value, "named_modules", None))
+
+
+def refuse_name_only(options: "ScanOptions") -> None:
+    """The one rule for an object, whatever the door (precheck.scan, precheck.fix, the callback, the
+    assertion): options that say how a checkpoint is read have nothing to act on, so they are refused."""
+    for f, how in scan_fields():
+        if not how.name_only:
+            continue
+        value = getattr(options, f.name)
+        if value not in (f.default, None, {}) and not (f.name == "trust_remote_code" and value is False):
+            raise PrecheckError(f"{f.name} is for a model name or folder; an in-memory "
+                                f"{type(options.model).__name__} is already loaded",
+                                f"leave {f.name} out, or pass the model's name or folder instead")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,17 @@ STATUSES = ("ok", "error", "nonfinite", "drift", "unsupported")
 
 
 @dataclass
+class InMemoryModel:
+    """A model scanned as an object (precheck.scan(model)): what it was when the scan began."""
+
+    class_name: str
+    modules: list[str]  # the pipeline's children, "name: Class"
+    dtype: str  # its floating parameters' dtype ("mixed" when more than one)
+    device: str
+    weights_from: str = ""  # the folder or hub id its transformers weights were read from, when it says
+
+
+@dataclass
 class ModelInfo:
     name: str
     path: str
@@ -22,6 +33,7 @@ class ModelInfo:
     # The attention kernel(s) the float32 reference ran (config._attn_implementation: sdpa, eager, ...):
     # padded half-precision batches have given NaN under one kernel and not another.
     attention: str = ""
+    in_memory: InMemoryModel | None = None  # set when the model was an object, not a name (source "object")
 
 
 @dataclass

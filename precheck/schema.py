@@ -55,7 +55,7 @@ LOAD_SETTINGS = {
 _PRECISION = {"enum": list(PRECISIONS)}
 
 CONSTRAINTS: dict[type, dict[str, dict]] = {
-    ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub"]},
+    ModelInfo: {"kind": {"enum": list(KIND_NAMES)}, "source": {"enum": ["local", "cache", "embedded", "hub", "object"]},
                 "default_dtype": _TORCH_DTYPE},
     Settings: {"dtypes": {"items": _LOW, "minItems": 1}, "probe_items": {"minimum": 1},
                "batch_size": {"minimum": 1}, "depth": {"minimum": 1}, "load": LOAD_SETTINGS,

@@ -20,12 +20,12 @@ from ..loading.inventory import module_rows
 from ..loading.load import (
     ResolvedModel,
     check_remote_code,
-    load_model,
-    load_reference_model,
     quiet_libraries,
     release_memory,
     resolve_model,
+    resolve_object,
 )
+from ..loading.source import model_source
 from ..devices import device_supports, resolve_device
 from ..loading.fingerprint import attention_implementations, model_fingerprint
 from ..diagnosis.reference_check import repaired
@@ -83,10 +83,12 @@ def environment(device: str) -> Environment:
 class ScanSession:
     """What the runs of one scan share: the model and its kind, the device, the probe items
     (texts or pairs) and the float32 reference. Diagnosis and fix search reuse it, so every
-    figure is against the same reference."""
+    figure is against the same reference. Its models come from one source (loading/source.py):
+    a name loaded as users load it, or an object copied."""
 
     def __init__(self, options: ScanOptions, model: ResolvedModel, device: str, progress: Progress) -> None:
         self.options, self.model, self.device, self.progress = options, model, device, progress
+        self.source = model_source(options, model)
         self.kind = kind_for(model.kind)
         self.items: list = []
         self.reference = None
@@ -101,19 +103,19 @@ class ScanSession:
         # reference_weights: the reference's parameter sums, until a second float32 load is held against them
         self.reference_sums: dict | None = None
         self.notes: list[str] = []  # what the report's notes say of this session's loads
+        self.probe_source = "builtin"  # the report's probe_source when no file gave the items
         self.attention = ""  # the attention kernel(s) the reference ran (fingerprint.attention_implementations)
 
     def load_reference(self):
         from ..loading.memory_plan import record_placement, reference_kwargs
 
         placement = self.memory.runs[0].placement if self.memory else self.device
-        model = load_reference_model(self.model, self.device, self.options.load, placement,
-                                     reference_kwargs(self.memory))
+        model = self.source.reference(self.device, placement, reference_kwargs(self.memory))
         record_placement(self.memory, model)
         return repaired(model, self.buffer_repair)
 
     def load(self, dtype: str | None):
-        return repaired(load_model(self.model, self.device, dtype, self.options.load), self.buffer_repair)
+        return repaired(self.source.load(self.device, dtype), self.buffer_repair)
 
     def builder(self, dtype: str, strategy: str) -> Callable[[], object]:
         """How each scan strategy makes its model: `load` as users do, `cast` = float32 + .to()."""
@@ -156,7 +158,7 @@ class ScanSession:
 
         self.progress("loading float32 reference")
         model = self.load_reference()
-        buffers = check_reference(self, model)
+        buffers = check_reference(self, model) if self.source.checks_buffers else None
         self.reference_sums = weight_sums(torch_module(model))
         self.attention = attention_implementations(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
@@ -269,41 +271,83 @@ class ScanSession:
 
 def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[ScanSession, Reference]:
     """Check the model (the options checked themselves: precheck/options.py), then run the float32 reference."""
-    model = resolve_model(options.model, options.kind, options.revision)
+    session = new_session(options, progress)
+    return session, session.run_reference()
+
+
+def new_session(options: ScanOptions, progress: Progress = _silent, items: list | None = None) -> ScanSession:
+    """The session, its inputs read and checked, before any model is loaded or copied. `items`: probe items
+    given in code (the training callback's), in place of the built-in set."""
+    in_memory = not isinstance(options.model, str)
+    model = resolve_object(options.model, options.kind) if in_memory else \
+        resolve_model(options.model, options.kind, options.revision)
     takes_texts = kind_for(model.kind).probe_option == "texts"
     wrong = options.pairs_file if takes_texts else options.texts_file
     if wrong is not None:
         right, given = ("--texts", "--pairs") if takes_texts else ("--pairs", "--texts")
-        raise PrecheckError(f"{options.model} is a {model.kind}, which takes {right}, not {given}",
+        raise PrecheckError(f"{options.model_name} is a {model.kind}, which takes {right}, not {given}",
                             f"pass {right} FILE, or --kind to override the detected kind")
     # Read once (a pipe gives its text only once), before any load: bad input fails first.
-    items = kind_for(model.kind).read_items(probe_file(options, model.kind)) \
-        if probe_file(options, model.kind) is not None else []
+    if items is None:
+        items = kind_for(model.kind).read_items(probe_file(options, model.kind)) \
+            if probe_file(options, model.kind) is not None else []
     check_remote_code(model, options.trust_remote_code)
     from ..loading.defaults import check_before_load
 
-    check_before_load(model, options.load)
-    device = resolve_device(options.device)
+    if not in_memory:
+        check_before_load(model, options.load)
     quiet_libraries()
     calibration_texts = check_storage_options(options, model.kind)
-    session = ScanSession(options, model, device, progress)
+    session = ScanSession(options, model, scan_device(options, session_source_device(options, in_memory)), progress)
     session.items = items
+    if items and probe_file(options, model.kind) is None:
+        session.probe_source = "given"
     session.calibration_texts = calibration_texts
-    session.memory = plan_memory(model, device, options.dtypes, options.max_memory, options.reference_device)
-    return session, session.run_reference()
+    if not in_memory:  # an object is already in memory: no checkpoint to plan from, no placement to choose
+        session.memory = plan_memory(model, session.device, options.dtypes, options.max_memory,
+                                     options.reference_device)
+    return session
 
 
-def run_scan(options: ScanOptions, progress: Progress = _silent) -> Report:
-    return scan_with_session(options, progress)[0]
+def session_source_device(options: ScanOptions, in_memory: bool) -> str | None:
+    """`--device auto` for an object: where the object already is (so the object can be the reference)."""
+    if not in_memory or options.device != "auto":
+        return None
+    from ..kinds import torch_module
+
+    types = {p.device.type for p in torch_module(options.model).parameters()}
+    return types.pop() if len(types) == 1 else None
 
 
-def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tuple[Report, ScanSession]:
+def scan_device(options: ScanOptions, object_device: str | None) -> str:
+    return object_device if object_device in ("cpu", "cuda", "mps") else resolve_device(options.device)
+
+
+def in_memory_info(session: ScanSession):
+    from ..report import InMemoryModel
+
+    described = getattr(session.source, "described", None)
+    return InMemoryModel(**described()) if described is not None else None
+
+
+def run_scan(options: ScanOptions, progress: Progress = _silent, items: list | None = None) -> Report:
+    return scan_with_session(options, progress, items)[0]
+
+
+def scan_with_session(options: ScanOptions, progress: Progress = _silent,
+                      items: list | None = None) -> tuple[Report, ScanSession]:
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
+    session = new_session(options, progress, items)
+    with session.source.kept_as_given():
+        return _scan(session, options)
+
+
+def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSession]:
     from ..loading.defaults import annotate as annotate_defaults
     from ..diagnosis.diagnose import diagnose_failures
     from ..repair.search import search_fixes
 
-    session, reference = start_session(options, progress)
+    reference = session.run_reference()
     results: list[ProbeResult] = []
     for dtype in options.dtypes:
         supported, why = device_supports(session.device, dtype)
@@ -316,7 +360,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
     fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
     buffers = reference.buffers
     notes = [buffers.detail] if buffers is not None and buffers.status in ("repaired", "unchecked") else []
-    notes += session.notes
+    notes += list(session.source.notes) + session.notes
     if reference.nonfinite:
         notes.append(
             f"{reference.nonfinite} probe text(s) are already NaN/inf in float32; "
@@ -324,7 +368,8 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
         )
     model = session.model
     report = Report(
-        model=ModelInfo(model.name, model.path, model.kind, model.source, attention=session.attention),
+        model=ModelInfo(model.name, model.path, model.kind, model.source, attention=session.attention,
+                        in_memory=in_memory_info(session)),
         environment=environment(session.device),
         settings=Settings(
             dtypes=list(options.dtypes),
@@ -333,7 +378,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             min_top1_agreement=options.min_top1_agreement,
             gates=gates_used(options),
             probe_items=len(session.items),
-            probe_source=str(probe_file(options, model.kind) or "builtin"),
+            probe_source=str(probe_file(options, model.kind) or session.probe_source),
             batch_size=options.batch_size,
             depth=options.depth,
             load=options.load.to_dict(),

@@ -23,7 +23,7 @@ def check_storage_options(options, kind: str) -> list[str] | None:
         return None
     check_min_recall(options.min_recall)
     if not kind_for(kind).dense_embeddings:
-        raise PrecheckError(f"--storage measures dense embeddings; {options.model} is a {kind}",
+        raise PrecheckError(f"--storage measures dense embeddings; {options.model_name} is a {kind}",
                             "scan a sentence-transformer model, or leave --storage out (docs/storage.md)")
     if options.calibration_file is None:
         return None

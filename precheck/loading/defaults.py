@@ -152,8 +152,8 @@ def notes(report) -> list[str]:
 
 def annotate(report, session) -> None:
     """Fill in the default dtype and the notes above (called once the report is assembled)."""
-    report.model.default_dtype = default_dtype(session.model.path)
-    report.model.model_type = model_type(session.model.path)
+    report.model.default_dtype = session.source.default_dtype()
+    report.model.model_type = session.source.model_type()
     report.notes.extend(notes(report))
 
 

@@ -375,3 +375,33 @@ def load_reference_model(model: ResolvedModel, device: str, load, placement: str
     # Offloaded weights may be read from that folder until the model is gone.
     weakref.finalize(loaded, shutil.rmtree, offload["offload_folder"], ignore_errors=True)
     return loaded
+
+
+def resolve_object(obj, kind: str = "auto") -> ResolvedModel:
+    """A model object the user holds, described as a name is: its kind from its class (the first class
+    in its MRO that a kind names, so a subclass is its parent's kind), and the folder or hub id its
+    transformers weights were first read from, when it says (`config._name_or_path`)."""
+    from ..kinds import KINDS
+
+    by_class = {k.class_name: name for name, k in KINDS.items()}
+    found = next((by_class[c.__name__] for c in type(obj).__mro__
+                  if c.__name__ in by_class and c.__module__.startswith("sentence_transformers")), None)
+    if found is None:
+        raise PrecheckError(f"a {type(obj).__name__} is not a model precheck can scan",
+                            f"pass a {', '.join(k.class_name for k in KINDS.values())}, or a model name or folder")
+    if kind not in ("auto", "", None) and kind != found:
+        raise PrecheckError(f"kind {kind} given for an in-memory {type(obj).__name__}, which is a {found}",
+                            "leave kind out: an object's class says its kind")
+    check_kind_available(found)
+    return ResolvedModel(f"in-memory {type(obj).__name__}", weights_origin(obj), found, "object")
+
+
+def weights_origin(obj) -> str:
+    """Where the object's transformers weights were read from ("" when it was built in code)."""
+    from transformers import PreTrainedModel
+
+    for module in obj.modules():
+        if isinstance(module, PreTrainedModel):
+            origin = getattr(module.config, "_name_or_path", "") or ""
+            return origin if isinstance(origin, str) else ""
+    return ""

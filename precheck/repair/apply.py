@@ -128,6 +128,29 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     return load_planned(model, plan, resolved_device, trust_remote_code, given)
 
 
+def fixed_copy(model, dtype: str = "fp16", device: str = "auto", **scan_options):
+    """(a copy of `model` with the verified fix for `dtype` applied, its Plan): `precheck.fix`. `model` is a
+    name, a folder or a loaded object; an object is left as it was (the copy comes from the scan's source)."""
+    from ..engine.scanner import scan_with_session
+    from ..options import api_options
+
+    if not isinstance(dtype, str):
+        raise PrecheckError(f"dtype should be one dtype name such as \"fp16\", got {dtype!r}",
+                            "precheck.fix returns one model: pass fp16 or bf16")
+    options = api_options(model, dtypes=dtype, device=device, **scan_options)
+    if len(options.dtypes) != 1:
+        raise PrecheckError(f"dtype {dtype!r} names {len(options.dtypes)} dtypes",
+                            "precheck.fix returns one model: pass fp16 or bf16")
+    report, session = scan_with_session(options)
+    wanted = options.dtypes[0]
+    plan = plan_from_report(report, wanted)
+    if plan is None:
+        raise PrecheckError(f"{options.model_name} has no verified way to run in {wanted}",
+                            "precheck.scan(model) says why; or keep float32")
+    with session.source.kept_as_given():
+        return apply_plan(session.load(plan.weights_dtype), plan, session.device), plan
+
+
 @dataclass
 class FixOutcome:
     report: Report

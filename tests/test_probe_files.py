@@ -27,6 +27,8 @@ def test_scan_reads_jsonl_texts_with_a_multi_line_text_and_an_empty_string(tiny_
     assert run.exit_code in (0, 1), run.stderr
     report = run.json()
     assert report["settings"]["probe_items"] == 3
+    shown = {w["text"] for r in report["results"] if r["per_item"] for w in r["per_item"]["worst"]}
+    assert shown == set(texts)
 
 
 def test_scan_reads_json_lines_without_the_suffix_when_every_line_is_a_text_object(tiny_model, tmp_path):
@@ -56,4 +58,8 @@ def test_scan_reads_jsonl_pairs_with_document_for_a_cross_encoder(tiny_reranker,
     path = _jsonl(tmp_path / "pairs.jsonl", [{"query": q, "document": d} for q, d in pairs])
     run = invoke("scan", tiny_reranker, "--pairs", path, "-d", "bf16", "--no-fix", "--json", "-", "-q")
     assert run.exit_code in (0, 1), run.stderr
-    assert run.json()["settings"]["probe_items"] == 4
+    report = run.json()
+    assert report["settings"]["probe_items"] == 4
+    worst = report["results"][0]["per_item"]["worst"]
+    assert report["results"][0]["per_item"]["figure"] == "score_diff"
+    assert {(w["text"], w["document"]) for w in worst} == set(pairs)

@@ -39,12 +39,12 @@ def test_scan_report_has_documented_keys(plain_scan):
     _, report = plain_scan
     assert list(report) == [
         "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
-        "diagnoses", "fixes", "headroom", "drift", "serving", "memory", "storage",
+        "diagnoses", "fixes", "headroom", "drift", "serving", "memory", "storage", "truncation",
     ]
     assert set(report["results"][0]) == {
         "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
         "top1_agreement", "seconds", "param_bytes", "max_abs_diff", "spearman", "same_as",
-        "active_dims", "active_dims_change", "topk_overlap", "topk_terms",
+        "active_dims", "active_dims_change", "topk_overlap", "topk_terms", "per_item",
     }
     assert [(r["dtype"], r["strategy"]) for r in report["results"]] == [
         ("float16", "load"), ("float16", "cast"), ("bfloat16", "load"), ("bfloat16", "cast"),

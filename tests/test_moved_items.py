@@ -81,3 +81,33 @@ def test_a_pair_records_its_query_and_passage_and_ranks_by_score_difference():
     assert (first.item, first.text, first.document, first.tokens, first.truncated) == (1, "q", "b", 300, True)
     change = figures.neighbour_changes[0]
     assert (change.text, change.float32_text, change.now_text) == ("q", "a", "b")
+
+
+def test_scan_view_prints_the_verdict_and_what_to_do_before_any_table(long_text_run):
+    run, _ = long_text_run
+    lines = run.stdout.splitlines()
+    verdict = next(i for i, line in enumerate(lines) if line.startswith("PASS float16"))
+    first_table = next(i for i, line in enumerate(lines) if line.startswith("┏"))
+    assert verdict < first_table
+    assert "nothing to do" in lines[verdict]
+
+
+def test_scan_view_shows_one_module_table_with_a_column_per_load(long_text_run):
+    run, report = long_text_run
+    view = run.stdout
+    assert view.count("Modules: MiB per load") == 1
+    header = next(line for line in view.splitlines() if line.startswith("┃ module"))
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["module", "class", "params", "float32",
+                                                                       "float16"]
+    assert " MB " not in view and "MiB" in view
+
+
+def test_scan_view_notes_the_texts_the_window_cut_and_the_three_worst(long_text_run):
+    run, report = long_text_run
+    unfolded = " ".join(line.strip() for line in run.stdout.splitlines())
+    assert "1 of 9 probe texts" in unfolded and "cut to 256 tokens" in unfolded
+    assert "every figure covers the cut text" in unfolded
+    worst = report["results"][0]["per_item"]["worst"]
+    shown = [line for line in run.stdout.splitlines() if line.startswith("  0.") and ", #" not in line]
+    assert len(shown) == 3 and f"#{worst[0]['item']}," in shown[0]
+    assert max(len(line) for line in run.stdout.splitlines()) <= 80

@@ -117,9 +117,12 @@ def print_wrapped(console: Console, body: str, lead=None, indent: int = 2) -> No
         if cell_len(unit) <= console.width - line.cell_len - len(sep):
             line.append(sep + unit)
             return True
-        if not fits_fresh:
+        # Behind a short lead ("note:") the words fill the line; behind a long one (a server and
+        # its flag) the phrase starts the next line whole.
+        if not fits_fresh or (line.cell_len == start and start < 12):
             return False
-        if line.cell_len > start:
+        if line.cell_len > start or start >= 12:
+            line.rstrip()
             out.append_text(line)
             out.append("\n")
             line, start = Text(" " * indent), indent
@@ -129,6 +132,7 @@ def print_wrapped(console: Console, body: str, lead=None, indent: int = 2) -> No
     for phrase in phrases(body):
         if not add(phrase, cell_len(phrase) <= console.width - indent):
             for word in phrase.split(" "):
-                add(word, True)
+                if not add(word, True):  # a word alone behind a short lead: it starts the line
+                    line.append(("" if line.plain.endswith(" ") else " ") + word)
     out.append_text(line)
     console.print(out, highlight=False, overflow="fold")

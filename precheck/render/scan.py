@@ -36,9 +36,7 @@ def module_table(report: Report) -> Table:
     loads = _loads(report)
     rows_by_load = {dtype: {row.path: row for row in rows} for dtype, rows in report.modules.items()}
     paths = list(dict.fromkeys(row.path for rows in report.modules.values() for row in rows))
-    low = [d for d in loads if d != "float32"]
-    how = f"; {', '.join(low)} loaded with torch_dtype" if low else ""
-    table = Table(title=f"Modules: MiB per load (float32 reference{how})", title_justify="left")
+    table = Table(title="Modules: MiB per load with torch_dtype", title_justify="left")
     kept = list(dict.fromkeys(k for rows in report.modules.values() for row in rows for k in row.kept_in_fp32
                               if "." not in row.path))
     table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" \

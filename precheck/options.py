@@ -89,11 +89,11 @@ class ScanOptions:
                                      ("--trust-remote-code",), flag, config_type=bool, load=True, name_only=True)
     # embedders and sparse encoders: probe texts replacing the built-in set
     texts_file: Path | None = option(
-        None, "Embedders and sparse encoders: probe texts, one per line (replaces the built-in set).",
+        None, "Embedders and sparse encoders: probe texts, one per line or JSON Lines {\"text\": ...} (replaces the built-in set).",
         ("--texts",), optional(path_value), cli_type=Optional[Path], config_key="texts", config_type=str)
     # cross-encoders: probe (query, passage) pairs, TSV or JSONL
     pairs_file: Path | None = option(
-        None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSONL.", ("--pairs",), optional(path_value),
+        None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSON Lines {\"query\", \"document\"}.", ("--pairs",), optional(path_value),
         cli_type=Optional[Path], config_key="pairs", config_type=str)
     kind: str = option("auto", f"auto (from the model's config), {', '.join(KIND_NAMES[:-1])} or {KIND_NAMES[-1]}.",
                        ("--kind",), choice(KIND_CHOICES, "kind"), config_type=str)

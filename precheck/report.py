@@ -93,6 +93,56 @@ class TopTerms:
 
 
 @dataclass
+class ItemRecord:
+    """One probe item among a run's worst: what it is, how long, and how far it moved."""
+
+    item: int  # index in the probe set (the --texts / --pairs line or JSON object, from 0)
+    text: str  # the text, or a pair's query; clipped to engine/moved.py's TEXT_CHARS
+    tokens: int | None  # tokens before truncation (a pair: query and passage together; None: not counted)
+    truncated: bool  # longer than the model's window: encoded, and measured, cut to it
+    document: str | None = None  # a pair's passage, clipped likewise
+    cosine: float | None = None  # cosine to its float32 output (embedders; multi-vector: worst token)
+    score_diff: float | None = None  # |score - float32 score| (scores; sparse: over the text as a query)
+
+
+@dataclass
+class NeighbourChange:
+    """A probe item whose nearest neighbour (a query's top passage) is not float32's."""
+
+    item: int  # the text (for pairs: the query's first pair)
+    text: str
+    float32: int  # item float32 puts nearest (the top passage's pair)
+    float32_text: str
+    now: int  # item this run puts nearest, outside float32's ties
+    now_text: str
+
+
+@dataclass
+class ItemFigures:
+    """Per-item figures of one run: their percentiles over every compared item, the worst items
+    and the neighbour changes, bounded (engine/moved.py, docs/report-schema.md)."""
+
+    figure: str  # "cosine" (low is worse) or "score_diff" (high is worse): what `percentiles` and `worst` rank by
+    compared: int  # items finite in both runs, which the percentiles cover
+    percentiles: dict[str, float]  # p1, p5, p50, p95, p99 of `figure`
+    worst: list[ItemRecord]  # worst first
+    below_threshold: int = 0  # cosine: items under --min-cosine (all of them are in `worst`, up to its bound)
+    neighbour_changes: list[NeighbourChange] = field(default_factory=list)
+    neighbour_changes_total: int = 0  # all of them; `neighbour_changes` holds up to the bound
+
+
+@dataclass
+class Truncation:
+    """How the probe items fit the model's window: longer ones are cut, as encode() cuts them, and
+    every figure covers the cut text."""
+
+    window: int  # tokens the model takes (max_seq_length; a cross-encoder's max_length)
+    items: int  # probe items longer than it
+    longest: int  # tokens of the longest item
+    shortest_cut: int | None = None  # tokens of the shortest item that was cut
+
+
+@dataclass
 class ProbeResult:
     dtype: str
     strategy: str  # "load": model_kwargs torch_dtype; "cast": float32 load, then .to(dtype)
@@ -113,6 +163,7 @@ class ProbeResult:
     active_dims_change: float | None = None
     topk_overlap: float | None = None
     topk_terms: "TopTerms | None" = None
+    per_item: "ItemFigures | None" = None  # the worst items, neighbour changes, percentiles (issue 27)
 
 
 @dataclass
@@ -294,6 +345,7 @@ class Report:
     serving: list[ServingAdvice] = field(default_factory=list)
     memory: MemoryPlan | None = None  # the memory plan and where each run went (issue 15)
     storage: StorageCheck | None = None  # --storage (issue 22)
+    truncation: Truncation | None = None  # the probe items against the model's window (issue 27)
 
     def recommended_fix(self, dtype: str) -> "Fix | None":
         return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)

@@ -14,7 +14,7 @@ from .kinds import KIND_NAMES
 from .options import ATTN_IMPLEMENTATIONS
 from .report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
-                     StorageResult, TopTerms)
+                     StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
 from .repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, Plan
 from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
@@ -71,6 +71,16 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
         "same_as": {"enum": ["load", None]}, "topk_overlap": _SHARE,
     },
     TopTerms: {"item": _AT_LEAST_0},
+    # Issue 27: each run's items that moved most (engine/moved.py bounds the lists).
+    ItemFigures: {"figure": {"enum": ["cosine", "score_diff"]}, "compared": {"minimum": 1},
+                  "percentiles": {"propertyNames": {"enum": ["p1", "p5", "p50", "p95", "p99"]}},
+                  "below_threshold": {**ALWAYS, **_AT_LEAST_0}, "neighbour_changes": ALWAYS,
+                  "neighbour_changes_total": {**ALWAYS, **_AT_LEAST_0}},
+    ItemRecord: {"item": _AT_LEAST_0, "tokens": _AT_LEAST_0, "document": ALWAYS, "cosine": ALWAYS,
+                 "score_diff": {**ALWAYS, **_AT_LEAST_0}},
+    NeighbourChange: {"item": _AT_LEAST_0, "float32": _AT_LEAST_0, "now": _AT_LEAST_0},
+    Truncation: {"window": {"minimum": 1}, "items": _AT_LEAST_0, "longest": _AT_LEAST_0,
+                 "shortest_cut": {**ALWAYS, **_AT_LEAST_0}},
     Diagnosis: {
         "dtype": _LOW, "strategy": {"enum": ["load", "cast"]},
         "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow",

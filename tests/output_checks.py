@@ -23,11 +23,13 @@ def figures_that_must_be_whole(report: dict) -> list[str]:
         wanted += [format(r[k], ".6f") for k in ("min_cosine", "mean_cosine") if r[k] is not None]
     for dtype, rows in report["modules"].items():
         for row in rows:
-            wanted += [row["path"], row["cls"], f"{row['size_mb']:.1f}"]
-            # A dtype and its count may sit on two lines of a wrapped cell; each is whole.
-            wanted += [part for name, n in row["param_dtypes"].items() for part in (f"{name}:", f"{n:,}")]
+            # One table, a column per load: each load's size in MiB, and for an uncast module the
+            # parameter dtypes that are not the load's (a dtype and its count may sit on two lines).
+            wanted += [row["path"], row["cls"], f"{row['params']:,}", f"{row['size_mb'] * 1e6 / 2**20:,.1f}"]
             if row["flagged"]:
-                wanted.append(f"not {dtype}")
+                wanted.append(f"not {dtype}:")
+                wanted += [part for name, n in row["param_dtypes"].items() if name != dtype
+                           for part in (f"{name}:", f"{n:,}")]
     for d in report["diagnoses"]:
         wanted += [d["module"], d["cause"]]
     for h in report["headroom"]:

@@ -39,12 +39,12 @@ def test_scan_report_has_documented_keys(plain_scan):
     _, report = plain_scan
     assert list(report) == [
         "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
-        "diagnoses", "fixes", "headroom", "drift", "serving", "memory", "storage",
+        "diagnoses", "fixes", "headroom", "drift", "serving", "memory", "storage", "truncation",
     ]
     assert set(report["results"][0]) == {
         "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",
         "top1_agreement", "seconds", "param_bytes", "max_abs_diff", "spearman", "same_as",
-        "active_dims", "active_dims_change", "topk_overlap", "topk_terms",
+        "active_dims", "active_dims_change", "topk_overlap", "topk_terms", "per_item",
     }
     assert [(r["dtype"], r["strategy"]) for r in report["results"]] == [
         ("float16", "load"), ("float16", "cast"), ("bfloat16", "load"), ("bfloat16", "cast"),
@@ -78,7 +78,7 @@ def test_scan_json_to_stdout_carries_nothing_else(plain_scan):
 def test_scan_terminal_view_shows_tables_and_verdicts(plain_fp16_run):
     run = plain_fp16_run
     assert run.exit_code == 0
-    assert "Modules, loaded with torch_dtype=float16" in run.stdout
+    assert "Modules: MiB per load with torch_dtype" in run.stdout
     assert "Test runs against float32 (8 texts)" in run.stdout
     assert "PASS float16" in run.stdout
 

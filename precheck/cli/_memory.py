@@ -1,4 +1,4 @@
-"""--plan-only, which scan and ci share, and the plan printed before the first load (issue 15)."""
+"""--plan-only, which scan and ci share: the memory plan alone, nothing loaded (issue 15)."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -43,11 +43,13 @@ def _write(json_path: str | None, document: dict, force: bool) -> None:
 
 def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: bool, force: bool = True,
                      also: tuple = ()) -> bool:
-    """Print the plan before the first load; with plan_only, write it as the JSON too and say stop."""
+    """With plan_only: print the plan, write it as the JSON too and say stop. A scan that goes on
+    shows the plan in its report's view, after the verdict (render/scan.py): the verdict comes first."""
+    if not plan_only:
+        return False
     (plan,) = _show_plans([options], json_path, quiet, also)
-    if plan_only:
-        _write(json_path, plan, force)
-    return plan_only
+    _write(json_path, plan, force)
+    return True
 
 
 def show_ci_memory_plans(settings, shard: str | None, overrides: dict, json_path: str | None, quiet: bool,

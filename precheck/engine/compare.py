@@ -23,6 +23,11 @@ class Comparison:
     active_dims_change: float | None = None
     topk_overlap: float | None = None
     topk_terms: object = None  # report.TopTerms
+    # Per item, in the probe set's order (None where an item was not compared): moved.py ranks them.
+    item_cosines: tuple | None = None
+    item_score_diffs: tuple | None = None
+    # (item, float32's nearest, this run's nearest) for each item whose nearest neighbour changed.
+    neighbour_changes: tuple = ()
 
     def sparse_fields(self) -> dict:
         """The fields a ProbeResult takes beyond the shared ones (None for dense kinds)."""
@@ -58,9 +63,10 @@ def _similarities(unit, start: int, stop: int):
 TIE_TOLERANCE = 1e-6
 
 
-def top1_agreement(reference, candidate) -> float:
-    """Share of texts whose nearest neighbour is unchanged. A neighbour whose float32 similarity
-    is within TIE_TOLERANCE of the float32 best ("" and "   ") ties it and counts as unchanged."""
+def nearest_changes(reference, candidate) -> tuple[float, list[tuple[int, int, int]]]:
+    """(share of texts whose nearest neighbour is unchanged, (text, float32's nearest, the
+    candidate's nearest) for each of the others). A neighbour whose float32 similarity is within
+    TIE_TOLERANCE of the float32 best ("" and "   ") ties it and counts as unchanged."""
     import torch
 
     from .neighbours import row_blocks
@@ -69,14 +75,29 @@ def top1_agreement(reference, candidate) -> float:
     ref_unit = torch.nn.functional.normalize(reference.double(), dim=1)
     cand_unit = torch.nn.functional.normalize(candidate.double(), dim=1)
     texts = ref_unit.shape[0]
-    agree = 0
+    changes: list[tuple[int, int, int]] = []
     for start, stop in row_blocks(texts, texts):
         ref_sim = _similarities(ref_unit, start, stop)
         chosen = _similarities(cand_unit, start, stop).argmax(dim=1)
-        best = ref_sim.max(dim=1).values
+        best, best_at = ref_sim.max(dim=1)
         got = ref_sim.gather(1, chosen[:, None]).squeeze(1)
-        agree += int((got >= best - TIE_TOLERANCE).sum())
-    return agree / texts
+        # Not `<`: a NaN similarity agrees with nothing, as the share has always counted it.
+        for row in torch.nonzero(~(got >= best - TIE_TOLERANCE)).flatten().tolist():
+            changes.append((start + row, int(best_at[row]), int(chosen[row])))
+    return (texts - len(changes)) / texts, changes
+
+
+def top1_agreement(reference, candidate) -> float:
+    """Share of texts whose nearest neighbour is unchanged (nearest_changes)."""
+    return nearest_changes(reference, candidate)[0]
+
+
+def _per_item(values, kept: list[int], items: int) -> tuple:
+    """Values of the compared items spread back over the whole probe set, None for the rest."""
+    spread: list = [None] * items
+    for index, value in zip(kept, values):
+        spread[index] = float(value)
+    return tuple(spread)
 
 
 def compare_embeddings(reference, candidate) -> Comparison:
@@ -86,13 +107,16 @@ def compare_embeddings(reference, candidate) -> Comparison:
     usable, nonfinite = _usable(reference, candidate)
     if int(usable.sum()) == 0:
         return Comparison(nonfinite)
+    kept = torch.nonzero(usable).flatten().tolist()
     ref, cand = reference[usable].double(), candidate[usable].double()
     cosine = torch.nn.functional.cosine_similarity(ref, cand, dim=1)
     # Zero vectors have no direction; both being zero counts as agreement.
     both_zero = (ref.norm(dim=1) == 0) & (cand.norm(dim=1) == 0)
     cosine = torch.where(both_zero, torch.ones_like(cosine), cosine)
-    top1 = top1_agreement(ref, cand) if ref.shape[0] >= 2 else None
-    return Comparison(nonfinite, float(cosine.min()), float(cosine.mean()), top1)
+    top1, changes = nearest_changes(ref, cand) if ref.shape[0] >= 2 else (None, [])
+    return Comparison(nonfinite, float(cosine.min()), float(cosine.mean()), top1,
+                      item_cosines=_per_item(cosine.tolist(), kept, reference.shape[0]),
+                      neighbour_changes=tuple((kept[a], kept[b], kept[c]) for a, b, c in changes))
 
 
 def average_ranks(values: list[float]) -> list[float]:
@@ -136,13 +160,18 @@ def compare_scores(reference, candidate, queries: list[str]) -> Comparison:
     by_query: dict[str, list[int]] = {}
     for position, i in enumerate(keep):
         by_query.setdefault(queries[i], []).append(position)
-    agree, counted = 0, 0
+    agree, counted, changes = 0, 0, []
     for positions in by_query.values():
         if len(positions) < 2:
             continue
         counted += 1
-        best = max(ref[p] for p in positions)
+        top = max(positions, key=lambda p: ref[p])
         chosen = max(positions, key=lambda p: cand[p])
-        agree += ref[chosen] >= best - TIE_TOLERANCE * max(1.0, abs(best))
+        if ref[chosen] >= ref[top] - TIE_TOLERANCE * max(1.0, abs(ref[top])):
+            agree += 1
+        else:  # the query's first pair, float32's top passage, this run's
+            changes.append((keep[positions[0]], keep[top], keep[chosen]))
     top1 = agree / counted if counted else None
-    return Comparison(nonfinite, top1_agreement=top1, max_abs_diff=max_diff, spearman=spearman(ref, cand))
+    diffs = [abs(a - b) for a, b in zip(ref, cand)]
+    return Comparison(nonfinite, top1_agreement=top1, max_abs_diff=max_diff, spearman=spearman(ref, cand),
+                      item_score_diffs=_per_item(diffs, keep, len(queries)), neighbour_changes=tuple(changes))

@@ -20,7 +20,7 @@ def compare_token_vectors(reference, candidate, queries: list[str]) -> Compariso
 
     figures = compare_scores(scores(reference), scores(candidate), queries)
     usable = ~nonfinite_rows(reference) & ~nonfinite_rows(candidate)
-    cosines = []
+    cosines, worst = [], [None] * reference.shape[0]
     for row in torch.nonzero(usable).flatten().tolist():
         n_query, n_passage = int(reference[row, 0, 1]), int(reference[row, 0, 2])
         rows = [*range(1, 1 + n_query), *range(1 + length, 1 + length + n_passage)]
@@ -29,9 +29,10 @@ def compare_token_vectors(reference, candidate, queries: list[str]) -> Compariso
         # A zero vector has no direction; both zero counts as agreement.
         both_zero = (ref.norm(dim=1) == 0) & (cand.norm(dim=1) == 0)
         cosines.append(torch.where(both_zero, torch.ones_like(cosine), cosine))
+        worst[row] = float(cosines[-1].min()) if len(cosines[-1]) else None
     if not cosines or not sum(len(c) for c in cosines):
         return figures
     every = torch.cat(cosines)
     from dataclasses import replace
 
-    return replace(figures, min_cosine=float(every.min()), mean_cosine=float(every.mean()))
+    return replace(figures, min_cosine=float(every.min()), mean_cosine=float(every.mean()), item_cosines=tuple(worst))

@@ -19,18 +19,21 @@ def _scores(outputs):
     return queries @ documents.T
 
 
-def _top1_kept(reference, candidate) -> float | None:
-    """Share of queries whose best document (itself left out) is one float32 ranks best too."""
+def _top1_kept(reference, candidate) -> tuple[float | None, list[tuple[int, int, int]]]:
+    """(share of queries whose best document (itself left out) is one float32 ranks best too,
+    (query, float32's best, this run's best) for each of the others)."""
     import torch
 
     if reference.shape[0] < 2:
-        return None
+        return None, []
     ref, cand = reference.clone(), candidate.clone()
     ref.fill_diagonal_(-torch.inf)
     cand.fill_diagonal_(-torch.inf)
-    best = ref.max(dim=1).values
-    got = ref.gather(1, cand.argmax(dim=1)[:, None]).squeeze(1)
-    return float((got >= best - 1e-9).double().mean())
+    best, best_at = ref.max(dim=1)
+    chosen = cand.argmax(dim=1)
+    got = ref.gather(1, chosen[:, None]).squeeze(1)
+    moved = torch.nonzero(~(got >= best - 1e-9)).flatten().tolist()
+    return float((got >= best - 1e-9).double().mean()), [(row, int(best_at[row]), int(chosen[row])) for row in moved]
 
 
 def _term_overlap(ref_row, cand_row, k: int) -> float:
@@ -77,9 +80,15 @@ def compare_sparse(reference, candidate, items: list, tokens: Callable[[list[int
     worst = min(range(len(keep)), key=lambda row: overlaps[row])
     terms = TopTerms(keep[worst], str(items[keep[worst]])[:80], _top_tokens(ref_docs[worst], k, tokens),
                      _top_tokens(cand_docs[worst], k, tokens))
+    top1, changes = _top1_kept(ref_scores, cand_scores)
+    spread = [None] * len(items)
+    for row, diff in enumerate((ref_scores - cand_scores).abs().max(dim=1).values.tolist()):
+        spread[keep[row]] = diff
     return Comparison(
         nonfinite,
-        top1_agreement=_top1_kept(ref_scores, cand_scores),
+        top1_agreement=top1,
+        item_score_diffs=tuple(spread),
+        neighbour_changes=tuple((keep[a], keep[b], keep[c]) for a, b, c in changes),
         max_abs_diff=max_diff,
         spearman=rho,
         active_dims=float(cand_active.mean()),

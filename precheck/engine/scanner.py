@@ -14,6 +14,7 @@ from typing import Callable
 
 from .compare import nonfinite_rows
 from ..dtypes import is_quantized
+from .moved import item_figures, truncation
 from ..errors import PrecheckError
 from ..options import ScanOptions
 from ..loading.inventory import module_rows
@@ -105,6 +106,9 @@ class ScanSession:
         self.notes: list[str] = []  # what the report's notes say of this session's loads
         self.probe_source = "builtin"  # the report's probe_source when no file gave the items
         self.attention = ""  # the attention kernel(s) the reference ran (fingerprint.attention_implementations)
+        # Each probe item's tokens before any cut, and the window that cuts them (moved.py).
+        self.token_lengths: list[int] | None = None
+        self.window: int | None = None
 
     def load_reference(self):
         from ..loading.memory_plan import record_placement, reference_kwargs
@@ -172,6 +176,8 @@ class ScanSession:
         from ..loading.tokenizer_check import check_tokenizer
 
         check_tokenizer(model, self.items, self.model.name, self.model.path)
+        self.token_lengths = self.kind.token_lengths(model, self.items)
+        self.window = self.kind.window(model)
         self.progress(f"running {len(self.items)} probe {self.kind.items_label} in float32")
         try:
             # Headroom is read during the reference encode itself: each hook reduces a block's
@@ -262,6 +268,7 @@ class ScanSession:
             max_abs_diff=figures.max_abs_diff,
             spearman=figures.spearman,
             **figures.sparse_fields(),
+            per_item=item_figures(figures, self.items, self.token_lengths, self.window, self.options.min_cosine),
         ))
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
@@ -393,6 +400,7 @@ def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSessi
         headroom=session.headroom,
         drift=drift,
         memory=session.memory,
+        truncation=truncation(session.token_lengths, session.window),
     )
     report.verdict = judge(report)
     annotate_defaults(report, session)

@@ -67,3 +67,11 @@ class CrossEncoderKind(ReadsFigures):
     def token_count(self, model, item) -> int:
         limit = cross_encoder_max_length(model)
         return len(model.tokenizer(item[0], item[1], truncation=True, max_length=limit)["input_ids"])
+
+    def window(self, model) -> int | None:
+        return cross_encoder_max_length(model)
+
+    def token_lengths(self, model, items: list) -> list[int]:
+        from .embedder import uncut_lengths
+
+        return uncut_lengths(model.tokenizer, [q for q, _ in items], [p for _, p in items])

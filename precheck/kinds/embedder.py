@@ -53,3 +53,19 @@ class Embedder(ReadsFigures):
     def token_count(self, model, item) -> int:
         tokens = model.tokenizer(item, truncation=True, max_length=model.max_seq_length)["input_ids"]
         return len(tokens)
+
+    def window(self, model) -> int | None:
+        return getattr(model, "max_seq_length", None)
+
+    def token_lengths(self, model, items: list) -> list[int]:
+        return uncut_lengths(model.tokenizer, items)
+
+
+def uncut_lengths(tokenizer, items: list, pairs: list | None = None) -> list[int]:
+    """Token counts, special tokens included, with nothing cut, a batch at a time."""
+    counts: list[int] = []
+    for start in range(0, len(items), 1024):
+        batch = [str(t) for t in items[start:start + 1024]]
+        second = None if pairs is None else [str(t) for t in pairs[start:start + 1024]]
+        counts += [len(ids) for ids in tokenizer(batch, second, truncation=False, verbose=False)["input_ids"]]
+    return counts

@@ -5,7 +5,6 @@ and each query's top-ranked passage can be compared with float32.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import PrecheckError
@@ -65,21 +64,24 @@ def builtin_pairs(max_length: int | None) -> list[tuple[str, str]]:
 
 
 def read_pairs(path: Path) -> list[tuple[str, str]]:
-    """TSV (query<TAB>passage per line) or JSONL ({"query": ..., "passage": ...} per line)."""
-    hint = "give TSV lines 'query<TAB>passage' or JSONL objects with query and passage"
+    """TSV (query<TAB>passage per line) or JSON Lines ({"query": ..., "document": ...} per line,
+    `passage` also taken for `document`), which carries multi-line and empty texts."""
+    hint = "give TSV lines 'query<TAB>passage' or JSON Lines objects with query and document (or passage)"
     from ..reading import read_text_input
+    from .texts import json_lines
 
-    lines = [line for line in read_text_input(path, "--pairs", hint).splitlines() if line.strip()]
+    raw = read_text_input(path, "--pairs", hint)
+    objects = json_lines(path, raw, "--pairs", ("query",), suffixes=(".jsonl", ".json"))
     pairs: list[tuple[str, str]] = []
-    jsonl = path.suffix.lower() in (".jsonl", ".json")
-    for number, line in enumerate(lines, 1):
-        if jsonl:
-            try:
-                item = json.loads(line)
-                pairs.append((str(item["query"]), str(item["passage"])))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise PrecheckError(f"--pairs {path} line {number} is not a query/passage object", hint) from exc
-        else:
+    if objects is not None:
+        for number, item in enumerate(objects, 1):
+            passage = item.get("document", item.get("passage"))
+            if "query" not in item or passage is None:
+                raise PrecheckError(f"--pairs {path}: JSON object {number} has no query and document", hint)
+            pairs.append((str(item["query"]), str(passage)))
+    else:
+        lines = [line for line in raw.splitlines() if line.strip()]
+        for number, line in enumerate(lines, 1):
             fields = line.split("\t")
             if len(fields) != 2:
                 raise PrecheckError(f"--pairs {path} line {number} has {len(fields)} tab-separated fields", hint)

@@ -68,3 +68,10 @@ class Kind(Protocol):
 
     def token_count(self, model: Any, item: Any) -> int:
         """How many tokens the model sees for one item (long items reach overflow first)."""
+
+    def window(self, model: Any) -> int | None:
+        """The tokens the model takes per item (max_seq_length, max_length); longer items are cut."""
+
+    def token_lengths(self, model: Any, items: list) -> list[int]:
+        """Each item's tokens before any cut (a pair's two sides together, or its longer side when
+        they are encoded apart): the report says which items the window cut (engine/moved.py)."""

@@ -79,12 +79,50 @@ def builtin_texts(max_seq_length: int | None) -> list[str]:
     return list(_SHORT_TEXTS) + long_texts
 
 
+def _json_object(line: str) -> dict | None:
+    import json
+
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return None
+    return item if isinstance(item, dict) else None
+
+
+def json_lines(path: Path, raw: str, option: str, fields: tuple[str, ...],
+               suffixes: tuple[str, ...] = (".jsonl",)) -> list[dict] | None:
+    """The non-blank lines of a JSON Lines input as objects, or None for the plain format. A file
+    named with one of `suffixes` is JSON Lines; any other is when every non-blank line is an object
+    holding every one of `fields` (a plain line that merely looks like JSON stays a plain text)."""
+    lines = [(number, line) for number, line in enumerate(raw.split("\n"), 1) if line.strip()]
+    objects = [_json_object(line) for _, line in lines]
+    if path.suffix.lower() in suffixes:
+        bad = next((number for (number, _), item in zip(lines, objects) if item is None), None)
+        if bad is not None:
+            raise PrecheckError(f"{option} {path} line {bad} is not a JSON object",
+                                f"give one JSON object per line in a {path.suffix} file")
+        return objects
+    if objects and all(item is not None and all(name in item for name in fields) for item in objects):
+        return objects
+    return None
+
+
 def read_texts(path: Path) -> list[str]:
-    """One text per line; blank lines are skipped (use the built-in set for the empty-text case)."""
+    """One text per line, blank lines skipped; or JSON Lines, one `{"text": ...}` per line, which
+    carries any text: one of several lines, or the empty string."""
     from ..reading import read_text_input
 
-    raw = read_text_input(path, "--texts", "pass a UTF-8 file with one text per line")
-    texts = [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
+    hint = 'pass a UTF-8 file with one text per line, or JSON Lines of {"text": ...}'
+    raw = read_text_input(path, "--texts", hint)
+    objects = json_lines(path, raw, "--texts", ("text",))
+    if objects is not None:
+        texts = []
+        for number, item in enumerate(objects, 1):
+            if not isinstance(item.get("text"), str):
+                raise PrecheckError(f"--texts {path}: JSON object {number} has no string \"text\"", hint)
+            texts.append(item["text"])
+    else:
+        texts = [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
     if len(texts) < 2:
         raise PrecheckError(
             f"--texts file {path} has {len(texts)} text(s)",

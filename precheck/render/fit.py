@@ -91,3 +91,48 @@ def print_code(console: Console, heading: str, code: str) -> None:
     console.print(Text(heading, style="bold"))
     console.print(Syntax(code, "python", theme="ansi_dark", background_color="default", code_width=widest),
                   soft_wrap=True)
+
+
+def phrases(text: str) -> list[str]:
+    """`text` cut after each ", ", "; " and ": ": the places a line may break without splitting
+    a figure from its name ("min cosine 0.999998") or a parenthesis from its words."""
+    import re
+
+    return [part for part in re.split(r"(?<=[,;:]) ", text) if part]
+
+
+def print_wrapped(console: Console, body: str, lead=None, indent: int = 2) -> None:
+    """`lead` (a styled Text or a string), then `body`, broken only between phrases (see `phrases`),
+    each further line indented; a phrase longer than a whole line breaks between its words."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    line = Text(lead) if isinstance(lead, str) else (lead.copy() if lead is not None else Text())
+    start = line.cell_len  # a line holding no more than this holds nothing of the body yet
+    out = Text()
+
+    def add(unit: str, fits_fresh: bool) -> bool:
+        nonlocal line, start
+        sep = "" if line.cell_len == start or line.plain.endswith(" ") else " "
+        if cell_len(unit) <= console.width - line.cell_len - len(sep):
+            line.append(sep + unit)
+            return True
+        # Behind a short lead ("note:") the words fill the line; behind a long one (a server and
+        # its flag) the phrase starts the next line whole.
+        if not fits_fresh or (line.cell_len == start and start < 12):
+            return False
+        if line.cell_len > start or start >= 12:
+            line.rstrip()
+            out.append_text(line)
+            out.append("\n")
+            line, start = Text(" " * indent), indent
+        line.append(unit)
+        return True
+
+    for phrase in phrases(body):
+        if not add(phrase, cell_len(phrase) <= console.width - indent):
+            for word in phrase.split(" "):
+                if not add(word, True):  # a word alone behind a short lead: it starts the line
+                    line.append(("" if line.plain.endswith(" ") else " ") + word)
+    out.append_text(line)
+    console.print(out, highlight=False, overflow="fold")

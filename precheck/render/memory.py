@@ -1,4 +1,4 @@
-"""The memory plan as a small table, printed before the first load (and alone with --plan-only)."""
+"""The memory plan as a small table: in the scan view after the verdict, and alone with --plan-only."""
 from __future__ import annotations
 
 from rich.console import Console

@@ -12,43 +12,59 @@ from rich.text import Text
 
 from ..dtypes import is_quantized
 from ..kinds import kind_for
-from ..report import ModuleRow, ProbeResult, Report
-from .fit import print_code, print_table
-from .memory import where_reference_ran
+from ..report import ProbeResult, Report
+from .fit import print_code, print_table, print_wrapped
+from .memory import render_memory, where_reference_ran
 
 _STATUS_STYLE = {"ok": "green", "drift": "yellow", "error": "red", "nonfinite": "red", "unsupported": "magenta"}
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{name}: {n:,}" for name, n in counts.items()) or "-"
+MIB = 1024 * 1024
 
 
-def module_table(dtype: str, rows: list[ModuleRow]) -> Table:
-    title = "float32 reference" if dtype == "float32" else f"loaded as {dtype} (quantization_config)" \
-        if is_quantized(dtype) else f"loaded with torch_dtype={dtype}"
-    table = Table(title=f"Modules, {title}", title_justify="left")
-    kept = [k for row in rows for k in row.kept_in_fp32 if "." not in row.path]
-    table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" if kept else None
-    # No params column: the dtype counts add up to it, and at 80 columns it pushed the module out.
-    # Names fold and dtype lists wrap between entries, so every count and path stays whole.
+def _mib(size_bytes: float) -> str:
+    return f"{size_bytes / MIB:,.1f}"
+
+
+def _loads(report: Report) -> list[str]:
+    """The dtypes whose loads were tabled: float32 (the reference) first."""
+    return list(report.modules)
+
+
+def module_table(report: Report) -> Table:
+    """One row per module, one column per load: its size in MiB, and under it, in red, only the
+    parameter dtypes that are not the load's (the uncast module); a clean load shows its size alone."""
+    loads = _loads(report)
+    rows_by_load = {dtype: {row.path: row for row in rows} for dtype, rows in report.modules.items()}
+    paths = list(dict.fromkeys(row.path for rows in report.modules.values() for row in rows))
+    quantized = [dtype for dtype in loads if is_quantized(dtype)]
+    how = "torch_dtype" + (f"; {', '.join(quantized)} by quantization_config" if quantized else "")
+    table = Table(title=f"Modules: MiB per load ({how})", title_justify="left")
+    kept = list(dict.fromkeys(k for rows in report.modules.values() for row in rows for k in row.kept_in_fp32
+                              if "." not in row.path))
+    table.caption = f"float32 in {len(kept)} module(s) transformers keeps in float32 on purpose: {', '.join(kept)}" \
+        if kept else None
     table.add_column("module", overflow="fold")
     table.add_column("class", overflow="fold")
-    table.add_column("param dtypes")
-    table.add_column("buffer dtypes")
-    table.add_column("MB", justify="right", no_wrap=True)
-    table.add_column("")
-    for row in rows:
-        depth = row.path.count(".")
-        flag = Text(f"not {dtype}", style="bold red") if row.flagged else Text("")
-        table.add_row(
-            Text("  " * depth + row.path),
-            row.cls,
-            _counts(row.param_dtypes),
-            _counts(row.buffer_dtypes),
-            f"{row.size_mb:.1f}",
-            flag,
-            style="on grey23" if row.flagged else None,
-        )
+    table.add_column("params", justify="right", no_wrap=True)
+    for dtype in loads:
+        table.add_column(dtype, justify="right")
+    for path in paths:
+        any_row = next(rows[path] for rows in rows_by_load.values() if path in rows)
+        cells = []
+        for dtype in loads:
+            row = rows_by_load[dtype].get(path)
+            if row is None:
+                cells.append(Text("-"))
+                continue
+            cell = Text(_mib(row.size_mb * 1e6))
+            if row.flagged:
+                others = ", ".join(f"{name}: {n:,}" for name, n in row.param_dtypes.items() if name != dtype)
+                cell.append(f"\nnot {dtype}: {others}", style="bold red")
+            cells.append(cell)
+        flagged = any(rows[path].flagged for rows in rows_by_load.values() if path in rows)
+        table.add_row(Text("  " * path.count(".") + path), any_row.cls, f"{any_row.params:,}", *cells,
+                      style="on grey23" if flagged else None)
     return table
 
 
@@ -70,7 +86,7 @@ def results_table(report: Report) -> Table:
     figures = ("min cos", "mean cos") if cosines else ()
     figures += ("Spearman", "max |diff|") if cross else ()
     figures += ("top-k kept", "active dims change") if sparse else ()
-    for column in ("dtype", "strategy", "status", "NaN/inf", *figures, "top-1", "s", "MB"):
+    for column in ("dtype", "strategy", "status", "NaN/inf", *figures, "top-1", "s", "MiB"):
         table.add_column(column, justify="left" if column in ("dtype", "strategy", "status") else "right", no_wrap=True)
     for r in report.results:
         table.add_row(
@@ -83,35 +99,111 @@ def results_table(report: Report) -> Table:
             *((_figure(r.topk_overlap, ".0%"), _figure(r.active_dims_change, ".1%")) if sparse else ()),
             _figure(r.top1_agreement, ".0%"),
             f"= {r.same_as}" if r.same_as else _figure(r.seconds, ".2f"),
-            _figure(r.param_bytes / 1e6 if r.param_bytes else None, ".1f"),
+            _mib(r.param_bytes) if r.param_bytes else "-",
         )
     return table
 
 
+def print_verdict(report: Report, console: Console) -> None:
+    """Each dtype's verdict and what to do about it: nothing, the recommended fix, or keep float32."""
+    for v in report.verdict.dtypes:
+        mark = Text("PASS", style="green") if v.passed else Text("FAIL", style="red")
+        best = report.recommended_fix(v.dtype)
+        if v.passed:
+            todo = "nothing to do"
+        elif best is not None:
+            todo = f"fix: {best.strategy} (verified; code below)"
+        elif any(f.dtype == v.dtype for f in report.fixes):
+            todo = "no verified fix: keep float32"
+        else:
+            todo = "no verified fix in this report"
+        print_wrapped(console, f"{v.dtype}: {v.summary}; {todo}", mark + Text(" "))
+    if report.storage is not None:
+        from .storage import print_storage_verdict
+
+        print_storage_verdict(report.storage, console)
+
+
+def _item_text(text: str, document: str | None, room: int) -> str:
+    """A text as JSON spells it (an empty one is "", a line break is \\n), clipped to `room`."""
+    import json
+
+    shown = json.dumps(text, ensure_ascii=False)
+    if document is not None:
+        shown += " -> " + json.dumps(document, ensure_ascii=False)
+    return shown if len(shown) <= room else shown[:max(room - 3, 8)] + "..."
+
+
+def print_moved(report: Report, console: Console, shown: int = 3) -> None:
+    """Per dtype, its `shown` worst items and neighbour changes; the JSON holds them all (moved.py)."""
+    kind = kind_for(report.model.kind)
+    for dtype in report.settings.dtypes:
+        runs = [r for r in report.results if r.dtype == dtype and r.per_item is not None and not r.same_as]
+        if not runs:
+            continue
+        figures = runs[0].per_item
+        named = "cosine" if figures.figure == "cosine" else "|score diff|"
+        spread = ", ".join(f"{k} {v:.6g}" for k, v in figures.percentiles.items())
+        print_wrapped(console, f"{dtype} {runs[0].strategy}, worst {kind.items_label} by {named} "
+                               f"({spread}):", indent=4)
+        for w in figures.worst[:shown]:
+            value = w.cosine if figures.figure == "cosine" else w.score_diff
+            tokens = "" if w.tokens is None else f"{w.tokens:,} tokens" + (" (cut)" if w.truncated else "") + ", "
+            head = f"  {value:.6f}  #{w.item}, {tokens}"
+            console.print(head + _item_text(w.text, w.document, console.width - len(head)),
+                          highlight=False, markup=False, overflow="fold")
+        if figures.neighbour_changes_total:
+            label = "nearest neighbour" if figures.figure == "cosine" else "top"
+            print_wrapped(console, f"{label} changed for {figures.neighbour_changes_total} of {figures.compared}:",
+                          Text("  "), indent=4)
+            for c in figures.neighbour_changes[:shown]:
+                head = f"    #{c.item} "
+                room = (console.width - len(head) - 12) // 3
+                console.print(f"{head}{_item_text(c.text, None, room)} now #{c.now} "
+                              f"{_item_text(c.now_text, None, room)}, was #{c.float32}",
+                              highlight=False, markup=False, overflow="fold")
+
+
+def truncation_line(report: Report) -> str | None:
+    t = report.truncation
+    if t is None or not t.items:
+        return None
+    label = kind_for(report.model.kind).items_label
+    lengths = f"{t.longest:,}" if t.shortest_cut == t.longest else f"{t.shortest_cut:,} to {t.longest:,}"
+    return (f"{t.items} of {report.settings.probe_items} probe {label} ({lengths} tokens) are longer than "
+            f"the model's window: each was cut to {t.window} tokens, as the model cuts it in use; "
+            f"every figure covers the cut text")
+
+
 def render_terminal(report: Report, console: Console) -> None:
     m, env = report.model, report.environment
-    console.print(
-        f"[bold]{escape(m.name)}[/bold] ({m.kind}, {m.source}: {escape(m.path)})\n"
-        f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
-        f"{env.sentence_transformers}, device {env.device}, default dtype {m.default_dtype}"
-        + (f", attention {m.attention}" if m.attention else "")
-    )
-    for dtype, rows in report.modules.items():
-        print_table(console, module_table(dtype, rows))
+    print_wrapped(console, f"{m.name} ({m.kind}, {m.source}: {m.path})", indent=2)
+    print_wrapped(console, f"torch {env.torch}, transformers {env.transformers}, sentence-transformers "
+                           f"{env.sentence_transformers}, device {env.device}, default dtype {m.default_dtype}"
+                           + (f", attention {m.attention}" if m.attention else ""), indent=2)
+    # The verdict and what to do first: the tables below are its evidence.
+    print_verdict(report, console)
+    if truncation_line(report):
+        print_wrapped(console, truncation_line(report), Text("note:", style="yellow") + Text(" "))
     print_table(console, results_table(report), key=2)
     if report.memory is not None and where_reference_ran(report.memory):
-        console.print(escape(where_reference_ran(report.memory)), highlight=False)
+        print_wrapped(console, where_reference_ran(report.memory))
     for r in report.results:
         if r.error is not None:
-            console.print(f"  [red]{r.dtype} {r.strategy}:[/red] {escape(_error_text(r))}", highlight=False)
+            print_wrapped(console, _error_text(r), Text(f"  {r.dtype} {r.strategy}:", style="red") + Text(" "), indent=4)
     for r in report.results:
         if r.same_as:
-            console.print(f"  {r.dtype} {r.strategy}: same weights as {r.same_as}; its figures, not encoded again",
-                          highlight=False)
+            print_wrapped(console, f"{r.dtype} {r.strategy}: same weights as {r.same_as}; its figures, not encoded again",
+                          Text("  "), indent=4)
         if r.topk_terms is not None and r.strategy == "load":
             t = r.topk_terms
             console.print(f"  {r.dtype} {r.strategy}: top terms of text {t.item} {t.text[:40]!r}: float32 "
                           f"{' '.join(t.float32)} | {r.dtype} {' '.join(t.candidate)}", highlight=False, markup=False)
+    print_moved(report, console)
+    if report.modules:
+        print_table(console, module_table(report), key=2)
+    if report.memory is not None:
+        render_memory(report.memory, console, report.model.name)
     if report.storage is not None:
         from .storage import print_storage
 
@@ -123,25 +215,19 @@ def render_terminal(report: Report, console: Console) -> None:
     for dtype in dict.fromkeys(f.dtype for f in report.fixes):
         print_fix(report, dtype, console)
     for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+        print_wrapped(console, note, Text("note:", style="yellow") + Text(" "))
     if report.serving:
         print_serving(report, console)
-    for v in report.verdict.dtypes:
-        mark = "[green]PASS[/green]" if v.passed else "[red]FAIL[/red]"
-        best = report.recommended_fix(v.dtype)
-        fix = f" -> fix: {best.strategy}" if best is not None else ""
-        console.print(f"{mark} {v.dtype}: {escape(v.summary)}{fix}", highlight=False)
-    if report.storage is not None:
-        from .storage import print_storage_verdict
-
-        print_storage_verdict(report.storage, console)
+    verdicts = ", ".join(f"{'PASS' if v.passed else 'FAIL'} {v.dtype}" for v in report.verdict.dtypes)
+    console.print(f"Verdict (at the top): {verdicts}", highlight=False, markup=False)
 
 
 def print_serving(report: Report, console: Console) -> None:
     console.print("[bold]Serving[/bold]: the dtype flag that matches what was verified (docs/serving.md)")
     for advice in report.serving:
         flag = advice.flag or "(no flag)"
-        console.print(f"  {advice.server} [bold]{flag}[/bold]: {escape(advice.note)}", highlight=False)
+        print_wrapped(console, advice.note, Text(f"  {advice.server} ") + Text(f"{flag}:", style="bold") + Text(" "),
+                      indent=4)
 
 
 def _bar(fraction: float, width: int) -> str:

@@ -110,7 +110,7 @@ def test_scan_terminal_shows_diagnosis_and_fix_panels(overflow_run):
     assert run.exit_code == 1
     assert "Diagnosis" in run.stdout and "Fix for float16" in run.stdout
     assert "precheck.load(" in run.stdout and "register_forward_hook" in run.stdout
-    assert "-> fix: keep-fp32" in run.stdout
+    assert "fix: keep-fp32 (verified" in run.stdout
 
 
 def test_no_fix_skips_the_search_but_keeps_the_diagnosis(overflow_model, probe_file):

@@ -78,7 +78,7 @@ def test_scan_json_to_stdout_carries_nothing_else(plain_scan):
 def test_scan_terminal_view_shows_tables_and_verdicts(plain_fp16_run):
     run = plain_fp16_run
     assert run.exit_code == 0
-    assert "Modules: MiB per load with torch_dtype" in run.stdout
+    assert "Modules: MiB per load (torch_dtype)" in run.stdout
     assert "Test runs against float32 (8 texts)" in run.stdout
     assert "PASS float16" in run.stdout
 

@@ -261,7 +261,7 @@ def test_a_model_config_past_the_read_limit_is_refused_in_one_line(tmp_path):
     # Every document precheck reads goes through one bounded read, the model's own config.json too.
     import os
 
-    from precheck.reading import MAX_INPUT_BYTES
+    from precheck.io.reading import MAX_INPUT_BYTES
 
     folder = tmp_path / "model"
     folder.mkdir()

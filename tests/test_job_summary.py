@@ -95,7 +95,7 @@ def test_summary_append_that_fails_part_way_leaves_the_file_as_it_was(tmp_path, 
     import errno
 
     from precheck.errors import PrecheckError
-    from precheck.outputs import append_file
+    from precheck.io.outputs import append_file
 
     target = tmp_path / "step_summary.md"
     target.write_text("earlier step\n")

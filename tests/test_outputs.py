@@ -169,7 +169,7 @@ def test_scan_model_path_with_rich_markup_renders_and_writes_json(tmp_path, tiny
 
 def test_write_file_without_force_loses_to_a_file_created_meanwhile(tmp_path):
     from precheck.errors import PrecheckError
-    from precheck.outputs import Output, check_outputs, write_file
+    from precheck.io.outputs import Output, check_outputs, write_file
 
     target = tmp_path / "r.json"
     check_outputs([Output("--json", target)], force=False)
@@ -180,7 +180,7 @@ def test_write_file_without_force_loses_to_a_file_created_meanwhile(tmp_path):
 
 
 def test_write_file_with_force_replaces_a_link_not_its_target(tmp_path):
-    from precheck.outputs import write_file
+    from precheck.io.outputs import write_file
 
     (tmp_path / "theirs.json").write_text("theirs\n")
     link = tmp_path / "r.json"

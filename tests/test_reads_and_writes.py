@@ -194,7 +194,7 @@ def test_scan_summary_dash_goes_to_stdout_and_creates_no_file(tmp_path, monkeypa
 
 
 def test_write_file_takes_a_name_of_240_characters(tmp_path):
-    from precheck.outputs import write_file
+    from precheck.io.outputs import write_file
 
     target = tmp_path / ("r" * 236 + ".json")
     write_file(target, "{}\n", force=False)
@@ -203,7 +203,7 @@ def test_write_file_takes_a_name_of_240_characters(tmp_path):
 
 
 def test_fix_staging_folder_name_stays_within_the_limit(tmp_path):
-    from precheck.outputs import publish_folder, staged_folder
+    from precheck.io.outputs import publish_folder, staged_folder
 
     out = tmp_path / ("o" * 240)
     out.mkdir()

@@ -8,7 +8,8 @@ from typing import Literal
 
 import pytest
 
-from precheck import schema, schema_files
+from precheck import schema
+from precheck.schema import files as schema_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from precheck import outputs
+from precheck.io import outputs
 
 
 @pytest.fixture

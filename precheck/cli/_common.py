@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inputs import Input, model_inputs, option_inputs  # noqa: F401 - shared by the commands
-from ..outputs import Output, check_outputs, goes_to_stdout, write_file  # noqa: F401 - shared by the commands
+from ..io.inputs import Input, model_inputs, option_inputs  # noqa: F401 - shared by the commands
+from ..io.outputs import Output, check_outputs, goes_to_stdout, write_file  # noqa: F401 - shared by the commands
 from ._progress import progress_display
 
 # The scan options (dtype, device, thresholds, loading, memory) come from precheck/options.py

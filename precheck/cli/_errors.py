@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import PrecheckError
-from ..outputs import HELD_SIGNALS, left_behind, note_signal
+from ..io.outputs import HELD_SIGNALS, left_behind, note_signal
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2
 

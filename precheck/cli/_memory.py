@@ -15,7 +15,7 @@ def _show_plans(options_list: list, json_path: str | None, quiet: bool, also: tu
     --quiet with --json silences it. Returns the plans as JSON-ready dicts."""
     from dataclasses import asdict
 
-    from ..inputs import check_input_files
+    from ..io.inputs import check_input_files
     from ..loading.memory_plan import plan_scan
     from ..render.memory import render_memory
     from ._common import goes_to_stdout, make_console

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import PrecheckError
-from ..outputs import Output, append_file, same_file
+from ..io.outputs import Output, append_file, same_file
 
 
 def summary_output(path: str | None) -> Output:

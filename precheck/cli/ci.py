@@ -110,7 +110,7 @@ def ci(
 def check_gate_paths(settings, update_baseline: bool, outputs: list, force: bool, inputs: tuple = ()) -> None:
     """ci's and merge's outputs against everything the project config makes them read; with
     --update-baseline the baseline is one of the outputs (replaced by design), not an input."""
-    from ..inputs import config_inputs
+    from ..io.inputs import config_inputs
 
     read = [*inputs, *(config_inputs(settings) if settings is not None else ())]
     if update_baseline:

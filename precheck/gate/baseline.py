@@ -46,7 +46,7 @@ def figures_of(report) -> dict[str, dict]:
 
 
 def write_baseline(path: Path, reports: dict[str, object]) -> None:
-    from ..outputs import write_file
+    from ..io.outputs import write_file
 
     data = {"schema": BASELINE_SCHEMA, "models": {name: figures_of(r) for name, r in reports.items()}}
     # Replaced by design (--update-baseline), but whole: a temporary file renamed into place.
@@ -56,7 +56,7 @@ def write_baseline(path: Path, reports: dict[str, object]) -> None:
 def read_baseline(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    from ..reading import read_text_input
+    from ..io.reading import read_text_input
 
     text = read_text_input(path, "baseline", "rerun with --update-baseline")  # once, bounded
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import PrecheckError
 from ..report import Report
-from ..schema_check import first_problem
+from ..schema.check import first_problem
 from .baseline import Regression, read_baseline
 from .ci import CiRun, ModelRun, gate
 from .ci_schema import CI_REPORT_SCHEMA
@@ -30,7 +30,7 @@ _REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman")
 
 def read_shard_report(path: Path) -> dict:
     """The document, checked field by field against the published precheck.ci/1 schema."""
-    from ..reading import read_text_input
+    from ..io.reading import read_text_input
 
     # Once and bounded, like every input: a report given as /dev/zero or a pipe is no exception.
     text = read_text_input(Path(path), "report", _PASS_CI_JSON)

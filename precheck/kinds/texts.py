@@ -110,7 +110,7 @@ def json_lines(path: Path, raw: str, option: str, fields: tuple[str, ...],
 def read_texts(path: Path) -> list[str]:
     """One text per line, blank lines skipped; or JSON Lines, one `{"text": ...}` per line, which
     carries any text: one of several lines, or the empty string."""
-    from ..reading import read_text_input
+    from ..io.reading import read_text_input
 
     hint = 'pass a UTF-8 file with one text per line, or JSON Lines of {"text": ...}'
     raw = read_text_input(path, "--texts", hint)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..reading import read_text_input
+from ..io.reading import read_text_input
 
 _SAFETENSORS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
 _RANK = {"ok": 0, "drift": 1, "nonfinite": 2, "error": 2, "unsupported": 3}

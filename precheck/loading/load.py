@@ -60,7 +60,7 @@ def _embedded_default() -> str | None:
 
 
 def _read_json(path: Path) -> object:
-    from ..reading import read_text_input
+    from ..io.reading import read_text_input
 
     text = read_text_input(path, path.name, "is the model folder complete?")
     try:

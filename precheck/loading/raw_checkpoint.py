@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import PrecheckError
 
 def _architectures(folder: Path) -> list[str]:
-    from ..reading import read_text_input
+    from ..io.reading import read_text_input
 
     try:
         config = json.loads(read_text_input(folder / "config.json", "config.json", ""))

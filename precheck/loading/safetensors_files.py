@@ -10,7 +10,7 @@ import struct
 from pathlib import Path, PurePosixPath
 
 from ..errors import PrecheckError
-from ..reading import read_text_input
+from ..io.reading import read_text_input
 
 INDEX_FILE = "model.safetensors.index.json"
 # The format's own cap on the JSON header (safetensors' MAX_HEADER_SIZE).

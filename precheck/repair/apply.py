@@ -19,9 +19,9 @@ PLAN_FILE = "precheck.json"
 
 def read_plan(folder: Path) -> Plan | None:
     """The folder's precheck.json, checked against the published plan schema before any of it is used."""
-    from ..reading import read_text_input
+    from ..io.reading import read_text_input
     from ..schema import PLAN_FILE_SCHEMA
-    from ..schema_check import first_problem
+    from ..schema.check import first_problem
 
     path = folder / PLAN_FILE
     if not path.is_file():
@@ -181,7 +181,7 @@ class FixOutcome:
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    from ..outputs import Output, check_outputs
+    from ..io.outputs import Output, check_outputs
 
     check_outputs([Output("--out", out, folder=True)], force)
 
@@ -190,9 +190,9 @@ def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: st
                     inputs: list | None = None, revision: str | None = None) -> Path:
     """Everything about fix's paths that can be known before the scan; returns the model's folder.
     --out overlapping anything fix reads (the model first) is refused, whatever --force says."""
-    from ..inputs import Input, model_inputs
+    from ..io.inputs import Input, model_inputs
     from ..loading.load import resolve_model
-    from ..outputs import Output, check_outputs
+    from ..io.outputs import Output, check_outputs
 
     source = Path(resolve_model(model, kind, revision).path)
     if not source.is_dir():
@@ -207,8 +207,8 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     reload and verify it there, then rename it into place: an interrupt or a failure at any
     step leaves `out` as it was."""
     from ..loading.load import resolve_model
-    from ..outputs import publish_folder, staged_folder
-    from ..inputs import option_inputs
+    from ..io.outputs import publish_folder, staged_folder
+    from ..io.inputs import option_inputs
     from ..engine.scanner import scan_with_session
 
     source = check_fix_paths(options.model, options.kind, out, force,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # a probe set needs hundreds of lines; 64 MiB is far past any
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PrecheckError
+from ..errors import PrecheckError
 from .inputs import Input
 
 TEMP_MARK = ".precheck-"  # in every temporary name, beside the target: `.<name>.precheck-...`

@@ -9,14 +9,14 @@ import types
 import typing
 from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 
-from .dtypes import LOW_PRECISION, PRECISIONS, QUANTIZED, UNDER_TEST
-from .kinds import KIND_NAMES
-from .options import ATTN_IMPLEMENTATIONS
-from .report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
+from ..dtypes import LOW_PRECISION, PRECISIONS, QUANTIZED, UNDER_TEST
+from ..kinds import KIND_NAMES
+from ..options import ATTN_IMPLEMENTATIONS
+from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
-from .repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, Plan
-from .training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
+from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, Plan
+from ..training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -216,7 +216,7 @@ def document_schema(cls, title: str) -> dict:
 def _mark_gated_figures(schema: dict) -> dict:
     """Each figure the verdict gates carries "x-precheck-gate": the threshold it is held against
     (engine/verdict.py's tables), so that a reader, and the suite, can list every gate from the schema."""
-    from .engine.verdict import GATES, STORAGE_GATES
+    from ..engine.verdict import GATES, STORAGE_GATES
 
     results = schema["properties"]["results"]["items"]["properties"]
     results["nonfinite"]["x-precheck-gate"] = "none"  # any NaN/inf output fails

@@ -40,7 +40,7 @@ def _linked_files(folder: Path, depth: int = 3) -> list[Path]:
 def model_inputs(name: str | None, label: str = "model folder") -> list[Input]:
     """Every place MODEL may be read from, found without loading or downloading anything: the
     local folder, the hub cache's repo folder (snapshots and blobs), the embedded default."""
-    from .loading.load import DEFAULT_MODEL, _DEFAULT_ALIASES, _HUB_ID, _cached_snapshot, _embedded_default
+    from ..loading.load import DEFAULT_MODEL, _DEFAULT_ALIASES, _HUB_ID, _cached_snapshot, _embedded_default
 
     text = (name or "").strip()
     if not text:
@@ -67,7 +67,7 @@ def model_inputs(name: str | None, label: str = "model folder") -> list[Input]:
 def config_inputs(settings) -> list[Input]:
     """What `precheck ci` and `merge` read through the project config: the file itself, the
     baseline, every model and its texts or pairs."""
-    from .options import file_options
+    from ..options import file_options
 
     found = [Input("config file", settings.path), Input("baseline", settings.baseline)]
     for model in settings.models:
@@ -80,7 +80,7 @@ def config_inputs(settings) -> list[Input]:
 
 def option_inputs(options) -> list[Input]:
     """The files a command's ScanOptions name (--texts, --pairs, --calibration, ...)."""
-    from .options import file_options
+    from ..options import file_options
 
     return [Input(f"{flag} file", getattr(options, name)) for name, _, flag in file_options()]
 
@@ -88,8 +88,8 @@ def option_inputs(options) -> list[Input]:
 def check_input_files(options, where: str = "") -> None:
     """Each file a scan's options name can be read, before anything is planned or loaded:
     --plan-only refuses a missing --texts as the scan would, in reading.py's words."""
-    from .errors import PrecheckError
-    from .options import file_options
+    from ..errors import PrecheckError
+    from ..options import file_options
     from .reading import check_readable
 
     for name, _, flag in file_options():

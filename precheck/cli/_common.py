@@ -19,6 +19,9 @@ from ._progress import progress_display
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
 ModelArgument = Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")]
 JsonOption = Annotated[Optional[str], typer.Option("--json", help="Write the result as JSON to PATH (- for stdout).")]
+HtmlOption = Annotated[Optional[str], typer.Option(
+    "--html", help="Write a self-contained HTML page (verdict, tables, plots; fetches nothing when viewed) to PATH; "
+                   "needs precheck[html].")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite files (and for fix, a non-empty --out) precheck would otherwise refuse to.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")]
 

@@ -150,3 +150,57 @@ def test_scan_html_never_overwrites_an_input(tiny_model, texts, tmp_path):
     run = invoke("scan", tiny_model, "--texts", texts, *FAST, "--html", texts, "--force")
     assert run.exit_code == 2
     assert "--html" in run.stderr and "would overwrite the" in run.stderr
+
+
+@pytest.fixture(scope="module")
+def ci_project(tiny_model, texts, tmp_path_factory) -> Path:
+    """Two models and a config whose `html` key names the page; a stale page is already there."""
+    folder = tmp_path_factory.mktemp("html-ci")
+    for name in ("a", "b"):
+        shutil.copytree(tiny_model, folder / "models" / name)
+    shutil.copy(texts, folder / "probe.txt")
+    (folder / "precheck.toml").write_text(
+        'html = "report.html"\n[defaults]\ndtypes = ["fp16"]\ndevice = "cpu"\nfix = false\ntexts = "probe.txt"\n'
+        '[[models]]\nname = "models/a"\n[[models]]\nname = "models/b"\n', encoding="utf-8")
+    (folder / "report.html").write_text("an earlier run's page\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ci_pages(ci_project, monkeypatch_module):
+    """`ci --shard 1/1` (the config's page, and the shard's JSON), then `merge --html merged.html`."""
+    monkeypatch_module.chdir(ci_project)
+    ci = invoke("ci", "--shard", "1/1", "--json", "shard.json", "--quiet")
+    merge = invoke("merge", "shard.json", "--html", "merged.html", "--quiet")
+    return ci, merge
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _model_sections(text: str) -> list[str]:
+    return [s for s in _Page(text).sections if s.startswith("model-")]
+
+
+def test_ci_html_key_replaces_the_page_each_run_with_one_page_for_all_models(ci_project, ci_pages):
+    ci, _ = ci_pages
+    assert ci.exit_code == 0, ci.stderr
+    text = (ci_project / "report.html").read_text(encoding="utf-8")
+    assert "precheck ci (precheck.toml): " in text and "2 of 2 models pass" in text
+    assert _model_sections(text) == ["model-1", "model-2"]
+    assert "models/a" in text and "models/b" in text and "plot-headroom" in text
+
+
+def test_merge_html_writes_the_gate_page_and_leaves_the_config_page_alone(ci_project, ci_pages):
+    _, merge = ci_pages
+    assert merge.exit_code == 0, merge.stderr
+    assert _model_sections((ci_project / "merged.html").read_text(encoding="utf-8")) == ["model-1", "model-2"]
+
+
+def test_ci_html_key_must_be_a_path(tmp_path):
+    (tmp_path / "precheck.toml").write_text('html = 3\n[[models]]\nname = "x"\n', encoding="utf-8")
+    run = invoke("ci", "--config", tmp_path / "precheck.toml")
+    assert run.exit_code == 2 and "precheck.toml.html should be a file path string, got 3" in run.stderr

@@ -49,7 +49,8 @@ def scan(
             from ..formats.html_plots import check_plotting_available
 
             check_plotting_available("--html")
-        check_outputs([Output("--json", json_path), summary_output(summary), Output("--html", html)], force,
+        page = Output("--html", html)
+        check_outputs([Output("--json", json_path), summary_output(summary), page], force,
                       [*model_inputs(model), *option_inputs(checked)])
         from ..render.scan import render_terminal
         from ..engine.scanner import run_scan
@@ -59,7 +60,7 @@ def scan(
         if show_memory_plan(checked, json_path, quiet, plan_only, force, also=(summary, html)):
             raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(checked, progress), render_terminal,
-                                force, [("--html", html, HTML)], also=(summary,))
+                                force, [(page, HTML)], also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(report), summary)

@@ -27,3 +27,15 @@ ensure_env() {
     -c "$constraints" -e "$ROOT[$extras]"
   echo "$digest $extras" > "$stamp"
 }
+
+# Debian's chromium for the browser test of the --html page: installed once (as root, where apt-get
+# exists), quietly; elsewhere one line says what to install, and the browser test fails without it.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+      || echo "scripts/test: apt-get install chromium failed: tests/test_html.py will fail" >&2
+  else
+    echo "scripts/test: no chromium on PATH; install it (apt-get install -y chromium): tests/test_html.py needs it" >&2
+  fi
+}

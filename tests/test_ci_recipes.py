@@ -2,7 +2,7 @@
 environment GitHub gives, the GitLab jobs' scripts, and the shipped pre-commit hook through pre-commit.
 
 Each job runs in a fresh copy of a tiny project (its checkout) with the `precheck` of this checkout
-on PATH; `pip install precheck` is the one line not run. Artifacts travel between jobs as the CI
+on PATH; `pip install precheck` (with or without extras) is the one line not run. Artifacts travel between jobs as the CI
 system moves them: the files an upload names, into the folder of the job that downloads them.
 """
 from __future__ import annotations
@@ -21,8 +21,9 @@ import yaml
 from scale_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL = "pip install precheck"  # this checkout is the precheck that runs
-EARLIER = "earlier step\n"  # what an earlier step of the job wrote to its summary
+INSTALL = re.compile(r"pip install '?precheck(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
+EARLIER = "earlier step\n"
+ARTIFACT_URL = "https://github.com/o/r/actions/runs/1/artifacts/"  # what upload-artifact@v4 would answer  # what an earlier step of the job wrote to its summary
 PROJECT = """\
 [tool.precheck.defaults]
 dtypes = ["fp16"]
@@ -105,8 +106,10 @@ def _carry(patterns, source: Path, target: Path) -> None:
 
 # --- GitHub Actions -------------------------------------------------------------------------------------
 
-def _expand(script: str, matrix: dict) -> str:
+def _expand(script: str, matrix: dict, outputs: dict | None = None) -> str:
     script = re.sub(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", lambda m: str(matrix[m.group(1)]), script)
+    script = re.sub(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}",
+                    lambda m: (outputs or {})[m.group(1)][m.group(2)], script)
     assert "${{" not in script, f"an expression this test cannot give: {script}"
     return script
 
@@ -119,7 +122,7 @@ def run_github_job(job: dict, project: Path, work: Path, env_base: dict,
     summary = work / "step_summary.md"
     env = {**env_base, "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
            "GITHUB_WORKSPACE": str(folder)}
-    codes = []
+    codes, outputs = [], {}
     for step in job["steps"]:
         action = step.get("uses", "")
         if action.startswith("actions/checkout@"):
@@ -127,11 +130,13 @@ def run_github_job(job: dict, project: Path, work: Path, env_base: dict,
             summary.write_text(EARLIER)
         elif action.startswith("actions/upload-artifact@"):
             _carry(_expand(step["with"]["path"], matrix or {}), folder, artifacts)
+            # upload-artifact@v4's outputs, as a later step reads them
+            outputs[step.get("id", "")] = {"artifact-id": "1", "artifact-url": f"{ARTIFACT_URL}{step['with']['name']}"}
         elif action.startswith("actions/download-artifact@"):
             _carry("*", artifacts, folder)
         elif "run" in step:
-            script = _expand(step["run"], matrix or {})
-            if script.strip() != INSTALL:
+            script = _expand(step["run"], matrix or {}, outputs)
+            if not INSTALL.fullmatch(script.strip()):
                 codes.append(_bash(script, folder, env))
                 if codes[-1]:
                     break
@@ -144,11 +149,27 @@ def _assert_one_table_after_the_earlier_step(summary: Path, heading: str) -> Non
     assert text.count("### precheck") == 1 and heading in text
 
 
-def test_github_actions_job_passes_and_appends_one_table_to_the_job_summary(project, env_base, tmp_path):
-    codes, folder = run_github_job(RECIPES["github"]["jobs"]["precheck"], project, tmp_path / "precheck", env_base)
-    assert codes == [0]
+@pytest.fixture(scope="module")
+def github_job(project, env_base, tmp_path_factory) -> tuple[list, Path, Path]:
+    """The GitHub Actions recipe's job, run once: its steps' exit codes, its folder, and where it ran."""
+    work = tmp_path_factory.mktemp("github") / "precheck"
+    codes, folder = run_github_job(RECIPES["github"]["jobs"]["precheck"], project, work, env_base)
+    return codes, folder, work
+
+
+def test_github_actions_job_passes_and_appends_one_table_to_the_job_summary(github_job):
+    codes, folder, work = github_job
+    assert codes == [0, 0]
     assert (folder / "precheck-junit.xml").is_file() and (folder / "precheck-report.json").is_file()
-    _assert_one_table_after_the_earlier_step(tmp_path / "precheck" / "step_summary.md", "### precheck ci")
+    _assert_one_table_after_the_earlier_step(work / "step_summary.md", "### precheck ci")
+
+
+def test_github_actions_job_uploads_the_html_page_and_links_it_from_the_job_summary(github_job):
+    codes, _, work = github_job
+    assert codes == [0, 0]
+    assert "precheck ci (pyproject.toml): PASS" in (work.parent / "artifacts" / "precheck-report.html").read_text()
+    summary = (work / "step_summary.md").read_text()
+    assert f"[precheck report page]({ARTIFACT_URL}precheck-report-page)" in summary
 
 
 def test_github_actions_matrix_shards_and_gate_pass_with_one_summary_table(project, env_base, tmp_path):
@@ -177,7 +198,7 @@ def run_gitlab_job(job: dict, project: Path, folder: Path, env_base: dict, extra
     env = {**env_base, "CI": "true", "GITLAB_CI": "true", "CI_PROJECT_DIR": str(folder), **(extra or {})}
     for name, value in job.get("variables", {}).items():
         env[name] = re.sub(r"\$(\w+)", lambda m: env[m.group(1)], value)
-    lines = [line for line in job["script"] if line.strip() != INSTALL]
+    lines = [line for line in job["script"] if not INSTALL.fullmatch(line.strip())]
     return _bash("\n".join(lines), folder, env)
 
 

@@ -5,6 +5,7 @@ import json
 from dataclasses import asdict
 
 from precheck.formats.github import GITHUB
+from precheck.formats.html import HTML
 from precheck.formats.interface import Format
 from precheck.formats.json import JSON
 from precheck.formats.junit import JUNIT
@@ -13,9 +14,9 @@ from precheck.report import ProbeResult
 
 
 def test_every_output_format_implements_the_one_interface_under_its_own_name():
-    formats = [JSON, JUNIT, MARKDOWN, GITHUB]
+    formats = [JSON, JUNIT, MARKDOWN, GITHUB, HTML]
     assert all(isinstance(f, Format) for f in formats)
-    assert sorted(f.name for f in formats) == ["github", "json", "junit", "markdown"]
+    assert sorted(f.name for f in formats) == ["github", "html", "json", "junit", "markdown"]
 
 
 def test_json_format_writes_non_finite_figures_of_any_document_as_null():

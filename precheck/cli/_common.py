@@ -19,6 +19,9 @@ from ._progress import progress_display
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
 ModelArgument = Annotated[str, typer.Argument(help="Local folder, or hub id (cached, or downloaded when online).")]
 JsonOption = Annotated[Optional[str], typer.Option("--json", help="Write the result as JSON to PATH (- for stdout).")]
+HtmlOption = Annotated[Optional[str], typer.Option(
+    "--html", help="Write a self-contained HTML page (verdict, tables, plots; fetches nothing when viewed) to PATH; "
+                   "needs precheck[html].")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite files (and for fix, a non-empty --out) precheck would otherwise refuse to.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")]
 
@@ -54,20 +57,20 @@ def _consoles(json_path: str | None, quiet: bool, also: tuple = ()):
 
 
 def run_and_report(json_path: str | None, quiet: bool, work, render, force: bool = True, files=(), also: tuple = ()):
-    """Run the core with a progress display, write the JSON and the `files` ((option, path or None,
-    Format), e.g. --junit), render the result; return the result. The files come first: a view
-    that fails cannot lose them. `force` False: each file is created exclusively (a concurrent
-    run that wrote it first wins). The JSON, a file or one of `also` (outputs written later, such as
-    --summary) on stdout ("-") sends the view to stderr."""
+    """Run the core with a progress display, write the JSON and the `files` ((Output, Format), e.g.
+    --junit), render the result; return the result. The files come first: a view that fails cannot
+    lose them. `force` False: each file is created exclusively (a concurrent run that wrote it first
+    wins), unless its Output is replaced by design. The JSON, a file or one of `also` (outputs written
+    later, such as --summary) on stdout ("-") sends the view to stderr."""
     from ..formats.json import JSON
 
-    view, status_console = _consoles(json_path, quiet, (*also, *(path for _, path, _ in files)))
+    view, status_console = _consoles(json_path, quiet, (*also, *(output.path for output, _ in files)))
     with progress_display(status_console, quiet) as progress:
         result = work(progress)
     if json_path:
         write_json(json_path, JSON.format(result), force)
-    for option, path, output_format in files:
-        if path:
-            write_file(path, output_format.format(result), force, option)
+    for output, output_format in files:
+        if output.path:
+            write_file(output.path, output_format.format(result), force or output.replaced, output.option)
     render(result, view)
     return result

@@ -15,6 +15,7 @@ from ._common import (
     DebugOption,
     ForceOption,
     goes_to_stdout,
+    HtmlOption,
     JsonOption,
     Output,
     QuietOption,
@@ -47,11 +48,25 @@ def gate_view(json_path: str | None, *others):
     return render
 
 
-def gate_files(junit: Path | None):
+def gate_files(junit: Path | None, page: Output):
     """The files a CiRun is written to besides --json, written before the view."""
+    from ..formats.html import HTML
     from ..formats.junit import JUNIT
 
-    return [("--junit", junit, JUNIT)]
+    return [(Output("--junit", junit), JUNIT), (page, HTML)]
+
+
+def html_page(html: str | None, settings) -> Output:
+    """The page: --html, else the config's `html` (written every run, as the baseline is); its extra
+    is checked here, before any work."""
+    page = Output("--html", html)
+    if not html and settings is not None and settings.html is not None:
+        page = Output("html", settings.html, replaced=True)
+    if page.path:
+        from ..formats.html_plots import check_plotting_available
+
+        check_plotting_available(page.option)
+    return page
 
 
 @with_scan_options(overrides=True)
@@ -61,6 +76,7 @@ def ci(
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record this run's figures as the baseline.")] = False,
     summary: SummaryOption = None,
+    html: HtmlOption = None,
     shard: Annotated[Optional[str], typer.Option(help="K/N: scan only the K-th of N stable slices of the models (a CI matrix job); combine with `precheck merge`.")] = None,
     force: ForceOption = False,
     quiet: QuietOption = False,
@@ -86,8 +102,9 @@ def ci(
         from ..gate.shard import run_ci_shard
 
         settings = load_config(config, Path.cwd())
+        page = html_page(html, settings)
         check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
-                                                     summary_output(summary)], force)
+                                                     summary_output(summary), page], force)
         if not update_baseline:
             read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
         if plan_only:
@@ -99,8 +116,8 @@ def ci(
         else:
             def work(progress):
                 return run_ci(settings, update_baseline, progress, overrides)
-        run = run_and_report(json_path, quiet, work, gate_view(json_path, junit, summary), force, gate_files(junit),
-                             also=(summary,))
+        run = run_and_report(json_path, quiet, work, gate_view(json_path, junit, summary, page.path), force,
+                             gate_files(junit, page), also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(run), summary)

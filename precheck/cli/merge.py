@@ -9,6 +9,7 @@ import typer
 from ._common import (
     DebugOption,
     ForceOption,
+    HtmlOption,
     Input,
     JsonOption,
     Output,
@@ -20,7 +21,7 @@ from ._errors import (
     error_boundary,
 )
 from ._summary import SummaryOption, deliver_summary, summary_output
-from .ci import check_gate_paths, gate_files, gate_view
+from .ci import check_gate_paths, gate_files, gate_view, html_page
 
 
 def merge(
@@ -29,6 +30,7 @@ def merge(
     json_path: JsonOption = None,
     junit: Annotated[Optional[Path], typer.Option(help="Write JUnit XML: one test case per model and dtype.")] = None,
     summary: SummaryOption = None,
+    html: HtmlOption = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record every shard's figures as the baseline.")] = False,
     force: ForceOption = False,
     quiet: QuietOption = False,
@@ -48,11 +50,13 @@ def merge(
             settings = None  # no project config here: the shards' own baseline checks stand
         # Two outputs at one path or stream, or an output over a shard report, the config or the
         # baseline: refused before any work, whatever --force says.
+        page = html_page(html, settings)
         check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
-                                                     summary_output(summary)], force,
+                                                     summary_output(summary), page], force,
                          tuple(Input(f"report {index + 1}", report) for index, report in enumerate(reports)))
         run = run_and_report(json_path, quiet, lambda progress: merge_reports(reports, settings, update_baseline),
-                             gate_view(json_path, junit, summary), force, gate_files(junit), also=(summary,))
+                             gate_view(json_path, junit, summary, page.path), force, gate_files(junit, page),
+                             also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(run), summary)

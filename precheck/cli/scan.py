@@ -8,6 +8,7 @@ from ._common import (
     check_outputs,
     DebugOption,
     ForceOption,
+    HtmlOption,
     JsonOption,
     model_inputs,
     ModelArgument,
@@ -35,6 +36,7 @@ def scan(
     quiet: QuietOption = False,
     debug: DebugOption = False,
     summary: SummaryOption = None,
+    html: HtmlOption = None,
     plan_only: PlanOnlyOption = False,
 ) -> None:
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
@@ -43,15 +45,22 @@ def scan(
         from ..options import scan_options
 
         checked = scan_options(model, options)
-        check_outputs([Output("--json", json_path), summary_output(summary)], force,
+        if html:
+            from ..formats.html_plots import check_plotting_available
+
+            check_plotting_available("--html")
+        page = Output("--html", html)
+        check_outputs([Output("--json", json_path), summary_output(summary), page], force,
                       [*model_inputs(model), *option_inputs(checked)])
         from ..render.scan import render_terminal
         from ..engine.scanner import run_scan
 
-        if show_memory_plan(checked, json_path, quiet, plan_only, force, also=(summary,)):
+        from ..formats.html import HTML
+
+        if show_memory_plan(checked, json_path, quiet, plan_only, force, also=(summary, html)):
             raise typer.Exit(EXIT_PASS)
         report = run_and_report(json_path, quiet, lambda progress: run_scan(checked, progress), render_terminal,
-                                force, also=(summary,))
+                                force, [(page, HTML)], also=(summary,))
         from ..formats.markdown import MARKDOWN
 
         deliver_summary(MARKDOWN.format(report), summary)

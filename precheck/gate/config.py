@@ -86,7 +86,7 @@ def _model_config_fields() -> list:
 ModelConfig = make_dataclass("ModelConfig", _model_config_fields(), frozen=True)
 MODEL_KEYS = {"name": str, **{key: how.config_type for key, (_, how) in config_keys().items()}}
 DEFAULT_KEYS = {k: v for k, v in MODEL_KEYS.items() if k != "name"}
-TOP_KEYS = {"models", "defaults", "baseline", "tolerance"}
+TOP_KEYS = {"models", "defaults", "baseline", "tolerance", "html"}
 BASELINE_FILE = "precheck-baseline.json"
 
 
@@ -97,6 +97,7 @@ class CiConfig:
     baseline: Path
     tolerance: dict = field(default_factory=dict)
     digest: str = ""  # sha256 of the config's content (its precheck section): part of a run's identity
+    html: Path | None = None  # the --html page `ci` writes every run (replaced by design), relative to the config
 
 
 def _read_toml(path: Path) -> dict:
@@ -188,7 +189,11 @@ def parse_config(path: Path, section: dict) -> CiConfig:
     if not isinstance(baseline, str) or not baseline.strip():
         raise PrecheckError(f"{where}.baseline should be a file path string, got {baseline!r}")
     tolerance = _tolerances(f"{where}.tolerance", section.get("tolerance", {}))
-    return CiConfig(path, tuple(models), (path.parent / baseline).resolve(), tolerance)
+    html = section.get("html")
+    if html is not None and (not isinstance(html, str) or not html.strip()):
+        raise PrecheckError(f"{where}.html should be a file path string, got {html!r}")
+    return CiConfig(path, tuple(models), (path.parent / baseline).resolve(), tolerance,
+                    html=None if html is None else (path.parent / html).resolve())
 
 
 def local_model_path(folder: Path, name: str) -> str | None:

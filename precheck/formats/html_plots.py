@@ -1,0 +1,150 @@
+"""The --html page's plots: a report's figures drawn by matplotlib as inline SVG (precheck[html]).
+
+Draws what the report holds (headroom, block drift, storage recall, per-text cosines when present);
+computes no figure. matplotlib is imported inside the functions: `precheck --help` never loads it.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+
+from ..errors import PrecheckError
+
+EXTRA = "precheck[html]"
+FLOAT16_MAX = 65504.0
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
+_PARTS_SHOWN_FROM = 0.01  # of float16's range: a layer's parts are drawn only near the edge, as the terminal does
+
+
+def check_plotting_available(option: str) -> None:
+    """One line and exit 2 (PrecheckError) before any work when the page cannot be drawn here."""
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a name set to None in sys.modules reads as absent, as for import
+        found = False
+    if not found:
+        raise PrecheckError(f"{option} needs matplotlib, which is not installed", f"pip install '{EXTRA}'")
+
+
+def _svg(figure, name: str) -> str:
+    """The figure as an <svg> element to inline: no XML prolog, no DOCTYPE (a URL), no metadata; text
+    stays text (no font is embedded or fetched); ids salted by `name` so two plots on a page never share one."""
+    import matplotlib
+
+    stream = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"precheck-{name}"}):
+        figure.savefig(stream, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = stream.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    return text.replace("<svg ", f'<svg role="img" aria-label="{name}" class="plot-{name}" ', 1)
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def headroom_plot(headroom: list) -> str | None:
+    """Each block's largest |activation| in the float32 encode against float16's 65504 (log scale)."""
+    shown = [h for h in headroom if h.kind != "part" or h.fp16_fraction >= _PARTS_SHOWN_FROM]
+    shown = [h for h in shown if h.max_abs > 0]
+    if not shown:
+        return None
+    figure = _figure(7.5, 0.9 + 0.28 * len(shown))
+    axes = figure.add_subplot()
+    labels = [f"{h.module} ({h.cls})" for h in shown]
+    colours = ["#d62728" if h.fp16_fraction >= 1 else "#ff7f0e" if h.fp16_fraction >= 0.1 else "#2ca02c"
+               for h in shown]
+    axes.barh(range(len(shown)), [h.max_abs for h in shown], color=colours)
+    axes.set_yticks(range(len(shown)), labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xscale("log")
+    axes.axvline(FLOAT16_MAX, color="#d62728", linestyle="--", linewidth=1)
+    axes.text(FLOAT16_MAX, -0.6, " float16 max 65504", color="#d62728", fontsize=8, ha="right", va="bottom")
+    axes.set_xlim(min(h.max_abs for h in shown) / 3, FLOAT16_MAX * 3)
+    axes.set_xlabel("largest |activation| in the float32 encode (log scale)")
+    return _svg(figure, "headroom")
+
+
+def _series(rows: list, key) -> dict[str, list]:
+    grouped: dict[str, list] = {}
+    for row in rows:
+        grouped.setdefault(key(row), []).append(row)
+    return grouped
+
+
+def drift_plot(drift: list) -> str | None:
+    """Per dtype: the relative error at each block's output, and what each block adds to it."""
+    if not drift:
+        return None
+    blocks = list(dict.fromkeys(d.module for d in drift))
+    by_run = _series(drift, lambda d: d.dtype if d.strategy in ("", "load") else f"{d.dtype} ({d.strategy})")
+    figure = _figure(9.0, 1.2 + 0.3 * len(blocks))
+    at_output, added = figure.subplots(1, 2, sharey=True)
+    height = 0.8 / len(by_run)
+    for index, (run, rows) in enumerate(by_run.items()):
+        colour = _COLOURS[index % len(_COLOURS)]
+        where = {d.module: blocks.index(d.module) for d in rows}
+        at_output.plot([d.relative_error for d in rows], [where[d.module] for d in rows], marker="o",
+                       color=colour, label=run)
+        added.barh([where[d.module] - 0.4 + height * (index + 0.5) for d in rows], [d.added for d in rows],
+                   height=height, color=colour, label=run)
+    at_output.set_yticks(range(len(blocks)), blocks, fontsize=8)
+    at_output.invert_yaxis()
+    at_output.set_xlabel("relative error at the block's output")
+    added.set_xlabel("error this block adds")
+    at_output.legend(fontsize=8)
+    for axes in (at_output, added):
+        axes.grid(axis="x", alpha=0.3)
+    return _svg(figure, "drift")
+
+
+def storage_plot(storage) -> str | None:
+    """The gated recall against bytes per vector, one line per model dtype, the --min-recall floor dashed."""
+    from ..engine.verdict import storage_gated_figure
+
+    if storage is None or not storage.results:
+        return None
+    figure = _figure(7.0, 4.0)
+    axes = figure.add_subplot()
+    for index, (dtype, rows) in enumerate(_series(storage.results, lambda r: r.model_dtype).items()):
+        rows = sorted(rows, key=lambda r: r.bytes_per_vector)
+        colour = _COLOURS[index % len(_COLOURS)]
+        axes.plot([r.bytes_per_vector for r in rows], [storage_gated_figure(r) for r in rows], marker="o",
+                  color=colour, label=f"model in {dtype}")
+        for row in rows:
+            axes.annotate(row.precision, (row.bytes_per_vector, storage_gated_figure(row)), fontsize=8,
+                          textcoords="offset points", xytext=(4, 4))
+    axes.axhline(storage.min_recall, color="#d62728", linestyle="--", linewidth=1, label="--min-recall")
+    axes.set_xscale("log", base=2)
+    axes.set_ylim(0, 1.05)
+    axes.set_xlabel("bytes per vector (log scale)")
+    axes.set_ylabel(f"recall@{storage.k} (rescored where the index rescores)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    return _svg(figure, "storage")
+
+
+def cosine_histogram(cosines: dict[str, list[float]]) -> str | None:
+    """Per dtype, a histogram of the per-text cosines against float32. Drawn only from per-text values the
+    report carries (not yet: see formats/html.py's per_text_cosines); None when there are none."""
+    cosines = {dtype: [v for v in values if v is not None] for dtype, values in cosines.items()}
+    cosines = {dtype: values for dtype, values in cosines.items() if values}
+    if not cosines:
+        return None
+    figure = _figure(7.0, 3.5)
+    axes = figure.add_subplot()
+    low = min(min(values) for values in cosines.values())
+    high = max(max(values) for values in cosines.values())
+    edges = 30 if high > low else [low - 1e-9, high + 1e-9]
+    for index, (dtype, values) in enumerate(cosines.items()):
+        axes.hist(values, bins=edges, range=None if high == low else (low, high), histtype="step",
+                  linewidth=1.5, color=_COLOURS[index % len(_COLOURS)], label=f"{dtype} ({len(values)} texts)")
+    axes.set_xlabel("cosine of each text's embedding with float32's")
+    axes.set_ylabel("texts")
+    axes.ticklabel_format(axis="x", useOffset=False)
+    axes.legend(fontsize=8)
+    return _svg(figure, "cosines")

@@ -129,6 +129,9 @@ class ItemFigures:
     below_threshold: int = 0  # cosine: items under --min-cosine (all of them are in `worst`, up to its bound)
     neighbour_changes: list[NeighbourChange] = field(default_factory=list)
     neighbour_changes_total: int = 0  # all of them; `neighbour_changes` holds up to the bound
+    # Every compared item counted by its distance from float32 (1 - cosine, or |score difference|) in
+    # half-decade bins: counts[i] holds distances in [edges[i], edges[i+1]), the last bin those >= edges[-1].
+    histogram: dict = field(default_factory=dict)  # {"edges": [...], "counts": [...]}
 
 
 @dataclass

@@ -71,7 +71,7 @@ def test_scan_html_writes_the_verdict_tables_and_plots(scan_page):
     text = page.read_text(encoding="utf-8")
     parsed = _Page(text)
     assert {"verdict", "results", "diagnoses", "blocks", "storage", "modules"} <= set(parsed.sections)
-    assert set(parsed.plots) == {"plot-headroom", "plot-drift", "plot-storage"}  # no per-text cosines yet
+    assert set(parsed.plots) == {"plot-headroom", "plot-drift", "plot-storage", "plot-cosines"}
     assert all(count > 10 for count in parsed.plots.values()), parsed.plots
     assert f"precheck scan: {report['model']['name']}" in text and "FAIL" in text
     assert all(row["precision"] in text for row in report["storage"]["results"])
@@ -120,7 +120,7 @@ def test_scan_html_page_renders_in_headless_chromium_with_its_plots_and_fetches_
     dom, requests, shot = _open_in_chromium(scan_page[1], tmp_path)
     assert requests == []
     parsed = _Page(dom)
-    assert set(parsed.plots) == {"plot-headroom", "plot-drift", "plot-storage"}
+    assert set(parsed.plots) == {"plot-headroom", "plot-drift", "plot-storage", "plot-cosines"}
     assert all(count > 10 for count in parsed.plots.values()), parsed.plots
     from PIL import Image
 
@@ -129,13 +129,21 @@ def test_scan_html_page_renders_in_headless_chromium_with_its_plots_and_fetches_
     assert colours is None or len(colours) > 50  # painted: text, tables, plots, not a blank page
 
 
-def test_cosine_histogram_is_drawn_from_per_text_values_when_the_report_has_them():
+def test_cosine_histogram_is_drawn_from_the_reports_bins():
+    from precheck.engine.moved import histogram
     from precheck.formats.html_plots import cosine_histogram
 
-    assert cosine_histogram({}) is None and cosine_histogram({"float16": []}) is None
-    svg = cosine_histogram({"float16": [0.9999, 0.99995, 1.0], "bfloat16": [0.999, 0.9995, 0.9999]})
-    assert svg.startswith("<svg") and "bfloat16 (3 texts)" in svg
+    assert cosine_histogram({}) is None and cosine_histogram({"float16": histogram([])}) is None
+    svg = cosine_histogram({"float16": histogram([1e-7, 5e-8, 0.0]), "bfloat16": histogram([1e-4, 5e-5, 1e-3])})
+    assert svg.startswith("<svg") and "bfloat16 (3 items)" in svg
 
+
+def test_every_compared_item_is_counted_in_one_bin():
+    from precheck.engine.moved import HISTOGRAM_EDGES, histogram
+
+    counts = histogram([0.0, 1e-12, 2e-9, 0.5, 1.0, 3.0])["counts"]
+    assert sum(counts) == 6 and counts[0] == 2 and counts[-1] == 2
+    assert len(counts) == len(HISTOGRAM_EDGES)
 
 def test_scan_html_without_matplotlib_is_one_line_and_exit_2_before_any_work(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)

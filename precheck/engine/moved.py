@@ -47,6 +47,21 @@ def truncation(lengths: list[int] | None, window: int | None) -> Truncation | No
     return Truncation(int(window), len(cut), max(lengths), min(cut) if cut else None)
 
 
+# Half-decade bins of the distance from float32, from "identical" to "unrelated": fixed, so that
+# histograms of two runs, or of two scans, line up.
+HISTOGRAM_EDGES = [0.0] + [round(10 ** (k / 2), 12) for k in range(-18, 1)]
+
+
+def histogram(distances: list[float]) -> dict:
+    """Counts of distances in HISTOGRAM_EDGES' bins: bounded whatever the number of items."""
+    import bisect
+
+    counts = [0] * len(HISTOGRAM_EDGES)
+    for distance in distances:
+        counts[max(bisect.bisect_right(HISTOGRAM_EDGES, max(distance, 0.0)) - 1, 0)] += 1
+    return {"edges": HISTOGRAM_EDGES, "counts": counts}
+
+
 def item_figures(figures, items: list, lengths: list[int] | None, window: int | None,
                  min_cosine: float) -> ItemFigures | None:
     """The run's per-item figures from its Comparison; None when it carries none."""
@@ -92,4 +107,5 @@ def item_figures(figures, items: list, lengths: list[int] | None, window: int | 
         below_threshold=below,
         neighbour_changes=[change(*c) for c in figures.neighbour_changes[:MAX_RECORDS]],
         neighbour_changes_total=len(figures.neighbour_changes),
+        histogram=histogram([abs(values[i]) if worse_high else 1.0 - values[i] for i in compared]),
     )

@@ -59,15 +59,14 @@ def _plot(svg: str | None, caption: str, name: str) -> str:
     return f'<figure class="plot" id="plot-{name}">{svg}<figcaption>{escape(caption)}</figcaption></figure>'
 
 
-def per_text_cosines(report: "Report") -> dict[str, list[float]]:
-    """Per dtype, the cosine of each probe text with float32's, where the report carries them.
-    The report has no per-text figures yet (issue 27's worst texts and percentiles add them): until a
-    ProbeResult holds a `cosines` list, this is empty and the page leaves the histogram out."""
+def per_text_cosines(report: "Report") -> dict[str, dict]:
+    """Per dtype, the histogram of every probe item's distance from float32 (1 - cosine, or the score
+    difference) that each load run carries (engine/moved.py); empty when none does."""
     found = {}
     for result in report.results:
-        values = getattr(result, "cosines", None)
-        if result.strategy == "load" and values:
-            found[result.dtype] = list(values)
+        figures = getattr(result, "per_item", None)
+        if result.strategy == "load" and figures is not None and figures.histogram.get("counts"):
+            found[result.dtype] = {**figures.histogram, "figure": figures.figure}
     return found
 
 

@@ -128,23 +128,24 @@ def storage_plot(storage) -> str | None:
     return _svg(figure, "storage")
 
 
-def cosine_histogram(cosines: dict[str, list[float]]) -> str | None:
-    """Per dtype, a histogram of the per-text cosines against float32. Drawn only from per-text values the
-    report carries (not yet: see formats/html.py's per_text_cosines); None when there are none."""
-    cosines = {dtype: [v for v in values if v is not None] for dtype, values in cosines.items()}
-    cosines = {dtype: values for dtype, values in cosines.items() if values}
-    if not cosines:
+def cosine_histogram(histograms: dict[str, dict]) -> str | None:
+    """Per dtype, how far each probe item moved from float32 (1 - cosine, or the score difference), from
+    the report's fixed half-decade bins (engine/moved.py); None when no run carries one."""
+    histograms = {dtype: h for dtype, h in histograms.items() if sum(h.get("counts", [])) > 0}
+    if not histograms:
         return None
     figure = _figure(7.0, 3.5)
     axes = figure.add_subplot()
-    low = min(min(values) for values in cosines.values())
-    high = max(max(values) for values in cosines.values())
-    edges = 30 if high > low else [low - 1e-9, high + 1e-9]
-    for index, (dtype, values) in enumerate(cosines.items()):
-        axes.hist(values, bins=edges, range=None if high == low else (low, high), histtype="step",
-                  linewidth=1.5, color=_COLOURS[index % len(_COLOURS)], label=f"{dtype} ({len(values)} texts)")
-    axes.set_xlabel("cosine of each text's embedding with float32's")
-    axes.set_ylabel("texts")
-    axes.ticklabel_format(axis="x", useOffset=False)
+    width = 0.8 / len(histograms)
+    for index, (dtype, h) in enumerate(histograms.items()):
+        positions = [i + index * width for i in range(len(h["counts"]))]
+        axes.bar(positions, h["counts"], width=width, color=_COLOURS[index % len(_COLOURS)],
+                 label=f"{dtype} ({sum(h['counts'])} items)")
+    edges = next(iter(histograms.values()))["edges"]
+    axes.set_xticks(range(len(edges)), ["0" if e == 0 else f"{e:.0e}" for e in edges], rotation=60, fontsize=7)
+    figure_name = next(iter(histograms.values())).get("figure", "cosine")
+    axes.set_xlabel("distance from float32: " + ("|score difference|" if figure_name == "score_diff" else
+                                                  "1 - cosine") + " (bin starts)")
+    axes.set_ylabel("items")
     axes.legend(fontsize=8)
     return _svg(figure, "cosines")

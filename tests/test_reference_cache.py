@@ -1,0 +1,102 @@
+"""The float32 reference kept between runs (engine/reference_cache.py). On the tiny model, the cache in
+a temp folder."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import invoke
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("PRECHECK_CACHE", str(folder))
+    monkeypatch.delenv("PRECHECK_NO_CACHE", raising=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_copy(tiny_model, tmp_path_factory) -> Path:
+    """The tiny model in a folder of this module's own, so that a change to its files touches no other test."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("cached") / "tiny"
+    shutil.copytree(tiny_model, folder)
+    return folder
+
+
+def scan(model, texts, *extra):
+    run = invoke("scan", model, "--texts", texts, "--device", "cpu", "-d", "fp16", "--no-fix", "--json", "-", "-q",
+                 *extra)
+    assert run.exit_code == 0, run.stderr
+    return run.json()
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted((cache / "references").glob("[!.]*")) if (cache / "references").is_dir() else []
+
+
+def test_scan_reuses_a_cached_reference_and_says_so(cache, tiny_copy, tiny_texts):
+    first = scan(tiny_copy, tiny_texts)
+    second = scan(tiny_copy, tiny_texts)
+    assert first["reference"]["cached"] is False and second["reference"]["cached"] is True
+    assert any("reused from the cache" in note and str(cache) in note for note in second["notes"])
+    assert len(entries(cache)) == 1
+    # The report is the same but for where the reference came from.
+    for key in ("modules", "headroom"):
+        assert second[key] == first[key]
+    assert [r["min_cosine"] for r in second["results"]] == [r["min_cosine"] for r in first["results"]]
+
+
+def test_no_cache_flag_and_environment_compute_the_reference_again(cache, tiny_copy, tiny_texts, monkeypatch):
+    scan(tiny_copy, tiny_texts)
+    assert scan(tiny_copy, tiny_texts, "--no-cache")["reference"]["cached"] is False
+    monkeypatch.setenv("PRECHECK_NO_CACHE", "1")
+    assert scan(tiny_copy, tiny_texts)["reference"]["cached"] is False
+
+
+def test_a_corrupt_cache_entry_is_recomputed_with_a_note(cache, tiny_copy, tiny_texts):
+    scan(tiny_copy, tiny_texts)
+    (entry,) = entries(cache)
+    (entry / "outputs.safetensors").write_bytes(b"not a tensor file")
+    report = scan(tiny_copy, tiny_texts)
+    assert report["reference"]["cached"] is False
+    assert any("was not used" in note for note in report["notes"])
+    assert scan(tiny_copy, tiny_texts)["reference"]["cached"] is True  # rewritten whole
+
+
+def test_a_cache_entry_whose_outputs_were_altered_is_not_trusted(cache, tiny_copy, tiny_texts):
+    from safetensors.torch import load_file, save_file
+
+    scan(tiny_copy, tiny_texts)
+    (entry,) = entries(cache)
+    outputs = load_file(str(entry / "outputs.safetensors"))["outputs"]
+    save_file({"outputs": outputs + 1}, str(entry / "outputs.safetensors"))
+    report = scan(tiny_copy, tiny_texts)
+    assert report["reference"]["cached"] is False
+    assert any("digest" in note for note in report["notes"])
+
+
+def test_another_probe_set_or_changed_model_files_miss_the_cache(cache, tiny_copy, tiny_texts, tmp_path):
+    scan(tiny_copy, tiny_texts)
+    other = tmp_path / "other.txt"
+    other.write_text("a different text\nand another one\n", encoding="utf-8")
+    assert scan(tiny_copy, other)["reference"]["cached"] is False
+    config = tiny_copy / "config_sentence_transformers.json"
+    data = json.loads(config.read_text())
+    config.write_text(json.dumps({**data, "note": "edited"}))
+    assert scan(tiny_copy, tiny_texts)["reference"]["cached"] is False
+
+
+def test_cache_folder_follows_hf_home_when_precheck_cache_is_unset(monkeypatch, tmp_path):
+    from precheck.engine.reference_cache import cache_folder
+
+    monkeypatch.delenv("PRECHECK_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert cache_folder() == tmp_path / "hf" / "precheck"
+    monkeypatch.delenv("HF_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_folder() == tmp_path / "xdg" / "huggingface" / "precheck"

@@ -1,8 +1,10 @@
-"""The float32 reference kept between runs (engine/reference_cache.py). On the tiny model, the cache in
-a temp folder."""
+"""The float32 reference kept between runs (engine/reference_cache.py), precheck.load's scan in the open,
+and fix's weights written in the plan's dtype. All on the tiny model, the cache in a temp folder."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,34 @@ def test_cache_folder_follows_hf_home_when_precheck_cache_is_unset(monkeypatch, 
     monkeypatch.delenv("HF_HOME")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_folder() == tmp_path / "xdg" / "huggingface" / "precheck"
+
+
+def test_load_without_a_plan_logs_its_scan_and_refuses_with_scan_false(cache, tiny_copy, tiny_texts, caplog):
+    import precheck
+
+    with pytest.raises(precheck.PrecheckError, match="scan=False"):
+        precheck.load(str(tiny_copy), dtype="fp16", device="cpu", scan=False, texts_file=tiny_texts)
+    with caplog.at_level(logging.WARNING, logger="precheck"):
+        model = precheck.load(str(tiny_copy), dtype="fp16", device="cpu", texts_file=tiny_texts)
+    assert model is not None
+    said = [r.getMessage() for r in caplog.records if r.name == "precheck"]
+    assert any("scanning for a float16 plan" in line for line in said)
+    assert any("took" in line and " s " in line for line in said)
+
+
+def test_fix_writes_float16_weights_for_a_load_plan_and_records_the_absolute_source(cache, tiny_copy, tiny_texts,
+                                                                                     tmp_path):
+    from safetensors import safe_open
+
+    out = tmp_path / "fixed"
+    run = invoke("fix", tiny_copy, "--dtype", "fp16", "--out", out, "--texts", tiny_texts, "--device", "cpu", "-q",
+                 "--json", "-")
+    assert run.exit_code == 0, run.stderr
+    plan = json.loads((out / "precheck.json").read_text())
+    assert plan["strategy"] == "load" and plan["weights_dtype"] == "float16"
+    assert plan["source"] == str(tiny_copy.resolve()) and os.path.isabs(plan["source"])
+    with safe_open(str(out / "model.safetensors"), "pt") as weights:
+        dtypes = {str(weights.get_slice(name).get_dtype()) for name in weights.keys()}
+    assert dtypes == {"F16"} or dtypes == {"F16", "I64"}
+    assert (out / "model.safetensors").stat().st_size < 0.6 * (tiny_copy / "model.safetensors").stat().st_size
+    assert run.json()["check"]["status"] == "ok"

@@ -286,9 +286,13 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
         (staging / PLAN_FILE).write_text(json.dumps(plan_data, indent=2) + "\n", encoding="utf-8")
         progress(f"reloading {out} to verify it")
         written = resolve_model(str(staging), session.model.kind)
+        # A plan that only sets dtypes ("load", "cast") leaves nothing a fingerprint misses: a reload whose
+        # weights, buffers, classes and attention kernel are the scan's run's bit for bit takes its figures
+        # instead of a second encode (the slowest step of fix on a CPU). Hooks and autocast are encoded again.
         check = session.probe(dtype, plan.strategy,
                               lambda: load_planned(written, read_plan(staging), session.device,
-                                                   options.trust_remote_code))
+                                                   options.trust_remote_code),
+                              reuse=plan.strategy in ("load", "cast"))
         if check.status != "ok":
             # Verified or not at all: a folder whose reload fails the check is not put in place.
             return FixOutcome(report, plan, None, check)

@@ -130,9 +130,9 @@ class Cached:
 
     outputs: object  # float32 tensor, one row per probe item
     items: list
-    reference: dict  # report.Reference's fields
-    modules: list  # ModuleRow fields of the float32 table
-    headroom: list  # Headroom fields
+    reference: object  # report.Reference (its fields as a dict in the file)
+    modules: list  # report.ModuleRow of the float32 table (dicts in the file)
+    headroom: list  # report.Headroom (dicts in the file)
     sums: dict  # reference_weights.weight_sums
     attention: str
     notes: list
@@ -160,8 +160,18 @@ def read_entry(key: dict) -> tuple[Cached | None, str]:
         if outputs.dtype != torch.float32 or list(outputs.shape) != expected["shape"] \
                 or _tensor_digest(outputs) != expected["digest"] or len(meta["items"]) != outputs.shape[0]:
             return None, "its outputs do not match their recorded shape, dtype or digest"
-        return Cached(outputs, meta["items"], meta["reference"], meta["modules"], meta["headroom"],
-                      {k: float(v) for k, v in meta["sums"].items()}, meta["attention"], list(meta["notes"])), ""
+        from ..report import BufferCheck, Headroom, ModuleRow, Reference
+
+        # Built here, inside the guard: an entry whose fields do not make the report's objects is not used.
+        fields = dict(meta["reference"])
+        buffers = fields.pop("buffers", None)
+        reference = Reference(**{**fields, "cached": True}, buffers=BufferCheck(**buffers) if buffers else None)
+        # JSON has no tuples: pairs (cross-encoders, multi-vector) come back as the tuples they were.
+        items = [tuple(item) if isinstance(item, list) else item for item in meta["items"]]
+        return Cached(outputs, items, reference, [ModuleRow(**row) for row in meta["modules"]],
+                      [Headroom(**row) for row in meta["headroom"]],
+                      {str(k): float(v) for k, v in meta["sums"].items()}, str(meta["attention"]),
+                      [str(note) for note in meta["notes"]]), ""
     except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed, never trusted
         return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
@@ -180,8 +190,10 @@ def write_entry(key: dict, cached: Cached) -> Path | None:
         try:
             outputs = cached.outputs.detach().to("cpu").contiguous()
             save_file({"outputs": outputs}, str(staging / "outputs.safetensors"))
-            meta = {"key": key, "items": cached.items, "reference": cached.reference, "modules": cached.modules,
-                    "headroom": cached.headroom, "sums": cached.sums, "attention": cached.attention,
+            meta = {"key": key, "items": cached.items, "reference": asdict(cached.reference),
+                    "modules": [asdict(row) for row in cached.modules],
+                    "headroom": [asdict(row) for row in cached.headroom], "sums": cached.sums,
+                    "attention": cached.attention,
                     "notes": cached.notes,
                     "outputs": {"shape": list(outputs.shape), "digest": _tensor_digest(outputs)}}
             (staging / "reference.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -190,7 +202,7 @@ def write_entry(key: dict, cached: Cached) -> Path | None:
             os.replace(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    except OSError:
+    except Exception:  # noqa: BLE001 - a cache that cannot be written costs the next run time, never this one
         return None
     return folder
 
@@ -205,16 +217,13 @@ def cacheable(session, reference) -> bool:
 
 
 def as_cached(session, reference, sums: dict) -> Cached:
-    return Cached(session.reference, session.items, asdict(reference), [asdict(r) for r in
-                  session.modules.get("float32", [])], [asdict(h) for h in session.headroom], sums,
-                  session.attention, list(session.reference_notes))
+    return Cached(session.reference, session.items, reference, list(session.modules.get("float32", [])),
+                  list(session.headroom), sums, session.attention, list(session.reference_notes))
 
 
 def reuse(session):
     """The report's Reference from the cache, the session filled as the reference run fills it; None
     when there is no usable entry (with a note when one was there but could not be used)."""
-    from ..report import BufferCheck, Headroom, ModuleRow, Reference
-
     cached, why = read_entry(session.cache_key)
     where = entry_folder(session.cache_key)
     if why:
@@ -222,14 +231,10 @@ def reuse(session):
     if cached is None:
         return None
     session.items, session.reference = cached.items, cached.outputs
-    session.modules["float32"] = [ModuleRow(**row) for row in cached.modules]
-    session.headroom = [Headroom(**row) for row in cached.headroom]
+    session.modules["float32"], session.headroom = cached.modules, cached.headroom
     session.attention, session.reference_sums = cached.attention, cached.sums
     session.notes.extend(cached.notes)
-    fields = dict(cached.reference)
-    buffers = fields.pop("buffers", None)
-    fields["cached"] = True
-    reference = Reference(**fields, buffers=BufferCheck(**buffers) if buffers else None)
+    reference = cached.reference
     session.notes.append(f"float32 reference reused from the cache ({where}): the same model files, probe set, "
                          "load options and library versions, checked when it was made; this run's float32 load "
                          "is held against its weights (--no-cache computes it again)")

@@ -140,3 +140,18 @@ def test_fix_writes_float16_weights_for_a_load_plan_and_records_the_absolute_sou
     assert (out / "model.safetensors").stat().st_size < 0.6 * (tiny_copy / "model.safetensors").stat().st_size
     # The reload's weights are the scan's float16 run's bit for bit: its figures, without a second encode.
     assert run.json()["check"]["status"] == "ok" and run.json()["check"]["same_as"] == "load"
+
+
+def test_fix_provenance_names_a_cached_hub_model_by_its_id_and_snapshot_revision(tmp_path):
+    from types import SimpleNamespace
+
+    from precheck.loading.load import ResolvedModel
+    from precheck.repair.apply import provenance
+
+    snapshot = tmp_path / "hub" / "models--org--name" / "snapshots" / "0123abcd"
+    cached = ResolvedModel("org/name", str(snapshot), "sentence-transformer", "cache")
+    assert provenance(SimpleNamespace(model="org/name", revision=None), cached) == \
+        {"source": "org/name", "revision": "0123abcd"}
+    local = ResolvedModel("m", "relative/folder", "sentence-transformer", "local")
+    assert provenance(SimpleNamespace(model="relative/folder", revision=None), local) == \
+        {"source": str(Path("relative/folder").resolve())}

@@ -29,12 +29,14 @@ def scan(model, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     return run_scan(api_options(model, dtypes=dtypes, device=device, **options))
 
 
-def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False, **options):
+def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,
+         scan: bool = True, **options):
     """A SentenceTransformer that works in dtype: the plan in the folder's precheck.json, or one
-    found on the spot by a scan (options as for scan). Raises PrecheckError when none is verified."""
+    found on the spot by a scan (options as for scan; logged on the "precheck" logger with its cost).
+    Raises PrecheckError when none is verified, or with scan=False when the folder has no plan for dtype."""
     from .repair.apply import load as load_with_plan
 
-    return load_with_plan(name_or_path, dtype, device, trust_remote_code, **options)
+    return load_with_plan(name_or_path, dtype, device, trust_remote_code, scan=scan, **options)
 
 
 def fix(model, dtype: str = "fp16", device: str = "auto", **options):

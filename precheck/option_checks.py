@@ -44,7 +44,7 @@ def flag(value, where):
 
 
 def no_fix(value, where):
-    """--no-fix on the CLI (True turns the search off); `fix` in the config (False turns it off)."""
+    """--no-fix / --no-cache on the CLI (True turns it off); `fix` / `cache` in the config (False turns it off)."""
     return not flag(value, where) if where.startswith("--") else flag(value, where)
 
 

@@ -116,6 +116,10 @@ class ScanOptions:
     # --no-fix skips the fix search for a fast gate
     fix: bool = option(True, "Skip the fix search (a faster gate).", ("--no-fix",), no_fix, cli_type=bool,
                        cli_default=False, config_type=bool, panel="run", ci_flag=True)
+    # the float32 reference kept between runs (engine/reference_cache.py); PRECHECK_NO_CACHE=1 also turns it off
+    cache: bool = option(True, "Compute the float32 reference again instead of reusing a checked one from "
+                         "precheck's cache ($PRECHECK_CACHE, else $HF_HOME/precheck).", ("--no-cache",), no_fix,
+                         cli_type=bool, cli_default=False, config_type=bool, panel="run", ci_flag=True)
     # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
     max_memory: str | None = option(
         None, "Budget for the float32 reference, e.g. cuda=20GiB,cpu=60GiB; past it layers offload (accelerate) "

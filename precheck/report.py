@@ -192,6 +192,7 @@ class Reference:
     nonfinite: int  # texts that are already NaN/inf in float32: not half precision's fault
     dimension: int | None = None  # size of one output: embedding dimensions, scores per pair, vocabulary
     buffers: BufferCheck | None = None
+    cached: bool = False  # reused from precheck's cache (engine/reference_cache.py), not computed in this run
 
 
 @dataclass

@@ -54,6 +54,9 @@ def main() -> None:
         sys.exit(EXIT_CANNOT_RUN)
     import signal
 
+    from ..loading.load import FREEZE_AFTER_FIRST_COLLECT
+
+    FREEZE_AFTER_FIRST_COLLECT["wanted"] = True  # this process is precheck's own, and ends with the command
     code = EXIT_CANNOT_RUN
     try:
         try:

@@ -109,6 +109,11 @@ class ScanSession:
         # Each probe item's tokens before any cut, and the window that cuts them (moved.py).
         self.token_lengths: list[int] | None = None
         self.window: int | None = None
+        # reference_cache: the entry's key (None: not cached), the sums to keep with it, the reference's own notes
+        self.cache_key: dict | None = None
+        self.cache_sums: dict | None = None
+        self.reference_notes: list[str] = []
+        self.reference_result: Reference | None = None
 
     def load_reference(self):
         from ..loading.memory_plan import record_placement, reference_kwargs
@@ -142,6 +147,7 @@ class ScanSession:
                 if note:
                     self.notes.append(note)
                     self.progress(note)
+                self.keep_reference()
             torch_module(model).to(getattr(torch, dtype))
             return model
         return build_cast
@@ -156,7 +162,24 @@ class ScanSession:
         with counting_items(torch_module(model), label, len(self.items), self.progress):
             return self.run_model(model)
 
+    def keep_reference(self) -> None:
+        """The reference passed every check (the weights' one last): keep it for later runs."""
+        from .reference_cache import keep
+
+        keep(self)
+
     def run_reference(self) -> Reference:
+        from .reference_cache import cache_key, reuse, switched_off
+
+        if not switched_off(self.options):
+            self.cache_key = cache_key(self)
+        reference = reuse(self) if self.cache_key is not None else None
+        if reference is None:
+            reference = self.compute_reference()
+        self.reference_result = reference
+        return reference
+
+    def compute_reference(self) -> Reference:
         from ..diagnosis.reference_check import check_reference, verify_reference
         from ..diagnosis.reference_weights import weight_sums
 
@@ -164,11 +187,13 @@ class ScanSession:
         model = self.load_reference()
         buffers = check_reference(self, model) if self.source.checks_buffers else None
         self.reference_sums = weight_sums(torch_module(model))
+        self.cache_sums = self.reference_sums
         self.attention = attention_implementations(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         from ..loading.raw_checkpoint import raw_checkpoint_notes
 
-        self.notes.extend(raw_checkpoint_notes(self.model.path, model, self.model.kind))
+        self.reference_notes = raw_checkpoint_notes(self.model.path, model, self.model.kind)
+        self.notes.extend(self.reference_notes)
         if not self.items:  # the probe file was read once, before any load (start_session)
             self.items = self.kind.default_items(model)
         if self.options.storage:

@@ -88,9 +88,10 @@ def check_repair_buffers(loaded, owners: dict) -> None:
 
 
 def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_remote_code: bool = False,
-         kind: str = "auto", **scan_options):
+         kind: str = "auto", scan: bool = True, **scan_options):
     """A SentenceTransformer (CrossEncoder, SparseEncoder: the model's own kind) that works in `dtype`:
-    with the plan from precheck.json when the folder has one for this dtype, or with the plan a scan finds now.
+    with the plan from precheck.json when the folder has one for this dtype, or with the plan a scan finds now
+    (logged on the "precheck" logger with its cost; scan=False refuses instead of scanning).
     scan_options: ScanOptions fields, among them the load options (config_kwargs, max_seq_length, ...)."""
     from dataclasses import fields
 
@@ -116,10 +117,8 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     folder = Path(model.path)
     plan = read_plan(folder) if folder.is_dir() else None
     if plan is None or plan.dtype != wanted:
-        from ..engine.scanner import ScanOptions, run_scan
-
-        report = run_scan(ScanOptions(model=name_or_path, dtypes=(wanted,), device=resolved_device,
-                                      trust_remote_code=trust_remote_code, kind=model.kind, **scan_options))
+        report = scan_for_plan(name_or_path, wanted, resolved_device, trust_remote_code, model, scan, scan_options,
+                               "a plan for another dtype" if plan is not None else "no plan")
         plan = plan_from_report(report, wanted)
         if plan is None:
             raise PrecheckError(f"{name_or_path} has no verified way to run in {wanted}",
@@ -149,6 +148,32 @@ def fixed_copy(model, dtype: str = "fp16", device: str = "auto", **scan_options)
                             "precheck.scan(model) says why; or keep float32")
     with session.source.kept_as_given():
         return apply_plan(session.load(plan.weights_dtype), plan, session.device), plan
+
+
+def scan_for_plan(name_or_path: str, wanted: str, device: str, trust_remote_code: bool, model, scan: bool,
+                  scan_options: dict, found: str):
+    """The scan precheck.load runs when the folder has no plan for `wanted`: said on the "precheck" logger
+    (it may sit in a service's start-up path), or refused with scan=False."""
+    import logging
+    import time
+
+    from ..engine.scanner import ScanOptions, run_scan
+
+    where = f"{name_or_path} ({Path(model.path) / PLAN_FILE}: {found})" if Path(model.path).is_dir() \
+        else f"{name_or_path} (no local folder, so no {PLAN_FILE})"
+    if not scan:
+        raise PrecheckError(f"{where}: no verified plan for {wanted}, and scan=False",
+                            f"run precheck fix {name_or_path} --dtype {wanted} --out FOLDER once and load FOLDER, "
+                            "or pass scan=True")
+    log = logging.getLogger("precheck")
+    log.warning("precheck.load: %s: scanning for a %s plan (a float32 reference and %s runs; seconds to minutes; "
+                "precheck fix writes a folder that loads without one)", where, wanted, wanted)
+    start = time.perf_counter()
+    report = run_scan(ScanOptions(model=name_or_path, dtypes=(wanted,), device=device,
+                                  trust_remote_code=trust_remote_code, kind=model.kind, **scan_options))
+    log.warning("precheck.load: the scan of %s took %.1f s (float32 reference %s)", name_or_path,
+                time.perf_counter() - start, "reused from the cache" if report.reference.cached else "computed")
+    return report
 
 
 @dataclass
@@ -202,6 +227,53 @@ def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: st
     return source
 
 
+def provenance(options, model) -> dict:
+    """Where the copied files came from: the hub id and the snapshot's revision for a model in the Hugging
+    Face cache, else the folder's absolute path."""
+    if model.source in ("cache", "hub"):
+        revision = options.revision or (Path(model.path).name if Path(model.path).parent.name == "snapshots" else None)
+        return {"source": options.model, **({"revision": revision} if revision else {})}
+    return {"source": str(Path(model.path).resolve()), **({"revision": options.revision} if options.revision else {})}
+
+
+_WEIGHT_FILES = ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "pytorch_model*.bin.index.json")
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    return sorted({p for pattern in _WEIGHT_FILES for p in folder.rglob(pattern) if p.is_file()})
+
+
+def write_weights_in(staging: Path, session, plan: Plan, options) -> str:
+    """For a plan whose weights load in a half dtype ("load", a switch to bfloat16): the copy's weight files
+    replaced by the model saved as that load leaves it (safetensors; modules transformers keeps in float32
+    stay float32), so a server reads half the bytes. Returns the dtype the weight files hold."""
+    import tempfile
+
+    from ..loading.load import load_model, release_memory, resolve_model
+
+    dtype = plan.weights_dtype
+    if dtype not in ("float16", "bfloat16") or plan.repair_buffers:
+        return "float32"
+    with tempfile.TemporaryDirectory(prefix=".precheck-weights-", dir=staging.parent) as temp:
+        model = load_model(resolve_model(str(staging), session.model.kind), "cpu", dtype, options.load)
+        if not callable(getattr(model, "save", None)):
+            return "float32"
+        model.save(temp)
+        del model
+        release_memory()
+        saved = Path(temp)
+        written = _weight_files(saved)
+        if not written or any(p.suffix == ".bin" for p in written):
+            return "float32"
+        for old in _weight_files(staging):
+            old.unlink()
+        for new in written:
+            target = staging / new.relative_to(saved)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(new), target)
+    return dtype
+
+
 def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     """Scan one dtype, take its plan, build model + precheck.json in a folder beside `out`,
     reload and verify it there, then rename it into place: an interrupt or a failure at any
@@ -225,10 +297,11 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
                         ignore=shutil.ignore_patterns(PLAN_FILE, ".git", "__pycache__"))
         # The folder is a copy of one revision: loading it again takes no revision (it is kept as provenance).
         plan.load.pop("revision", None)
+        weights = write_weights_in(staging, session, plan, options)
         plan_data = {
             **plan.to_dict(),
-            "source": options.model,
-            **({"revision": options.revision} if options.revision else {}),
+            **provenance(options, session.model),
+            "weights_dtype": weights,
             "min_cosine": options.min_cosine,
             "environment": {"torch": report.environment.torch,
                             "sentence_transformers": report.environment.sentence_transformers},
@@ -236,9 +309,13 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
         (staging / PLAN_FILE).write_text(json.dumps(plan_data, indent=2) + "\n", encoding="utf-8")
         progress(f"reloading {out} to verify it")
         written = resolve_model(str(staging), session.model.kind)
+        # A plan that only sets dtypes ("load", "cast") leaves nothing a fingerprint misses: a reload whose
+        # weights, buffers, classes and attention kernel are the scan's run's bit for bit takes its figures
+        # instead of a second encode (the slowest step of fix on a CPU). Hooks and autocast are encoded again.
         check = session.probe(dtype, plan.strategy,
                               lambda: load_planned(written, read_plan(staging), session.device,
-                                                   options.trust_remote_code))
+                                                   options.trust_remote_code),
+                              reuse=plan.strategy in ("load", "cast"))
         if check.status != "ok":
             # Verified or not at all: a folder whose reload fails the check is not put in place.
             return FixOutcome(report, plan, None, check)

@@ -234,8 +234,9 @@ TRAIN_REPORT_SCHEMA = document_schema(TrainReport, "precheck train-check --json 
 
 # What `precheck fix` writes into precheck.json beside the plan, as provenance (repair/apply.py).
 _PLAN_PROVENANCE = {
-    "source": {"type": "string"},  # the model as the user named it
+    "source": {"type": "string"},  # the source folder's absolute path, or the hub id (with its revision)
     "revision": {"type": "string"},
+    "weights_dtype": {"type": "string"},  # what the weight files hold: the plan's load dtype, or float32
     "min_cosine": {"type": "number", **_SHARE},  # the threshold the fix was verified against
     "environment": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
 }

@@ -301,6 +301,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
     """The scan, and the session it ran in (its probe items and float32 reference), for `fix`."""
     from ..loading.defaults import annotate as annotate_defaults
     from ..diagnosis.diagnose import diagnose_failures
+    from ..repair.quantized_search import search_quantized_fixes
     from ..repair.search import search_fixes
 
     session, reference = start_session(options, progress)
@@ -313,7 +314,8 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent) -> tup
             else:
                 results.append(ProbeResult(dtype, strategy, "unsupported", error=ErrorInfo("Unsupported", why)))
     diagnoses, drift = diagnose_failures(session, results)
-    fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
+    fixes = search_fixes(session, results, diagnoses, drift) + search_quantized_fixes(session, results, diagnoses, drift) \
+        if options.fix else []
     buffers = reference.buffers
     notes = [buffers.detail] if buffers is not None and buffers.status in ("repaired", "unchecked") else []
     notes += session.notes

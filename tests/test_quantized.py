@@ -213,3 +213,15 @@ def test_precheck_load_reproduces_the_keep_unquantized_plan(int8_fix, weight_out
     reference = SentenceTransformer(str(weight_outlier_model), device="cpu").encode(texts, convert_to_tensor=True)
     cosine = torch.nn.functional.cosine_similarity(reference, model.encode(texts, convert_to_tensor=True).float())
     assert float(cosine.min()) >= 0.98
+
+
+def test_scan_storage_table_covers_a_quantized_precision(tiny_model):
+    from precheck.schema import REPORT_SCHEMA
+
+    run = invoke("scan", tiny_model, "-d", "int8wo", "--storage", "int8", "--gate", "int8wo.min_cosine=0.01",
+                 "--gate", "int8wo.min_top1_agreement=0.01", "--min-recall", "0.01", "--no-fix", "--json", "-", "-q")
+    assert run.exit_code == 0, run.stderr
+    report = run.json()
+    jsonschema.validate(report, REPORT_SCHEMA)
+    rows = {(r["model_dtype"], r["precision"]) for r in report["storage"]["results"]}
+    assert rows == {("float32", "int8"), ("int8wo", "int8")}

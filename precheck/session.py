@@ -22,6 +22,7 @@ class ScanRun(Protocol):
     kind: Kind  # how items are read, run and compared
     items: list  # the probe items every run encodes
     reference: Any  # the float32 outputs the runs are measured against
+    headroom: list  # report.Headroom rows: each block's largest |activation| in the float32 encode
     progress: Callable[[str], None]
     buffer_repair: Any  # diagnosis.reference_check.BufferRepair, or None: buffers every load repairs
     kept: dict  # --storage: each dtype's `load` outputs, kept for the storage step

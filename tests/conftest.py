@@ -158,6 +158,11 @@ def overflow_model(models_dir) -> Path:
     return fixture_models.build_overflow_model(models_dir / "minilm-overflow")
 
 
+@pytest.fixture(scope="session")
+def weight_outlier_model(models_dir) -> Path:
+    return fixture_models.build_weight_outlier_model(models_dir / "minilm-weight-outlier")
+
+
 class Invocation:
     def __init__(self, result) -> None:
         self.exit_code = result.exit_code

@@ -8,6 +8,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import json
+
+import fixture_models
 import jsonschema
 import pytest
 
@@ -97,11 +100,6 @@ def test_scan_refuses_a_quantization_config_in_model_kwargs(tiny_model):
     assert "quantization_config" in run.stderr and "--dtype int8, nf4" in run.stderr
 
 
-def test_fix_refuses_a_quantized_precision_in_one_line(tiny_model, tmp_path):
-    run = invoke("fix", tiny_model, "--dtype", "nf4", "--out", tmp_path / "out")
-    assert run.exit_code == 2 and "quantized" in run.stderr
-
-
 def test_gate_flag_refuses_half_precision_and_unknown_figures():
     for gate, words in (("fp16.min_cosine=0.9", "--min-cosine"), ("nf4.recall=0.9", "is no gate")):
         run = invoke("scan", "any-model", "-d", "nf4", "--gate", gate)
@@ -133,3 +131,111 @@ def test_scan_without_the_quant_extra_is_one_line_naming_it(tmp_path, dtype, abs
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and absent in lines[0] and "precheck[quant]" in lines[0]
+
+
+@pytest.fixture(scope="module")
+def compute_dtype_scan(overflow_model, probe_file):
+    """The overflow model at 4-bit with float16 compute and with bfloat16 compute, with the fix search."""
+    return scan_json(overflow_model, probe_file, "--dtype", "nf4-fp16,nf4")
+
+
+def test_scan_nf4_fp16_turns_nan_where_nf4_stays_finite(compute_dtype_scan):
+    _, report = compute_dtype_scan
+    by_dtype = {r["dtype"]: r for r in report["results"]}
+    assert by_dtype["nf4-fp16"]["status"] == "nonfinite" and by_dtype["nf4-fp16"]["nonfinite"] > 0
+    assert by_dtype["nf4"]["nonfinite"] == 0 and by_dtype["nf4"]["min_cosine"] > 0.8
+
+
+def test_nf4_fp16_diagnosis_names_the_compute_dtype_range(compute_dtype_scan):
+    _, report = compute_dtype_scan
+    diagnosis = next(d for d in report["diagnoses"] if d["dtype"] == "nf4-fp16")
+    assert diagnosis["cause"] == "compute-dtype-range"
+    assert diagnosis["module"].endswith(f"encoder.layer.{fixture_models.OVERFLOW_LAYER}.intermediate.dense")
+    assert "bnb_4bit_compute_dtype=torch.float16" in diagnosis["detail"] and "`nf4`" in diagnosis["detail"]
+
+
+def test_nf4_fp16_fix_recommends_bfloat16_compute_over_keeping_a_layer_unquantized(compute_dtype_scan):
+    _, report = compute_dtype_scan
+    fixes = {f["strategy"]: f for f in report["fixes"] if f["dtype"] == "nf4-fp16"}
+    assert fixes["bf16-compute"]["verified"] and fixes["bf16-compute"]["recommended"]
+    assert fixes["bf16-compute"]["probe_runs"] == 0  # the scan's own nf4 run is reused
+    kept = fixes["keep-unquantized"]
+    assert kept["verified"] and not kept["recommended"]
+    assert kept["keep_unquantized"] == [f"encoder.layer.{fixture_models.OVERFLOW_LAYER}"]
+    assert kept["param_bytes"] > fixes["bf16-compute"]["param_bytes"]
+    assert 'bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16' in fixes["bf16-compute"]["snippet"]
+
+
+@pytest.fixture(scope="module")
+def int8_fix(weight_outlier_model, probe_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("int8-fix") / "fixed"
+    run = invoke("fix", weight_outlier_model, "--dtype", "int8", "--texts", probe_file, "--out", out,
+                 "--json", "-", "-q")
+    return run, out
+
+
+def test_int8_weight_outliers_are_diagnosed_in_their_module(int8_fix):
+    run, _ = int8_fix
+    report = run.json()["report"]
+    diagnosis = report["diagnoses"][0]
+    assert report["results"][0]["status"] == "drift"
+    assert diagnosis["cause"] == "weight-outliers" and fixture_models.WEIGHT_OUTLIER_MODULE in diagnosis["detail"]
+
+
+def test_fix_int8_keeps_one_module_out_of_quantization_and_verifies_the_reload(int8_fix):
+    from precheck.schema import PLAN_FILE_SCHEMA
+
+    run, out = int8_fix
+    assert run.exit_code == 0
+    outcome = run.json()
+    assert outcome["done"] and outcome["check"]["status"] == "ok"
+    assert outcome["plan"]["strategy"] == "keep-unquantized"
+    assert outcome["plan"]["keep_unquantized"] == [fixture_models.WEIGHT_OUTLIER_MODULE]
+    plan = json.loads((out / "precheck.json").read_text())
+    jsonschema.validate(plan, PLAN_FILE_SCHEMA)
+    assert plan["dtype"] == "int8" and plan["keep_unquantized"] == [fixture_models.WEIGHT_OUTLIER_MODULE]
+    fix = outcome["report"]["fixes"][0]
+    assert f"llm_int8_skip_modules={[fixture_models.WEIGHT_OUTLIER_MODULE]!r}" in fix["snippet"]
+
+
+def test_precheck_load_reproduces_the_keep_unquantized_plan(int8_fix, weight_outlier_model, probe_file):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    import precheck
+
+    _, out = int8_fix
+    model = precheck.load(str(out), dtype="int8", device="cpu")
+    net = model[0].auto_model
+    assert type(net.get_submodule(fixture_models.WEIGHT_OUTLIER_MODULE)) is torch.nn.Linear
+    assert type(net.get_submodule("encoder.layer.0.attention.output.dense")).__name__ == "Linear8bitLt"
+    texts = probe_file.read_text(encoding="utf-8").splitlines()
+    reference = SentenceTransformer(str(weight_outlier_model), device="cpu").encode(texts, convert_to_tensor=True)
+    cosine = torch.nn.functional.cosine_similarity(reference, model.encode(texts, convert_to_tensor=True).float())
+    assert float(cosine.min()) >= 0.98
+
+
+def test_scan_storage_table_covers_a_quantized_precision(tiny_model):
+    from precheck.schema import REPORT_SCHEMA
+
+    run = invoke("scan", tiny_model, "-d", "int8wo", "--storage", "int8", "--gate", "int8wo.min_cosine=0.01",
+                 "--gate", "int8wo.min_top1_agreement=0.01", "--min-recall", "0.01", "--no-fix", "--json", "-", "-q")
+    assert run.exit_code == 0, run.stderr
+    report = run.json()
+    jsonschema.validate(report, REPORT_SCHEMA)
+    rows = {(r["model_dtype"], r["precision"]) for r in report["storage"]["results"]}
+    assert rows == {("float32", "int8"), ("int8wo", "int8")}
+
+
+def test_serving_advice_for_a_quantized_precision_gives_no_flag_a_server_refuses():
+    from precheck.engine.serving import quantized_advice
+    from precheck.report import DtypeVerdict
+
+    report = type("R", (), {"verdict": type("V", (), {"dtypes": [
+        DtypeVerdict("nf4", True, "ok", ""), DtypeVerdict("int8", False, "drift", ""),
+        DtypeVerdict("float16", True, "ok", "")]})()})()
+    advice = quantized_advice(report)
+    assert [a.server for a in advice] == ["text-embeddings-inference", "vllm", "infinity"]
+    assert all(a.flag == "" and a.dtype is None and a.note.startswith("nf4 passed") for a in advice)
+    assert "not supported" in advice[0].note
+    assert "not verified" in advice[1].note and "not verified" in advice[2].note

@@ -30,7 +30,7 @@ from ._options import with_scan_options
 def fix(
     model: ModelArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the fixed model and precheck.json to.")],
-    dtype: Annotated[str, typer.Option("--dtype", "-d", help="fp16 or bf16.", rich_help_panel="Gate")] = "fp16",
+    dtype: Annotated[str, typer.Option("--dtype", "-d", help="fp16, bf16 or a quantized precision (int8, nf4, ...).", rich_help_panel="Gate")] = "fp16",
     options: dict = None,
     json_path: JsonOption = None,
     force: ForceOption = False,
@@ -42,7 +42,7 @@ def fix(
         from ..dtypes import parse_low_dtype
         from ..options import scan_options
 
-        wanted = parse_low_dtype(dtype, quantized=False)
+        wanted = parse_low_dtype(dtype)
         checked = scan_options(model, options, dtypes=(wanted,))
         from ..repair.apply import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome

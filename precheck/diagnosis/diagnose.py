@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..dtypes import is_quantized
 from ..kinds import torch_module
 from ..loading.load import release_memory
 from .blocks import block_drift, block_paths, capture_block_io, innermost_worst
@@ -66,6 +67,10 @@ def _diagnose_nonfinite(session: ScanRun, result: ProbeResult) -> Diagnosis:
         if 0 < len(found.probe_items) < result.nonfinite:
             found.detail += (f"; in batches {result.nonfinite} items come out non-finite: padded to the "
                              "triggering inputs' length, the others reach the overflowing positions too")
+        if is_quantized(result.dtype):
+            from .quantized import refine_nonfinite
+
+            found = refine_nonfinite(found, session.headroom)
         return found
     detail = load_error or "NaN/inf appears only in batches, not item by item (padding or batch-size dependent)"
     return Diagnosis(result.dtype, result.strategy, "overflow", "", detail)
@@ -77,12 +82,19 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
     kinds: dict[str, str] = {}
     classes: dict[str, str] = {}
 
+    quantized = is_quantized(result.dtype)
+    weights: dict = {}
+
     def capture(model):
         net = torch_module(model)
         if not paths:
             kinds.update(block_paths(net))
             paths.extend(kinds)
             classes.update({p: type(net.get_submodule(p)).__name__ for p in paths})
+            if quantized:  # the float32 weights, for what quantization would flatten in them
+                from .quantized import transformers_prefix, weight_outlier_ratios
+
+                weights.update(prefix=transformers_prefix(net), ratios=weight_outlier_ratios(net))
         return capture_block_io(net, items, _run_one(session, model), paths)
 
     distinct: dict[str, int] = {}
@@ -115,8 +127,14 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
         f"{worst.module} ({classes.get(worst.module, '?')}: +{worst.added:.2e} over its input, reaching "
         f"{worst.relative_error:.2e}); the output ends at {last.relative_error:.2e}{ties}"
     )
-    return Diagnosis(result.dtype, result.strategy, "drift", worst.module, detail,
-                     module_class=classes.get(worst.module, "")), rows
+    diagnosis = Diagnosis(result.dtype, result.strategy, "drift", worst.module, detail,
+                          module_class=classes.get(worst.module, ""))
+    if quantized:
+        from .quantized import features_over, refine_drift
+
+        diagnosis = refine_drift(diagnosis, rows, weights.get("prefix", ""), weights.get("ratios", {}),
+                                 features_over((reference or {}).get(worst.module, [])))
+    return diagnosis, rows
 
 
 def diagnose_failures(session: ScanRun, results: list[ProbeResult]) -> tuple[list[Diagnosis], list[BlockDrift]]:

@@ -377,6 +377,7 @@ def scan_with_session(options: ScanOptions, progress: Progress = _silent,
 def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSession]:
     from ..loading.defaults import annotate as annotate_defaults
     from ..diagnosis.diagnose import diagnose_failures
+    from ..repair.quantized_search import search_quantized_fixes
     from ..repair.search import search_fixes
 
     reference = session.run_reference()
@@ -389,7 +390,8 @@ def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSessi
             else:
                 results.append(ProbeResult(dtype, strategy, "unsupported", error=ErrorInfo("Unsupported", why)))
     diagnoses, drift = diagnose_failures(session, results)
-    fixes = search_fixes(session, results, diagnoses, drift) if options.fix else []
+    fixes = search_fixes(session, results, diagnoses, drift) + search_quantized_fixes(session, results, diagnoses, drift) \
+        if options.fix else []
     buffers = reference.buffers
     notes = [buffers.detail] if buffers is not None and buffers.status in ("repaired", "unchecked") else []
     notes += list(session.source.notes) + session.notes

@@ -119,4 +119,36 @@ def serving_advice(report: Report) -> list[ServingAdvice]:
         advice.append(_advice(INFINITY, "bfloat16", f"{no_fp16}; {bf16}"))
     else:
         advice.append(_advice(INFINITY, "float32", f"{no_fp16}; {no_bf16}; --dtype auto picks 16 bits on a GPU"))
+    return advice + quantized_advice(report)
+
+
+# What each server does with a quantized embedder (docs/serving.md, "Quantized precisions"). The scan
+# verifies the transformers layers a quantization_config makes; a server quantizes with its own code.
+_TEI_NO_QUANTIZED = ("text-embeddings-inference has no bitsandbytes or torchao load (quantized models are "
+                     "not supported: huggingface/text-embeddings-inference#7)")
+_VLLM_BNB = ("not verified: vLLM quantizes in flight to 4-bit with --quantization bitsandbytes (docs.vllm.ai, "
+             "features/quantization/bnb), with its own kernels and its own 4-bit type and compute dtype; "
+             "whether its pooling runner takes it for this architecture was not checked, so no flag is advised")
+_NOT_VERIFIED = "not verified: no flag of {server} was checked to load {dtype} as transformers quantizes it"
+
+
+def quantized_advice(report: Report) -> list[ServingAdvice]:
+    """For each quantized precision that passed: what each server does with it. No flag: none was verified
+    to load the precision as the scan did, so none is advised; the note says why, or "not verified"."""
+    from ..dtypes import is_quantized
+
+    advice: list[ServingAdvice] = []
+    for verdict in report.verdict.dtypes:
+        if not is_quantized(verdict.dtype) or not verdict.passed:
+            continue
+        dtype = verdict.dtype
+        advice.append(ServingAdvice(TEI, "", None, f"{dtype} passed; {_TEI_NO_QUANTIZED}: serve it from your own "
+                                                    "process (precheck.load), or a 16-bit dtype"))
+        if dtype == "nf4":
+            advice.append(ServingAdvice(VLLM, "", None, f"{dtype} passed; {_VLLM_BNB}"))
+        else:
+            advice.append(ServingAdvice(VLLM, "", None, f"{dtype} passed; " +
+                                        _NOT_VERIFIED.format(server="vLLM", dtype=dtype)))
+        advice.append(ServingAdvice(INFINITY, "", None, f"{dtype} passed; " +
+                                    _NOT_VERIFIED.format(server="infinity", dtype=dtype)))
     return advice

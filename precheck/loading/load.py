@@ -268,11 +268,13 @@ def quiet_libraries() -> None:
     huggingface_hub.utils.logging.set_verbosity_error()
 
 
-def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load=False, offload: dict | None = None):
+def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load=False, offload: dict | None = None,
+               keep_unquantized=()):
     """SentenceTransformer(path, device=..., trust_remote_code=..., model_kwargs={"torch_dtype": dtype, ...})
     (or CrossEncoder, SparseEncoder), the call users make, with the load options they pass (`load`, a
     LoadOptions; a bool is trust_remote_code alone); dtype None asks for float32, the reference; a quantized
-    precision (dtypes.QUANTIZED) passes its quantization_config instead of a torch_dtype."""
+    precision (dtypes.QUANTIZED) passes its quantization_config instead of a torch_dtype, with the modules
+    `keep_unquantized` names left out of quantization."""
     import sentence_transformers
     import torch
 
@@ -287,7 +289,8 @@ def load_model(model: ResolvedModel, device: str | None, dtype: str | None, load
         from .quantization import quantization_config
 
         # As users load it: the quantization_config alone, the rest of the weights in the checkpoint's dtype.
-        kwargs = constructor_kwargs(model.kind, load, None, offload, quantization_config(dtype))
+        kwargs = constructor_kwargs(model.kind, load, None, offload,
+                                    quantization_config(dtype, keep_unquantized))
     else:
         kwargs = constructor_kwargs(model.kind, load, getattr(torch, dtype or "float32"), offload)
     try:

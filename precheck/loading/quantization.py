@@ -14,6 +14,8 @@ from ..errors import PrecheckError
 # The library that quantizes each precision, and the packages a load needs (precheck[quant]).
 LIBRARY = {name: "bitsandbytes" for name in ("int8", "nf4", "nf4-fp16", "fp4", "fp4-fp16")} | \
     {name: "torchao" for name in ("int8wo", "int8dq")}
+# The precision with the same 4-bit weights computing in bfloat16 (a fix for float16 compute's range).
+BF16_COMPUTE = {"nf4-fp16": "nf4", "fp4-fp16": "fp4"}
 NEEDS = {"bitsandbytes": ("bitsandbytes", "accelerate"), "torchao": ("torchao",)}
 # transformers 4.x (the sentence-transformers 3.0.1 stack) loads bitsandbytes only on a CUDA GPU and
 # takes torchao's modes as strings: the precisions are checked from transformers 5 on.
@@ -48,32 +50,52 @@ def check_quantization_available(dtypes, where: str = "--dtype") -> None:
                             "upgrade sentence-transformers and transformers, or scan fp16/bf16 only")
 
 
-def quantization_config(name: str):
-    """The quantization_config a user passes in model_kwargs for this precision."""
+def quantization_config(name: str, keep_unquantized=()):
+    """The quantization_config a user passes in model_kwargs for this precision; `keep_unquantized`:
+    module names in the transformers model (encoder.layer.3, ...) left out of quantization, as
+    bitsandbytes' llm_int8_skip_modules (every bitsandbytes mode) or torchao's modules_to_not_convert."""
     import torch
 
+    skip = list(keep_unquantized) or None
     if name not in QUANTIZED:
         raise ValueError(f"not a quantized precision: {name}")
     if LIBRARY[name] == "bitsandbytes":
         from transformers import BitsAndBytesConfig
 
         if name == "int8":
-            return BitsAndBytesConfig(load_in_8bit=True)
+            return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
         quant_type, _, compute = name.partition("-")
         return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant_type,
-                                  bnb_4bit_compute_dtype=torch.float16 if compute == "fp16" else torch.bfloat16)
+                                  bnb_4bit_compute_dtype=torch.float16 if compute == "fp16" else torch.bfloat16,
+                                  llm_int8_skip_modules=skip)
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig
     from transformers import TorchAoConfig
 
-    return TorchAoConfig(Int8WeightOnlyConfig() if name == "int8wo" else Int8DynamicActivationInt8WeightConfig())
+    return TorchAoConfig(Int8WeightOnlyConfig() if name == "int8wo" else Int8DynamicActivationInt8WeightConfig(),
+                         modules_to_not_convert=skip)
 
 
-def config_code(name: str) -> str:
+def skip_argument(name: str) -> str:
+    """The config's argument that names modules kept out of quantization."""
+    return "llm_int8_skip_modules" if LIBRARY[name] == "bitsandbytes" else "modules_to_not_convert"
+
+
+def config_code(name: str, keep_unquantized=()) -> str:
     """The same config as a user writes it (docs, snippets)."""
+    skip = f", {skip_argument(name)}={list(keep_unquantized)!r}" if keep_unquantized else ""
     if name == "int8":
-        return "BitsAndBytesConfig(load_in_8bit=True)"
+        return f"BitsAndBytesConfig(load_in_8bit=True{skip})"
     if LIBRARY[name] == "bitsandbytes":
         quant_type, _, compute = name.partition("-")
         return (f'BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="{quant_type}", '
-                f'bnb_4bit_compute_dtype=torch.{"float16" if compute == "fp16" else "bfloat16"})')
-    return f"TorchAoConfig({'Int8WeightOnlyConfig' if name == 'int8wo' else 'Int8DynamicActivationInt8WeightConfig'}())"
+                f'bnb_4bit_compute_dtype=torch.{"float16" if compute == "fp16" else "bfloat16"}{skip})')
+    return (f"TorchAoConfig({'Int8WeightOnlyConfig' if name == 'int8wo' else 'Int8DynamicActivationInt8WeightConfig'}()"
+            f"{skip})")
+
+
+def config_imports(name: str) -> str:
+    """The import lines config_code needs."""
+    if LIBRARY[name] == "bitsandbytes":
+        return "from transformers import BitsAndBytesConfig\n"
+    kind = "Int8WeightOnlyConfig" if name == "int8wo" else "Int8DynamicActivationInt8WeightConfig"
+    return f"from torchao.quantization import {kind}\nfrom transformers import TorchAoConfig\n"

@@ -306,9 +306,10 @@ def render_fix_outcome(outcome, console: Console) -> None:
     if outcome.plan is None:
         console.print("[red]No verified fix[/red]: nothing was written.")
     elif outcome.check is not None and outcome.check.status == "ok":
+        kept = outcome.plan.keep_fp32 + outcome.plan.keep_unquantized
         console.print(
             f"[green]Wrote {escape(str(outcome.out))}[/green] (plan: {outcome.plan.strategy}"
-            f"{' ' + ', '.join(outcome.plan.keep_fp32) if outcome.plan.keep_fp32 else ''}); reloaded it with "
+            f"{' ' + ', '.join(kept) if kept else ''}); reloaded it with "
             f"precheck.load: {kind_for(outcome.report.model.kind).headline(outcome.check)} against float32.",
             highlight=False,
         )

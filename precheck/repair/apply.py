@@ -45,7 +45,7 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given:
     from ..diagnosis.reference_check import BufferRepair, repaired
 
     options = LoadOptions.from_dict({**plan_load_options(plan, model.path), **(given or {})}, trust_remote_code)
-    loaded = load_model(model, device, plan.weights_dtype, options)
+    loaded = load_model(model, device, plan.weights_dtype, options, keep_unquantized=plan.keep_unquantized)
     # Buffers the installed transformers left uninitialised, copied from a fresh instance as the scan did.
     if plan.repair_buffers:
         check_repair_buffers(loaded, plan.repair_buffers)

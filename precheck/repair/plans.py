@@ -1,4 +1,4 @@
-"""Fix plans: how to load a model so that a half-precision dtype works, applied and written out.
+"""Fix plans: how to load a model so that a half-precision or quantized dtype works, applied and written out.
 
 A Plan is data (it goes into precheck.json); `apply_plan` turns a freshly loaded model
 into the planned one, and `snippets` writes the same plan as code a user can paste.
@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..loading.quantization import BF16_COMPUTE
+
 PLAN_SCHEMA = "precheck.plan/1"
 # Cheapest first: the order fixes are tried in, and the first verified one is recommended.
 FIX_STRATEGIES = ("cast", "autocast", "keep-fp32", "bf16", "fp16")
 # The fixes that switch to the other half precision: the dtype their weights load in.
 SWITCHES = {"bf16": "bfloat16", "fp16": "float16"}
+# A quantized precision's fixes (repair/quantized_search.py), cheapest in memory first: 4-bit layers computing
+# in bfloat16 (the same weights), and modules kept out of quantization.
+QUANTIZED_FIX_STRATEGIES = ("bf16-compute", "keep-unquantized")
 
 
 @dataclass
@@ -27,12 +32,24 @@ class Plan:
     # Buffers the installed transformers leaves uninitialised, copied from a fresh instance after the load
     # (reference_check.py): transformers model path -> buffer names in it.
     repair_buffers: dict[str, list[str]] = field(default_factory=dict)
+    # A quantized precision's keep-unquantized plan: modules of the transformers model (encoder.layer.3, ...)
+    # left out of quantization (llm_int8_skip_modules / modules_to_not_convert).
+    keep_unquantized: list[str] = field(default_factory=list)
+
+    @property
+    def quantized(self) -> bool:
+        from ..dtypes import is_quantized
+
+        return is_quantized(self.dtype)
 
     @property
     def weights_dtype(self) -> str:
-        """The dtype to load the weights in before the plan is applied."""
-        if self.strategy == "load":
+        """The dtype to load the weights in before the plan is applied (a quantized plan: the precision
+        loaded, with keep_unquantized)."""
+        if self.strategy in ("load", "keep-unquantized"):
             return self.dtype
+        if self.strategy == "bf16-compute":
+            return BF16_COMPUTE[self.dtype]
         if self.strategy in SWITCHES:
             return SWITCHES[self.strategy]
         return "float32"
@@ -50,7 +67,8 @@ class Plan:
             raise ValueError("repair_buffers should map a module path to buffer names")
         return cls(dtype=data["dtype"], strategy=data["strategy"], keep_fp32=list(data.get("keep_fp32", [])),
                    run_low=list(data.get("run_low", [])), load=dict(load),
-                   repair_buffers={str(k): [str(n) for n in v] for k, v in repair.items()})
+                   repair_buffers={str(k): [str(n) for n in v] for k, v in repair.items()},
+                   keep_unquantized=[str(p) for p in data.get("keep_unquantized", [])])
 
 
 def _run_in(module, inside, outside) -> None:
@@ -111,6 +129,8 @@ def apply_plan(model, plan: Plan, device: str):
 
     from ..kinds import torch_module
 
+    if plan.quantized:  # all of a quantized plan is in how it loads (load_planned)
+        return model
     low = getattr(torch, plan.dtype)
     net = torch_module(model)
     if plan.strategy == "cast":
@@ -173,6 +193,8 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
 
     kind = kind or Embedder()
     load = load or LoadOptions(trust_remote_code=trust_remote_code)
+    if plan.quantized:
+        return _quantized_snippets(plan, model_name, device, trust_remote_code, kind, load)
     cls = kind.class_name
     net, _ = kind.api_shape()
     low = f"torch.{plan.dtype}"
@@ -231,6 +253,40 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     return head + body, with_precheck
 
 
+def _quantized_snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool, kind,
+                        load) -> tuple[str, str]:
+    """A quantized plan as code: the precision's quantization_config in model_kwargs, with the modules
+    kept out of quantization, and nothing done after the load (buffers repaired as for half precision)."""
+    from ..loading.quantization import config_code, config_imports
+
+    cls = kind.class_name
+    net, model_key = kind.api_shape()
+    precision = plan.weights_dtype
+    config = config_code(precision, plan.keep_unquantized)
+    source = _constructor_source(kind, load, None)
+    entry = f'"quantization_config": {config}'
+    # _constructor_source writes model_kwargs first when the load options have some: the config joins them.
+    if source.startswith(f", {model_key}={{"):
+        source = f", {model_key}={{{entry}, " + source[len(f', {model_key}={{'):]
+    else:
+        source = f", {model_key}={{{entry}}}" + source
+    extra = ", trust_remote_code=True" if trust_remote_code else ""
+    after = f"model.max_seq_length = {load.max_seq_length}\n" \
+        if load.max_seq_length is not None and kind.max_length_argument is None else ""
+    after += _repair_lines(plan, net)
+    run_call = _run_call(kind, load)
+    plain = (f"import torch\n{config_imports(precision)}from sentence_transformers import {cls}\n\n"
+             f'model = {cls}({model_name!r}, device="{device}"{extra}{source})\n{after}{run_call}\n')
+    given = "".join(f", {key}={value!r}" for key, value in load.to_dict().items())
+    with_precheck = (
+        "import precheck\n\n"
+        f'model = precheck.load({model_name!r}, dtype="{plan.dtype}", device="{device}"'
+        f"{extra}{given})  # applies the plan in precheck.json, or finds one\n"
+        f"{run_call}\n"
+    )
+    return plain, with_precheck
+
+
 def _repair_lines(plan: Plan, net: str) -> str:
     from ..diagnosis.reference_check import BufferRepair, repair_snippet
 
@@ -250,4 +306,5 @@ def plan_from_report(report, dtype: str) -> Plan | None:
     best = report.recommended_fix(dtype)
     if best is None:
         return None
-    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low), load=given, repair_buffers=repair)
+    return Plan(dtype, best.strategy, list(best.keep_fp32), list(best.run_low), load=given, repair_buffers=repair,
+                keep_unquantized=list(best.keep_unquantized))

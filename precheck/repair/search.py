@@ -65,6 +65,7 @@ def _fix(session: ScanRun, plan: Plan, result: ProbeResult | None, share: float,
         detail=detail or (_why(session.kind, result) if result is not None else ""),
         probe_runs=runs,
         param_bytes=param_bytes if param_bytes is not None else (result.param_bytes if result is not None else None),
+        keep_unquantized=list(plan.keep_unquantized),
     )
 
 
@@ -162,7 +163,7 @@ def search_fixes(session: ScanRun, results: list[ProbeResult], diagnoses: list[D
         load = _find(results, dtype, "load")
         if load is None or load.status == "ok" or is_quantized(dtype):
             # cast, autocast, keep-fp32 and bf16 are half precision's fixes; a quantized precision's
-            # (modules kept out of quantization) is not searched yet (docs/quantization.md).
+            # (bfloat16 compute, modules kept out of quantization) are quantized_search.py's.
             continue
         session.progress(f"{dtype}: searching for the smallest fix")
         fixes.extend(fixes_for_dtype(session, results, diagnoses, dtype, drift))

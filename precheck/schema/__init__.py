@@ -15,7 +15,7 @@ from ..options import ATTN_IMPLEMENTATIONS
 from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
-from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, Plan
+from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, Plan
 from ..training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,9 +25,8 @@ _PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 # (type, enum or const replace the hint's own type); `"required": True/False` (a bool, not
 # JSON Schema's list) overrides the default that a field without a default value is required.
 ALWAYS = {"required": True}  # has a default, but every document of its version has the key
-# What a scan tests: half precision and the quantized precisions (dtypes.py); a fix and a plan are half precision's.
+# What a scan tests, a fix and a plan are for: half precision and the quantized precisions (dtypes.py).
 _LOW = {"enum": list(UNDER_TEST)}
-_HALF = {"enum": list(LOW_PRECISION)}
 _ANY_DTYPE = {"enum": ["float32", *UNDER_TEST]}
 _TORCH_DTYPE = {"enum": ["float32", *LOW_PRECISION]}  # a checkpoint's dtype; train-check trains in these
 _AT_LEAST_0 = {"minimum": 0}
@@ -84,11 +83,12 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     Diagnosis: {
         "dtype": _LOW, "strategy": {"enum": ["load", "cast"]},
         "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow",
-                           "constant-out-of-range", "drift", "other"]},
+                           "constant-out-of-range", "drift", "compute-dtype-range", "weight-outliers",
+                           "outlier-features", "quantized-head", "other"]},
         "probe_items": {"items": _AT_LEAST_0},
     },
     Fix: {
-        "dtype": _HALF, "strategy": {"enum": list(FIX_STRATEGIES)}, "fp32_param_share": _SHARE,
+        "dtype": _LOW, "strategy": {"enum": [*FIX_STRATEGIES, *QUANTIZED_FIX_STRATEGIES]}, "fp32_param_share": _SHARE,
         # Added to precheck.report/1 after it shipped: a report written before them still validates.
         "precheck_snippet": {"required": False}, "status": {"required": False},
         "probe_runs": _AT_LEAST_0, "param_bytes": _AT_LEAST_0,
@@ -127,7 +127,8 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
     Recommendation: {"mode": {"enum": [*MODES, None]}},
     # precheck.json, the plan `precheck fix` writes and `precheck.load` applies.
-    Plan: {"dtype": _HALF, "strategy": {"enum": ["load", *FIX_STRATEGIES]}, "load": LOAD_SETTINGS},
+    Plan: {"dtype": _LOW, "strategy": {"enum": ["load", *FIX_STRATEGIES, *QUANTIZED_FIX_STRATEGIES]},
+           "load": LOAD_SETTINGS},
     StorageResult: {"model_dtype": _ANY_DTYPE, "precision": _PRECISION, "bytes_per_vector": {"minimum": 1},
                     "recall_at_1": _SHARE, "recall_at_10": _SHARE, "recall_at_1_rescored": _SHARE,
                     "recall_at_10_rescored": _SHARE, "spearman": {"minimum": -1, "maximum": 1},

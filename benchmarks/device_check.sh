@@ -56,6 +56,10 @@ cd "$ROOT"
 
 step scan-minilm precheck scan $MINILM --device "$DEVICE" --json "$REPORTS/scan-minilm.json"
 step scan-minilm-cpu precheck scan $MINILM --device cpu -q --json "$REPORTS/scan-minilm-cpu.json"
+# The --html page (precheck[html]; kept with the reports), when matplotlib is in the device's image.
+if "$PY" -c "import matplotlib" 2>/dev/null; then
+  step scan-minilm-html precheck scan $MINILM --device "$DEVICE" -q --no-fix --html "$REPORTS/scan-minilm.html"
+fi
 step scan-overflow precheck scan "$WORK/overflow" --device "$DEVICE" --json "$REPORTS/scan-overflow.json"
 step fix-overflow precheck fix "$WORK/overflow" --device "$DEVICE" --out "$WORK/overflow-fixed" --json "$REPORTS/fix-overflow.json"
 step load-fixed "$PY" -c "

@@ -90,3 +90,10 @@ def test_train_check_names_the_attention_kernel_its_float32_run_trained_with(cro
     _, report = cross_encoder_training
     loaded = CrossEncoder(str(cross_encoder_model), device="cpu")
     assert report["model"]["attention"] == loaded.model.config._attn_implementation
+
+
+def test_train_check_snippets_name_the_model_that_was_checked(cross_encoder_training, cross_encoder_model):
+    _, report = cross_encoder_training
+    recommendation = report["recommendation"]
+    for snippet in (recommendation["trainer_snippet"], recommendation["torch_snippet"]):
+        assert f"({str(cross_encoder_model)!r}" in snippet and "(name" not in snippet

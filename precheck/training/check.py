@@ -115,7 +115,15 @@ def _torch_snippet(kind: Kind, mode: str, device: str) -> str:
     )
 
 
-def recommend(modes: list[ModeResult], kind_name: str, device: str, asked: str) -> Recommendation:
+def _named(snippet: str, model_name: str) -> str:
+    """The snippet with the model the user checked in place of the placeholder `name`."""
+    for cls in ("CrossEncoder(", "SentenceTransformer("):
+        snippet = snippet.replace(f"{cls}name", f"{cls}{model_name!r}")
+    return snippet
+
+
+def recommend(modes: list[ModeResult], kind_name: str, device: str, asked: str,
+              model_name: str = "name") -> Recommendation:
     by_name = {m.mode: m for m in modes}
     if asked in by_name and by_name[asked].status == "ok" and asked != "half":
         choice = asked
@@ -133,7 +141,8 @@ def recommend(modes: list[ModeResult], kind_name: str, device: str, asked: str) 
         why += f"; {', '.join(diverging)} stayed finite but learned less than float32"
     reason = f"{choice} trains finite and learns as float32 does; {why}"
     kind = kind_for(kind_name)
-    return Recommendation(choice, reason, _trainer_snippet(kind, choice), _torch_snippet(kind, choice, device))
+    return Recommendation(choice, reason, _named(_trainer_snippet(kind, choice), model_name),
+                          _named(_torch_snippet(kind, choice, device), model_name))
 
 
 def _verdict(result: ModeResult) -> TrainVerdict:
@@ -205,7 +214,7 @@ def run_train_check(options: TrainOptions, progress: Callable[[str], None] = lam
         release_memory()
         judge(result, reference_result, options)
         modes.append(result)
-    recommendation = recommend(modes, model.kind, device, options.mode)
+    recommendation = recommend(modes, model.kind, device, options.mode, options.model)
     if options.mode == ANY_MODE:
         # The question most users have: can I train in less than float32 at all, and how?
         chosen = next((m for m in modes if m.mode == recommendation.mode), None)

@@ -2,6 +2,7 @@
 when something on the way up caught the exception it raised (issue 26: a swallowed Ctrl-C)."""
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -29,3 +30,15 @@ def test_a_fixed_folder_is_not_published_after_a_swallowed_signal(a_swallowed_si
             outputs.publish_folder(staging, tmp_path / "out", force=False)
     assert not (tmp_path / "out").exists()
     assert outputs.left_behind() == []
+
+
+def test_the_run_stops_at_its_next_progress_step_after_a_swallowed_signal(a_swallowed_signal):
+    from rich.console import Console
+
+    from precheck.cli._progress import progress_display
+
+    with progress_display(Console(file=open(os.devnull, "w")), quiet=False) as progress:
+        with pytest.raises(KeyboardInterrupt):
+            progress("loading float32 reference")
+        with pytest.raises(KeyboardInterrupt):
+            progress.items_done("float32", 1, 10)

@@ -147,6 +147,16 @@ def signals_raise_once():
         yield
         return
     previous = {held: signal.signal(held, _raise_once) for held in HELD_SIGNALS}
+    # Python ignores an exception raised inside some callbacks (an import lock's weakref callback):
+    # it would print "Exception ignored in ..." and a traceback. The signal is recorded (note_signal),
+    # so the run still stops: no output is put in place and the exit is not 0 (io/outputs.py).
+    previous_hook = sys.unraisablehook
+
+    def quiet_interrupts(unraisable):
+        if not isinstance(unraisable.exc_value, (Interrupted, KeyboardInterrupt)):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_interrupts
     try:
         yield
     finally:

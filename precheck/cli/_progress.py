@@ -67,9 +67,45 @@ def _duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
+def _stop_if_signalled() -> None:
+    from ..io.outputs import signal_seen
+
+    if signal_seen() is not None:
+        # A signal whose exception was swallowed on its way up (Python ignores one raised inside an
+        # import's callback): the run stops at its next step instead of going on to the end.
+        raise KeyboardInterrupt
+
+
+class _StopsOnSignal:
+    """The display, checked at every step for a signal seen and swallowed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        if hasattr(inner, "items_done"):  # the core counts items only for a display that draws them
+            self.items_done = self._items_done
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)  # the display's own parts (a bar's task), as they were
+
+    def __call__(self, message: str) -> None:
+        _stop_if_signalled()
+        self.inner(message)
+
+    def _items_done(self, label: str, done: int, total: int) -> None:
+        _stop_if_signalled()
+        self.inner.items_done(label, done, total)
+
+
 @contextmanager
 def progress_display(console, quiet: bool):
-    """A progress bar on a terminal, plain lines otherwise, nothing with --quiet."""
+    """A progress bar on a terminal, plain lines otherwise, nothing with --quiet; each stops the run
+    at its next step after a signal that something swallowed."""
+    with _display(console, quiet) as display:
+        yield _StopsOnSignal(display)
+
+
+@contextmanager
+def _display(console, quiet: bool):
     if quiet:
         yield lambda message: None
     elif console.is_terminal:

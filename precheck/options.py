@@ -279,9 +279,7 @@ def checked_values(values: dict, where: Callable[[str], str]) -> dict:
     """Every given option through its own check, then the checks across options: the one path the
     Python API, a plan file's load options and ScanOptions take (the CLI and config name their keys)."""
     known = {f.name: (f, how) for f, how in scan_fields()}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise PrecheckError(f"{where(unknown[0])}: unknown option", f"known options: {', '.join(sorted(known))}")
+    refuse_unknown(values, where)
     checked = {}
     for name, value in values.items():
         f, how = known[name]
@@ -290,10 +288,18 @@ def checked_values(values: dict, where: Callable[[str], str]) -> dict:
     return checked
 
 
+def refuse_unknown(values: dict, where: Callable[[str], str]) -> None:
+    known = sorted(f.name for f, _ in scan_fields())
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise PrecheckError(f"{where(unknown[0])}: unknown option", f"known options: {', '.join(known)}")
+
+
 def api_options(model, **values) -> ScanOptions:
     """ScanOptions from the Python API's keywords: an unknown keyword is refused in one line, as the CLI
-    refuses an unknown flag (a TypeError from the dataclass would name nothing a user can act on)."""
-    checked_values({k: v for k, v in values.items() if k != "model"}, lambda name: name)
+    refuses an unknown flag (a TypeError from the dataclass would name nothing a user can act on); the
+    values themselves are checked once, by ScanOptions (checked_values)."""
+    refuse_unknown({k: v for k, v in values.items() if k != "model"}, lambda name: name)
     return ScanOptions(model=model, **values)
 
 

@@ -5,19 +5,14 @@ Read from the folder's config.json and safetensors headers and from the loaded m
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import PrecheckError
 
 def _architectures(folder: Path) -> list[str]:
-    from ..io.reading import read_text_input
+    from .defaults import _transformer_config  # the one checked read of the model's config.json
 
-    try:
-        config = json.loads(read_text_input(folder / "config.json", "config.json", ""))
-    except (PrecheckError, ValueError, RecursionError):
-        return []
-    found = config.get("architectures") if isinstance(config, dict) else None
+    found = _transformer_config(str(folder))[1].get("architectures")
     return [str(a) for a in found] if isinstance(found, list) else []
 
 

@@ -184,6 +184,23 @@ def _run_call(kind, load) -> str:
     return kind.run_call[:-1] + extra + ")"
 
 
+def _after_load(plan: Plan, kind, load, net: str) -> str:
+    """What users set on the loaded model: its window, and the buffers the installed transformers
+    leaves uninitialised."""
+    after = f"model.max_seq_length = {load.max_seq_length}\n" \
+        if load.max_seq_length is not None and kind.max_length_argument is None else ""
+    return after + _repair_lines(plan, net)
+
+
+def _precheck_snippet(model_name: str, dtype: str, device: str, extra: str, load, run_call: str) -> str:
+    """The same load through precheck.load, which applies the plan in precheck.json."""
+    given = "".join(f", {key}={value!r}" for key, value in load.to_dict().items())
+    return ("import precheck\n\n"
+            f'model = precheck.load({model_name!r}, dtype="{dtype}", device="{device}"'
+            f"{extra}{given})  # applies the plan in precheck.json, or finds one\n"
+            f"{run_call}\n")
+
+
 def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool = False, kind=None,
              load=None) -> tuple[str, str]:
     """(plain sentence-transformers code, the same with precheck.load) for this plan, loading the
@@ -204,9 +221,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     if plan.strategy == "keep-fp32":
         head = "from collections.abc import MutableMapping\n\n" + head
     load_line = f'model = {cls}({model_name!r}, device="{device}"{extra}'
-    after = f"model.max_seq_length = {load.max_seq_length}\n" \
-        if load.max_seq_length is not None and kind.max_length_argument is None else ""
-    after += _repair_lines(plan, net)  # buffers the installed transformers leaves uninitialised
+    after = _after_load(plan, kind, load, net)
     if plan.strategy == "load" or plan.strategy in SWITCHES:
         dtype = low if plan.strategy == "load" else f"torch.{SWITCHES[plan.strategy]}"
         body = f"{load_line}{_constructor_source(kind, load, dtype)})\n{after}"
@@ -243,14 +258,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
     if run_call not in body:
         body += run_call + "\n"
     short = {"float16": "fp16", "bfloat16": "bf16"}[plan.dtype]
-    given = "".join(f", {key}={value!r}" for key, value in load.to_dict().items())
-    with_precheck = (
-        "import precheck\n\n"
-        f'model = precheck.load({model_name!r}, dtype="{short}", device="{device}"'
-        f"{extra}{given})  # applies the plan in precheck.json, or finds one\n"
-        f"{run_call}\n"
-    )
-    return head + body, with_precheck
+    return head + body, _precheck_snippet(model_name, short, device, extra, load, run_call)
 
 
 def _quantized_snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool, kind,
@@ -271,20 +279,11 @@ def _quantized_snippets(plan: Plan, model_name: str, device: str, trust_remote_c
     else:
         source = f", {model_key}={{{entry}}}" + source
     extra = ", trust_remote_code=True" if trust_remote_code else ""
-    after = f"model.max_seq_length = {load.max_seq_length}\n" \
-        if load.max_seq_length is not None and kind.max_length_argument is None else ""
-    after += _repair_lines(plan, net)
+    after = _after_load(plan, kind, load, net)
     run_call = _run_call(kind, load)
     plain = (f"import torch\n{config_imports(precision)}from sentence_transformers import {cls}\n\n"
              f'model = {cls}({model_name!r}, device="{device}"{extra}{source})\n{after}{run_call}\n')
-    given = "".join(f", {key}={value!r}" for key, value in load.to_dict().items())
-    with_precheck = (
-        "import precheck\n\n"
-        f'model = precheck.load({model_name!r}, dtype="{plan.dtype}", device="{device}"'
-        f"{extra}{given})  # applies the plan in precheck.json, or finds one\n"
-        f"{run_call}\n"
-    )
-    return plain, with_precheck
+    return plain, _precheck_snippet(model_name, plan.dtype, device, extra, load, run_call)
 
 
 def _repair_lines(plan: Plan, net: str) -> str:

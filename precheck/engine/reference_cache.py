@@ -174,7 +174,7 @@ def reuse(session) -> tuple[object, object]:
     if cached is not None:
         # The entry is held against the model in hand before anything of it is used: whatever the key
         # said, a reference made of other weights or other probe items is a miss.
-        session.progress("loading float32 to check the cached reference against it")
+        session.progress("loading float32 reference (to check the cached one against it)")
         model = session.load_reference()
         why = disagreement(session, cached, model)
     if why:

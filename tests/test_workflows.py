@@ -126,3 +126,13 @@ def test_workflow_pytest_assert_survives(minilm, minilm_overflow, probe_file):
     precheck.testing.assert_survives(str(minilm), "fp16", device="cpu", texts_file=probe_file)
     with pytest.raises(AssertionError, match="overflow"):
         precheck.testing.assert_survives(str(minilm_overflow), "fp16", device="cpu", texts_file=probe_file)
+
+
+def test_workflow_fix_of_a_torchao_precision_writes_a_folder_that_loads(minilm, probe_file, tmp_path):
+    """docs/quantization.md: `fix --dtype int8wo` reloads its folder to verify it; torchao's weights have no
+    plain bytes for a fingerprint, so the reload is encoded, never compared by weights."""
+    pytest.importorskip("torchao")
+    run = invoke("fix", minilm, "--dtype", "int8wo", "--out", tmp_path / "fixed", "--texts", probe_file,
+                 "--device", "cpu", "-q", "--json", "-")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["done"] is True and run.json()["check"]["status"] == "ok"

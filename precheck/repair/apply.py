@@ -315,7 +315,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
         check = session.probe(dtype, plan.strategy,
                               lambda: load_planned(written, read_plan(staging), session.device,
                                                    options.trust_remote_code),
-                              reuse=plan.strategy in ("load", "cast"))
+                              reuse=plan.strategy in ("load", "cast") and not plan.quantized)
         if check.status != "ok":
             # Verified or not at all: a folder whose reload fails the check is not put in place.
             return FixOutcome(report, plan, None, check)

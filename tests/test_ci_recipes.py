@@ -2,7 +2,7 @@
 environment GitHub gives, the GitLab jobs' scripts, and the shipped pre-commit hook through pre-commit.
 
 Each job runs in a fresh copy of a tiny project (its checkout) with the `precheck` of this checkout
-on PATH; `pip install precheck` (with or without extras) is the one line not run. Artifacts travel between jobs as the CI
+on PATH; `pip install precheck-st` (with or without extras) is the one line not run. Artifacts travel between jobs as the CI
 system moves them: the files an upload names, into the folder of the job that downloads them.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import yaml
 from scale_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL = re.compile(r"pip install '?precheck(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
+INSTALL = re.compile(r"pip install '?precheck-st(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
 EARLIER = "earlier step\n"
 ARTIFACT_URL = "https://github.com/o/r/actions/runs/1/artifacts/"  # what upload-artifact@v4 would answer  # what an earlier step of the job wrote to its summary
 PROJECT = """\

@@ -150,7 +150,7 @@ def test_scan_html_without_matplotlib_is_one_line_and_exit_2_before_any_work(tin
     run = invoke("scan", tiny_model, *FAST, "--html", tmp_path / "page.html")
     assert run.exit_code == 2
     assert run.stderr.strip().splitlines() == [
-        "precheck: error: --html needs matplotlib, which is not installed (pip install 'precheck[html]')"]
+        "precheck: error: --html needs matplotlib, which is not installed (pip install 'precheck-st[html]')"]
     assert not (tmp_path / "page.html").exists()
 
 

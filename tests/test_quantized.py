@@ -130,7 +130,7 @@ def test_scan_without_the_quant_extra_is_one_line_naming_it(tmp_path, dtype, abs
                           "--dtype", dtype], capture_output=True, text=True, env=env, timeout=60)
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and absent in lines[0] and "precheck[quant]" in lines[0]
+    assert len(lines) == 1 and absent in lines[0] and "precheck-st[quant]" in lines[0]
 
 
 @pytest.fixture(scope="module")

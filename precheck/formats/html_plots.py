@@ -1,4 +1,4 @@
-"""The --html page's plots: a report's figures drawn by matplotlib as inline SVG (precheck[html]).
+"""The --html page's plots: a report's figures drawn by matplotlib as inline SVG (the html extra).
 
 Draws what the report holds (headroom, block drift, storage recall, per-text cosines when present);
 computes no figure. matplotlib is imported inside the functions: `precheck --help` never loads it.
@@ -9,9 +9,8 @@ import importlib.util
 import io
 import re
 
-from ..errors import PrecheckError
+from ..errors import PrecheckError, install_hint
 
-EXTRA = "precheck[html]"
 FLOAT16_MAX = 65504.0
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 _PARTS_SHOWN_FROM = 0.01  # of float16's range: a layer's parts are drawn only near the edge, as the terminal does
@@ -24,7 +23,7 @@ def check_plotting_available(option: str) -> None:
     except (ImportError, ValueError):  # a name set to None in sys.modules reads as absent, as for import
         found = False
     if not found:
-        raise PrecheckError(f"{option} needs matplotlib, which is not installed", f"pip install '{EXTRA}'")
+        raise PrecheckError(f"{option} needs matplotlib, which is not installed", install_hint("html"))
 
 
 def _svg(figure, name: str) -> str:

@@ -48,10 +48,19 @@ def _figure(width: float, height: float):
 
 def headroom_plot(headroom: list) -> str | None:
     """Each block's largest |activation| in the float32 encode against float16's 65504 (log scale)."""
+    figure = headroom_figure(headroom)
+    return None if figure is None else _svg(figure, "headroom")
+
+
+def headroom_figure(headroom: list):
+    """The headroom plot's Figure (None when nothing is shown). The line's label is a tick of the top
+    axis: the layout makes room for it, so it is never cut by the figure's edge or drawn over a bar."""
     shown = [h for h in headroom if h.kind != "part" or h.fp16_fraction >= _PARTS_SHOWN_FROM]
     shown = [h for h in shown if h.max_abs > 0]
     if not shown:
         return None
+    from matplotlib.ticker import NullLocator
+
     figure = _figure(7.5, 0.9 + 0.28 * len(shown))
     axes = figure.add_subplot()
     labels = [f"{h.module} ({h.cls})" for h in shown]
@@ -62,10 +71,13 @@ def headroom_plot(headroom: list) -> str | None:
     axes.invert_yaxis()
     axes.set_xscale("log")
     axes.axvline(FLOAT16_MAX, color="#d62728", linestyle="--", linewidth=1)
-    axes.text(FLOAT16_MAX, -0.6, " float16 max 65504", color="#d62728", fontsize=8, ha="right", va="bottom")
     axes.set_xlim(min(h.max_abs for h in shown) / 3, FLOAT16_MAX * 3)
+    top = axes.secondary_xaxis("top")
+    top.set_xticks([FLOAT16_MAX], ["float16 max 65504"], fontsize=8, color="#d62728")
+    top.tick_params(axis="x", colors="#d62728", which="both")
+    top.xaxis.set_minor_locator(NullLocator())
     axes.set_xlabel("largest |activation| in the float32 encode (log scale)")
-    return _svg(figure, "headroom")
+    return figure
 
 
 def _series(rows: list, key) -> dict[str, list]:

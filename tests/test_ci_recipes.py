@@ -182,7 +182,7 @@ def test_github_actions_matrix_shards_and_gate_pass_with_one_summary_table(proje
     assert codes == [0]  # before issue 26: exit 2, $GITHUB_STEP_SUMMARY "already exists"
     assert sorted(p.name for p in folder.glob("precheck-shard-*.json")) == [f"precheck-shard-{k}.json" for k in shards]
     assert (folder / "precheck-junit.xml").is_file() and (folder / "precheck-report.json").is_file()
-    _assert_one_table_after_the_earlier_step(tmp_path / "gate" / "step_summary.md", "1 of 1 models pass")
+    _assert_one_table_after_the_earlier_step(tmp_path / "gate" / "step_summary.md", "1 of 1 model passes")
 
 
 # --- GitLab CI ------------------------------------------------------------------------------------------

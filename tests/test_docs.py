@@ -93,3 +93,30 @@ def test_the_ci_docs_example_config_runs_as_written_and_gives_what_it_says(tmp_p
         assert f"{rows[model_dtype, 'ubinary']['recall_at_10_rescored']:.3f}" in says
     assert f"{rows['float32', 'int8']['recall_at_10_rescored']:.3f} (float32 model)" in says
     assert (tmp_path / "precheck-report.html").is_file()  # the config's html key
+
+
+def _documented_minilm_rows() -> dict[str, list[str]]:
+    """docs/quantization.md's table "Measured on all-MiniLM-L6-v2", by precision."""
+    section = (ROOT / "docs" / "quantization.md").read_text(encoding="utf-8").split("## Measured on all-MiniLM", 1)[1]
+    rows = {}
+    table = section.split("| precision |", 1)[1].split("\n\n", 1)[0]
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_the_quantization_docs_minilm_figures_are_what_the_scan_prints(tmp_path):
+    run = invoke("scan", "sentence-transformers/all-MiniLM-L6-v2", "--dtype", "bf16,int8", "--no-fix",
+                 "--json", tmp_path / "report.json", "-q")
+    assert run.exit_code == 0, run.stderr
+    import json
+
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    documented = _documented_minilm_rows()
+    texts = report["settings"]["probe_items"]
+    for result in (r for r in report["results"] if r["strategy"] == "load"):
+        _, min_cosine, mean_cosine, top1, *_ = documented[result["dtype"]]
+        assert abs(result["min_cosine"] - float(min_cosine)) < 1e-3, result["dtype"]
+        assert abs(result["mean_cosine"] - float(mean_cosine)) < 1e-3, result["dtype"]
+        assert abs(result["top1_agreement"] - float(top1.rstrip("%")) / 100) <= 1 / texts + 0.005, result["dtype"]

@@ -120,8 +120,9 @@ def _sixteen_bit_advice(report: Report, kind) -> list[ServingAdvice]:
     advice = [_text_embeddings_inference(model_type, fp16, bf16, no_fp16, no_bf16)]
     vllm_refusal = f"vLLM refuses float16 for {model_type} models (numerical instability)"
     if fp16 and not refused:
+        this = a(model_type) if model_type else "a model of another type"
         advice.append(_advice(VLLM, "float16", f"{fp16}; vLLM refuses float16 for {', '.join(VLLM_NO_FLOAT16)} "
-                                               f"models, and this is {a(model_type) if model_type else 'a model of another type'}"))
+                                               f"models, and this is {this}"))
     elif bf16:
         why = vllm_refusal if refused and fp16 else no_fp16
         advice.append(_advice(VLLM, "bfloat16", f"{why}; {bf16}; --dtype auto would pick float16 for a float32 model"))

@@ -212,6 +212,11 @@ class GateCase:
     def is_dtype(self) -> bool:
         return self.status not in ("storage", "verdict")
 
+    @property
+    def dtype_passed(self) -> bool:
+        """The dtype's own verdict: a regression fails the case, not the dtype (no fix is searched for it)."""
+        return self.status in ("ok", "regression")
+
 
 def gate_cases(report: Report, regressions=()) -> list[GateCase]:
     """The verdict (judge) as one case per dtype and per storage gate, with `regressions` (anything

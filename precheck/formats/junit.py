@@ -1,5 +1,6 @@
-"""The JUnit format of a CI run: one test case per model and dtype and per storage gate (engine/verdict.py
-gate_cases), failures carrying the diagnosis and the fix snippet, so that CI systems show which model and dtype broke."""
+"""The JUnit format of a CI run: one test case per model and dtype and per storage gate
+(engine/verdict.py gate_cases), failures carrying the diagnosis and the fix snippet, so that CI
+systems show which model and dtype broke."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET

@@ -45,7 +45,7 @@ def _fix(report: "Report", dtype: str, passed: bool) -> str:
 def _rows(report: "Report", regressions=()) -> list[tuple[GateCase, list[str]]]:
     """Per overview case (engine/verdict.py): its name, status, figure and fix; a gate beside the
     dtypes (a failing storage precision) has its message as its figure."""
-    return [(c, [c.name, c.status, _figure(report, c.dtype), _fix(report, c.dtype, c.status in ("ok", "regression"))] if c.is_dtype
+    return [(c, [c.name, c.status, _figure(report, c.dtype), _fix(report, c.dtype, c.dtype_passed)] if c.is_dtype
              else [c.name, "fail", c.message, "-"]) for c in overview_cases(report, regressions)]
 
 

@@ -39,7 +39,7 @@ def _rows(run: CiRun) -> list[tuple[str, list]]:
                 case.dtype, Text(case.status, style=_STATUS_STYLE.get(case.status, "red")),
                 "-" if figure is None else f"{figure:.6f}",
                 "-" if result.top1_agreement is None else f"{result.top1_agreement:.0%}",
-                best.strategy if best else "-" if case.status in ("ok", "regression") else
+                best.strategy if best else "-" if case.dtype_passed else
                 "none verified" if model_run.config.fix else "not searched",
             ]
             if show_baseline:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import PrecheckError
 from ..options import check_combination, file_options, scan_fields
 from ..io.reading import read_text_input
+from ..words import a
 
 # The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.
 
@@ -31,7 +32,7 @@ def checked_config_table(where: str, table: dict, extra: dict[str, type] | None 
         name = f"{where}.{key}"
         if extra and key in extra:
             if not isinstance(value, extra[key]):
-                raise PrecheckError(f"{name} should be a {extra[key].__name__}, got {value!r}")
+                raise PrecheckError(f"{name} should be {a(extra[key].__name__)}, got {value!r}")
             checked[key] = value
             continue
         if key not in keys:

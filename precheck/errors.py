@@ -28,3 +28,8 @@ class PrecheckError(Exception):
         if self.hint:
             text = f"{text} ({self.hint.strip()})"
         return text
+
+
+class ConfigNotFound(PrecheckError):
+    """No project config (precheck.toml, or [tool.precheck] in pyproject.toml) where one was looked for:
+    `ci` cannot run, while `merge` goes on with the checks each shard made."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
-from ..errors import PrecheckError
+from ..errors import ConfigNotFound, PrecheckError
 from ..options import check_combination, file_options, scan_fields
 from ..io.reading import read_text_input
 from ..words import a
@@ -137,7 +137,7 @@ def find_config(explicit: Path | None, cwd: Path) -> tuple[Path, dict]:
                 raise PrecheckError(f"{path}: tool.precheck should be a table, got {section!r}", "see docs/ci.md")
             return path, section
         return path, data
-    raise PrecheckError("no precheck config found (precheck.toml, or [tool.precheck] in pyproject.toml)",
+    raise ConfigNotFound("no precheck config found (precheck.toml, or [tool.precheck] in pyproject.toml)",
                         "see docs/ci.md for an example, or pass --config")
 
 

@@ -62,3 +62,27 @@ def test_html_headroom_bar_of_the_overflowing_block_crosses_the_line(normed_over
     layer_bar = next((value, label) for label, value, _ in bars if label.split(" ")[0].endswith(LAYER))
     assert layer_bar[0] >= FLOAT16_MAX, layer_bar
     assert "output.dense" in layer_bar[1]
+
+
+def headroom_rows(part_max: float, layer_max: float) -> list:
+    from precheck.report import Headroom
+
+    layer = "0.model.encoder.layer.1"
+    return [Headroom("0", "Transformer", "module", 1e6, 1e6 / FLOAT16_MAX, "0.model.embeddings.word_embeddings"),
+            Headroom(layer, "BertLayer", "layer", layer_max, layer_max / FLOAT16_MAX, f"{layer}.intermediate.dense"),
+            Headroom(f"{layer}.output", "BertOutput", "part", part_max, part_max / FLOAT16_MAX,
+                     f"{layer}.output.LayerNorm")]
+
+
+def test_no_value_below_65504_is_quoted_as_the_evidence_of_an_overflow():
+    from precheck.diagnosis.blocks import overflow_evidence
+
+    evidence = overflow_evidence(headroom_rows(9.66, 120.0), "0.model.encoder.layer.1.output.dense")
+    assert "reaches" not in evidence and "9.66" not in evidence and "passes 65504" in evidence
+
+
+def test_an_overflow_fed_from_before_its_block_quotes_where_its_input_passed_65504():
+    from precheck.diagnosis.blocks import overflow_evidence
+
+    evidence = overflow_evidence(headroom_rows(9.66, 2.0e5), "0.model.encoder.layer.1.output.dense")
+    assert evidence.startswith("in float32 0.model.encoder.layer.1.intermediate.dense reaches 200,000")

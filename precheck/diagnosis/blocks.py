@@ -56,9 +56,7 @@ def recording_headroom(net):
     reached_at: dict[str, str] = {}
     classes = {p: type(net.get_submodule(p)).__name__ for p in paths}
     # Per hooked module, the blocks that hold it (itself included), computed once.
-    holders = {path: [p for p in paths if path == p or path.startswith(p + ".")]
-               for path, _ in net.named_modules() if path}
-    holders = {path: blocks for path, blocks in holders.items() if blocks}
+    holders = {path: blocks for path, _ in net.named_modules() if path and (blocks := _holding(path, paths))}
 
     def record(path, module, args, kwargs, output):
         # A pipeline module passes on a features dict that still holds what earlier modules put in it:
@@ -75,6 +73,12 @@ def recording_headroom(net):
 
     with module_hooks(net, post=record, only=set(holders)):
         yield result
+
+
+def _holding(path: str, blocks: dict[str, str]) -> list[str]:
+    """The blocks that hold `path` (itself included), innermost first."""
+    parts = path.split(".")
+    return [prefix for prefix in (".".join(parts[:n]) for n in range(len(parts), 0, -1)) if prefix in blocks]
 
 
 def _is_features(value) -> bool:

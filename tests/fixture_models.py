@@ -102,6 +102,26 @@ def build_overflow_model(folder: Path) -> Path:
     return folder
 
 
+# The feed-forward's second Linear (output.dense) of one layer scaled past float16's 65504: the
+# LayerNorm right after it brings the layer's output back to its usual size, so the block's own
+# output never shows the overflow; only the Linear's output does (issue 32).
+NORMED_OVERFLOW_LAYER = 2
+NORMED_OVERFLOW_MODULE = f"encoder.layer.{NORMED_OVERFLOW_LAYER}.output.dense"
+
+
+def build_normed_overflow_model(folder: Path) -> Path:
+    """One layer's output.dense scaled so that its output passes 65504 in float32 before the LayerNorm."""
+    import torch
+
+    model = _load_float32()
+    dense = model[0].auto_model.encoder.layer[NORMED_OVERFLOW_LAYER].output.dense
+    with torch.no_grad():
+        dense.weight.mul_(OVERFLOW_SCALE)
+        dense.bias.mul_(OVERFLOW_SCALE)
+    model.save(str(folder))
+    return folder
+
+
 # One feature of one layer's attention values moved into the output projection: value row j / s and
 # output column j x s compute the same function in float32, while every row of the projection gains one
 # weight s times its others, which absmax quantization rounds the rest of the row against.

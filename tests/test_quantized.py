@@ -127,7 +127,7 @@ def test_scan_without_the_quant_extra_is_one_line_naming_it(tmp_path, dtype, abs
     (tmp_path / "sitecustomize.py").write_text(f"import sys\nsys.modules[{absent!r}] = None\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     run = subprocess.run([sys.executable, "-c", "from precheck.cli import main; main()", "scan", "no-such/model",
-                          "--dtype", dtype], capture_output=True, text=True, env=env, timeout=60)
+                          "--dtype", dtype], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and absent in lines[0] and "precheck-st[quant]" in lines[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+from ._checkpoint import checkpoint
+
 # Off a terminal (a CI log), an encode's counts are written only once it has run this long, and
 # then no more often: a log of short scans stays as it was, a 100k-text encode shows it is moving.
 LINE_EVERY_S = 30.0
@@ -90,6 +92,7 @@ class _StopsOnSignal:
     def __call__(self, message: str) -> None:
         _stop_if_signalled()
         self.inner(message)
+        checkpoint(message)  # test-only: PRECHECK_TEST_CHECKPOINT stops here for a signal
 
     def _items_done(self, label: str, done: int, total: int) -> None:
         _stop_if_signalled()

@@ -114,8 +114,9 @@ def _blocks(report: "Report") -> str:
     from .html_plots import cosine_histogram, drift_plot, headroom_plot
 
     parts = [
-        _plot(headroom_plot(report.headroom), "Headroom: each block's largest |activation| in the float32 encode; "
-              "past the dashed line float16 overflows (bfloat16's range is float32's).", "headroom"),
+        _plot(headroom_plot(report.headroom), "Headroom: each block's largest |activation| anywhere inside it (its own output or any "
+              "module's within it, named after the comma) in the float32 encode; past the dashed line float16 "
+              "overflows (bfloat16's range is float32's).", "headroom"),
         _plot(drift_plot(report.drift), "Drift, measured block by block for each dtype that drifted: the relative "
               "error at each block's output against float32, and what each block adds to it.", "drift"),
         _plot(cosine_histogram(per_text_cosines(report)), "Per-text cosines with float32's embedding, per dtype.",

@@ -46,6 +46,24 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def headroom_bars(headroom: list) -> list[tuple[str, float, str]]:
+    """The headroom plot's bars, (label, value, colour) in block order: each block's largest |activation|
+    anywhere inside it (report.headroom's max_abs), labelled with the module that reached it when that
+    is not the block's own output; layer parts only near the edge, as the terminal draws them."""
+    import math
+
+    shown = [h for h in headroom if h.max_abs is not None and (h.kind != "part" or h.fp16_fraction >= _PARTS_SHOWN_FROM)]
+    bars = []
+    for h in shown:
+        if h.max_abs <= 0:
+            continue
+        value = FLOAT16_MAX * 3 if math.isinf(h.max_abs) else h.max_abs  # inf in float32: drawn past the edge
+        where = f", at {h.max_at.removeprefix(h.module + '.')}" if h.max_at and h.max_at != h.module else ""
+        colour = "#d62728" if value >= FLOAT16_MAX else "#ff7f0e" if value >= 0.1 * FLOAT16_MAX else "#2ca02c"
+        bars.append((f"{h.module} ({h.cls}{where})", value, colour))
+    return bars
+
+
 def headroom_plot(headroom: list) -> str | None:
     """Each block's largest |activation| in the float32 encode against float16's 65504 (log scale)."""
     figure = headroom_figure(headroom)
@@ -55,28 +73,24 @@ def headroom_plot(headroom: list) -> str | None:
 def headroom_figure(headroom: list):
     """The headroom plot's Figure (None when nothing is shown). The line's label is a tick of the top
     axis: the layout makes room for it, so it is never cut by the figure's edge or drawn over a bar."""
-    shown = [h for h in headroom if h.kind != "part" or h.fp16_fraction >= _PARTS_SHOWN_FROM]
-    shown = [h for h in shown if h.max_abs > 0]
-    if not shown:
+    bars = headroom_bars(headroom)
+    if not bars:
         return None
     from matplotlib.ticker import NullLocator
 
-    figure = _figure(7.5, 0.9 + 0.28 * len(shown))
+    figure = _figure(7.5, 0.9 + 0.28 * len(bars))
     axes = figure.add_subplot()
-    labels = [f"{h.module} ({h.cls})" for h in shown]
-    colours = ["#d62728" if h.fp16_fraction >= 1 else "#ff7f0e" if h.fp16_fraction >= 0.1 else "#2ca02c"
-               for h in shown]
-    axes.barh(range(len(shown)), [h.max_abs for h in shown], color=colours)
-    axes.set_yticks(range(len(shown)), labels, fontsize=8)
+    axes.barh(range(len(bars)), [value for _, value, _ in bars], color=[colour for _, _, colour in bars])
+    axes.set_yticks(range(len(bars)), [label for label, _, _ in bars], fontsize=8)
     axes.invert_yaxis()
     axes.set_xscale("log")
     axes.axvline(FLOAT16_MAX, color="#d62728", linestyle="--", linewidth=1)
-    axes.set_xlim(min(h.max_abs for h in shown) / 3, FLOAT16_MAX * 3)
+    axes.set_xlim(min(value for _, value, _ in bars) / 3, max(FLOAT16_MAX, *(value for _, value, _ in bars)) * 3)
     top = axes.secondary_xaxis("top")
     top.set_xticks([FLOAT16_MAX], ["float16 max 65504"], fontsize=8, color="#d62728")
     top.tick_params(axis="x", colors="#d62728", which="both")
     top.xaxis.set_minor_locator(NullLocator())
-    axes.set_xlabel("largest |activation| in the float32 encode (log scale)")
+    axes.set_xlabel("largest |activation| anywhere in the block, float32 encode (log scale)")
     return figure
 
 

@@ -1,5 +1,5 @@
-"""The verdict: one function of the whole report (every dtype's figures, the storage figures, and any
-gate added later) against its thresholds. `scan`, `ci`, `merge` and the Python API all call `judge`."""
+"""The verdict: one function of the whole report (every dtype's figures, the storage figures, the
+--eval metric's drop, and any gate added later) against its thresholds. `scan`, `ci`, `merge` and the Python API all call `judge`."""
 from __future__ import annotations
 
 import math
@@ -172,6 +172,10 @@ def judge(report: Report) -> Verdict:
     failures = [f"{v.dtype}: {v.summary}" for v in per_dtype if not v.passed]
     if report.storage is not None:
         failures += _storage_failures(report, {v.dtype: v.passed for v in per_dtype})
+    if report.evaluation is not None:
+        from ..evaluation.gate import evaluation_failures
+
+        failures += evaluation_failures(report.evaluation, list(settings.dtypes))
     # A report that compared nothing passes nothing.
     passed = bool(per_dtype) and not failures
     return Verdict(passed=passed, dtypes=per_dtype, failures=failures)

@@ -27,7 +27,7 @@ def pairs_tsv(tmp_path_factory):
 def minilm_beir_report(plain_model, beir_folder):
     from precheck import scan
 
-    return scan(str(plain_model), dtypes=["fp16"], fix=False, eval=beir_folder)
+    return scan(str(plain_model), dtypes=["fp16", "nf4"], fix=False, eval=beir_folder)
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +231,9 @@ def test_the_bootstrap_interval_is_reproducible_and_covers_a_shifted_mean():
     first = paired_interval(200, mean_difference(differences))
     assert first == paired_interval(200, mean_difference(differences))
     assert first[0] < differences.mean() < first[1] < 0
+
+
+def test_nf4_is_measured_with_its_interval(minilm_beir_report):
+    row = _row(minilm_beir_report, "nf4")
+    assert row.metric is not None and row.interval is not None
+    assert row.interval[0] <= row.difference <= row.interval[1]

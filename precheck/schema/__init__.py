@@ -143,10 +143,12 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
                       "items": {"minimum": 1}, "corpus": {"minimum": 1}, "skipped_queries": _AT_LEAST_0,
                       "max_metric_drop": {"minimum": 0, "maximum": 2}, "resamples": {"minimum": 1},
                       "confidence": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}, "results": {"minItems": 1},
-                      "seconds": _AT_LEAST_0},
+                      "passed": ALWAYS, "seconds": {**ALWAYS, **_AT_LEAST_0}},
     EvalResult: {"dtype": _ANY_DTYPE, "metric": {**ALWAYS, "type": ["number", "null"], "minimum": -1, "maximum": 1},
                  "difference": ALWAYS, "interval": {**ALWAYS, "minItems": 2, "maxItems": 2},
-                 "changed": _AT_LEAST_0, "worse": _AT_LEAST_0, "nonfinite": _AT_LEAST_0, "seconds": _AT_LEAST_0},
+                 "changed": _AT_LEAST_0, "worse": _AT_LEAST_0, "secondary": ALWAYS,
+                 "nonfinite": {**ALWAYS, **_AT_LEAST_0}, "passed": ALWAYS, "worst": ALWAYS,
+                 "seconds": {**ALWAYS, **_AT_LEAST_0}, "error": ALWAYS},
     EvalItem: {"item": _AT_LEAST_0},
 }
 

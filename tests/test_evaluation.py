@@ -117,8 +117,10 @@ def overflow_eval_run(overflow_model, beir_folder, tmp_path_factory):
     path = tmp_path_factory.mktemp("overflow-eval") / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("scan", overflow_model, "-d", "fp16", "--no-fix", "--eval", beir_folder, "--json", path)
+        run = invoke("scan", overflow_model, "-d", "fp16", "--no-fix", "--eval", beir_folder, "--json", path,
+                     "--summary", path.with_name("summary.md"))
     run.report = json.loads(path.read_text(encoding="utf-8"))
+    run.summary = path.with_name("summary.md").read_text(encoding="utf-8")
     return run
 
 
@@ -195,14 +197,35 @@ def test_eval_on_a_cross_encoder_is_refused_before_it_loads(cross_encoder_model,
     assert_one_line_error(invoke("scan", cross_encoder_model, "--eval", pairs_tsv), "--eval measures embedders")
 
 
-def test_the_config_eval_key_reaches_the_scan(tiny_model, tmp_path):
-    write_pairs_tsv(tmp_path / "pairs.tsv")
-    (tmp_path / "precheck.toml").write_text(
+def test_the_job_summary_has_the_metric_table_with_the_failing_precision(overflow_eval_run):
+    assert "Your metric (nDCG@10 on the --eval set" in overflow_eval_run.summary
+    assert any(line.startswith("| float16 | 0.0000 | -0.9873 |") and line.endswith("| FAIL |")
+               for line in overflow_eval_run.summary.splitlines())
+
+
+@pytest.fixture(scope="module")
+def config_eval_run(tiny_model, tmp_path_factory):
+    """`ci` over the tiny model with the config's eval and max_metric_drop keys, with --junit."""
+    folder = tmp_path_factory.mktemp("config-eval")
+    write_pairs_tsv(folder / "pairs.tsv")
+    (folder / "precheck.toml").write_text(
         f'[defaults]\ndtypes = ["fp16"]\nfix = false\nmin_cosine = 0.9\n[[models]]\nname = "{tiny_model}"\n'
         f'eval = "pairs.tsv"\nmax_metric_drop = 2.0\n', encoding="utf-8")
-    run = invoke("ci", "--config", tmp_path / "precheck.toml", "--json", "-", "-q")
-    evaluation = run.json()["models"][0]["report"]["evaluation"]
+    run = invoke("ci", "--config", folder / "precheck.toml", "--json", "-", "-q", "--junit", folder / "junit.xml")
+    run.junit = (folder / "junit.xml").read_text(encoding="utf-8")
+    return run
+
+
+def test_the_config_eval_key_reaches_the_scan(config_eval_run):
+    evaluation = config_eval_run.json()["models"][0]["report"]["evaluation"]
     assert (evaluation["layout"], evaluation["max_metric_drop"], evaluation["items"]) == ("pairs", 2.0, 16)
+
+
+def test_junit_has_a_case_per_evaluated_precision(config_eval_run):
+    import xml.etree.ElementTree as ET
+
+    names = [case.get("name") for case in ET.fromstring(config_eval_run.junit).iter("testcase")]
+    assert names == ["float16", "eval float32", "eval float16"]
 
 
 def test_a_nan_query_retrieves_nothing_and_a_nan_document_is_never_found():

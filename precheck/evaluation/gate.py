@@ -39,25 +39,25 @@ def interval_text(check, row) -> str:
 def evaluation_failures(check, dtypes: list[str]) -> list[str]:
     """Each row rejudged from its figures, and one verdict line per failing precision; a precision
     of the scan with no row is a gate that tested nothing, never a pass."""
-    label = LABELS.get(check.metric, check.metric)
     failures = []
     for row in check.results:
         row.passed = row_passes(check, row)
     for dtype in ["float32", *dtypes]:
         if not any(r.dtype == dtype for r in check.results):
             failures.append(f"eval {dtype}: not measured")
-    for row in check.results:
-        if row.passed:
-            continue
-        lost = drop(check, row)
-        if row.metric is None or lost is None:
-            failures.append(f"eval {row.dtype}: not measured ({row.error or 'float32 was not measured'})")
-        else:
-            failures.append(f"eval {row.dtype}: {label} {row.metric:.4f}, {lost:.4f} below float32's "
-                            f"{row.metric + lost:.4f}{interval_text(check, row)} > --max-metric-drop "
-                            f"{check.max_metric_drop:g}")
+    failures += [f"eval {row.dtype}: {row_message(check, row)}" for row in check.results if not row.passed]
     check.passed = not failures
     return failures
+
+
+def row_message(check, row) -> str:
+    """Why a precision fails the gate, in one line (the verdict, JUnit and the annotations say it alike)."""
+    lost = drop(check, row)
+    if row.metric is None or lost is None:
+        return f"not measured ({row.error or 'float32 was not measured'})"
+    label = LABELS.get(check.metric, check.metric)
+    return (f"{label} {row.metric:.4f}, {lost:.4f} below float32's {row.metric + lost:.4f}"
+            f"{interval_text(check, row)} > --max-metric-drop {check.max_metric_drop:g}")
 
 
 def interval_notes(check) -> list[str]:

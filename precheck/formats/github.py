@@ -35,6 +35,13 @@ class GithubAnnotationsFormat(Format):
                 if not row.passed:
                     lines.append(f"::error title=precheck {name} storage {row.model_dtype} {row.precision}::"
                                  f"{_escape(storage_message(storage, row))}")
+            evaluation = model_run.report.evaluation
+            for row in evaluation.results if evaluation is not None else []:
+                if not row.passed:
+                    from ..evaluation.gate import row_message
+
+                    lines.append(f"::error title=precheck {name} eval {row.dtype}::"
+                                 f"{_escape(row_message(evaluation, row))}")
         return "\n".join(lines)
 
 

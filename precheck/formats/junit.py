@@ -38,6 +38,17 @@ def _storage_case(suite, name: str, storage, row) -> None:
         ET.SubElement(case, "failure", message=storage_message(storage, row), type="storage")
 
 
+def _evaluation_case(suite, name: str, check, row) -> None:
+    """One case per precision of --eval's set (float32's too: a set it cannot measure gates nothing)."""
+    from ..evaluation.gate import row_message
+
+    case = ET.SubElement(suite, "testcase", classname=name, name=f"eval {row.dtype}")
+    if row.seconds is not None:
+        case.set("time", f"{row.seconds:.3f}")
+    if not row.passed:
+        ET.SubElement(case, "failure", message=row_message(check, row), type="eval")
+
+
 class JUnitFormat(Format):
     name = "junit"
 
@@ -71,6 +82,10 @@ class JUnitFormat(Format):
                 tests += 1
                 failures += not row.passed
                 _storage_case(suite, name, report.storage, row)
+            for row in report.evaluation.results if report.evaluation is not None else []:
+                tests += 1
+                failures += not row.passed
+                _evaluation_case(suite, name, report.evaluation, row)
         suite.set("tests", str(tests))
         suite.set("failures", str(failures))
         suite.set("errors", str(errors))

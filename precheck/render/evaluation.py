@@ -17,7 +17,7 @@ from .fit import print_table, print_wrapped
 SHOWN = 3  # worst queries shown per precision; the JSON holds up to evaluation/result.py's WORST
 
 
-def _number(value, signed: bool = False) -> str:
+def figure_text(value, signed: bool = False) -> str:
     return "-" if value is None else (f"{value:+.4f}" if signed else f"{value:.4f}")
 
 
@@ -37,10 +37,10 @@ def evaluation_table(check) -> Table:
                          no_wrap=True)
     for row in check.results:
         interval = "-" if row.interval is None else f"{row.interval[0]:+.4f} .. {row.interval[1]:+.4f}"
-        cells = [row.dtype, _number(row.metric), _number(row.difference, signed=True), interval,
+        cells = [row.dtype, figure_text(row.metric), figure_text(row.difference, signed=True), interval,
                  "-" if row.dtype == "float32" else f"{row.changed} ({row.worse})"]
         if check.layout == "beir":
-            cells += [_number(row.secondary.get("mrr@10")), _number(row.secondary.get("recall@100"))]
+            cells += [figure_text(row.secondary.get("mrr@10")), figure_text(row.secondary.get("recall@100"))]
         gate = Text("pass", style="green") if row.passed else Text("FAIL", style="red")
         table.add_row(*cells, gate)
     return table
@@ -80,7 +80,7 @@ def print_evaluation_verdict(check, failures: list[str], console: Console) -> No
     if check.passed:
         reference = next((r.metric for r in check.results if r.dtype == "float32"), None)
         console.print(f"[green]PASS[/green] eval: every precision keeps {label} within {check.max_metric_drop:g} "
-                      f"of float32's {_number(reference)}", highlight=False)
+                      f"of float32's {figure_text(reference)}", highlight=False)
     for line in failures:
         if line.startswith("eval "):
             print_wrapped(console, line, Text("FAIL", style="red") + Text(" "))

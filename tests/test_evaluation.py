@@ -213,6 +213,7 @@ def config_eval_run(tiny_model, tmp_path_factory):
         f'eval = "pairs.tsv"\nmax_metric_drop = 2.0\n', encoding="utf-8")
     run = invoke("ci", "--config", folder / "precheck.toml", "--json", "-", "-q", "--junit", folder / "junit.xml")
     run.junit = (folder / "junit.xml").read_text(encoding="utf-8")
+    run.folder = folder
     return run
 
 
@@ -267,3 +268,30 @@ def test_nf4_is_measured_with_its_interval(minilm_beir_report):
     row = _row(minilm_beir_report, "nf4")
     assert row.metric is not None and row.interval is not None
     assert row.interval[0] <= row.difference <= row.interval[1]
+
+
+def test_a_metric_below_the_baseline_is_a_regression(config_eval_run, tmp_path):
+    import shutil
+
+    folder = tmp_path / "project"
+    shutil.copytree(config_eval_run.folder, folder)
+    config = folder / "precheck.toml"
+    assert invoke("ci", "--config", config, "--update-baseline", "-q").exit_code == 0
+    baseline = json.loads((folder / "precheck-baseline.json").read_text(encoding="utf-8"))
+    figures = next(iter(baseline["models"].values()))["float16"]
+    figures["eval_metric"] += 0.5  # as recorded by a release whose metric was higher
+    (folder / "precheck-baseline.json").write_text(json.dumps(baseline), encoding="utf-8")
+    run = invoke("ci", "--config", config, "--json", "-", "-q")
+    assert run.exit_code == 1
+    assert [g["figure"] for g in run.json()["models"][0]["regressions"]] == ["eval_metric"]
+
+
+def test_a_cached_float32_reference_still_measures_float32_on_the_set(tiny_model, tiny_texts, pairs_tsv, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("PRECHECK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("PRECHECK_NO_CACHE", raising=False)
+    reports = [invoke("scan", tiny_model, "--texts", tiny_texts, "-d", "fp16", "--no-fix", "--min-cosine", "0.9",
+                      "--eval", pairs_tsv, "--max-metric-drop", "2", "--json", "-", "-q").json() for _ in range(2)]
+    assert [r["reference"]["cached"] for r in reports] == [False, True]
+    assert reports[0]["evaluation"]["results"][0] == {**reports[1]["evaluation"]["results"][0],
+                                                      "seconds": reports[0]["evaluation"]["results"][0]["seconds"]}

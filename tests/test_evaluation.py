@@ -118,9 +118,10 @@ def overflow_eval_run(overflow_model, beir_folder, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
         run = invoke("scan", overflow_model, "-d", "fp16", "--no-fix", "--eval", beir_folder, "--json", path,
-                     "--summary", path.with_name("summary.md"))
+                     "--summary", path.with_name("summary.md"), "--html", path.with_name("page.html"))
     run.report = json.loads(path.read_text(encoding="utf-8"))
     run.summary = path.with_name("summary.md").read_text(encoding="utf-8")
+    run.page = path.with_name("page.html").read_text(encoding="utf-8")
     return run
 
 
@@ -201,6 +202,13 @@ def test_the_job_summary_has_the_metric_table_with_the_failing_precision(overflo
     assert "Your metric (nDCG@10 on the --eval set" in overflow_eval_run.summary
     assert any(line.startswith("| float16 | 0.0000 | -0.9873 |") and line.endswith("| FAIL |")
                for line in overflow_eval_run.summary.splitlines())
+
+
+def test_the_html_page_draws_the_difference_with_its_interval(overflow_eval_run):
+    page = overflow_eval_run.page
+    section = page[page.index('<section id="evaluation">'):]
+    assert "Your metric: nDCG@10 on 16 queries" in section
+    assert '<figure class="plot" id="plot-evaluation"><svg' in section
 
 
 @pytest.fixture(scope="module")

@@ -141,7 +141,9 @@ def evaluation_plot(check) -> str | None:
     for index, row in enumerate(rows):
         low, high = row.interval if row.interval is not None else (row.difference, row.difference)
         colour = _COLOURS[0] if row.passed else "#d62728"
-        axes.errorbar([row.difference], [index], xerr=[[row.difference - low], [high - row.difference]], fmt="o",
+        # A percentile interval need not hold the point difference: its bars never go below zero length.
+        axes.errorbar([row.difference], [index], xerr=[[max(row.difference - low, 0.0)],
+                                                       [max(high - row.difference, 0.0)]], fmt="o",
                       color=colour, capsize=4)
     axes.axvline(0, color="#555", linewidth=1)
     axes.axvline(-check.max_metric_drop, color="#d62728", linestyle="--", linewidth=1, label="-max_metric_drop")

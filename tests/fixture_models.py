@@ -167,3 +167,22 @@ def build_nan_in_float32_model(folder: Path) -> Path:
         model[0].auto_model.embeddings.word_embeddings.weight[token_id] = float("nan")
     model.save(str(folder))
     return folder
+
+
+def build_two_layer_minilm(folder: Path, overflow: bool = False) -> Path:
+    """MiniLM's real weights cut to its first two encoder layers: a real model whose scans take a
+    fraction of the whole one's time (the docs' workflow tests); with `overflow`, its last layer's
+    feed-forward passes float16's range as build_overflow_model's does."""
+    import torch
+
+    model = _load_float32()
+    encoder = model[0].auto_model.encoder
+    encoder.layer = encoder.layer[:2]
+    model[0].auto_model.config.num_hidden_layers = 2
+    if overflow:
+        with torch.no_grad():
+            encoder.layer[1].intermediate.dense.weight.mul_(OVERFLOW_SCALE)
+            encoder.layer[1].intermediate.dense.bias.mul_(OVERFLOW_SCALE)
+            encoder.layer[1].output.dense.weight.div_(OVERFLOW_SCALE)
+    model.save(str(folder))
+    return folder

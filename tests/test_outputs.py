@@ -245,3 +245,20 @@ def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_mode
     assert run.exit_code == 0, run.stderr
     assert json.loads(received[0])["verdict"]["passed"] is True
     assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+
+
+def test_fix_writes_its_weights_with_the_sources_mode_and_new_files_with_the_umasks(tiny_model, tiny_texts, tmp_path):
+    # safetensors creates files 0600: a fixed copy in a shared cache would be unreadable to its other users.
+    source = tmp_path / "shared" / "tiny"
+    shutil.copytree(tiny_model, source)
+    os.chmod(source / "model.safetensors", 0o664)
+    out = tmp_path / "fixed"
+    run = invoke("fix", source, "--dtype", "fp16", "--out", out, "--texts", tiny_texts, "--device", "cpu", "-q",
+                 "--json", "-")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads((out / "precheck.json").read_text())["weights_dtype"] == "float16"  # written anew
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out / "model.safetensors").st_mode) == 0o664
+    assert stat.S_IMODE(os.stat(out / "precheck.json").st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(os.stat(out).st_mode) == stat.S_IMODE(os.stat(source).st_mode)

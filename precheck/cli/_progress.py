@@ -118,5 +118,8 @@ def _display(console, quiet: bool):
         with Progress(*columns, console=console, transient=True) as bar:
             yield _ProgressBar(bar)
     else:
-        # Messages carry model names and paths: never read as rich markup.
-        yield _ProgressLines(lambda message: console.print(f"precheck: {message}", highlight=False, markup=False))
+        # Messages carry model names and paths: never read as rich markup. One line per message, never
+        # wrapped at the console's width: a continuation line would lose its `precheck:` prefix (the
+        # log's viewer wraps a long line, and grep still finds it whole).
+        yield _ProgressLines(lambda message: console.print(f"precheck: {message}", highlight=False, markup=False,
+                                                           soft_wrap=True))

@@ -26,6 +26,14 @@ def share(open_low: bool):
     return check
 
 
+def drop_value(value, where):
+    """An absolute drop of a metric in [-1, 1] (nDCG, Spearman): from 0 to 2."""
+    value = number(float, value, where)
+    if not 0.0 <= value <= 2.0:
+        raise PrecheckError(f"{where} must be in [0, 2], got {value}", "an absolute drop, e.g. 0.01")
+    return value
+
+
 def at_least_one(value, where):
     value = number(int, value, where)
     if value < 1:

@@ -16,6 +16,7 @@ from .kinds import KIND_NAMES
 from .option_checks import (
     at_least_one,
     choice,
+    drop_value,
     flag,
     key_values,
     low_dtypes,
@@ -40,7 +41,8 @@ RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
                          "device_map": "--max-memory / --reference-device",
                          "quantization_config": f"--dtype {', '.join(QUANTIZED)} (docs/quantization.md)"}
 PANELS = {"probe": "Model and probe set", "gate": "Gate", "run": "Run", "load": "Loading (as users load)",
-          "memory": "Memory", "storage": "Storage precision (docs/storage.md)"}
+          "memory": "Memory", "storage": "Storage precision (docs/storage.md)",
+          "eval": "Your own metric (docs/evaluation.md)"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Option:
     # object is already loaded, so these are refused for one (ScanOptions.__post_init__).
     name_only: bool = False
     metavar: str | None = None
+    folder: bool = False  # the path may be a folder (--eval's BEIR layout), not only a file
 
 
 def option(default, help: str, flags: tuple[str, ...], check, **how):
@@ -185,6 +188,16 @@ class ScanOptions:
         None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
         "of the probe texts).", ("--calibration",), optional(path_value), cli_type=Optional[Path],
         config_key="calibration", config_type=str, panel="storage", fix_takes=False)
+
+    # --eval: the user's labelled set (a BEIR folder or scored pairs), and the gate on its metric
+    eval: Path | None = option(
+        None, "Embedders: your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
+        "or scored pairs (TSV or JSON Lines sentence1, sentence2, score: Spearman); each precision's metric "
+        "against float32's (docs/evaluation.md).", ("--eval",), optional(path_value), cli_type=Optional[Path],
+        config_type=str, panel="eval", fix_takes=False, folder=True)
+    max_metric_drop: float = option(
+        0.01, "--eval: largest drop of the metric (nDCG@10 or Spearman) from float32 that still passes, absolute.",
+        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval", fix_takes=False)
 
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and
@@ -319,6 +332,9 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("calibration_file") is not None and not values.get("storage"):
         raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
                             f"add {where('storage')} int8 (or leave the calibration out)")
+    if values.get("max_metric_drop") not in (None, default_of("max_metric_drop")) and values.get("eval") is None:
+        raise PrecheckError(f"{where('max_metric_drop')} is for {where('eval')}: it gates the metric on your "
+                            "labelled set", f"add {where('eval')} PATH (or leave it out)")
     device = values.get("device")
     names_a_device = set(parse_max_memory(values.get("max_memory"))) - {"cpu"} or \
         values.get("reference_device") not in (None, "auto", "cpu")

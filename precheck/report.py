@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .evaluation.result import EvaluationCheck
+
 SCHEMA = "precheck.report/1"
 STATUSES = ("ok", "error", "nonfinite", "drift", "unsupported")
 
@@ -354,6 +356,7 @@ class Report:
     memory: MemoryPlan | None = None  # the memory plan and where each run went (issue 15)
     storage: StorageCheck | None = None  # --storage (issue 22)
     truncation: Truncation | None = None  # the probe items against the model's window (issue 27)
+    evaluation: EvaluationCheck | None = None  # --eval: the user's own metric per precision (issue 34)
 
     def recommended_fix(self, dtype: str) -> "Fix | None":
         return next((f for f in self.fixes if f.dtype == dtype and f.recommended), None)

@@ -48,6 +48,12 @@ def _set_storage(report, rescored: bool, value: float):
         row["recall_at_10_rescored" if rescored else "recall_at_10"] = value
 
 
+def _set_evaluation(report, drop: float):
+    """float32's metric at 1 and each precision's `drop` below it."""
+    for row in report["evaluation"]["results"]:
+        row["metric"] = 1.0 if row["dtype"] == "float32" else 1.0 - drop
+
+
 FAILING_VALUES = {
     "results.nonfinite": lambda report: _set_load(report, nonfinite=3),
     "results.min_cosine": lambda report: _set_load(report, min_cosine=0.5),
@@ -55,6 +61,7 @@ FAILING_VALUES = {
     "results.spearman": lambda report: _set_load(report, spearman=0.1, max_abs_diff=0.5),
     "storage.results.recall_at_10_rescored": lambda report: _set_storage(report, True, 0.01),
     "storage.results.recall_at_10": lambda report: _set_storage(report, False, 0.01),
+    "evaluation.results.metric": lambda report: _set_evaluation(report, 0.5),
 }
 
 
@@ -64,8 +71,11 @@ def test_every_gated_figure_has_a_failing_case():
 
 
 def _project(folder: Path, tables: str) -> Path:
+    from evaluation_sets import write_pairs_tsv
+
     for seed, name in enumerate(MODELS):
         build_tiny_model(folder / name, seed)
+    write_pairs_tsv(folder / "pairs.tsv")
     (folder / "precheck.toml").write_text(
         '[defaults]\ndtypes = ["fp16"]\nfix = false\n' + tables, encoding="utf-8")
     return folder
@@ -74,10 +84,10 @@ def _project(folder: Path, tables: str) -> Path:
 @pytest.fixture(scope="module")
 def passing_project(tmp_path_factory):
     """Two tiny models that pass every gate, one of them with two storage precisions (one rescored,
-    one not) and a top-1 floor, sharded and whole."""
+    one not), a top-1 floor and a labelled set (--eval), sharded and whole."""
     folder = _project(tmp_path_factory.mktemp("passing"), (
         '[[models]]\nname = "models/tiny-a"\nstorage = ["float16", "binary"]\nmin_recall = 0.05\n'
-        'min_top1_agreement = 0.05\nmin_spearman = 0.5\n'
+        'min_top1_agreement = 0.05\nmin_spearman = 0.5\neval = "pairs.tsv"\nmax_metric_drop = 0.2\n'
         '[[models]]\nname = "models/tiny-b"\n'))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)

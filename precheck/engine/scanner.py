@@ -115,6 +115,7 @@ class ScanSession:
         self.cache_fingerprint: str | None = None
         self.reference_notes: list[str] = []
         self.reference_result: Reference | None = None
+        self.evaluation = None  # --eval: evaluation/measure.py's EvalRuns, each precision's pass over the set
 
     def load_reference(self):
         from ..loading.memory_plan import record_placement, reference_kwargs
@@ -222,6 +223,8 @@ class ScanSession:
         if self.calibration_texts is not None:
             self.progress(f"encoding {len(self.calibration_texts)} --calibration texts in float32")
             self.calibration = self.run_model(model, self.calibration_texts)[0]
+        if self.evaluation is not None:
+            self.evaluation.encode("float32", model, self)
         reference = Reference(seconds, param_bytes(model), int(nonfinite_rows(self.reference).sum()),
                               int(self.reference.shape[-1]) if self.reference.dim() > 1 else None, buffers)
         if self.items and reference.nonfinite >= len(self.items):
@@ -233,9 +236,10 @@ class ScanSession:
         verify_reference(self, buffers)
         return reference
 
-    def _build_and_encode(self, build, sizes: dict, label: str, weights_of: str | None):
+    def _build_and_encode(self, build, sizes: dict, label: str, weights_of: str | None, evaluate: str | None = None):
         """Returns (embeddings, seconds), or (None, None) when a run of this dtype with the same
-        weights is already known; the model dies with this frame, before the next load."""
+        weights is already known; the model dies with this frame, before the next load. `evaluate`:
+        the dtype whose pass over the --eval set this model makes."""
         model = build()
         sizes["param_bytes"] = param_bytes(model)
         if weights_of is not None:
@@ -245,22 +249,27 @@ class ScanSession:
             if sizes["weights"] in self.runs_by_weights:
                 return None, None
         self.progress(f"{label}: running {len(self.items)} {self.kind.items_label}")
-        return self.run_counted(model, label)
+        outputs = self.run_counted(model, label)
+        if evaluate is not None and self.evaluation is not None:
+            self.evaluation.encode(evaluate, model, self)
+        return outputs
 
     def _remember(self, sizes: dict, result: ProbeResult) -> ProbeResult:
         if sizes.get("weights"):
             self.runs_by_weights.setdefault(sizes["weights"], result)
         return result
 
-    def probe(self, dtype: str, strategy: str, build, reuse: bool = False) -> ProbeResult:
+    def probe(self, dtype: str, strategy: str, build, reuse: bool = False, evaluate: bool = False) -> ProbeResult:
         """Build a model, run the probe set, measure it against float32. With `reuse`, a model
         whose weights match an earlier reusing run of this dtype takes that run's figures
-        (same_as) instead of being encoded again."""
+        (same_as) instead of being encoded again. With `evaluate`, the model also makes this
+        dtype's pass over the --eval set (the scan's own `load` runs only; never a fix's plan)."""
         label = f"{dtype} ({strategy})"
         self.progress(f"{label}: loading")
         sizes: dict = {}
         try:
-            outputs, seconds = self._build_and_encode(build, sizes, label, dtype if reuse else None)
+            outputs, seconds = self._build_and_encode(build, sizes, label, dtype if reuse else None,
+                                                      dtype if evaluate else None)
         except PrecheckError:
             raise
         except Exception as exc:  # noqa: BLE001 - the model's failure is the result
@@ -302,7 +311,8 @@ class ScanSession:
 
     def run(self, dtype: str, strategy: str) -> ProbeResult:
         # A quantized precision has one run, and its weights are tensor subclasses a fingerprint cannot read.
-        return self.probe(dtype, strategy, self.builder(dtype, strategy), reuse=not is_quantized(dtype))
+        return self.probe(dtype, strategy, self.builder(dtype, strategy), reuse=not is_quantized(dtype),
+                          evaluate=strategy == "load")
 
 
 def start_session(options: ScanOptions, progress: Progress = _silent) -> tuple[ScanSession, Reference]:
@@ -334,11 +344,15 @@ def new_session(options: ScanOptions, progress: Progress = _silent, items: list 
         check_before_load(model, options.load)
     quiet_libraries()
     calibration_texts = check_storage_options(options, model.kind)
+    from ..evaluation.measure import check_eval_options
+
+    evaluation = check_eval_options(options, model.kind)
     session = ScanSession(options, model, scan_device(options, session_source_device(options, in_memory)), progress)
     session.items = items
     if items and probe_file(options, model.kind) is None:
         session.probe_source = "given"
     session.calibration_texts = calibration_texts
+    session.evaluation = evaluation
     if not in_memory:  # an object is already in memory: no checkpoint to plan from, no placement to choose
         session.memory = plan_memory(model, session.device, options.dtypes, options.max_memory,
                                      options.reference_device)
@@ -441,4 +455,8 @@ def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSessi
     if options.storage:
         add_storage(report, session)
         report.verdict = judge(report)  # the storage gates join the dtypes' (one verdict, engine/verdict.py)
+    if session.evaluation is not None:
+        from ..evaluation.measure import add_evaluation
+
+        add_evaluation(report, session)  # and the --max-metric-drop gate, judged again with the rest
     return report, session

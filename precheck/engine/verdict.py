@@ -1,5 +1,5 @@
-"""The verdict: one function of the whole report (every dtype's figures, the storage figures, and any
-gate added later) against its thresholds. `scan`, `ci`, `merge` and the Python API all call `judge`."""
+"""The verdict: one function of the whole report (every dtype's figures, the storage figures, the
+--eval metric's drop, and any gate added later) against its thresholds. `scan`, `ci`, `merge` and the Python API all call `judge`."""
 from __future__ import annotations
 
 import math
@@ -185,6 +185,10 @@ def judge(report: Report) -> Verdict:
     failures = [f"{v.dtype}: {v.summary}" for v in per_dtype if not v.passed]
     if report.storage is not None:
         failures += _storage_failures(report, {v.dtype: v.passed for v in per_dtype})
+    if report.evaluation is not None:
+        from ..evaluation.gate import evaluation_failures
+
+        failures += evaluation_failures(report.evaluation, list(settings.dtypes))
     # A report that compared nothing passes nothing.
     passed = bool(per_dtype) and not failures
     return Verdict(passed=passed, dtypes=per_dtype, failures=failures)
@@ -203,14 +207,15 @@ class GateCase:
     name: str  # "float16", or "storage float32 binary"
     dtype: str  # the model dtype it is about
     passed: bool
-    status: str  # a dtype's status (ok, drift, nonfinite, error, unsupported), "regression", "storage", "verdict"
+    status: str  # a dtype's status (ok, drift, nonfinite, error, unsupported), "regression", "storage", "eval",
+    # "verdict"
     message: str  # why it fails; when it passes, the dtype's verdict line (a storage case: its figure)
     seconds: float | None = None  # the load run's, or the storage row's
     regressions: tuple[str, ...] = ()  # this dtype's regression messages against the baseline
 
     @property
     def is_dtype(self) -> bool:
-        return self.status not in ("storage", "verdict")
+        return self.status not in ("storage", "eval", "verdict")
 
     @property
     def dtype_passed(self) -> bool:
@@ -239,6 +244,14 @@ def gate_cases(report: Report, regressions=()) -> list[GateCase]:
         for dtype, precision in _unmeasured(storage, {v.dtype: v.passed for v in verdict.dtypes}):
             cases.append(GateCase(f"storage {dtype} {precision}", dtype, False, "storage",
                                   f"stored as {precision}: not measured"))
+    if report.evaluation is not None:
+        from ..evaluation.gate import row_message
+
+        check = report.evaluation
+        for row in check.results:  # float32's too: a set float32 cannot measure gates nothing
+            message = row_message(check, row) if not row.passed else \
+                f"{row.metric:.4f} ({row.difference:+.4f} from float32)"
+            cases.append(GateCase(f"eval {row.dtype}", row.dtype, row.passed, "eval", message, row.seconds))
     if not verdict.passed and all(c.passed for c in cases):
         cases.append(GateCase("verdict", "-", False, "verdict", "; ".join(verdict.failures) or "fails"))
     return cases

@@ -145,6 +145,26 @@ def _storage(report: "Report") -> str:
             f"{storage.corpus} vectors</h3>{table}{plot}</section>")
 
 
+def _evaluation(report: "Report") -> str:
+    from ..evaluation.result import LABELS
+    from .html_plots import evaluation_plot
+
+    check = report.evaluation
+    if check is None:
+        return ""
+    rows = [[r.dtype, _number(r.metric, 4), _number(r.difference, 4),
+             "-" if r.interval is None else f"{r.interval[0]:+.4f} to {r.interval[1]:+.4f}",
+             "-" if r.dtype == "float32" else f"{r.changed} ({r.worse})", _Markup(_mark(r.passed))]
+            for r in check.results]
+    label = LABELS.get(check.metric, check.metric)
+    table = _table(["precision", label, "difference", "interval", "changed (worse)", "gate"], rows, (1, 2))
+    plot = _plot(evaluation_plot(check), f"The difference from float32 with its {check.confidence:.0%} paired "
+                 f"bootstrap interval ({check.resamples} resamples, seed {check.seed}); the dashed line is "
+                 f"--max-metric-drop {check.max_metric_drop:g}.", "evaluation")
+    return (f'<section id="evaluation"><h3>Your metric: {escape(label)} on {check.items} '
+            f"{'queries' if check.layout == 'beir' else 'pairs'} ({escape(check.source)})</h3>{table}{plot}</section>")
+
+
 def _item(text: str, document: str | None = None) -> str:
     return text if document is None else f"{text} / {document}"
 
@@ -220,7 +240,8 @@ def report_body(report: "Report") -> str:
              f"transformers {escape(env.transformers)}, sentence-transformers {escape(env.sentence_transformers)}, "
              f"device {escape(env.device)}</p>")
     return "".join([_verdict(report), _results(report), _moved(report), _diagnoses(report), _fixes(report),
-                    _blocks(report), _storage(report), _notes(report), _memory(report), _modules(report), about])
+                    _blocks(report), _storage(report), _evaluation(report), _notes(report), _memory(report),
+                    _modules(report), about])
 
 
 def _page(title: str, body: str) -> str:

@@ -153,6 +153,34 @@ def storage_plot(storage) -> str | None:
     return _svg(figure, "storage")
 
 
+def evaluation_plot(check) -> str | None:
+    """--eval: each precision's difference from float32 on the metric with its bootstrap interval, the
+    gate's -max_metric_drop dashed."""
+    from ..evaluation.result import LABELS
+
+    rows = [r for r in (check.results if check is not None else []) if r.dtype != "float32" and r.difference is not None]
+    if not rows:
+        return None
+    figure = _figure(7.0, 0.9 + 0.45 * len(rows))
+    axes = figure.add_subplot()
+    for index, row in enumerate(rows):
+        low, high = row.interval if row.interval is not None else (row.difference, row.difference)
+        colour = _COLOURS[0] if row.passed else "#d62728"
+        # A percentile interval need not hold the point difference: its bars never go below zero length.
+        axes.errorbar([row.difference], [index], xerr=[[max(row.difference - low, 0.0)],
+                                                       [max(high - row.difference, 0.0)]], fmt="o",
+                      color=colour, capsize=4)
+    axes.axvline(0, color="#555", linewidth=1)
+    axes.axvline(-check.max_metric_drop, color="#d62728", linestyle="--", linewidth=1, label="-max_metric_drop")
+    axes.set_yticks(range(len(rows)), [r.dtype for r in rows])
+    axes.invert_yaxis()
+    axes.set_xlabel(f"{LABELS.get(check.metric, check.metric)} difference from float32 "
+                    f"({check.confidence:.0%} paired bootstrap interval)")
+    axes.grid(alpha=0.3, axis="x")
+    axes.legend(fontsize=8, loc="lower left")
+    return _svg(figure, "evaluation")
+
+
 def cosine_histogram(histograms: dict[str, dict]) -> str | None:
     """Per dtype, how far each probe item moved from float32 (1 - cosine, or the score difference), from
     the report's fixed half-decade bins (engine/moved.py); None when no run carries one."""

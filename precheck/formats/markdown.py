@@ -81,6 +81,28 @@ def _storage(storages: list, rows: list[list[str]], headers: list[str]) -> list[
                 f"the index rescores, >= {floor}; docs/storage.md):", "", *_table(headers, rows)]
 
 
+def _evaluation_rows(check, first: list[str]) -> list[list[str]]:
+    from ..render.evaluation import figure_text as number
+
+    return [[*first, r.dtype, number(r.metric), number(r.difference, True),
+             "-" if r.interval is None else f"{r.interval[0]:+.4f} to {r.interval[1]:+.4f}",
+             "-" if r.dtype == "float32" else f"{r.changed} ({r.worse})", _MARK[r.passed]] for r in check.results]
+
+
+def _evaluation(checks: list, rows: list[list[str]], headers: list[str]) -> list[str]:
+    from ..evaluation.result import LABELS
+
+    metrics = sorted({LABELS.get(c.metric, c.metric) for c in checks})
+    drops = sorted({c.max_metric_drop for c in checks})
+    drop = f"{drops[0]:g}" if len(drops) == 1 else "each model's max_metric_drop"
+    return ["", f"Your metric ({' / '.join(metrics)} on the --eval set; interval: {checks[0].confidence:.0%} paired "
+                f"bootstrap of the difference; gate: drop <= {drop}; docs/evaluation.md):", "",
+            *_table(headers, rows)]
+
+
+_EVALUATION_HEADERS = ["precision", "metric", "difference", "interval", "changed (worse)", "gate"]
+
+
 def scan_summary(report: "Report") -> str:
     m, env = report.model, report.environment
     lines = [f"### precheck scan: {_code(m.name)}: {_MARK[report.verdict.passed]}", ""]
@@ -88,6 +110,8 @@ def scan_summary(report: "Report") -> str:
     lines += _serving(report)
     if report.storage is not None:
         lines += _storage([report.storage], _storage_rows(report.storage, []), _STORAGE_HEADERS)
+    if report.evaluation is not None:
+        lines += _evaluation([report.evaluation], _evaluation_rows(report.evaluation, []), _EVALUATION_HEADERS)
     lines += ["", f"<sub>{m.kind}; {report.settings.probe_items} probe items; torch {env.torch}, transformers "
                   f"{env.transformers}, sentence-transformers {env.sentence_transformers}, device {env.device}</sub>",
               ""]
@@ -115,6 +139,10 @@ def ci_summary(run: "CiRun") -> str:
     if checked:
         rows = [row for r in checked for row in _storage_rows(r.report.storage, [_code(r.config.name)])]
         lines += _storage([r.report.storage for r in checked], rows, ["model", *_STORAGE_HEADERS])
+    evaluated = [r for r in run.runs if r.report is not None and r.report.evaluation is not None]
+    if evaluated:
+        rows = [row for r in evaluated for row in _evaluation_rows(r.report.evaluation, [_code(r.config.name)])]
+        lines += _evaluation([r.report.evaluation for r in evaluated], rows, ["model", *_EVALUATION_HEADERS])
     lines += [""]
     return "\n".join(lines)
 

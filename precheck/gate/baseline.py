@@ -12,8 +12,10 @@ from pathlib import Path
 from ..errors import PrecheckError
 
 BASELINE_SCHEMA = "precheck.baseline/1"
-# Figures where higher is better, with the default tolerated drop.
-FIGURES = {"min_cosine": 1e-4, "top1_agreement": 0.05, "spearman": 0.005}
+# Figures where higher is better, with the default tolerated drop: the `load` run's, and --eval's metric
+# (nDCG@10 or Spearman on the user's set, docs/evaluation.md), recorded when the model has a set.
+FIGURES = {"min_cosine": 1e-4, "top1_agreement": 0.05, "spearman": 0.005, "eval_metric": 0.01}
+PROBE_FIGURES = ("min_cosine", "top1_agreement", "spearman")
 
 
 @dataclass
@@ -39,9 +41,12 @@ class Regression:
 def figures_of(report) -> dict[str, dict]:
     """What a baseline records of one report: per dtype, the `load` run's status and figures."""
     recorded = {}
+    rows = {r.dtype: r.metric for r in report.evaluation.results} if report.evaluation is not None else {}
     for dtype in report.settings.dtypes:
         load = report.result(dtype, "load")
-        recorded[dtype] = {"status": load.status, **{k: getattr(load, k) for k in FIGURES}}
+        recorded[dtype] = {"status": load.status, **{k: getattr(load, k) for k in PROBE_FIGURES}}
+        if report.evaluation is not None:
+            recorded[dtype]["eval_metric"] = rows.get(dtype)
     return recorded
 
 
@@ -100,7 +105,7 @@ def regressions(baseline: dict, name: str, report, tolerance: dict) -> list[Regr
         if then.get("status") == "ok" and now["status"] != "ok":
             found.append(Regression(name, dtype, "status", then["status"], now["status"], None))
         for figure, default in FIGURES.items():
-            before, after = then.get(figure), now[figure]
+            before, after = then.get(figure), now.get(figure)
             if before is None:
                 continue
             allowed = tolerance.get(figure, default)

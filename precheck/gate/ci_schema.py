@@ -43,6 +43,7 @@ CI_RUN = {
                     "rescore_with": {"enum": ["quantized", "original"]},
                     "gates": {"type": "object", "additionalProperties": {
                         "type": "object", "additionalProperties": _SETTING_NUMBER}},
+                    "max_metric_drop": _SETTING_NUMBER,  # --eval's gate (the set's digest is in `probe`)
                 },
                 "additionalProperties": False,
             },

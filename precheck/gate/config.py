@@ -144,7 +144,9 @@ def find_config(explicit: Path | None, cwd: Path) -> tuple[Path, dict]:
 def _tolerances(where: str, table) -> dict:
     if not isinstance(table, dict):
         raise PrecheckError(f"{where} should be a table")
-    allowed = ("min_cosine", "top1_agreement", "spearman")
+    from .baseline import FIGURES
+
+    allowed = tuple(FIGURES)
     checked = {}
     for key, value in table.items():
         if key not in allowed:

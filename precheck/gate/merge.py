@@ -25,7 +25,7 @@ from .one_run import check_against_config, check_one_run, check_report_settings
 _PASS_CI_JSON = "pass the files `precheck ci --json` wrote"
 # Figures a scan writes together (the verdict's summary states them together).
 _TOGETHER = {"spearman": ("max_abs_diff",), "topk_overlap": ("active_dims", "active_dims_change")}
-_REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman")
+_REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman", "eval_metric")
 
 
 def read_shard_report(path: Path) -> dict:

@@ -112,6 +112,7 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
     if report["settings"].get("gates", {}) != expected:
         raise PrecheckError(f"{path}: models[{index}].report.settings.gates is {report['settings'].get('gates')!r}, "
                             f"but the run recorded {expected!r} for {entry['name']}", HINT)
+    _check_evaluation(path, index, entry, recorded)
     # The storage gate is judged on the report's own storage block: it must be the one the run asked for.
     storage = report.get("storage")
     if not recorded["storage"]:
@@ -127,3 +128,18 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
         if storage.get(key) != recorded[recorded_key]:
             raise PrecheckError(f"{path}: models[{index}].report.storage.{key} is {storage.get(key)!r}, but the run "
                                 f"recorded {recorded[recorded_key]!r} for {entry['name']}", HINT)
+
+
+def _check_evaluation(path: Path, index: int, entry: dict, recorded: dict) -> None:
+    """The --eval gate is judged on the report's own evaluation block: present when the run had a set
+    (its digest is in `probe`), with the run's max_metric_drop."""
+    evaluation = entry["report"].get("evaluation")
+    asked = any(part.startswith("eval ") for part in recorded["probe"].split("; "))
+    where = f"{path}: models[{index}].report.evaluation"
+    if asked and evaluation is None:
+        raise PrecheckError(f"{where} is missing, but the run recorded --eval for {entry['name']}", HINT)
+    if not asked and evaluation is not None:
+        raise PrecheckError(f"{where} is set, but the run recorded no --eval for {entry['name']}", HINT)
+    if evaluation is not None and evaluation["max_metric_drop"] != recorded.get("max_metric_drop"):
+        raise PrecheckError(f"{where}.max_metric_drop is {evaluation['max_metric_drop']!r}, but the run recorded "
+                            f"{recorded.get('max_metric_drop')!r} for {entry['name']}", HINT)

@@ -16,7 +16,7 @@ from .. import __version__
 # The per-model settings recorded and compared, in the order a refusal names them.
 SETTINGS = ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe", "kind", "fix", "device",
             "trust_remote_code", "load", "storage", "min_recall", "rescore_multiplier",
-            "rescore_with", "gates")
+            "rescore_with", "gates", "max_metric_drop")
 
 
 def _sha256(data: bytes) -> str:
@@ -25,7 +25,12 @@ def _sha256(data: bytes) -> str:
 
 def _file_digest(path: Path) -> str:
     """By content, so that the same texts checked out in another folder are the same run. Only regular
-    files are read here: a pipe or device is read once, by the scan, and counted by its name."""
+    files are read here: a pipe or device is read once, by the scan, and counted by its name. A folder
+    (--eval's BEIR layout) is its files' digests together."""
+    if path.is_dir():
+        from ..evaluation.sets import BEIR_FILES
+
+        return _sha256(" ".join(_file_digest(path / name) for name in BEIR_FILES).encode("ascii"))
     try:
         return _sha256(path.read_bytes()) if path.is_file() else f"not a file: {path.name}"
     except OSError:
@@ -37,7 +42,7 @@ def model_settings(model, digests: dict | None = None) -> dict:
     so that texts shared by every model are read once."""
     digests = {} if digests is None else digests
     probes = []
-    for key in ("texts", "pairs", "calibration"):
+    for key in ("texts", "pairs", "calibration", "eval"):
         path = getattr(model, key)
         if path is not None:
             if path not in digests:
@@ -49,7 +54,8 @@ def model_settings(model, digests: dict | None = None) -> dict:
             "trust_remote_code": model.trust_remote_code, "load": _load_settings(model),
             "storage": list(model.storage), "min_recall": model.min_recall,
             "rescore_multiplier": model.rescore_multiplier, "rescore_with": model.rescore_with,
-            "gates": {dtype: dict(values) for dtype, values in (model.gates or {}).items()}}
+            "gates": {dtype: dict(values) for dtype, values in (model.gates or {}).items()},
+            "max_metric_drop": model.max_metric_drop}
 
 
 def _load_settings(model) -> dict:

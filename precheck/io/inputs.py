@@ -92,8 +92,12 @@ def check_input_files(options, where: str = "") -> None:
     from ..options import file_options
     from .reading import check_readable
 
+    from ..options import option_of
+
     for name, _, flag in file_options():
         if getattr(options, name) is not None:
+            if option_of(name).folder and Path(getattr(options, name)).is_dir():
+                continue  # a folder it takes (--eval's BEIR layout) is checked whole when it is read
             try:
                 check_readable(Path(getattr(options, name)), flag, f"check the path given to {flag}")
             except PrecheckError as exc:

@@ -122,6 +122,10 @@ def print_verdict(report: Report, console: Console) -> None:
         from .storage import print_storage_verdict
 
         print_storage_verdict(report.storage, console)
+    if report.evaluation is not None:
+        from .evaluation import print_evaluation_verdict
+
+        print_evaluation_verdict(report.evaluation, report.verdict.failures, console)
 
 
 def _item_text(text: str, document: str | None, room: int) -> str:
@@ -208,6 +212,10 @@ def render_terminal(report: Report, console: Console) -> None:
         from .storage import print_storage
 
         print_storage(report.storage, console)
+    if report.evaluation is not None:
+        from .evaluation import print_evaluation
+
+        print_evaluation(report.evaluation, console)
     if report.headroom:
         print_table(console, headroom_chart(report, console.width))
     if report.diagnoses:

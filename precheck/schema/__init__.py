@@ -15,6 +15,7 @@ from ..options import ATTN_IMPLEMENTATIONS
 from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
+from ..evaluation.result import METRICS, EvalItem, EvalResult, EvaluationCheck
 from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, Plan
 from ..training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
@@ -137,6 +138,18 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
                    "rescore_multiplier": {"minimum": 1}, "corpus": {"minimum": 2},
                    "rescore_with": {"enum": ["quantized", "original"]},
                    "calibration_items": _AT_LEAST_0, "dimensions": {"minimum": 1}, "seconds": _AT_LEAST_0},
+    # --eval (issue 34): the user's own metric per precision, float32's row first.
+    EvaluationCheck: {"layout": {"enum": list(METRICS)}, "metric": {"enum": list(METRICS.values())},
+                      "items": {"minimum": 1}, "corpus": {"minimum": 1}, "skipped_queries": _AT_LEAST_0,
+                      "max_metric_drop": {"minimum": 0, "maximum": 2}, "resamples": {"minimum": 1},
+                      "confidence": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}, "results": {"minItems": 1},
+                      "passed": ALWAYS, "seconds": {**ALWAYS, **_AT_LEAST_0}},
+    EvalResult: {"dtype": _ANY_DTYPE, "metric": {**ALWAYS, "type": ["number", "null"], "minimum": -1, "maximum": 1},
+                 "difference": ALWAYS, "interval": {**ALWAYS, "minItems": 2, "maxItems": 2},
+                 "changed": _AT_LEAST_0, "worse": _AT_LEAST_0, "secondary": ALWAYS,
+                 "nonfinite": {**ALWAYS, **_AT_LEAST_0}, "passed": ALWAYS, "worst": ALWAYS,
+                 "seconds": {**ALWAYS, **_AT_LEAST_0}, "error": ALWAYS},
+    EvalItem: {"item": _AT_LEAST_0},
 }
 
 
@@ -226,6 +239,8 @@ def _mark_gated_figures(schema: dict) -> dict:
     storage = schema["properties"]["storage"]["oneOf"][1]["properties"]["results"]["items"]["properties"]
     for figure, threshold in STORAGE_GATES:
         storage[figure]["x-precheck-gate"] = f"storage.{threshold}"
+    evaluation = schema["properties"]["evaluation"]["oneOf"][1]["properties"]["results"]["items"]["properties"]
+    evaluation["metric"]["x-precheck-gate"] = "evaluation.max_metric_drop"  # float32's metric less it
     return schema
 
 

@@ -39,7 +39,7 @@ def test_scan_report_has_documented_keys(plain_scan):
     _, report = plain_scan
     assert list(report) == [
         "schema", "model", "environment", "settings", "reference", "modules", "results", "verdict", "notes",
-        "diagnoses", "fixes", "headroom", "drift", "serving", "memory", "storage", "truncation",
+        "diagnoses", "fixes", "headroom", "drift", "serving", "memory", "storage", "truncation", "evaluation",
     ]
     assert set(report["results"][0]) == {
         "dtype", "strategy", "status", "error", "nonfinite", "min_cosine", "mean_cosine",

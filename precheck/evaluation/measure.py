@@ -20,7 +20,8 @@ def check_eval_options(options, kind: str):
     from ..kinds import kind_for
     from .sets import read_eval_set
 
-    if kind_for(kind).name != "sentence-transformer":
+    # One dense embedding per text, as --storage needs: the ranking and the similarity are cosines of them.
+    if not kind_for(kind).dense_embeddings:
         raise PrecheckError(f"--eval measures embedders in this version; {options.model_name} is a {kind}",
                             "scan a sentence-transformer model, or leave --eval out (docs/evaluation.md)")
     return EvalRuns(read_eval_set(options.eval))

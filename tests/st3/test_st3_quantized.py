@@ -12,4 +12,4 @@ from test_bad_input import assert_one_line_error
 def test_st3_scan_refuses_a_quantized_precision_in_one_line(tiny_model, dtype):
     run = invoke("scan", tiny_model, "--dtype", dtype)
     assert_one_line_error(run)
-    assert "precheck[quant]" in run.stderr or "transformers 5" in run.stderr
+    assert "precheck-st[quant]" in run.stderr or "transformers 5" in run.stderr

@@ -23,13 +23,18 @@ REPORT_FILE = "precheck-report.json"  # not precheck.json: that name is a fix pl
 WHEN = ("save", "steps", "evaluate")
 # Items per check on the defaults: a spread of the built-in set, its longest items kept (overflow grows with length).
 DEFAULT_MAX_ITEMS = 16
-# A check's cost on a CPU, per million parameters, float32 alone and each half dtype's share of it
-# (benchmarks/callback_cost.py on all-MiniLM-L6-v2): the estimate said when training starts.
-CPU_SECONDS_PER_MILLION = 0.1
+# A check's cost on a CPU of 2 threads, per million parameters: a fixed part (copies, weight sums, memory
+# released) and a part per probe item for float32 and each half dtype, a half dtype's encode costing 3 float32
+# ones on a CPU (benchmarks/callback_cost.py on all-MiniLM-L6-v2, docs/benchmarks.md): the estimate said
+# when training starts, before any check has run.
+CPU_FIXED_PER_MILLION = 0.053
+CPU_ITEM_PER_MILLION = 0.0094
 CPU_HALF_FACTOR = 3.0
+CPU_THREADS = 2
 HEADLINE = ("min_cosine", "spearman", "topk_overlap")  # each kind's headline figure, logged per dtype
-# Past this share of the time since the previous check, a check says it costs too much, and how to cut it.
-COST_SHARE = 0.1
+# Past this share of the time since the previous check, a check says it costs too much, and how to cut it:
+# the goal for the defaults (issue 32), met at the trainer's default save_steps (docs/training.md).
+COST_SHARE = 0.05
 
 
 @dataclass
@@ -50,6 +55,8 @@ def _spread(items: list, count: int) -> list:
     """`count` items evenly spread over `items`, first and last included (the built-in sets end with their longest)."""
     if len(items) <= count:
         return list(items)
+    if count == 1:
+        return [items[-1]]
     return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)]
 
 
@@ -102,11 +109,10 @@ class PrecheckCallback(TrainerCallback):
         self.options = api_options(torch.nn.Module(), dtypes=dtypes, **scan_options)
         self.scan_options = {**scan_options, "dtypes": self.options.dtypes}
         self.when, self.every, self.max_items = when, every, max_items
-        if texts is not None and pairs is not None:
-            raise PrecheckError("texts= and pairs= both given: a model takes one of them",
-                                "pass texts= for an embedder or a sparse encoder, pairs= for a cross-encoder")
-        self.given = list(texts) if texts is not None else list(pairs) if pairs is not None else None
-        self.given_as = "texts" if texts is not None else "pairs"
+        if isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1:
+            raise PrecheckError(f"max_items={max_items!r} should be a whole number of probe items, 1 or more",
+                                f"pass max_items={DEFAULT_MAX_ITEMS} (the default) or fewer for a cheaper check")
+        self.given, self.given_as = given_items(texts, pairs)
         self.stop_on_fail, self.report_file = stop_on_fail, report_file
         self.echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
         self.checks: list[Check] = []
@@ -166,13 +172,7 @@ class PrecheckCallback(TrainerCallback):
         if self.given_as != takes:
             raise PrecheckError(f"{self.given_as}= given for {resolved.name}, a {resolved.kind}, which takes {takes}=",
                                 f"pass {takes}=[...] (or leave both out for the built-in set)")
-        pair = takes == "pairs"
-        bad = next((i for i, item in enumerate(self.given) if not fits(item, pair)), None)
-        if bad is not None or not self.given:
-            what = "a (query, passage) pair of non-empty texts" if pair else "a non-empty text"
-            raise PrecheckError(f"{takes}= item {bad} is {self.given[bad]!r}, not {what}" if bad is not None
-                                else f"{takes}= is empty", f"give each item as {what}")
-        return _spread([tuple(item) if pair else item for item in self.given], self.max_items)
+        return _spread(self.given, self.max_items)
 
     def check(self, args, state, control, model) -> Check:
         """One check. Whatever goes wrong in it (a model the scan cannot take, an option it refuses, an
@@ -273,6 +273,27 @@ def fits(item, pair: bool) -> bool:
     return isinstance(item, str) and bool(item.strip())
 
 
+def given_items(texts, pairs) -> tuple[list | None, str]:
+    """The probe items given in code, checked when the callback is made: (items, "texts" or "pairs")."""
+    from .errors import PrecheckError
+
+    if texts is not None and pairs is not None:
+        raise PrecheckError("texts= and pairs= both given: a model takes one of them",
+                            "pass texts= for an embedder or a sparse encoder, pairs= for a cross-encoder")
+    given, name = (texts, "texts") if texts is not None else (pairs, "pairs")
+    if given is None:
+        return None, name
+    what = "a (query, passage) pair of non-empty texts" if name == "pairs" else "a non-empty text"
+    if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
+        raise PrecheckError(f"{name}= is a {type(given).__name__}, not a list of items", f"pass a list, each {what}")
+    items = list(given)
+    bad = next((i for i, item in enumerate(items) if not fits(item, name == "pairs")), None)
+    if bad is not None or not items:
+        raise PrecheckError(f"{name}= item {bad} is {items[bad]!r}, not {what}" if bad is not None
+                            else f"{name}= is empty", f"give each item as {what}")
+    return [tuple(item) if name == "pairs" else item for item in items], name
+
+
 def interval_words(when: str, every: int | None, args, state) -> str | None:
     """When the checks run, in words, from the trainer's own arguments (None: a check at saves, and no save)."""
     if when == "steps":
@@ -297,7 +318,10 @@ def estimate_words(model, dtypes: int, items: int) -> str:
     millions = sum(p.numel() for p in parameters) / 1e6
     if parameters[0].device.type != "cpu":
         return f"{millions:.0f}M parameters on {parameters[0].device.type}: the first check says what it costs"
-    seconds = CPU_SECONDS_PER_MILLION * millions * (1 + dtypes * CPU_HALF_FACTOR) * items / DEFAULT_MAX_ITEMS
+    import torch
+
+    per_item = CPU_ITEM_PER_MILLION * (1 + dtypes * CPU_HALF_FACTOR) / (1 + CPU_HALF_FACTOR)
+    seconds = millions * (CPU_FIXED_PER_MILLION + per_item * items) * CPU_THREADS / max(torch.get_num_threads(), 1)
     return (f"about {seconds:.0f} s a check on this CPU (an estimate for {millions:.0f}M parameters); "
             "the first check says what it took and its share of the interval")
 

@@ -100,3 +100,19 @@ def test_an_error_without_a_message_is_named_by_its_type_and_where_it_was_raised
     except AssertionError as exc:
         line = error_line(exc)
     assert line.startswith("internal error: AssertionError: raised in test_callback_keeps_training.py:")
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"texts": "hello world"}, "texts= is a str, not a list"),
+    ({"texts": ["hello", ""]}, "texts= item 1 is '', not a non-empty text"),
+    ({"pairs": [("query", "passage"), ("query",)]}, "pairs= item 1 is ('query',), not a (query, passage) pair"),
+    ({"texts": []}, "texts= is empty"),
+    ({"texts": ["a"], "pairs": [("a", "b")]}, "texts= and pairs= both given"),
+    ({"max_items": 0}, "max_items=0 should be a whole number"),
+])
+def test_probe_items_that_cannot_be_right_are_refused_when_the_callback_is_made(options, says):
+    import precheck
+    from precheck.integrations import PrecheckCallback
+
+    with pytest.raises(precheck.PrecheckError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        PrecheckCallback(**options)

@@ -49,6 +49,7 @@ class Check:
     newly_failing: list[str] = field(default_factory=list)  # the verdict lines of dtypes that passed before
     report: object = None
     error: str | None = None  # a check that could not run: its one line (training went on)
+    share: float | None = None  # its seconds over the time since the previous check (or the run's start)
 
 
 def _spread(items: list, count: int) -> list:
@@ -140,7 +141,9 @@ class PrecheckCallback(TrainerCallback):
                     "'no'): no check will run (pass when='steps', every=N)")
         done = [c for c in self.checks if c.error is None]
         if done:
-            cost = f"the last check took {done[-1].seconds:.1f} s"
+            last = done[-1]
+            cost = f"the last check took {last.seconds:.1f} s" + (
+                f", {last.share:.0%} of the time since the check before" if last.share is not None else "")
         else:
             cost = estimate_words(model, len(self.options.dtypes), self.max_items)
         return f"precheck: checks {dtypes} {when} on {self.max_items} probe items; {cost}"
@@ -195,7 +198,7 @@ class PrecheckCallback(TrainerCallback):
         report = run_scan(api_options(model, **self.scan_options), items=self._items(model))
         seconds = time.perf_counter() - began
         check = Check(state.global_step, {v.dtype: v.passed for v in report.verdict.dtypes}, figures(report),
-                      round(seconds, 3), report=report)
+                      round(seconds, 3), report=report, share=seconds / interval if interval else None)
         check.figures["precheck/seconds"] = float(check.seconds)
         check.report_path = self._write(args, state, report)
         self._log(state, check.figures)

@@ -76,20 +76,48 @@ def test_an_interrupt_during_a_check_still_ends_the_run(cache_on, tmp_path):
         run("sentence-transformer", tmp_path, echo=interrupt)
 
 
-def test_logged_figures_are_floats_and_the_step_line_has_six_digits(cache_on, tmp_path, capsys):
-    trainer, _ = run("sentence-transformer", tmp_path)
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """One run of SentenceTransformerTrainer with PrecheckCallback() as users make it, the cache on, and
+    what it said on stderr."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("default-run")
+    stderr = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(stderr):
+        patch.delenv("PRECHECK_NO_CACHE", raising=False)
+        patch.setenv("PRECHECK_CACHE", str(folder / "cache"))
+        trainer, callback = run("sentence-transformer", folder)
+    return trainer, callback, stderr.getvalue()
+
+
+def test_logged_figures_are_floats(default_run):
+    trainer, _, _ = default_run
     for entry in precheck_entries(trainer):
         figures = {k: v for k, v in entry.items() if k.startswith("precheck/") and k != "precheck/error_message"}
         assert figures and all(type(v) is float for v in figures.values()), figures
-    cosine = next(e for e in precheck_entries(trainer) if "precheck/float16/min_cosine" in e)["precheck/float16/min_cosine"]
-    assert f"float16 ok min_cosine {cosine:.6f}" in capsys.readouterr().err
 
 
-def test_the_callback_says_when_it_checks_and_what_a_check_costs_when_training_starts(cache_on, tmp_path, capsys):
-    run("sentence-transformer", tmp_path)
-    first = next(line for line in capsys.readouterr().err.splitlines() if line.startswith("precheck"))
-    assert first.startswith(f"precheck: checks float16 at each save (every {SAVE_STEPS} steps) on ")
-    assert "s a check on this CPU" in first
+def test_each_checks_line_gives_its_headline_figure_to_six_digits(default_run):
+    trainer, _, err = default_run
+    for entry in precheck_entries(trainer):
+        assert f"precheck step {entry['step']}: float16 ok min_cosine {entry['precheck/float16/min_cosine']:.6f}" in err
+
+
+def test_the_callback_says_when_it_checks_and_what_a_check_costs_when_training_starts(default_run):
+    _, _, err = default_run
+    first = next(line for line in err.splitlines() if line.startswith("precheck"))
+    when = f"at each save (every {SAVE_STEPS} steps)"
+    assert first.startswith(f"precheck: checks float16 {when} on 16 probe items; about ")
+    assert "s a check on this CPU (an estimate for 16M parameters)" in first
+
+
+def test_once_a_check_has_run_the_start_line_gives_its_measured_cost_and_share(default_run):
+    trainer, callback, _ = default_run
+    line = callback.start_line(trainer.args, trainer.state, trainer.model)
+    assert f"the last check took {callback.checks[-1].seconds:.1f} s, " in line
+    assert line.endswith("of the time since the check before")
 
 
 def test_an_error_without_a_message_is_named_by_its_type_and_where_it_was_raised():

@@ -144,3 +144,14 @@ def test_probe_items_that_cannot_be_right_are_refused_when_the_callback_is_made(
 
     with pytest.raises(precheck.PrecheckError, match=says.replace("(", r"\(").replace(")", r"\)")):
         PrecheckCallback(**options)
+
+
+def test_a_run_that_saves_no_checkpoint_is_told_that_no_check_will_run(tmp_path):
+    from transformers import TrainerState, TrainingArguments
+
+    from precheck.integrations import PrecheckCallback
+
+    args = TrainingArguments(output_dir=str(tmp_path), save_strategy="no", report_to="none", use_cpu=True)
+    line = PrecheckCallback().start_line(args, TrainerState(max_steps=10), None)
+    assert line.startswith("precheck: checks float16 at each save, and this run saves no checkpoint")
+    assert line.endswith("no check will run (pass when='steps', every=N)")

@@ -6,6 +6,7 @@ into the checkpoint folder, and with `stop_on_fail` stops the run when a dtype t
 """
 from __future__ import annotations
 
+import gc
 import math
 import sys
 import time
@@ -187,6 +188,8 @@ class PrecheckCallback(TrainerCallback):
             check = self._scan(args, state, control, model, began, interval)
         except Exception as exc:  # noqa: BLE001 - KeyboardInterrupt and SystemExit still end the run
             check = self._failed(state, exc, began)
+        if check.error is not None:  # the failed scan's copies, held by its traceback's frames, go now
+            gc.collect()
         self._last = time.perf_counter()
         self.checks.append(check)
         return check

@@ -56,9 +56,12 @@ def minilm_object(kind: str, folder: Path, layers: int = 2):
     from there, as a user loads the model they fine-tune. A cross-encoder's head and a SPLADE model's
     masked-LM transform are fresh (seed 0)."""
     import torch
-    from sentence_transformers import CrossEncoder, SentenceTransformer
+    import transformers
+    from sentence_transformers import CrossEncoder, SentenceTransformer, SparseEncoder
+    from transformers import AutoTokenizer, BertForMaskedLM
 
     from fixture_models import plain_model_path
+    from sparse_models import _splade
 
     torch.manual_seed(0)
     layered = {"num_hidden_layers": layers}
@@ -68,12 +71,6 @@ def minilm_object(kind: str, folder: Path, layers: int = 2):
     if kind == "cross-encoder":
         CrossEncoder(str(plain_model_path()), num_labels=1, device="cpu", config_kwargs=layered).save(str(folder))
         return CrossEncoder(str(folder), device="cpu")
-    from sentence_transformers import SparseEncoder
-    from sparse_models import _splade
-
-    import transformers
-    from transformers import AutoTokenizer, BertForMaskedLM
-
     transformers.logging.set_verbosity_error()  # the fresh head's "newly initialized" report is expected
     BertForMaskedLM.from_pretrained(str(plain_model_path()), **layered).save_pretrained(str(folder / "mlm"))
     AutoTokenizer.from_pretrained(str(plain_model_path())).save_pretrained(str(folder / "mlm"))

@@ -12,6 +12,7 @@ the peak resident memory (ru_maxrss) and wall time of each. Run from the reposit
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,9 @@ def build(folder: Path) -> Path:
 
 
 def main() -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = build(Path(scratch) / "splade-tiny")
         size = sum(f.stat().st_size for f in folder.rglob("*.safetensors")) / 1e6
@@ -61,7 +65,7 @@ def main() -> None:
         for label in ("before", "after"):
             started = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", CHILD, str(folder), label], capture_output=True, text=True,
-                                 env={"PRECHECK_NO_CACHE": "1", **__import__("os").environ})
+                                 env={**os.environ, "PRECHECK_NO_CACHE": "1"})
             line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-2000:]
             figures = json.loads(line) if line.startswith("{") else {"error": line}
             print(f"{label}: {figures} (process {time.perf_counter() - started:.1f} s)")

@@ -5,6 +5,15 @@ Failures of the model under test are never raised: they are results in the repor
 """
 from __future__ import annotations
 
+# The name precheck is installed by (`precheck` on the package index is another project); the
+# command and the import name stay `precheck`. README.md, "Install".
+DISTRIBUTION = "precheck-st"
+
+
+def install_hint(extra: str) -> str:
+    """The pip line that installs one of precheck's extras: pip install 'precheck-st[html]'."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'"
+
 
 class PrecheckError(Exception):
     """Bad arguments, a model that cannot be found or loaded, remote code refused."""
@@ -19,3 +28,8 @@ class PrecheckError(Exception):
         if self.hint:
             text = f"{text} ({self.hint.strip()})"
         return text
+
+
+class ConfigNotFound(PrecheckError):
+    """No project config (precheck.toml, or [tool.precheck] in pyproject.toml) where one was looked for:
+    `ci` cannot run, while `merge` goes on with the checks each shard made."""

@@ -237,6 +237,7 @@ class Headroom:
     kind: str  # module (pipeline step), embeddings, layer, part (of a layer)
     max_abs: float
     fp16_fraction: float  # max_abs / 65504: at 1.0 float16 overflows
+    max_at: str = ""  # the module inside the block (or the block itself) whose output holds max_abs
 
 
 @dataclass

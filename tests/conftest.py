@@ -25,10 +25,10 @@ from shared_runs import (  # noqa: F401
 _HF_HOME = tempfile.mkdtemp(prefix="precheck-hf-")
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_OFFLINE"] = "1"
-# The float32 reference cache stays off (a test that swaps a check out must see it run) and, when a test
-# turns it on, lives in a temp folder, never the user's (tests/test_reference_cache.py).
+# The float32 reference cache is on, as users have it, in a temp folder of this test session, never the
+# user's; a test that needs it off says so and turns it off itself (tests/test_reference_cache.py).
 os.environ["PRECHECK_CACHE"] = tempfile.mkdtemp(prefix="precheck-cache-")
-os.environ["PRECHECK_NO_CACHE"] = "1"
+os.environ.pop("PRECHECK_NO_CACHE", None)
 os.environ.pop("PRECHECK_DEBUG", None)
 os.environ.pop("GITHUB_STEP_SUMMARY", None)  # a test run on Actions must not fill the job's summary
 # Under pytest-xdist each of the workers shares the cores: one torch thread each (set before torch

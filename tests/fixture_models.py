@@ -102,6 +102,26 @@ def build_overflow_model(folder: Path) -> Path:
     return folder
 
 
+# The feed-forward's second Linear (output.dense) of one layer scaled past float16's 65504: the
+# LayerNorm right after it brings the layer's output back to its usual size, so the block's own
+# output never shows the overflow; only the Linear's output does (issue 32).
+NORMED_OVERFLOW_LAYER = 2
+NORMED_OVERFLOW_MODULE = f"encoder.layer.{NORMED_OVERFLOW_LAYER}.output.dense"
+
+
+def build_normed_overflow_model(folder: Path) -> Path:
+    """One layer's output.dense scaled so that its output passes 65504 in float32 before the LayerNorm."""
+    import torch
+
+    model = _load_float32()
+    dense = model[0].auto_model.encoder.layer[NORMED_OVERFLOW_LAYER].output.dense
+    with torch.no_grad():
+        dense.weight.mul_(OVERFLOW_SCALE)
+        dense.bias.mul_(OVERFLOW_SCALE)
+    model.save(str(folder))
+    return folder
+
+
 # One feature of one layer's attention values moved into the output projection: value row j / s and
 # output column j x s compute the same function in float32, while every row of the projection gains one
 # weight s times its others, which absmax quantization rounds the rest of the row against.
@@ -165,5 +185,24 @@ def build_nan_in_float32_model(folder: Path) -> Path:
     token_id = model.tokenizer.convert_tokens_to_ids(NAN_WORD)
     with torch.no_grad():
         model[0].auto_model.embeddings.word_embeddings.weight[token_id] = float("nan")
+    model.save(str(folder))
+    return folder
+
+
+def build_two_layer_minilm(folder: Path, overflow: bool = False) -> Path:
+    """MiniLM's real weights cut to its first two encoder layers: a real model whose scans take a
+    fraction of the whole one's time (the docs' workflow tests); with `overflow`, its last layer's
+    feed-forward passes float16's range as build_overflow_model's does."""
+    import torch
+
+    model = _load_float32()
+    encoder = model[0].auto_model.encoder
+    encoder.layer = encoder.layer[:2]
+    model[0].auto_model.config.num_hidden_layers = 2
+    if overflow:
+        with torch.no_grad():
+            encoder.layer[1].intermediate.dense.weight.mul_(OVERFLOW_SCALE)
+            encoder.layer[1].intermediate.dense.bias.mul_(OVERFLOW_SCALE)
+            encoder.layer[1].output.dense.weight.div_(OVERFLOW_SCALE)
     model.save(str(folder))
     return folder

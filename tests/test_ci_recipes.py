@@ -2,7 +2,7 @@
 environment GitHub gives, the GitLab jobs' scripts, and the shipped pre-commit hook through pre-commit.
 
 Each job runs in a fresh copy of a tiny project (its checkout) with the `precheck` of this checkout
-on PATH; `pip install precheck` (with or without extras) is the one line not run. Artifacts travel between jobs as the CI
+on PATH; `pip install precheck-st` (with or without extras) is the one line not run. Artifacts travel between jobs as the CI
 system moves them: the files an upload names, into the folder of the job that downloads them.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import yaml
 from scale_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTALL = re.compile(r"pip install '?precheck(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
+INSTALL = re.compile(r"pip install '?precheck-st(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
 EARLIER = "earlier step\n"
 ARTIFACT_URL = "https://github.com/o/r/actions/runs/1/artifacts/"  # what upload-artifact@v4 would answer  # what an earlier step of the job wrote to its summary
 PROJECT = """\
@@ -182,7 +182,7 @@ def test_github_actions_matrix_shards_and_gate_pass_with_one_summary_table(proje
     assert codes == [0]  # before issue 26: exit 2, $GITHUB_STEP_SUMMARY "already exists"
     assert sorted(p.name for p in folder.glob("precheck-shard-*.json")) == [f"precheck-shard-{k}.json" for k in shards]
     assert (folder / "precheck-junit.xml").is_file() and (folder / "precheck-report.json").is_file()
-    _assert_one_table_after_the_earlier_step(tmp_path / "gate" / "step_summary.md", "1 of 1 models pass")
+    _assert_one_table_after_the_earlier_step(tmp_path / "gate" / "step_summary.md", "1 of 1 model passes")
 
 
 # --- GitLab CI ------------------------------------------------------------------------------------------

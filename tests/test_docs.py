@@ -66,3 +66,57 @@ def test_every_toml_example_in_the_docs_is_a_config_precheck_accepts(example, tm
     pyproject.write_text(example, encoding="utf-8")
     path, section = find_config(pyproject, tmp_path)
     assert parse_config(path, section).models
+
+
+def _ci_example() -> tuple[str, str]:
+    """docs/ci.md's project config (the first TOML block under "The config") and the paragraph after
+    it that says what the config gives."""
+    section = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8").split("## The config", 1)[1]
+    config, rest = section.split("```toml\n", 1)[1].split("```", 1)
+    return config, rest.split("```", 1)[0]
+
+
+def test_the_ci_docs_example_config_runs_as_written_and_gives_what_it_says(tmp_path, monkeypatch):
+    import json
+
+    config, says = _ci_example()
+    (tmp_path / "pyproject.toml").write_text(config, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    run = invoke("ci", "--json", "report.json", "-q")
+    assert run.exit_code == 0, run.stderr
+    assert "exit 0" in says and "1 of 1 model passes" in says
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["models"][0]["report"]
+    for result in (r for r in report["results"] if r["strategy"] == "load"):
+        assert f"{result['min_cosine']:.6f}" in says, result["dtype"]
+    rows = {(r["model_dtype"], r["precision"]): r for r in report["storage"]["results"]}
+    for model_dtype in ("float32", "float16", "bfloat16"):
+        assert f"{rows[model_dtype, 'ubinary']['recall_at_10_rescored']:.3f}" in says
+    assert f"{rows['float32', 'int8']['recall_at_10_rescored']:.3f} (float32 model)" in says
+    assert (tmp_path / "precheck-report.html").is_file()  # the config's html key
+
+
+def _documented_minilm_rows() -> dict[str, list[str]]:
+    """docs/quantization.md's table "Measured on all-MiniLM-L6-v2", by precision."""
+    section = (ROOT / "docs" / "quantization.md").read_text(encoding="utf-8").split("## Measured on all-MiniLM", 1)[1]
+    rows = {}
+    table = section.split("| precision |", 1)[1].split("\n\n", 1)[0]
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_the_quantization_docs_minilm_figures_are_what_the_scan_prints(tmp_path):
+    run = invoke("scan", "sentence-transformers/all-MiniLM-L6-v2", "--dtype", "bf16,int8", "--no-fix",
+                 "--json", tmp_path / "report.json", "-q")
+    assert run.exit_code == 0, run.stderr
+    import json
+
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    documented = _documented_minilm_rows()
+    texts = report["settings"]["probe_items"]
+    for result in (r for r in report["results"] if r["strategy"] == "load"):
+        _, min_cosine, mean_cosine, top1, *_ = documented[result["dtype"]]
+        assert abs(result["min_cosine"] - float(min_cosine)) < 1e-3, result["dtype"]
+        assert abs(result["mean_cosine"] - float(mean_cosine)) < 1e-3, result["dtype"]
+        assert abs(result["top1_agreement"] - float(top1.rstrip("%")) / 100) <= 1 / texts + 0.005, result["dtype"]

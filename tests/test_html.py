@@ -150,7 +150,7 @@ def test_scan_html_without_matplotlib_is_one_line_and_exit_2_before_any_work(tin
     run = invoke("scan", tiny_model, *FAST, "--html", tmp_path / "page.html")
     assert run.exit_code == 2
     assert run.stderr.strip().splitlines() == [
-        "precheck: error: --html needs matplotlib, which is not installed (pip install 'precheck[html]')"]
+        "precheck: error: --html needs matplotlib, which is not installed (pip install 'precheck-st[html]')"]
     assert not (tmp_path / "page.html").exists()
 
 
@@ -212,3 +212,37 @@ def test_ci_html_key_must_be_a_path(tmp_path):
     (tmp_path / "precheck.toml").write_text('html = 3\n[[models]]\nname = "x"\n', encoding="utf-8")
     run = invoke("ci", "--config", tmp_path / "precheck.toml")
     assert run.exit_code == 2 and "precheck.toml.html should be a file path string, got 3" in run.stderr
+
+
+def test_scan_html_shows_the_worst_texts_neighbour_changes_and_memory_plan(scan_page):
+    from html import escape
+
+    _, page, report = scan_page
+    text = page.read_text(encoding="utf-8")
+    assert {"moved", "memory"} <= set(_Page(text).sections)
+    figures = next(r["per_item"] for r in report["results"] if r["strategy"] == "load")
+    assert all(escape(w["text"]) in text for w in figures["worst"])
+    if figures["neighbour_changes_total"]:
+        assert f"changed for {figures['neighbour_changes_total']} of {figures['compared']}" in text
+    assert "Memory plan" in text and "float32 reference" in text
+
+
+def test_the_float16_limit_label_is_drawn_inside_the_headroom_plot(scan_page):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from precheck.formats.html_plots import headroom_figure
+    from precheck.report import Headroom
+
+    _, _, report = scan_page
+    for rows in (report["headroom"], report["headroom"][:1]):  # many blocks, and one
+        figure = headroom_figure([Headroom(**h) for h in rows])
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        label = next(t for t in figure.findobj(Text) if t.get_text() == "float16 max 65504" and t.get_visible())
+        box, page, plot = label.get_window_extent(renderer), figure.bbox, figure.axes[0].bbox
+        # Inside the figure, in room the layout made for it: above the plot, never over its frame or bars
+        # (at the frame's edge, a browser's font a little taller than matplotlib's is cut off).
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        assert box.y0 > plot.y1

@@ -80,8 +80,8 @@ def test_ci_appends_one_row_per_model_and_dtype_to_github_step_summary(ci_pair_r
     assert run.exit_code == 1
     assert text.startswith("earlier step\n")
     assert "### precheck ci (`precheck.toml`): FAIL, 1 of 2 models pass" in text
-    assert f"| `{plain_model}` | float16 | ok | min cosine " in text
-    assert f"| `{overflow_model}` | float16 | nonfinite | - | keep-fp32 (verified" in text
+    assert f"| `{plain_model}` | float16 | PASS | ok | min cosine " in text
+    assert f"| `{overflow_model}` | float16 | FAIL | nonfinite | - | keep-fp32 (verified" in text
     assert (run.folder / "summary.md").read_text(encoding="utf-8").strip() in text
 
 

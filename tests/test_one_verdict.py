@@ -130,7 +130,8 @@ def storage_failing_project(tmp_path_factory):
         runs = {
             "scan": invoke("scan", "models/tiny-a", "-d", "fp16", "--no-fix", "--storage", "binary", "--min-recall",
                            "1.0", "--json", "-", "-q"),
-            "whole": invoke("ci", "--json", "whole.json", "-q"),
+            "whole": invoke("ci", "--json", "whole.json", "--junit", "whole.xml", "--html", "whole.html",
+                            "--summary", "whole.md"),
             "shard1": invoke("ci", "--shard", "1/2", "--json", "shard1.json", "-q"),
             "shard2": invoke("ci", "--shard", "2/2", "--json", "shard2.json", "-q"),
         }
@@ -159,3 +160,63 @@ def test_a_merged_storage_failure_says_failed_in_its_json(storage_failing_projec
     merged = json.loads((folder / "merged.json").read_text(encoding="utf-8"))
     assert merged["passed"] is False
     assert [m["passed"] for m in merged["models"]] == [False, True]
+
+
+def _html_overview(page: str) -> dict[str, list[str]]:
+    """The HTML page's overview: per model, the gate cell of each of its rows."""
+    import re
+
+    table = page.split('<section id="overview">', 1)[1].split("</section>", 1)[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table)[1:]:
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        model = re.sub(r"<[^>]+>", "", cells[0])
+        rows.setdefault(model, []).append(re.sub(r"<[^>]+>", "", cells[2]))
+    return rows
+
+
+def test_the_html_overview_fails_a_model_that_fails_only_storage(storage_failing_project):
+    folder, _ = storage_failing_project
+    overview = _html_overview((folder / "whole.html").read_text(encoding="utf-8"))
+    assert "FAIL" in overview["models/tiny-a"]
+    assert set(overview["models/tiny-b"]) == {"PASS"}
+
+
+def test_the_markdown_overview_fails_a_model_that_fails_only_storage(storage_failing_project):
+    folder, _ = storage_failing_project
+    text = (folder / "whole.md").read_text(encoding="utf-8")
+    overview = text.split("| model | dtype or gate |", 1)[1].split("\n\n", 1)[0]
+    gates = {}
+    for line in overview.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        gates.setdefault(cells[0].strip("`"), []).append(cells[2])
+    assert "FAIL" in gates["models/tiny-a"] and set(gates["models/tiny-b"]) == {"PASS"}
+    assert "| `models/tiny-a` | storage float32 binary | FAIL |" in text
+
+
+def test_junit_fails_a_model_that_fails_only_storage(storage_failing_project):
+    import xml.etree.ElementTree as ET
+
+    folder, _ = storage_failing_project
+    cases = ET.parse(folder / "whole.xml").getroot().findall("testcase")
+    failing = {c.get("classname") for c in cases if c.find("failure") is not None}
+    assert failing == {"models/tiny-a"}
+
+
+def test_the_terminal_grid_fails_a_model_that_fails_only_storage(storage_failing_project):
+    _, runs = storage_failing_project
+    lines = runs["whole"].stdout.splitlines()
+    assert any("storage float32 binary" in line and "FAIL" in line for line in lines), runs["whole"].stdout
+    assert "1 of 2 models pass; failing: models/tiny-a" in runs["whole"].stdout
+
+
+def test_every_gate_case_passes_exactly_when_the_verdict_passes(storage_failing_project):
+    from precheck.engine.verdict import gate_cases, judge
+    from precheck.gate.merge import _rebuild
+    from precheck.report import Report
+
+    folder, _ = storage_failing_project
+    for entry in json.loads((folder / "whole.json").read_text(encoding="utf-8"))["models"]:
+        report = _rebuild(Report, copy.deepcopy(entry["report"]))
+        report.verdict = judge(report)
+        assert all(c.passed for c in gate_cases(report)) is report.verdict.passed is entry["passed"]

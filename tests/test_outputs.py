@@ -21,14 +21,6 @@ from test_hardening import assert_one_line_error, tree
 CLI = [sys.executable, "-c", "from precheck.cli import main; main()"]
 
 
-@pytest.fixture(scope="module")
-def many_texts(tmp_path_factory) -> Path:
-    """Enough texts that reloading and verifying the written folder takes a moment to interrupt."""
-    path = tmp_path_factory.mktemp("texts") / "texts.txt"
-    path.write_text("".join(f"probe text number {i} about topic {i % 17}\n" for i in range(400)), encoding="utf-8")
-    return path
-
-
 def temporary_names(folder: Path) -> list[str]:
     return [name for name in os.listdir(folder) if ".precheck-" in name]
 
@@ -37,40 +29,56 @@ def environment() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
 
 
+def started_until(point: str, args: list, markers: Path) -> subprocess.Popen:
+    """precheck started with the test-only checkpoint at `point` (precheck/cli/_checkpoint.py), returned
+    once it says it has reached it (it creates the marker file, then waits there for a signal): the
+    signal a test sends next lands at that point on any machine, however loaded.
+
+    No test sends a signal after a fixed sleep: one that lands while Python itself starts (importing
+    `site`, before precheck's first line runs) is Python's, not precheck's, and may end in "Fatal Python
+    error: init_import_site" with exit 1, which precheck cannot change; the earliest point here is
+    precheck's own import."""
+    marker = markers / f"reached-{point.split()[0]}"
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**environment(), "PRECHECK_TEST_CHECKPOINT": f"{point}={marker}"})
+    deadline = time.monotonic() + 600  # a bound for a run that never gets there, not a guess at speed
+    while not marker.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"precheck ended before reaching {point!r}: {process.communicate()[1]}")
+        time.sleep(0.05)
+    return process
+
+
 @pytest.mark.parametrize("signum, code, word, times", [(signal.SIGINT, 130, "interrupted", 1),
                                                        (signal.SIGTERM, 143, "terminated", 1),
                                                        (signal.SIGHUP, 129, "terminated", 1),
                                                        (signal.SIGINT, 130, "interrupted", 3)],
                          ids=["sigint", "sigterm", "sighup-closed-terminal", "sigint-three-times"])
-def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tiny_model, many_texts, signum, code, word, times):
+def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tmp_path_factory, tiny_model, signum, code, word,
+                                                     times):
     out = tmp_path / "fixed"
-    process = subprocess.Popen([*CLI, "fix", str(tiny_model), "--out", str(out), "--texts", str(many_texts),
-                                "--device", "cpu"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env=environment())
-    lines = []
-    for line in process.stderr:
-        lines.append(line)
-        # Printed once the model is copied and precheck.json written into the staging folder.
-        if "reloading" in line:
-            assert temporary_names(tmp_path), "the fix is built in a folder beside --out"
-            for _ in range(times):  # more while the first one's cleanup runs
-                process.send_signal(signum)
-            break
-    lines.extend(process.stderr)
-    assert process.wait(timeout=120) == code, "".join(lines)
-    assert lines[-1].startswith(f"precheck: {word}"), "".join(lines)
-    assert "Traceback" not in "".join(lines)
+    # "reloading": the model is copied and precheck.json written into the staging folder.
+    process = started_until("reloading", [*CLI, "fix", str(tiny_model), "--out", str(out), "--device", "cpu"],
+                            tmp_path_factory.mktemp("markers"))
+    assert temporary_names(tmp_path), "the fix is built in a folder beside --out"
+    for _ in range(times):  # more while the first one's cleanup runs
+        process.send_signal(signum)
+    stderr = process.communicate(timeout=300)[1]
+    assert process.returncode == code, stderr
+    assert stderr.strip().splitlines()[-1].startswith(f"precheck: {word}"), stderr
+    assert "Traceback" not in stderr
     assert not out.exists() and temporary_names(tmp_path) == []
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.3, 1.0])
-def test_interrupt_during_start_up_is_one_line_and_writes_nothing(tmp_path, tiny_model, delay):
+@pytest.mark.parametrize("point", ["import", "main", "loading float32 reference"],
+                         ids=["importing-precheck", "reading-the-command-line", "loading-the-model"])
+def test_interrupt_during_start_up_is_one_line_and_writes_nothing(tmp_path, tmp_path_factory, tiny_model, point):
     script = [sys.executable, "-c", "import sys; sys.argv[0] = 'precheck'; from precheck.cli import main; main()"]
-    process = subprocess.Popen([*script, "scan", str(tiny_model), "--json", str(tmp_path / "r.json"), "--device", "cpu"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment())
-    time.sleep(delay)
+    process = started_until(point, [*script, "scan", str(tiny_model), "--json", str(tmp_path / "r.json"),
+                                    "--device", "cpu"], tmp_path_factory.mktemp("markers"))
     process.send_signal(signal.SIGINT)
-    stderr = process.communicate(timeout=120)[1]
+    stderr = process.communicate(timeout=300)[1]
     # 130, or killed by the signal itself when it came while Python was still importing precheck.
     assert process.returncode in (130, -signal.SIGINT), stderr
     assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("precheck: interrupted")
@@ -241,7 +249,24 @@ def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_mode
     reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
     reader.start()
     run = invoke("scan", tiny_model, "--json", pipe, "--no-fix", "--device", "cpu", "-q")
-    reader.join(timeout=60)
+    reader.join(timeout=300)
     assert run.exit_code == 0, run.stderr
     assert json.loads(received[0])["verdict"]["passed"] is True
     assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+
+
+def test_fix_writes_its_weights_with_the_sources_mode_and_new_files_with_the_umasks(tiny_model, tiny_texts, tmp_path):
+    # safetensors creates files 0600: a fixed copy in a shared cache would be unreadable to its other users.
+    source = tmp_path / "shared" / "tiny"
+    shutil.copytree(tiny_model, source)
+    os.chmod(source / "model.safetensors", 0o664)
+    out = tmp_path / "fixed"
+    run = invoke("fix", source, "--dtype", "fp16", "--out", out, "--texts", tiny_texts, "--device", "cpu", "-q",
+                 "--json", "-")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads((out / "precheck.json").read_text())["weights_dtype"] == "float16"  # written anew
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out / "model.safetensors").st_mode) == 0o664
+    assert stat.S_IMODE(os.stat(out / "precheck.json").st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(os.stat(out).st_mode) == stat.S_IMODE(os.stat(source).st_mode)

@@ -62,6 +62,18 @@ def test_progress_display_off_a_terminal_prints_plain_lines_and_no_counts_for_a_
     assert out.getvalue() == "precheck: loading float32 reference\n"
 
 
+def test_a_progress_line_longer_than_the_console_keeps_its_prefix_on_one_line():
+    from rich.console import Console
+
+    from precheck.cli._progress import progress_display
+
+    message = "loading float16 /home/someone/a/long/path/to/models/" + "x" * 60 + "/all-MiniLM-L6-v2"
+    out = io.StringIO()
+    with progress_display(Console(file=out, width=80), quiet=False) as progress:
+        progress(message)
+    assert out.getvalue() == f"precheck: {message}\n"
+
+
 def test_progress_lines_for_a_long_encode_give_counts_and_time_left_every_30_seconds():
     from precheck.cli._progress import _ProgressLines
 

@@ -127,10 +127,10 @@ def test_scan_without_the_quant_extra_is_one_line_naming_it(tmp_path, dtype, abs
     (tmp_path / "sitecustomize.py").write_text(f"import sys\nsys.modules[{absent!r}] = None\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     run = subprocess.run([sys.executable, "-c", "from precheck.cli import main; main()", "scan", "no-such/model",
-                          "--dtype", dtype], capture_output=True, text=True, env=env, timeout=60)
+                          "--dtype", dtype], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and absent in lines[0] and "precheck[quant]" in lines[0]
+    assert len(lines) == 1 and absent in lines[0] and "precheck-st[quant]" in lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +239,20 @@ def test_serving_advice_for_a_quantized_precision_gives_no_flag_a_server_refuses
     assert all(a.flag == "" and a.dtype is None and a.note.startswith("nf4 passed") for a in advice)
     assert "not supported" in advice[0].note
     assert "not verified" in advice[1].note and "not verified" in advice[2].note
+
+
+def test_a_quantized_only_scan_gives_one_serving_line_per_server_and_no_flag_it_did_not_verify(quantized_scan):
+    _, report = quantized_scan
+    passed = [v["dtype"] for v in report["verdict"]["dtypes"] if v["passed"]]
+    assert passed, "the plain model passes a quantized precision"
+    servers = [a["server"] for a in report["serving"]]
+    assert servers == ["text-embeddings-inference", "vllm", "infinity"]  # one line each, not one per precision
+    assert all(a["flag"] == "" and a["dtype"] is None for a in report["serving"])  # no 16-bit dtype was scanned
+    assert all(a["note"].startswith(f"{', '.join(passed)} passed") for a in report["serving"])
+
+
+def test_serving_advice_merges_the_quantized_notes_into_the_16_bit_line(plain_model, probe_file):
+    run, report = scan_json(plain_model, probe_file, "--dtype", "fp16,int8", "--no-fix")
+    assert run.exit_code == 0, run.stderr
+    assert [a["server"] for a in report["serving"]] == ["text-embeddings-inference", "vllm", "infinity"]
+    assert all(a["flag"] == "--dtype float16" and "int8 passed" in a["note"] for a in report["serving"])

@@ -74,7 +74,7 @@ def test_a_corrupt_cache_entry_is_recomputed_with_a_note(cache, tiny_copy, tiny_
     meta["modules"] = [{"not": "a module row"}]
     (entry / "reference.json").write_text(json.dumps(meta))
     report = scan(tiny_copy, tiny_texts)
-    assert report["reference"]["cached"] is False and any("TypeError" in note for note in report["notes"])
+    assert report["reference"]["cached"] is False and any("malformed: modules[0]" in note for note in report["notes"])
 
 
 def test_a_cache_entry_whose_outputs_were_altered_is_not_trusted(cache, tiny_copy, tiny_texts):

@@ -16,6 +16,10 @@ def _one_line_interrupt(kind, value, tb, _previous=sys.excepthook):
 if sys.argv and sys.argv[0].endswith("precheck"):  # the console script, not an import by a program or test
     sys.excepthook = _one_line_interrupt
 
+from ._checkpoint import checkpoint  # noqa: E402 - the standard library only
+
+checkpoint("import")
+
 import typer  # noqa: E402 - after the hook, so that an interrupt during this import is one line
 
 from ._errors import (  # noqa: E402
@@ -60,6 +64,7 @@ def main() -> None:
     code = EXIT_CANNOT_RUN
     try:
         try:
+            checkpoint("main")
             app()
         except SystemExit as done:
             code = done.code

@@ -21,7 +21,7 @@ ModelArgument = Annotated[str, typer.Argument(help="Local folder, or hub id (cac
 JsonOption = Annotated[Optional[str], typer.Option("--json", help="Write the result as JSON to PATH (- for stdout).")]
 HtmlOption = Annotated[Optional[str], typer.Option(
     "--html", help="Write a self-contained HTML page (verdict, tables, plots; fetches nothing when viewed) to PATH; "
-                   "needs precheck[html].")]
+                   "needs the html extra.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite files (and for fix, a non-empty --out) precheck would otherwise refuse to.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress (and no tables when --json is given).")]
 

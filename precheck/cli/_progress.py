@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+from ._checkpoint import checkpoint
+
 # Off a terminal (a CI log), an encode's counts are written only once it has run this long, and
 # then no more often: a log of short scans stays as it was, a 100k-text encode shows it is moving.
 LINE_EVERY_S = 30.0
@@ -90,6 +92,7 @@ class _StopsOnSignal:
     def __call__(self, message: str) -> None:
         _stop_if_signalled()
         self.inner(message)
+        checkpoint(message)  # test-only: PRECHECK_TEST_CHECKPOINT stops here for a signal
 
     def _items_done(self, label: str, done: int, total: int) -> None:
         _stop_if_signalled()
@@ -118,5 +121,8 @@ def _display(console, quiet: bool):
         with Progress(*columns, console=console, transient=True) as bar:
             yield _ProgressBar(bar)
     else:
-        # Messages carry model names and paths: never read as rich markup.
-        yield _ProgressLines(lambda message: console.print(f"precheck: {message}", highlight=False, markup=False))
+        # Messages carry model names and paths: never read as rich markup. One line per message, never
+        # wrapped at the console's width: a continuation line would lose its `precheck:` prefix (the
+        # log's viewer wraps a long line, and grep still finds it whole).
+        yield _ProgressLines(lambda message: console.print(f"precheck: {message}", highlight=False, markup=False,
+                                                           soft_wrap=True))

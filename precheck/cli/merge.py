@@ -38,14 +38,14 @@ def merge(
 ) -> None:
     """Combine shard reports into one gate: the ci summary, JSON, JUnit and baselines; exit 0/1/2 as ci."""
     with error_boundary(debug_wanted(debug)):
-        from ..errors import PrecheckError
+        from ..errors import ConfigNotFound
         from ..gate.config import load_config
         from ..gate.merge import merge_reports
 
         try:
             settings = load_config(config, Path.cwd())
-        except PrecheckError as exc:
-            if config is not None or update_baseline or not exc.message.startswith("no precheck config found"):
+        except ConfigNotFound:
+            if config is not None or update_baseline:
                 raise
             settings = None  # no project config here: the shards' own baseline checks stand
         # Two outputs at one path or stream, or an output over a shard report, the config or the

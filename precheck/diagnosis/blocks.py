@@ -7,6 +7,7 @@ named as deep as the evidence goes.
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 from ..report import BlockDrift, Headroom
@@ -14,6 +15,10 @@ from ..tensors import floating_tensors, max_abs
 from .localise import module_hooks
 
 FLOAT16_MAX = 65504.0
+# An overflow with no float32 output past 65504 around it: a sum or product inside one module's
+# computation passes float16's range, though what the module returns does not.
+NO_OUTPUT_PASSES = ("in float32 no output at or around it passes 65504: a sum or product inside its "
+                    "computation does, in float16")
 
 
 def block_paths(net) -> dict[str, str]:
@@ -41,24 +46,64 @@ def block_paths(net) -> dict[str, str]:
 
 @contextmanager
 def recording_headroom(net):
-    """While the model runs inside, record each block's largest |activation|; yields a
-    function that returns the Headroom list in block order."""
+    """While the model runs inside, record each block's largest |activation| anywhere inside it
+    (the output of the block and of every module within it: a feed-forward Linear that passes
+    65504 counts, though the LayerNorm after it brings the block's own output back down), and
+    the module where it was reached; yields a function that returns the Headroom list in block order.
+    Each hook reduces its output to one number at once: no activation outlives its module."""
     paths = block_paths(net)
     largest: dict[str, float] = {}
+    reached_at: dict[str, str] = {}
     classes = {p: type(net.get_submodule(p)).__name__ for p in paths}
+    # Per hooked module, the blocks that hold it (itself included), computed once.
+    holders = {path: blocks for path, _ in net.named_modules() if path and (blocks := _holding(path, paths))}
 
     def record(path, module, args, kwargs, output):
         # A pipeline module passes on a features dict that still holds what earlier modules put in it:
         # its own output is the embedding it adds (Pooling's and Normalize's sentence embedding).
-        own = _main_tensor(output) if paths[path] == "module" else None
-        largest[path] = max(largest.get(path, 0.0), max_abs([own] if own is not None else floating_tensors(output)))
+        own = _main_tensor(output) if paths.get(path) == "module" or _is_features(output) else None
+        value = max_abs([own] if own is not None else floating_tensors(output))
+        for block in holders[path]:
+            if block not in largest or value > largest[block]:
+                largest[block], reached_at[block] = value, path
 
     def result() -> list[Headroom]:
-        return [Headroom(p, classes[p], kind, largest[p], largest[p] / FLOAT16_MAX)
+        return [Headroom(p, classes[p], kind, largest[p], largest[p] / FLOAT16_MAX, reached_at[p])
                 for p, kind in paths.items() if p in largest]
 
-    with module_hooks(net, post=record, only=set(paths)):
+    with module_hooks(net, post=record, only=set(holders)):
         yield result
+
+
+def _holding(path: str, blocks: dict[str, str]) -> list[str]:
+    """The blocks that hold `path` (itself included), innermost first."""
+    parts = path.split(".")
+    return [prefix for prefix in (".".join(parts[:n]) for n in range(len(parts), 0, -1)) if prefix in blocks]
+
+
+def _is_features(value) -> bool:
+    """A sentence-transformers features dict (what pipeline modules pass on)."""
+    from collections.abc import Mapping
+
+    return isinstance(value, Mapping) and ("sentence_embedding" in value or "token_embeddings" in value)
+
+
+def overflow_evidence(headroom: list, path: str) -> str:
+    """Where float32 passes float16's 65504 at or around `path` (a module that overflowed): the
+    largest value inside the innermost block holding `path` that passes it, with the module where
+    it is reached (that module's output, before any norm after it). A value below 65504 is never
+    quoted: when no block around `path` passes it, the clause says so; "" when the float32 encode
+    measured no block around `path` (nothing to say)."""
+    holding = sorted((row for row in headroom
+                      if (path == row.module or path.startswith(row.module + ".")) and row.kind != "module"),
+                     key=lambda row: -len(row.module))
+    for row in holding:
+        if row.max_abs is None or math.isinf(row.max_abs):
+            return f"in float32 {row.max_at or row.module} is already inf"
+        if row.max_abs >= FLOAT16_MAX:
+            return (f"in float32 {row.max_at or row.module} reaches {row.max_abs:,.0f} "
+                    f"({row.max_abs / FLOAT16_MAX:.1f}x float16's largest, 65504)")
+    return NO_OUTPUT_PASSES if holding else ""
 
 
 def _main_tensor(value):

@@ -10,7 +10,7 @@ from dataclasses import replace
 from ..dtypes import is_quantized
 from ..kinds import torch_module
 from ..loading.load import release_memory
-from .blocks import block_drift, block_paths, capture_block_io, innermost_worst, ranked_with
+from .blocks import block_drift, block_paths, capture_block_io, innermost_worst, overflow_evidence, ranked_with
 from .localise import find_error_module, find_first_nonfinite, is_unsupported_message
 from ..report import BlockDrift, Diagnosis, ProbeResult
 from ..session import ScanRun
@@ -71,6 +71,9 @@ def _diagnose_nonfinite(session: ScanRun, result: ProbeResult) -> Diagnosis:
             from .quantized import refine_nonfinite
 
             found = refine_nonfinite(found, session.headroom)
+        elif result.dtype == "float16":
+            evidence = overflow_evidence(session.headroom, found.module)
+            found.detail += f"; {evidence}" if evidence else ""
         return found
     detail = load_error or "NaN/inf appears only in batches, not item by item (padding or batch-size dependent)"
     return Diagnosis(result.dtype, result.strategy, "overflow", "", detail)

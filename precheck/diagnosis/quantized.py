@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from ..loading.quantization import BF16_COMPUTE
 from ..report import BlockDrift, Diagnosis
+from .blocks import overflow_evidence
 
-FLOAT16_MAX = 65504.0
 # LLM.int8's default llm_int8_threshold: input features past it are computed in float16 beside the int8 matmul.
 LLM_INT8_THRESHOLD = 6.0
 # A Linear whose largest weight stands this many times further from its row's median than the model's
@@ -64,24 +64,15 @@ def outlier_linears(ratios: dict[str, float]) -> list[str]:
     return sorted(found, key=lambda name: -ratios[name])
 
 
-def _headroom_of(headroom: list, path: str):
-    """The innermost block holding `path` whose float32 maximum the reference recorded."""
-    best = None
-    for row in headroom:
-        if (path == row.module or path.startswith(row.module + ".")) and row.max_abs is not None:
-            if best is None or len(row.module) > len(best.module):
-                best = row
-    return best
-
-
 def refine_nonfinite(diagnosis: Diagnosis, headroom: list) -> Diagnosis:
     """A quantized layer that turns NaN/inf from finite input: its compute dtype's range, when that is float16."""
     dtype, where = diagnosis.dtype, diagnosis.module
     if diagnosis.module_class not in QUANTIZED_CLASSES or not where:
         return diagnosis
-    block = _headroom_of(headroom, where)
-    reach = (f"; in float32 {block.module} reaches {block.max_abs:.3g} ({block.max_abs / FLOAT16_MAX:.1f}x "
-             "float16's largest)") if block is not None else ""
+    # The value that passes 65504, where it does (a Linear's output before the norm after it), never
+    # a block's normalised output; none quoted when float32 passes it nowhere around this module.
+    evidence = overflow_evidence(headroom, where)
+    reach = f"; {evidence}" if evidence else ""
     if diagnosis.module_class == "Linear4bit" and dtype in BF16_COMPUTE:
         detail = (f"{diagnosis.module_class} at {where} computes in float16 (bnb_4bit_compute_dtype=torch.float16), "
                   f"whose range ends at 65504{reach}: the same 4-bit weights computing in bfloat16 "

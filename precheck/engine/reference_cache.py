@@ -1,8 +1,10 @@
 """The float32 reference kept between runs: its outputs and what the report needs of it, keyed by
-the model's files, the probe set, the load options, the library versions and precheck's own code.
+the model (engine/cache_key.py), the probe set, the load options, the library versions and precheck's code.
 
 Only a reference that passed its checks is kept (buffers none or ok, and a second float32 load held
-against its weights); an entry that cannot be read or does not match its key is recomputed, with a note.
+against its weights). An entry is used only when it agrees with the model in hand: the float32 model
+is loaded and its fingerprint, and its probe items, must be the entry's. An entry that cannot be read,
+does not match its key or disagrees with the model is a miss: computed again, with a note, never an error.
 Folder: $PRECHECK_CACHE, else $HF_HOME/precheck, else $XDG_CACHE_HOME/huggingface/precheck, else
 ~/.cache/huggingface/precheck (huggingface_hub's rule for HF_HOME). Off: --no-cache, `cache = false`,
 PRECHECK_NO_CACHE=1.
@@ -15,109 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-FORMAT = 1
-# Files at most this large are hashed whole (configs, tokenizers, the model's code); larger ones (the
-# weights) by size, modification time and their first and last MiB, which hold a safetensors header
-# and the end of the data: 2 MiB read per file, whatever its size (docs/benchmarks.md).
-WHOLE_FILE = 16 * 2 ** 20
-EDGE = 2 ** 20
-SKIPPED = {".git", "__pycache__", ".cache"}
-PLAN_FILE = "precheck.json"  # read by precheck.load, never by the reference
-
-
-def cache_folder() -> Path:
-    given = os.environ.get("PRECHECK_CACHE", "").strip()
-    if given:
-        return Path(given).expanduser()
-    hf_home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache",
-                                                        "huggingface")
-    return Path(hf_home).expanduser() / "precheck"
-
-
-def switched_off(options) -> bool:
-    env = os.environ.get("PRECHECK_NO_CACHE", "").strip().lower() in {"1", "true", "yes", "on"}
-    return env or not options.cache
-
-
-def _file_part(path: Path) -> str:
-    real = path.resolve()
-    # A Hugging Face cache blob is named by the sha256 of its content already.
-    if real.parent.name == "blobs" and len(real.name) == 64:
-        return "blob:" + real.name
-    stat = real.stat()
-    digest = hashlib.blake2b(digest_size=20)
-    with open(real, "rb") as handle:
-        if stat.st_size <= WHOLE_FILE:
-            digest.update(handle.read())
-            return "content:" + digest.hexdigest()
-        digest.update(handle.read(EDGE))
-        handle.seek(stat.st_size - EDGE)
-        digest.update(handle.read(EDGE))
-    return f"large:{stat.st_size}:{stat.st_mtime_ns}:{digest.hexdigest()}"
-
-
-def model_digest(folder: str | Path) -> str | None:
-    """A digest of every file in the model's folder (None when it is no folder: nothing to key on)."""
-    root = Path(folder)
-    if not root.is_dir():
-        return None
-    digest = hashlib.blake2b(digest_size=20)
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if SKIPPED & set(relative.parts) or relative.as_posix() == PLAN_FILE or not path.is_file():
-            continue
-        digest.update(f"{relative.as_posix()}={_file_part(path)}\n".encode())
-    return digest.hexdigest()
-
-
-def code_digest() -> str:
-    """precheck's own source: the checks, the built-in probe items and the headroom hooks live in it."""
-    package = Path(__file__).resolve().parent.parent
-    digest = hashlib.blake2b(digest_size=20)
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def items_digest(items: list) -> str:
-    return hashlib.blake2b(json.dumps(items, ensure_ascii=False).encode(), digest_size=20).hexdigest()
-
-
-def cache_key(session) -> dict | None:
-    """What decides the float32 reference and its checks; None when the scan cannot be cached."""
-    import sys
-    from importlib import metadata
-
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    options = session.options
-    if options.storage or session.model.source == "hub":
-        return None  # the storage corpus and calibration are not kept; a hub id has no folder to digest
-    if session.memory is not None and session.memory.runs and session.memory.runs[0].placement == "offload":
-        return None
-    digest = model_digest(session.model.path)
-    if digest is None:
-        return None
-    return {
-        "format": FORMAT,
-        "model": digest,
-        "kind": session.model.kind,
-        "probe": items_digest(session.items) if session.items else "builtin",
-        "load": {**options.load.to_dict(), "trust_remote_code": options.trust_remote_code},
-        "batch_size": options.batch_size,
-        "depth": options.depth,
-        "device": session.device,
-        "placement": session.memory.runs[0].placement if session.memory and session.memory.runs else "",
-        "versions": {"python": sys.version.split()[0],
-                     **{package: version(package) for package in ("torch", "transformers", "sentence-transformers",
-                                                                  "numpy", "safetensors", "accelerate")}},
-        "precheck": code_digest(),
-    }
-
+from .cache_key import cache_folder, cache_key, switched_off  # noqa: F401 - the cache's one front
 
 def entry_folder(key: dict) -> Path:
     name = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(), digest_size=16).hexdigest()
@@ -133,7 +33,7 @@ class Cached:
     reference: object  # report.Reference (its fields as a dict in the file)
     modules: list  # report.ModuleRow of the float32 table (dicts in the file)
     headroom: list  # report.Headroom (dicts in the file)
-    sums: dict  # reference_weights.weight_sums
+    fingerprint: str  # loading/fingerprint.py of the float32 model the outputs came from
     attention: str
     notes: list
     token_lengths: list | None = None  # each probe item's tokens before any cut (engine/moved.py)
@@ -142,6 +42,30 @@ class Cached:
 
 def _tensor_digest(tensor) -> str:
     return hashlib.blake2b(tensor.contiguous().numpy().tobytes(), digest_size=20).hexdigest()
+
+
+def _entry_problem(meta) -> str | None:
+    """The first field of an entry that is not what its writer writes (a string where a number belongs,
+    a string where a list of notes belongs ...), checked against the report's own types: None when sound."""
+    from typing import Optional, Union
+
+    from ..report import Headroom, ModuleRow, Reference
+    from ..schema import schema_of
+    from ..schema.check import first_problem
+
+    item = Union[str, list[str]]
+    expected = {"items": list[item], "reference": Reference, "modules": list[ModuleRow],
+                "headroom": list[Headroom], "fingerprint": str, "attention": str, "notes": list[str],
+                "token_lengths": Optional[list[int]], "window": Optional[int]}
+    if not isinstance(meta, dict):
+        return "it is not a JSON object"
+    for name, kind in expected.items():
+        if name not in meta:
+            return f"{name} is missing"
+        problem = first_problem(meta[name], schema_of(kind), name)
+        if problem:
+            return problem
+    return None
 
 
 def read_entry(key: dict) -> tuple[Cached | None, str]:
@@ -155,8 +79,11 @@ def read_entry(key: dict) -> tuple[Cached | None, str]:
         from safetensors.torch import load_file
 
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("key") != json.loads(json.dumps(key)):
+        if not isinstance(meta, dict) or meta.get("key") != json.loads(json.dumps(key)):
             return None, "its key does not match"
+        problem = _entry_problem(meta)
+        if problem:
+            return None, f"it is malformed: {problem}"
         outputs = load_file(str(tensor_path))["outputs"]
         expected = meta["outputs"]
         if outputs.dtype != torch.float32 or list(outputs.shape) != expected["shape"] \
@@ -171,11 +98,8 @@ def read_entry(key: dict) -> tuple[Cached | None, str]:
         # JSON has no tuples: pairs (cross-encoders, multi-vector) come back as the tuples they were.
         items = [tuple(item) if isinstance(item, list) else item for item in meta["items"]]
         return Cached(outputs, items, reference, [ModuleRow(**row) for row in meta["modules"]],
-                      [Headroom(**row) for row in meta["headroom"]],
-                      {str(k): float(v) for k, v in meta["sums"].items()}, str(meta["attention"]),
-                      [str(note) for note in meta["notes"]],
-                      [int(n) for n in meta["token_lengths"]] if meta.get("token_lengths") is not None else None,
-                      int(meta["window"]) if meta.get("window") is not None else None), ""
+                      [Headroom(**row) for row in meta["headroom"]], meta["fingerprint"], meta["attention"],
+                      list(meta["notes"]), meta["token_lengths"], meta["window"]), ""
     except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed, never trusted
         return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
@@ -196,7 +120,7 @@ def write_entry(key: dict, cached: Cached) -> Path | None:
             save_file({"outputs": outputs}, str(staging / "outputs.safetensors"))
             meta = {"key": key, "items": cached.items, "reference": asdict(cached.reference),
                     "modules": [asdict(row) for row in cached.modules],
-                    "headroom": [asdict(row) for row in cached.headroom], "sums": cached.sums,
+                    "headroom": [asdict(row) for row in cached.headroom], "fingerprint": cached.fingerprint,
                     "attention": cached.attention,
                     "notes": cached.notes, "token_lengths": cached.token_lengths, "window": cached.window,
                     "outputs": {"shape": list(outputs.shape), "digest": _tensor_digest(outputs)}}
@@ -220,39 +144,62 @@ def cacheable(session, reference) -> bool:
         isinstance(outputs, torch.Tensor) and outputs.layout == torch.strided and outputs.dtype == torch.float32
 
 
-def as_cached(session, reference, sums: dict) -> Cached:
+def as_cached(session, reference, fingerprint: str) -> Cached:
     return Cached(session.reference, session.items, reference, list(session.modules.get("float32", [])),
-                  list(session.headroom), sums, session.attention, list(session.reference_notes),
+                  list(session.headroom), fingerprint, session.attention, list(session.reference_notes),
                   session.token_lengths, session.window)
 
 
-def reuse(session):
-    """The report's Reference from the cache, the session filled as the reference run fills it; None
-    when there is no usable entry (with a note when one was there but could not be used)."""
+def disagreement(session, cached: Cached, model) -> str:
+    """Why the entry is not the reference of the model in hand ("" when it is): the float32 model's
+    weights, or the probe items it would run, differ from those the entry was made of."""
+    from ..kinds import torch_module
+    from ..loading.fingerprint import model_fingerprint
+
+    if model_fingerprint(torch_module(model)) != cached.fingerprint:
+        return "the float32 model's weights are not those it was made from"
+    items = session.items or session.kind.default_items(model)
+    if list(items) != list(cached.items):
+        return "its probe items are not this scan's"
+    return ""
+
+
+def reuse(session) -> tuple[object, object]:
+    """(the report's Reference from the cache, None), the session filled as the reference run fills it;
+    or (None, the float32 model loaded to check the entry, or None) when there is no usable entry, with a
+    note when one was there but could not be used: the caller computes the reference with that model."""
     cached, why = read_entry(session.cache_key)
     where = entry_folder(session.cache_key)
+    model = None
+    if cached is not None:
+        # The entry is held against the model in hand before anything of it is used: whatever the key
+        # said, a reference made of other weights or other probe items is a miss.
+        session.progress("loading float32 reference (to check the cached one against it)")
+        model = session.load_reference()
+        why = disagreement(session, cached, model)
     if why:
         session.notes.append(f"the cached float32 reference in {where} was not used ({why}); it was computed again")
-    if cached is None:
-        return None
+    if cached is None or why:
+        return None, model
+    del model
     session.items, session.reference = cached.items, cached.outputs
     session.modules["float32"], session.headroom = cached.modules, cached.headroom
-    session.attention, session.reference_sums = cached.attention, cached.sums
+    session.attention = cached.attention
     session.token_lengths, session.window = cached.token_lengths, cached.window
     session.notes.extend(cached.notes)
-    reference = cached.reference
-    session.notes.append(f"float32 reference reused from the cache ({where}): the same model files, probe set, "
-                         "load options and library versions, checked when it was made; this run's float32 load "
-                         "is held against its weights (--no-cache computes it again)")
+    session.notes.append(f"float32 reference reused from the cache ({where}): a float32 load of the same model "
+                         "files or object has the same weights (fingerprint) and probe items as the entry, "
+                         "which was checked when it was made (--no-cache computes it again)")
     session.progress(f"float32 reference reused from the cache ({where})")
-    return reference
+    return cached.reference, None
 
 
 def keep(session) -> None:
     """Write the session's reference once it passed every check; says where on the progress line."""
-    if session.cache_key is None or session.cache_sums is None or not cacheable(session, session.reference_result):
+    if session.cache_key is None or session.cache_fingerprint is None \
+            or not cacheable(session, session.reference_result):
         return
-    written = write_entry(session.cache_key, as_cached(session, session.reference_result, session.cache_sums))
-    session.cache_sums = None
+    written = write_entry(session.cache_key, as_cached(session, session.reference_result, session.cache_fingerprint))
+    session.cache_fingerprint = None
     if written is not None:
         session.progress(f"float32 reference kept in {written}")

@@ -110,9 +110,10 @@ class ScanSession:
         # Each probe item's tokens before any cut, and the window that cuts them (moved.py).
         self.token_lengths: list[int] | None = None
         self.window: int | None = None
-        # reference_cache: the entry's key (None: not cached), the sums to keep with it, the reference's own notes
+        # reference_cache: the entry's key (None: not cached), the reference model's fingerprint to keep with
+        # it, the reference's own notes
         self.cache_key: dict | None = None
-        self.cache_sums: dict | None = None
+        self.cache_fingerprint: str | None = None
         self.reference_notes: list[str] = []
         self.reference_result: Reference | None = None
 
@@ -174,21 +175,24 @@ class ScanSession:
 
         if not switched_off(self.options):
             self.cache_key = cache_key(self)
-        reference = reuse(self) if self.cache_key is not None else None
+        reference, model = reuse(self) if self.cache_key is not None else (None, None)
         if reference is None:
-            reference = self.compute_reference()
+            reference = self.compute_reference(model)
         self.reference_result = reference
         return reference
 
-    def compute_reference(self) -> Reference:
+    def compute_reference(self, model=None) -> Reference:
+        """The reference computed; `model`: the float32 model already loaded (to check a cache entry)."""
         from ..diagnosis.reference_check import check_reference, verify_reference
         from ..diagnosis.reference_weights import weight_sums
 
-        self.progress("loading float32 reference")
-        model = self.load_reference()
+        if model is None:
+            self.progress("loading float32 reference")
+            model = self.load_reference()
         buffers = check_reference(self, model) if self.source.checks_buffers else None
         self.reference_sums = weight_sums(torch_module(model))
-        self.cache_sums = self.reference_sums
+        if self.cache_key is not None:  # what a later run's float32 load is held against (reference_cache.reuse)
+            self.cache_fingerprint = model_fingerprint(torch_module(model))
         self.attention = attention_implementations(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)
         from ..loading.raw_checkpoint import raw_checkpoint_notes

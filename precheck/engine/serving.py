@@ -5,8 +5,11 @@ were read from, are in docs/serving.md; the advice never claims more than the sc
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..kinds import kind_for
 from ..report import Report, ServingAdvice
+from ..words import a
 
 # vLLM refuses --dtype float16 for these model types (vllm/config/model.py, _FLOAT16_NOT_SUPPORTED_MODELS).
 VLLM_NO_FLOAT16 = ("gemma2", "gemma3", "gemma3_text", "plamo2", "glm4")
@@ -90,11 +93,23 @@ def _pooled_advice(pooling: str, tei: ServingAdvice) -> list[ServingAdvice]:
 
 
 def serving_advice(report: Report) -> list[ServingAdvice]:
-    """One entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype verified
-    as the server runs it, where the server has it and accepts it for this model type, else float32."""
+    """At most one entry per server (text-embeddings-inference, vLLM, infinity): the 16-bit dtype
+    verified as the server runs it, where the server has it and accepts it for this model type, else
+    float32; and what it does with each quantized precision that passed, in the same entry. A scan of
+    quantized precisions only advises no 16-bit or float32 flag: it verified none."""
     kind = kind_for(report.model.kind)
     if not kind.served:
         return []  # which servers take it is not verified (multi-vector encoders: docs/multi-vector.md)
+    sixteen = _sixteen_bit_advice(report, kind) \
+        if any(d in report.settings.dtypes for d in ("float16", "bfloat16")) else []
+    quantized = {entry.server: entry for entry in quantized_advice(report)}
+    merged = [replace(entry, note=f"{entry.note}; {quantized.pop(entry.server).note}")
+              if entry.server in quantized else entry for entry in sixteen]
+    return merged + list(quantized.values())
+
+
+def _sixteen_bit_advice(report: Report, kind) -> list[ServingAdvice]:
+    """One entry per server for float16 and bfloat16, as the scan verified them (the rule in docs/serving.md)."""
     fp16, bf16 = verified_as_served(report, "float16"), verified_as_served(report, "bfloat16")
     model_type = report.model.model_type
     no_fp16 = _failed(report, "float16") if fp16 is None else ""
@@ -105,8 +120,9 @@ def serving_advice(report: Report) -> list[ServingAdvice]:
     advice = [_text_embeddings_inference(model_type, fp16, bf16, no_fp16, no_bf16)]
     vllm_refusal = f"vLLM refuses float16 for {model_type} models (numerical instability)"
     if fp16 and not refused:
+        this = a(model_type) if model_type else "a model of another type"
         advice.append(_advice(VLLM, "float16", f"{fp16}; vLLM refuses float16 for {', '.join(VLLM_NO_FLOAT16)} "
-                                               f"models, and this is a {model_type or 'model of another type'}"))
+                                               f"models, and this is {this}"))
     elif bf16:
         why = vllm_refusal if refused and fp16 else no_fp16
         advice.append(_advice(VLLM, "bfloat16", f"{why}; {bf16}; --dtype auto would pick float16 for a float32 model"))
@@ -119,7 +135,7 @@ def serving_advice(report: Report) -> list[ServingAdvice]:
         advice.append(_advice(INFINITY, "bfloat16", f"{no_fp16}; {bf16}"))
     else:
         advice.append(_advice(INFINITY, "float32", f"{no_fp16}; {no_bf16}; --dtype auto picks 16 bits on a GPU"))
-    return advice + quantized_advice(report)
+    return advice
 
 
 # What each server does with a quantized embedder (docs/serving.md, "Quantized precisions"). The scan
@@ -133,22 +149,20 @@ _NOT_VERIFIED = "not verified: no flag of {server} was checked to load {dtype} a
 
 
 def quantized_advice(report: Report) -> list[ServingAdvice]:
-    """For each quantized precision that passed: what each server does with it. No flag: none was verified
-    to load the precision as the scan did, so none is advised; the note says why, or "not verified"."""
+    """What each server does with the quantized precisions that passed, one entry per server (none when
+    none passed). No flag: none was verified to load a precision as the scan did, so none is advised;
+    the note says why, or "not verified"."""
     from ..dtypes import is_quantized
 
-    advice: list[ServingAdvice] = []
-    for verdict in report.verdict.dtypes:
-        if not is_quantized(verdict.dtype) or not verdict.passed:
-            continue
-        dtype = verdict.dtype
-        advice.append(ServingAdvice(TEI, "", None, f"{dtype} passed; {_TEI_NO_QUANTIZED}: serve it from your own "
-                                                    "process (precheck.load), or a 16-bit dtype"))
-        if dtype == "nf4":
-            advice.append(ServingAdvice(VLLM, "", None, f"{dtype} passed; {_VLLM_BNB}"))
-        else:
-            advice.append(ServingAdvice(VLLM, "", None, f"{dtype} passed; " +
-                                        _NOT_VERIFIED.format(server="vLLM", dtype=dtype)))
-        advice.append(ServingAdvice(INFINITY, "", None, f"{dtype} passed; " +
-                                    _NOT_VERIFIED.format(server="infinity", dtype=dtype)))
-    return advice
+    passed = [v.dtype for v in report.verdict.dtypes if is_quantized(v.dtype) and v.passed]
+    if not passed:
+        return []
+    named = f"{', '.join(passed)} passed"
+    others = [d for d in passed if d != "nf4"]
+    vllm = ([f"nf4: {_VLLM_BNB}"] if "nf4" in passed else []) + \
+        ([f"{', '.join(others)}: " + _NOT_VERIFIED.format(server="vLLM", dtype=" or ".join(others))] if others else [])
+    return [ServingAdvice(TEI, "", None, f"{named}; {_TEI_NO_QUANTIZED}: serve it from your own process "
+                                          "(precheck.load), or a 16-bit dtype"),
+            ServingAdvice(VLLM, "", None, f"{named}; " + "; ".join(vllm)),
+            ServingAdvice(INFINITY, "", None, f"{named}; " + _NOT_VERIFIED.format(
+                server="infinity", dtype=" or ".join(passed)))]

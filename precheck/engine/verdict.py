@@ -128,20 +128,33 @@ def storage_row_passes(storage, row) -> bool:
     return value is not None and math.isfinite(value) and value >= storage.min_recall
 
 
+def storage_message(storage, row) -> str:
+    """A failing storage precision (--storage) in one line: JUnit, the annotations, the overviews."""
+    value, threshold = distinct(storage_gated_figure(row), storage.min_recall)
+    recall_at_1 = ("recall@1 rescored", row.recall_at_1_rescored) if row.recall_at_1_rescored is not None \
+        else ("recall@1", row.recall_at_1)
+    return (f"stored as {row.precision}: {storage_figure_label(storage, row)} {value} < {threshold} "
+            f"({recall_at_1[0]} {recall_at_1[1]:.3f}, Spearman {row.spearman:.4f}, {row.bytes_per_vector} bytes/vector)")
+
+
+def _unmeasured(storage, dtype_passed: dict[str, bool]) -> list[tuple[str, str]]:
+    """(model dtype, precision) the storage gate should have measured and did not: a dtype that
+    passed has a row per precision, and one missing is a gate that tested nothing, never a pass."""
+    expected = ["float32", *[d for d, ok in dtype_passed.items() if ok]]
+    return [(dtype, precision) for dtype in expected for precision in storage.precisions
+            if not any(r.model_dtype == dtype and r.precision == precision for r in storage.results)]
+
+
 def _storage_failures(report: Report, dtype_passed: dict[str, bool]) -> list[str]:
-    """Each storage row rejudged from its figures, and a line per failing gate. A dtype that passed
-    has a row per precision: one missing is a gate that tested nothing, never a pass."""
+    """Each storage row rejudged from its figures, and a line per failing gate."""
     storage = report.storage
     failures = []
     for row in storage.results:
         row.passed = storage_row_passes(storage, row)
     storage.passed = bool(storage.results) and all(r.passed for r in storage.results)
-    expected = ["float32", *[d for d, ok in dtype_passed.items() if ok]]
-    for dtype in expected:
-        for precision in storage.precisions:
-            if not any(r.model_dtype == dtype and r.precision == precision for r in storage.results):
-                storage.passed = False
-                failures.append(f"storage {precision} ({dtype} model): not measured")
+    for dtype, precision in _unmeasured(storage, dtype_passed):
+        storage.passed = False
+        failures.append(f"storage {precision} ({dtype} model): not measured")
     for row in storage.results:
         if not row.passed:
             value, threshold = distinct(storage_gated_figure(row), storage.min_recall)
@@ -198,3 +211,58 @@ def judge(report: Report) -> Verdict:
 def rejudge(report: Report) -> None:
     """`precheck merge` and plan files: the verdict recomputed, never taken from the file."""
     report.verdict = judge(report)
+
+
+@dataclass(frozen=True)
+class GateCase:
+    """One line of a gate's overview: a dtype of a model, or one of its storage gates. JUnit's test
+    cases, the HTML and Markdown overviews, the terminal's grid and the annotations read these."""
+
+    name: str  # "float16", or "storage float32 binary"
+    dtype: str  # the model dtype it is about
+    passed: bool
+    status: str  # a dtype's status (ok, drift, nonfinite, error, unsupported), "regression", "storage", "verdict"
+    message: str  # why it fails; when it passes, the dtype's verdict line (a storage case: its figure)
+    seconds: float | None = None  # the load run's, or the storage row's
+    regressions: tuple[str, ...] = ()  # this dtype's regression messages against the baseline
+
+    @property
+    def is_dtype(self) -> bool:
+        return self.status not in ("storage", "verdict")
+
+    @property
+    def dtype_passed(self) -> bool:
+        """The dtype's own verdict: a regression fails the case, not the dtype (no fix is searched for it)."""
+        return self.status in ("ok", "regression")
+
+
+def gate_cases(report: Report, regressions=()) -> list[GateCase]:
+    """The verdict (judge) as one case per dtype and per storage gate, with `regressions` (anything
+    with .dtype and .message) failing their dtype. Every case passes exactly when the verdict passes
+    and nothing regressed: a gate the cases do not show fails a case of its own ("verdict")."""
+    verdict, storage = report.verdict, report.storage
+    cases = []
+    for v in verdict.dtypes:
+        mine = tuple(g.message for g in regressions if g.dtype == v.dtype)
+        regressed = v.passed and bool(mine)  # a failing dtype reads its own failure first
+        load = next((r for r in report.results if r.dtype == v.dtype and r.strategy == "load"), None)
+        cases.append(GateCase(v.dtype, v.dtype, v.passed and not mine, "regression" if regressed else v.status,
+                              mine[0] if regressed else v.summary, load.seconds if load else None, mine))
+    if storage is not None:
+        for row in storage.results:
+            message = storage_message(storage, row) if not row.passed else \
+                f"stored as {row.precision}: {storage_figure_label(storage, row)} {storage_gated_figure(row):.3f}"
+            cases.append(GateCase(f"storage {row.model_dtype} {row.precision}", row.model_dtype, row.passed,
+                                  "storage", message, row.seconds))
+        for dtype, precision in _unmeasured(storage, {v.dtype: v.passed for v in verdict.dtypes}):
+            cases.append(GateCase(f"storage {dtype} {precision}", dtype, False, "storage",
+                                  f"stored as {precision}: not measured"))
+    if not verdict.passed and all(c.passed for c in cases):
+        cases.append(GateCase("verdict", "-", False, "verdict", "; ".join(verdict.failures) or "fails"))
+    return cases
+
+
+def overview_cases(report: Report, regressions=()) -> list[GateCase]:
+    """An overview's rows (the HTML page's, the job summary's, the terminal's grid): every dtype, and
+    each gate beside them that fails (the storage table lists the passing ones)."""
+    return [c for c in gate_cases(report, regressions) if c.is_dtype or not c.passed]

@@ -2,8 +2,8 @@
 one line per failing model and dtype and per regression; empty when all pass."""
 from __future__ import annotations
 
+from ..engine.verdict import gate_cases
 from .interface import Format
-from .junit import storage_message
 
 
 def _escape(text: str) -> str:
@@ -21,20 +21,13 @@ class GithubAnnotationsFormat(Format):
             if model_run.report is None:
                 lines.append(f"::error title=precheck {name}::{_escape(model_run.error or 'could not scan')}")
                 continue
-            for verdict in model_run.report.verdict.dtypes:
-                mine = [g for g in model_run.regressions if g.dtype == verdict.dtype]
-                if not verdict.passed:
-                    best = model_run.report.recommended_fix(verdict.dtype)
+            for gate in gate_cases(model_run.report, model_run.regressions):
+                if not gate.passed and gate.status != "regression":
+                    best = model_run.report.recommended_fix(gate.dtype) if gate.is_dtype else None
                     fix = f" (fix: {best.strategy})" if best else ""
-                    lines.append(f"::error title=precheck {name} {verdict.dtype}::{_escape(verdict.summary + fix)}")
-                for regression in mine:
-                    lines.append(f"::error title=precheck {name} {verdict.dtype} regression::"
-                                 f"{_escape(regression.message)}")
-            storage = model_run.report.storage
-            for row in storage.results if storage is not None else []:
-                if not row.passed:
-                    lines.append(f"::error title=precheck {name} storage {row.model_dtype} {row.precision}::"
-                                 f"{_escape(storage_message(storage, row))}")
+                    lines.append(f"::error title=precheck {name} {gate.name}::{_escape(gate.message + fix)}")
+                lines += [f"::error title=precheck {name} {gate.dtype} regression::{_escape(message)}"
+                          for message in gate.regressions]
         return "\n".join(lines)
 
 

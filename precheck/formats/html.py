@@ -8,7 +8,9 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from ..engine.verdict import overview_cases
 from ..kinds import kind_for
+from ..words import passing
 from .interface import Format
 
 if TYPE_CHECKING:
@@ -112,8 +114,9 @@ def _blocks(report: "Report") -> str:
     from .html_plots import cosine_histogram, drift_plot, headroom_plot
 
     parts = [
-        _plot(headroom_plot(report.headroom), "Headroom: each block's largest |activation| in the float32 encode; "
-              "past the dashed line float16 overflows (bfloat16's range is float32's).", "headroom"),
+        _plot(headroom_plot(report.headroom), "Headroom: each block's largest |activation| anywhere inside it (its own output or any "
+              "module's within it, named after the comma) in the float32 encode; past the dashed line float16 "
+              "overflows (bfloat16's range is float32's).", "headroom"),
         _plot(drift_plot(report.drift), "Drift, measured block by block for each dtype that drifted: the relative "
               "error at each block's output against float32, and what each block adds to it.", "drift"),
         _plot(cosine_histogram(per_text_cosines(report)), "Per-text cosines with float32's embedding, per dtype.",
@@ -142,6 +145,55 @@ def _storage(report: "Report") -> str:
             f"{storage.corpus} vectors</h3>{table}{plot}</section>")
 
 
+def _item(text: str, document: str | None = None) -> str:
+    return text if document is None else f"{text} / {document}"
+
+
+def _moved(report: "Report") -> str:
+    """Per dtype, the worst items and the neighbour changes the report holds (engine/moved.py bounds them)."""
+    kind, parts = kind_for(report.model.kind), []
+    for dtype in report.settings.dtypes:
+        run = next((r for r in report.results if r.dtype == dtype and r.per_item is not None and not r.same_as), None)
+        if run is None:
+            continue
+        figures = run.per_item
+        cosine = figures.figure == "cosine"
+        spread = ", ".join(f"{k} {v:.6g}" for k, v in figures.percentiles.items())
+        rows = [[_number(w.cosine if cosine else w.score_diff), f"#{w.item}",
+                 "-" if w.tokens is None else f"{w.tokens:,}" + (" (cut)" if w.truncated else ""),
+                 _item(w.text, w.document)] for w in figures.worst]
+        parts.append(f"<h4>{escape(dtype)} ({escape(run.strategy)}): worst {escape(kind.items_label)} by "
+                     f"{'cosine' if cosine else '|score diff|'}</h4><p class=\"note\">{escape(spread)}</p>"
+                     + _table(["cosine" if cosine else "|score diff|", "item", "tokens", "text"], rows, (0, 2)))
+        if figures.neighbour_changes_total:
+            label = "Nearest neighbour" if cosine else "Top passage"
+            held = len(figures.neighbour_changes)
+            rows = [[f"#{c.item}", c.text, f"#{c.now}", c.now_text, f"#{c.float32}", c.float32_text]
+                    for c in figures.neighbour_changes]
+            parts.append(f"<p>{label} changed for {figures.neighbour_changes_total} of {figures.compared}"
+                         + (f" ({held} kept in the report)" if held < figures.neighbour_changes_total else "")
+                         + "</p>" + _table(["item", "text", "now", "its text", "float32's", "its text"], rows))
+    return f'<section id="moved"><h3>What moved</h3>{"".join(parts)}</section>' if parts else ""
+
+
+def _memory(report: "Report") -> str:
+    from ..loading.memory_plan import gib
+
+    plan = report.memory
+    if plan is None:
+        return ""
+    label = {"reference": "float32 reference", "load": "{} (load)", "cast": "{} (cast)"}
+    rows = [[label[r.run].format(r.dtype), gib(r.bytes) + (" (peak)" if r.run == "cast" else ""),
+             r.placement + (f": {r.detail}" if r.detail else "")] for r in plan.runs]
+    count = f"{plan.parameters:,} parameters" if plan.parameters is not None else "parameters unknown until loaded"
+    budget = ", ".join(f"{name} {gib(size)}" for name, size in plan.budget.items())
+    notes = "".join(f"<li>{escape(n)}</li>" for n in plan.notes)
+    return (f'<section id="memory"><h3>Memory plan ({escape(plan.weights)}, {count})</h3>'
+            + _table(["run", "parameter bytes", "goes to"], rows, (1,))
+            + f'<p class="note">Free on {escape(plan.device)}: {escape(gib(plan.free_bytes))}; float32 reference '
+              f"budget: {escape(budget)}</p>" + (f"<ul>{notes}</ul>" if notes else "") + "</section>")
+
+
 def _modules(report: "Report") -> str:
     tables = []
     for run, rows in report.modules.items():
@@ -167,8 +219,8 @@ def report_body(report: "Report") -> str:
     about = (f'<p class="note">{escape(m.kind)}; {report.settings.probe_items} probe items; torch {escape(env.torch)}, '
              f"transformers {escape(env.transformers)}, sentence-transformers {escape(env.sentence_transformers)}, "
              f"device {escape(env.device)}</p>")
-    return "".join([_verdict(report), _results(report), _diagnoses(report), _fixes(report), _blocks(report),
-                    _storage(report), _notes(report), _modules(report), about])
+    return "".join([_verdict(report), _results(report), _moved(report), _diagnoses(report), _fixes(report),
+                    _blocks(report), _storage(report), _notes(report), _memory(report), _modules(report), about])
 
 
 def _page(title: str, body: str) -> str:
@@ -186,7 +238,8 @@ def scan_page(report: "Report") -> str:
 def ci_page(run: "CiRun") -> str:
     failing = [r for r in run.runs if not r.passed]
     mark = {0: "PASS", 1: "FAIL", 2: "ERROR"}[run.exit_code]
-    title = f"precheck ci ({run.config.path.name}): {mark}, {len(run.runs) - len(failing)} of {len(run.runs)} models pass"
+    tally = passing(len(run.runs) - len(failing), len(run.runs))
+    title = f"precheck ci ({run.config.path.name}): {mark}, {tally}"
     overview, sections = [], []
     for index, model_run in enumerate(run.runs):
         anchor = f"model-{index + 1}"
@@ -196,16 +249,14 @@ def ci_page(run: "CiRun") -> str:
             sections.append(f'<section class="model" id="{anchor}"><h2>{escape(model_run.config.name)}</h2>'
                             f'<p class="fail">cannot run: {escape(model_run.error or "")}</p></section>')
             continue
-        for verdict in model_run.report.verdict.dtypes:
-            regressions = "; ".join(g.message for g in model_run.regressions if g.dtype == verdict.dtype)
-            overview.append([name, verdict.dtype, _Markup(_mark(verdict.passed and not regressions)),
-                             regressions or verdict.summary])
+        for gate in overview_cases(model_run.report, model_run.regressions):
+            overview.append([name, gate.name, _Markup(_mark(gate.passed)), "; ".join(gate.regressions) or gate.message])
         sections.append(f'<section class="model" id="{anchor}"><h2>{escape(model_run.config.name)}</h2>'
                         f"{report_body(model_run.report)}</section>")
     css = "pass" if run.exit_code == 0 else "fail"
     head = (f'<h1>precheck ci ({escape(run.config.path.name)}): <span class="{css}">{mark}</span>, '
-            f"{len(run.runs) - len(failing)} of {len(run.runs)} models pass</h1>")
-    table = _table(["model", "dtype", "gate", "verdict or regression"], overview)
+            f"{escape(tally)}</h1>")
+    table = _table(["model", "dtype or gate", "gate", "verdict or regression"], overview)
     return _page(title, head + f'<section id="overview">{table}</section>' + "".join(sections))
 
 

@@ -1,4 +1,4 @@
-"""The --html page's plots: a report's figures drawn by matplotlib as inline SVG (precheck[html]).
+"""The --html page's plots: a report's figures drawn by matplotlib as inline SVG (the html extra).
 
 Draws what the report holds (headroom, block drift, storage recall, per-text cosines when present);
 computes no figure. matplotlib is imported inside the functions: `precheck --help` never loads it.
@@ -9,9 +9,8 @@ import importlib.util
 import io
 import re
 
-from ..errors import PrecheckError
+from ..errors import PrecheckError, install_hint
 
-EXTRA = "precheck[html]"
 FLOAT16_MAX = 65504.0
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
 _PARTS_SHOWN_FROM = 0.01  # of float16's range: a layer's parts are drawn only near the edge, as the terminal does
@@ -24,7 +23,7 @@ def check_plotting_available(option: str) -> None:
     except (ImportError, ValueError):  # a name set to None in sys.modules reads as absent, as for import
         found = False
     if not found:
-        raise PrecheckError(f"{option} needs matplotlib, which is not installed", f"pip install '{EXTRA}'")
+        raise PrecheckError(f"{option} needs matplotlib, which is not installed", install_hint("html"))
 
 
 def _svg(figure, name: str) -> str:
@@ -47,26 +46,52 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def headroom_bars(headroom: list) -> list[tuple[str, float, str]]:
+    """The headroom plot's bars, (label, value, colour) in block order: each block's largest |activation|
+    anywhere inside it (report.headroom's max_abs), labelled with the module that reached it when that
+    is not the block's own output; layer parts only near the edge, as the terminal draws them."""
+    import math
+
+    shown = [h for h in headroom if h.max_abs is not None and (h.kind != "part" or h.fp16_fraction >= _PARTS_SHOWN_FROM)]
+    bars = []
+    for h in shown:
+        if h.max_abs <= 0:
+            continue
+        value = FLOAT16_MAX * 3 if math.isinf(h.max_abs) else h.max_abs  # inf in float32: drawn past the edge
+        where = f", at {h.max_at.removeprefix(h.module + '.')}" if h.max_at and h.max_at != h.module else ""
+        colour = "#d62728" if value >= FLOAT16_MAX else "#ff7f0e" if value >= 0.1 * FLOAT16_MAX else "#2ca02c"
+        bars.append((f"{h.module} ({h.cls}{where})", value, colour))
+    return bars
+
+
 def headroom_plot(headroom: list) -> str | None:
     """Each block's largest |activation| in the float32 encode against float16's 65504 (log scale)."""
-    shown = [h for h in headroom if h.kind != "part" or h.fp16_fraction >= _PARTS_SHOWN_FROM]
-    shown = [h for h in shown if h.max_abs > 0]
-    if not shown:
+    figure = headroom_figure(headroom)
+    return None if figure is None else _svg(figure, "headroom")
+
+
+def headroom_figure(headroom: list):
+    """The headroom plot's Figure (None when nothing is shown). The line's label is a tick of the top
+    axis: the layout makes room for it, so it is never cut by the figure's edge or drawn over a bar."""
+    bars = headroom_bars(headroom)
+    if not bars:
         return None
-    figure = _figure(7.5, 0.9 + 0.28 * len(shown))
+    from matplotlib.ticker import NullLocator
+
+    figure = _figure(7.5, 0.9 + 0.28 * len(bars))
     axes = figure.add_subplot()
-    labels = [f"{h.module} ({h.cls})" for h in shown]
-    colours = ["#d62728" if h.fp16_fraction >= 1 else "#ff7f0e" if h.fp16_fraction >= 0.1 else "#2ca02c"
-               for h in shown]
-    axes.barh(range(len(shown)), [h.max_abs for h in shown], color=colours)
-    axes.set_yticks(range(len(shown)), labels, fontsize=8)
+    axes.barh(range(len(bars)), [value for _, value, _ in bars], color=[colour for _, _, colour in bars])
+    axes.set_yticks(range(len(bars)), [label for label, _, _ in bars], fontsize=8)
     axes.invert_yaxis()
     axes.set_xscale("log")
     axes.axvline(FLOAT16_MAX, color="#d62728", linestyle="--", linewidth=1)
-    axes.text(FLOAT16_MAX, -0.6, " float16 max 65504", color="#d62728", fontsize=8, ha="right", va="bottom")
-    axes.set_xlim(min(h.max_abs for h in shown) / 3, FLOAT16_MAX * 3)
-    axes.set_xlabel("largest |activation| in the float32 encode (log scale)")
-    return _svg(figure, "headroom")
+    axes.set_xlim(min(value for _, value, _ in bars) / 3, max(FLOAT16_MAX, *(value for _, value, _ in bars)) * 3)
+    top = axes.secondary_xaxis("top")
+    top.set_xticks([FLOAT16_MAX], ["float16 max 65504"], fontsize=8, color="#d62728")
+    top.tick_params(axis="x", colors="#d62728", which="both")
+    top.xaxis.set_minor_locator(NullLocator())
+    axes.set_xlabel("largest |activation| anywhere in the block, float32 encode (log scale)")
+    return figure
 
 
 def _series(rows: list, key) -> dict[str, list]:

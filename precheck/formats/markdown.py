@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..engine.verdict import GateCase, overview_cases
 from ..kinds import kind_for
+from ..words import passing
 from .interface import Format
 
 if TYPE_CHECKING:
@@ -40,9 +42,11 @@ def _fix(report: "Report", dtype: str, passed: bool) -> str:
     return "-" if passed else "none verified" if report.fixes else "not searched"
 
 
-def _rows(report: "Report") -> list[list[str]]:
-    return [[v.dtype, v.status, _figure(report, v.dtype), _fix(report, v.dtype, v.passed)]
-            for v in report.verdict.dtypes]
+def _rows(report: "Report", regressions=()) -> list[tuple[GateCase, list[str]]]:
+    """Per overview case (engine/verdict.py): its name, status, figure and fix; a gate beside the
+    dtypes (a failing storage precision) has its message as its figure."""
+    return [(c, [c.name, c.status, _figure(report, c.dtype), _fix(report, c.dtype, c.dtype_passed)] if c.is_dtype
+             else [c.name, "fail", c.message, "-"]) for c in overview_cases(report, regressions)]
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -80,7 +84,7 @@ def _storage(storages: list, rows: list[list[str]], headers: list[str]) -> list[
 def scan_summary(report: "Report") -> str:
     m, env = report.model, report.environment
     lines = [f"### precheck scan: {_code(m.name)}: {_MARK[report.verdict.passed]}", ""]
-    lines += _table(["dtype", "status", "figure", "recommended fix"], _rows(report))
+    lines += _table(["dtype", "status", "figure", "recommended fix"], [row for _, row in _rows(report)])
     lines += _serving(report)
     if report.storage is not None:
         lines += _storage([report.storage], _storage_rows(report.storage, []), _STORAGE_HEADERS)
@@ -94,18 +98,17 @@ def ci_summary(run: "CiRun") -> str:
     failing = [r for r in run.runs if not r.passed]
     mark = {0: "PASS", 1: "FAIL", 2: "ERROR"}[run.exit_code]
     lines = [f"### precheck ci ({_code(run.config.path.name)}): {mark}, "
-             f"{len(run.runs) - len(failing)} of {len(run.runs)} models pass", ""]
+             f"{passing(len(run.runs) - len(failing), len(run.runs))}", ""]
     rows = []
     for model_run in run.runs:
         name = _code(model_run.config.name)
         if model_run.report is None:
-            rows.append([name, "-", "cannot run", model_run.error or "", "-", "-"])
+            rows.append([name, "-", "ERROR", "cannot run", model_run.error or "", "-", "-"])
             continue
-        for row in _rows(model_run.report):
-            regressions = "; ".join(g.message for g in model_run.regressions if g.dtype == row[0])
-            baseline = regressions or ("ok" if run.baseline_found else "-")
-            rows.append([name, *row, baseline])
-    lines += _table(["model", "dtype", "status", "figure", "recommended fix", "baseline"], rows)
+        for case, (first, *row) in _rows(model_run.report, model_run.regressions):
+            baseline = "; ".join(case.regressions) or ("ok" if run.baseline_found and case.is_dtype else "-")
+            rows.append([name, first, _MARK[case.passed], *row, baseline])
+    lines += _table(["model", "dtype or gate", "gate", "status", "figure", "recommended fix", "baseline"], rows)
     lines += ["", "figure: min cosine (embedders) or Spearman (cross-encoders) against float32, loaded in the "
                   "dtype as users load it."]
     checked = [r for r in run.runs if r.report is not None and r.report.storage is not None]

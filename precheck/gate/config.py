@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
-from ..errors import PrecheckError
+from ..errors import ConfigNotFound, PrecheckError
 from ..options import check_combination, file_options, scan_fields
 from ..io.reading import read_text_input
+from ..words import a
 
 # The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.
 
@@ -31,7 +32,7 @@ def checked_config_table(where: str, table: dict, extra: dict[str, type] | None 
         name = f"{where}.{key}"
         if extra and key in extra:
             if not isinstance(value, extra[key]):
-                raise PrecheckError(f"{name} should be a {extra[key].__name__}, got {value!r}")
+                raise PrecheckError(f"{name} should be {a(extra[key].__name__)}, got {value!r}")
             checked[key] = value
             continue
         if key not in keys:
@@ -136,7 +137,7 @@ def find_config(explicit: Path | None, cwd: Path) -> tuple[Path, dict]:
                 raise PrecheckError(f"{path}: tool.precheck should be a table, got {section!r}", "see docs/ci.md")
             return path, section
         return path, data
-    raise PrecheckError("no precheck config found (precheck.toml, or [tool.precheck] in pyproject.toml)",
+    raise ConfigNotFound("no precheck config found (precheck.toml, or [tool.precheck] in pyproject.toml)",
                         "see docs/ci.md for an example, or pass --config")
 
 

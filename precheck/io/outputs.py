@@ -384,6 +384,22 @@ def _umask() -> int:
     return current
 
 
+def modes_as_source(staging: Path, source: Path) -> None:
+    """Each file and folder built in `staging` (a copy of `source`, some of it written anew) takes the
+    mode of its namesake in `source`, else the umask's: a writer that creates 0600 files (safetensors)
+    never leaves a copy in a shared cache unreadable to the others who read the source."""
+    umask = _umask()
+    for path in staging.rglob("*"):
+        if path.is_symlink():
+            continue
+        twin = source / path.relative_to(staging)
+        try:
+            mode = stat.S_IMODE(os.stat(twin).st_mode) if twin.is_dir() == path.is_dir() else None
+        except OSError:
+            mode = None
+        os.chmod(path, mode if mode is not None else (0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 @contextmanager
 def staged_folder(out: Path):
     """A temporary folder beside `out` to build the output in; removed on any failure or

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import PrecheckError
 from ..io.reading import read_text_input
+from ..words import a
 
 _SAFETENSORS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}
 _RANK = {"ok": 0, "drift": 1, "nonfinite": 2, "error": 2, "unsupported": 3}
@@ -135,7 +136,7 @@ def notes(report) -> list[str]:
         load = next((r for r in report.results if r.dtype == dtype and r.strategy == "load"), None)
         cast = next((r for r in report.results if r.dtype == dtype and r.strategy == "cast"), None)
         if kept:
-            found.append(f"transformers keeps {len(kept)} module(s) in float32 on purpose in a {dtype} load "
+            found.append(f"transformers keeps {len(kept)} module(s) in float32 on purpose in {a(dtype)} load "
                          f"(_keep_in_fp32_modules): {', '.join(kept)}; not flagged")
         if load is None or cast is None:
             continue

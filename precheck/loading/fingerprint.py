@@ -19,6 +19,13 @@ def _tensor_bytes(tensor):
     return flat.contiguous().reshape(-1).view(torch.uint8).numpy()
 
 
+def _quantized_subclass(tensor) -> bool:
+    import torch
+
+    data = tensor.data if isinstance(tensor, torch.nn.Parameter) else tensor
+    return type(data) is not torch.Tensor or type(tensor).__module__.startswith("bitsandbytes")
+
+
 def attention_implementations(net) -> str:
     """The attention kernel(s) the model's configs chose (sdpa, eager, flash_attention_2; several
     joined by commas): the same weights under another kernel can differ, in half precision most."""
@@ -41,7 +48,9 @@ def model_fingerprint(net) -> str | None:
     tensors = [("param", *item) for item in net.named_parameters()]
     tensors += [("buffer", *item) for item in net.named_buffers()]
     for role, name, tensor in tensors:
-        if tensor.device.type == "meta":
+        # A quantized weight (torchao's tensor subclasses, bitsandbytes' packed Params4bit) has no plain
+        # bytes to read: such a model is never taken for another either.
+        if tensor.device.type == "meta" or _quantized_subclass(tensor):
             return None
         digest.update(f"{role} {name} {tensor.dtype} {tuple(tensor.shape)}\n".encode())
         if tensor.numel():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..dtypes import is_quantized
 from ..errors import PrecheckError
+from ..words import a
 from .load_arguments import after_load, as_load_options, constructor_kwargs
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -87,7 +88,7 @@ def inspect_folder(folder: Path) -> tuple[str, tuple[str, ...]]:
     st_config = _read_json(st_config_file) if st_config_file.is_file() else {}
     if isinstance(config, dict) and config.get("auto_map") and not isinstance(config["auto_map"], dict):
         raise PrecheckError(f"{config_file} is corrupt: auto_map should be a mapping of class names, "
-                            f"got a {type(config['auto_map']).__name__}", "restore config.json from the original model")
+                            f"got {a(type(config['auto_map']).__name__)}", "restore config.json from the original model")
     if isinstance(config, dict) and config.get("auto_map"):
         remote.extend(sorted(str(v) for v in config["auto_map"].values() if isinstance(v, str)))
     architectures = (config.get("architectures") or []) if isinstance(config, dict) else []
@@ -400,7 +401,7 @@ def resolve_object(obj, kind: str = "auto") -> ResolvedModel:
     found = next((by_class[c.__name__] for c in type(obj).__mro__
                   if c.__name__ in by_class and c.__module__.startswith("sentence_transformers")), None)
     if found is None:
-        raise PrecheckError(f"a {type(obj).__name__} is not a model precheck can scan",
+        raise PrecheckError(f"{a(type(obj).__name__)} is not a model precheck can scan",
                             f"pass a {', '.join(k.class_name for k in KINDS.values())}, or a model name or folder")
     if kind not in ("auto", "", None) and kind != found:
         raise PrecheckError(f"kind {kind} given for an in-memory {type(obj).__name__}, which is a {found}",

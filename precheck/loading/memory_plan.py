@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..dtypes import is_quantized
-from ..errors import PrecheckError
+from ..errors import PrecheckError, install_hint
 from ..option_checks import parse_max_memory, refuse_foreign_budget
 from ..report import MemoryPlan, RunPlacement
 from .safetensors_files import read_safetensors_header, weight_files
@@ -130,7 +130,7 @@ def _place_reference(need: int, device: str, budget: dict[str, int], reference_d
             return RunPlacement("reference", "float32", need, "cpu")
         raise PrecheckError(f"the float32 reference needs {gib(need)}, more than {device} can hold "
                             f"({gib(budget[device])}), and {why}",
-                            "pip install 'precheck[offload]' with sentence-transformers >= 6, or raise --max-memory")
+                            f"{install_hint('offload')} with sentence-transformers >= 6, or raise --max-memory")
     return RunPlacement("reference", "float32", need, "offload", spread)
 
 

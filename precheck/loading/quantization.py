@@ -9,7 +9,7 @@ import importlib.util
 from importlib import metadata
 
 from ..dtypes import QUANTIZED, is_quantized
-from ..errors import PrecheckError
+from ..errors import PrecheckError, install_hint
 
 # The library that quantizes each precision, and the packages a load needs (precheck[quant]).
 LIBRARY = {name: "bitsandbytes" for name in ("int8", "nf4", "nf4-fp16", "fp4", "fp4-fp16")} | \
@@ -39,7 +39,7 @@ def check_quantization_available(dtypes, where: str = "--dtype") -> None:
     if missing:
         raise PrecheckError(f"{where} {wanted[0]} needs {', '.join(missing)}, which "
                             f"{'is' if len(missing) == 1 else 'are'} not installed",
-                            "pip install 'precheck[quant]'")
+                            install_hint("quant"))
     try:
         major = int(metadata.version("transformers").split(".")[0])
     except (metadata.PackageNotFoundError, ValueError):

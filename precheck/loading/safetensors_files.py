@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import PrecheckError
 from ..io.reading import read_text_input
+from ..words import a
 
 INDEX_FILE = "model.safetensors.index.json"
 # The format's own cap on the JSON header (safetensors' MAX_HEADER_SIZE).
@@ -31,7 +32,7 @@ def _is_int(value) -> bool:
 def _tensor_problem(entry, data_bytes: int) -> str | None:
     """What is wrong with one tensor's header entry, or None."""
     if not isinstance(entry, dict):
-        return f"is a {type(entry).__name__}, expected an object with dtype, shape and data_offsets"
+        return f"is {a(type(entry).__name__)}, expected an object with dtype, shape and data_offsets"
     for key in ("dtype", "shape", "data_offsets"):
         if key not in entry:
             return f"has no {key}"
@@ -132,7 +133,7 @@ def read_index(folder: Path) -> list[Path]:
         raise refuse(f"it is a JSON {type(document).__name__}, expected an object with weight_map")
     weight_map = document.get("weight_map")
     if not isinstance(weight_map, dict):
-        found = "missing" if weight_map is None else f"a {type(weight_map).__name__}"
+        found = "missing" if weight_map is None else a(type(weight_map).__name__)
         raise refuse(f"weight_map is {found}, expected an object of tensor name -> file name")
     if not weight_map:
         raise refuse("weight_map is empty")

@@ -6,8 +6,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..engine.verdict import overview_cases
 from ..gate.ci import CiRun
 from ..kinds import kind_for
+from ..words import count, passing
 from .fit import fits, print_table
 from .scan import _STATUS_STYLE
 
@@ -25,21 +27,25 @@ def _rows(run: CiRun) -> list[tuple[str, list]]:
             rows.append((name, cells + ([""] if show_baseline else [])))
             continue
         report = model_run.report
-        for verdict in report.verdict.dtypes:
-            result = report.result(verdict.dtype, "load")
+        for case in overview_cases(report, model_run.regressions):
+            if not case.is_dtype:  # a failing gate beside the dtypes: its line is printed under the grid
+                cells = [case.name, Text("FAIL", style="red"), "-", "-", "-"]
+                rows.append((name, cells + (["-"] if show_baseline else [])))
+                continue
+            result = report.result(case.dtype, "load")
             figure = kind_for(report.model.kind).headline_value(result)
-            best = report.recommended_fix(verdict.dtype)
-            mine = [g for g in model_run.regressions if g.dtype == verdict.dtype]
+            best = report.recommended_fix(case.dtype)
             cells = [
-                verdict.dtype, Text(result.status, style=_STATUS_STYLE.get(result.status, "")),
+                case.dtype, Text(case.status, style=_STATUS_STYLE.get(case.status, "red")),
                 "-" if figure is None else f"{figure:.6f}",
                 "-" if result.top1_agreement is None else f"{result.top1_agreement:.0%}",
-                best.strategy if best else "-" if verdict.passed else
+                best.strategy if best else "-" if case.dtype_passed else
                 "none verified" if model_run.config.fix else "not searched",
             ]
             if show_baseline:
-                cells.append(Text("; ".join(g.message.split(": ", 1)[1] for g in mine), style="red") if mine
-                             else Text("ok" if run.baseline_found else "-", style="green" if run.baseline_found else ""))
+                cells.append(Text("; ".join(m.split(": ", 1)[1] for m in case.regressions), style="red")
+                             if case.regressions else
+                             Text("ok" if run.baseline_found else "-", style="green" if run.baseline_found else ""))
             rows.append((name, cells))
     return rows
 
@@ -57,7 +63,7 @@ def _grid(rows: list[tuple[str, list]], with_model: bool, title: str | None) -> 
 
 
 def render_ci(run: CiRun, console: Console) -> None:
-    title = f"precheck ci ({run.config.path.name}, {len(run.runs)} models)"
+    title = f"precheck ci ({run.config.path.name}, {count(len(run.runs), 'model')})"
     rows = _rows(run)
     grid = _grid(rows, True, title)
     if fits(grid, console):
@@ -91,5 +97,5 @@ def render_ci(run: CiRun, console: Console) -> None:
                       highlight=False)
     mark = {0: "[green]PASS[/green]", 1: "[red]FAIL[/red]", 2: "[magenta]ERROR[/magenta]"}[run.exit_code]
     failing = [r.config.name for r in run.runs if not r.passed]
-    console.print(f"{mark} {len(run.runs) - len(failing)} of {len(run.runs)} models pass"
+    console.print(f"{mark} {passing(len(run.runs) - len(failing), len(run.runs))}"
                   + (f"; failing: {escape(', '.join(failing))}" if failing else ""), highlight=False)

@@ -279,7 +279,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     reload and verify it there, then rename it into place: an interrupt or a failure at any
     step leaves `out` as it was."""
     from ..loading.load import resolve_model
-    from ..io.outputs import publish_folder, staged_folder
+    from ..io.outputs import modes_as_source, publish_folder, staged_folder
     from ..io.inputs import option_inputs
     from ..engine.scanner import scan_with_session
 
@@ -298,6 +298,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
         # The folder is a copy of one revision: loading it again takes no revision (it is kept as provenance).
         plan.load.pop("revision", None)
         weights = write_weights_in(staging, session, plan, options)
+        modes_as_source(staging, source)
         plan_data = {
             **plan.to_dict(),
             **provenance(options, session.model),
@@ -315,7 +316,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
         check = session.probe(dtype, plan.strategy,
                               lambda: load_planned(written, read_plan(staging), session.device,
                                                    options.trust_remote_code),
-                              reuse=plan.strategy in ("load", "cast"))
+                              reuse=plan.strategy in ("load", "cast") and not plan.quantized)
         if check.status != "ok":
             # Verified or not at all: a folder whose reload fails the check is not put in place.
             return FixOutcome(report, plan, None, check)

@@ -84,6 +84,26 @@ class ErrorInfo:
     message: str
 
 
+def error_info(exc: BaseException, limit: int = 1000) -> ErrorInfo:
+    """An exception as a result's error: its type and message; a message-less one (a bare `assert` in a
+    library) says where it was raised instead, the raising frame's file:line and function, so the error
+    still names something to look up. Only strings are kept: no frame outlives the call."""
+    message = str(exc).strip()
+    if not message:
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            code = tb.tb_frame.f_code
+            path = code.co_filename.replace("\\", "/")
+            path = path.split("site-packages/", 1)[-1] if "site-packages/" in path else path
+            message = f"raised with no message at {path}:{tb.tb_lineno} ({code.co_name})"
+        else:
+            message = "raised with no message"
+        del tb
+    return ErrorInfo(type(exc).__name__, message[:limit])
+
+
 @dataclass
 class TopTerms:
     """A sparse encoder's highest-weighted terms for one probe text, as tokens."""
@@ -259,6 +279,9 @@ class DtypeVerdict:
     passed: bool
     status: str  # the `load` strategy's status: what users who load this way get
     summary: str
+    # A dtype that passed on the CPU: its load run's encode time over float32's, both from this scan's own
+    # timings (float16 encodes about 5x slower than float32 on most CPUs); None off the CPU or untimed.
+    cpu_time_ratio: float | None = None
 
 
 @dataclass

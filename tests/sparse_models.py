@@ -70,3 +70,27 @@ def build_sparse_config_only(folder: Path) -> Path:
     data = json.loads(config.read_text()) if config.is_file() else {}
     config.write_text(json.dumps({**data, "model_type": "SparseEncoder"}, indent=2))
     return folder
+
+
+def build_tiny_splade_model(folder: Path) -> Path:
+    """A tiny random BertForMaskedLM (hidden 64, the smallest 4-bit blocks take) whose decoder is tied to
+    the word embeddings, under SpladePooling: the shape of a SPLADE model, for where weights do not matter."""
+    import torch
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.sparse_encoder.modules import SpladePooling, Transformer
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as scratch:
+        masked_lm = Path(scratch) / "mlm"
+        BertForMaskedLM(BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+                                   max_position_embeddings=128)).save_pretrained(masked_lm)
+        for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+            if (plain_model_path() / name).is_file():
+                shutil.copy(plain_model_path() / name, masked_lm / name)
+        transformer = Transformer(str(masked_lm), transformer_task="fill-mask", max_seq_length=MAX_SEQ_LENGTH)
+        model = SparseEncoder(modules=[transformer, SpladePooling(pooling_strategy="max")], device="cpu")
+    if folder.exists():
+        shutil.rmtree(folder)
+    model.save(str(folder))
+    return folder

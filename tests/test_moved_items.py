@@ -89,7 +89,9 @@ def test_scan_view_prints_the_verdict_and_what_to_do_before_any_table(long_text_
     verdict = next(i for i, line in enumerate(lines) if line.startswith("PASS float16"))
     first_table = next(i for i, line in enumerate(lines) if line.startswith("┏"))
     assert verdict < first_table
-    assert "nothing to do" in lines[verdict]
+    # On a CPU where float16 runs slower than float32 the line says so instead (docs/benchmarks.md).
+    said = " ".join(" ".join(lines[verdict:verdict + 4]).split())
+    assert "nothing to do" in said or "nothing to fix, but slower than float32" in said
 
 
 def test_scan_view_shows_one_module_table_with_a_column_per_load(long_text_run):

@@ -26,6 +26,20 @@ def masked_lm_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def legacy_names_folder(masked_lm_folder, tmp_path_factory):
+    """The same checkpoint with its LayerNorms under the old gamma/beta names, as older BERT
+    checkpoints (and SPLADE models trained from them) are saved: transformers renames them at load."""
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path_factory.mktemp("raw") / "mlm-gamma-beta"
+    shutil.copytree(masked_lm_folder, folder)
+    old = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+           for k, v in load_file(folder / "model.safetensors").items()}
+    save_file(old, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
+
+
+@pytest.fixture(scope="module")
 def masked_lm_notes(masked_lm_folder, tiny_texts):
     from precheck import scan
 
@@ -38,6 +52,15 @@ def test_the_pipeline_sentence_transformers_built_is_named(masked_lm_notes):
 
 def test_the_checkpoints_dropped_head_is_named(masked_lm_notes):
     assert any("not in the loaded model" in n and "cls.predictions" in n for n in masked_lm_notes)
+
+
+def test_tensors_the_loader_renamed_are_not_reported_as_left_out(legacy_names_folder, tiny_texts):
+    from precheck import scan
+
+    notes = scan(str(legacy_names_folder), dtypes="fp16", fix=False, texts_file=tiny_texts).notes
+    dropped = next(n for n in notes if "not in the loaded model" in n)
+    # The encoder's ten LayerNorm tensors load as weight/bias; only the masked-LM head's five are left out.
+    assert dropped.startswith("5 tensor(s)") and "bert." not in dropped and "cls.predictions" in dropped
 
 
 def test_the_kind_the_architecture_implies_is_suggested(masked_lm_notes):

@@ -180,17 +180,23 @@ def _block_parent(path: str, paths: set[str]) -> str | None:
     return None
 
 
-def innermost_worst(rows: list[BlockDrift], kinds: dict[str, str] | None = None) -> BlockDrift | None:
+def innermost_worst(rows: list[BlockDrift], kinds: dict[str, str] | None = None,
+                    holds: set[str] | None = None) -> BlockDrift | None:
     """The block that adds the most error, named as deep as the evidence goes: from the worst
     top-level block, down to the child that adds the most, while that child adds at least half of
-    what its parent does (always out of a pipeline module: the whole Transformer names nothing)."""
+    what its parent does (always out of a pipeline module: the whole Transformer names nothing).
+    With `holds` (the blocks that hold parameters), only those are blamed: a parameter-free pooling or
+    normalisation passes on the error it is given and holds nothing a fix could keep in float32."""
     if not rows:
         return None
     paths = {r.module for r in rows}
     children: dict[str | None, list[BlockDrift]] = {}
     for row in rows:
-        children.setdefault(_block_parent(row.module, paths), []).append(row)
-    worst = max(children.get(None, rows), key=lambda r: r.added)
+        if holds is None or row.module in holds:
+            children.setdefault(_block_parent(row.module, paths), []).append(row)
+    if not children:
+        return innermost_worst(rows, kinds)
+    worst = max(children.get(None) or next(iter(children.values())), key=lambda r: r.added)
     while children.get(worst.module):
         best = max(children[worst.module], key=lambda r: r.added)
         whole_module = (kinds or {}).get(worst.module) == "module" or "." not in worst.module
@@ -198,3 +204,13 @@ def innermost_worst(rows: list[BlockDrift], kinds: dict[str, str] | None = None)
             break
         worst = best
     return worst
+
+
+def ranked_with(worst: BlockDrift, rows: list[BlockDrift], holds: set[str] | None = None) -> list[BlockDrift]:
+    """The blocks beside `worst` (its siblings in the block tree, holding parameters) by the error each
+    adds, most first: the one ranking a diagnosis gives, which innermost_worst's choice heads."""
+    paths = {r.module for r in rows}
+    parent = _block_parent(worst.module, paths)
+    level = [r for r in rows if _block_parent(r.module, paths) == parent and r.added > 0
+             and (holds is None or r.module in holds) and r.module != worst.module]
+    return [worst] + sorted(level, key=lambda r: -r.added)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from ..dtypes import is_quantized
 from ..kinds import torch_module
 from ..loading.load import release_memory
-from .blocks import block_drift, block_paths, capture_block_io, innermost_worst, overflow_evidence
+from .blocks import block_drift, block_paths, capture_block_io, innermost_worst, overflow_evidence, ranked_with
 from .localise import find_error_module, find_first_nonfinite, is_unsupported_message
 from ..report import BlockDrift, Diagnosis, ProbeResult
 from ..session import ScanRun
@@ -84,6 +84,7 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
     paths: list[str] = []
     kinds: dict[str, str] = {}
     classes: dict[str, str] = {}
+    holds: set[str] = set()  # the blocks that hold parameters: only those are blamed
 
     quantized = is_quantized(result.dtype)
     weights: dict = {}
@@ -94,6 +95,7 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
             kinds.update(block_paths(net))
             paths.extend(kinds)
             classes.update({p: type(net.get_submodule(p)).__name__ for p in paths})
+            holds.update(p for p in paths if next(net.get_submodule(p).parameters(), None) is not None)
             if quantized:  # the float32 weights, for what quantization would flatten in them
                 from .quantized import transformers_prefix, weight_outlier_ratios
 
@@ -122,7 +124,7 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
                     f"{distinct['low']} in {result.dtype}")
     if not rows:
         return Diagnosis(result.dtype, result.strategy, "drift", "", "per-block outputs could not be compared" + ties), []
-    worst = innermost_worst(rows, kinds)
+    worst = innermost_worst(rows, kinds, holds)
     figure = session.kind.headline(result)
     last = next((r for r in reversed(rows) if "." not in r.module), rows[-1])
     detail = (
@@ -135,7 +137,8 @@ def _diagnose_drift(session: ScanRun, result: ProbeResult) -> tuple[Diagnosis, l
     if quantized:
         from .quantized import features_over, refine_drift
 
-        diagnosis = refine_drift(diagnosis, rows, weights.get("prefix", ""), weights.get("ratios", {}),
+        diagnosis = refine_drift(diagnosis, ranked_with(worst, rows, holds), weights.get("prefix", ""),
+                                 weights.get("ratios", {}),
                                  features_over((reference or {}).get(worst.module, [])))
     return diagnosis, rows
 

@@ -86,18 +86,19 @@ def refine_nonfinite(diagnosis: Diagnosis, headroom: list) -> Diagnosis:
     return replace(diagnosis, cause="compute-dtype-range", detail=f"{detail} ({diagnosis.detail})")
 
 
-def _ranking(rows: list[BlockDrift]) -> str:
-    ranked = sorted((r for r in rows if "." in r.module and r.added > 0), key=lambda r: -r.added)[:3]
-    return ", ".join(f"{r.module} (+{r.added:.2e})" for r in ranked)
+def _ranking(ranked: list[BlockDrift]) -> str:
+    return ", ".join(f"{r.module} (+{r.added:.2e})" for r in ranked[:3])
 
 
-def refine_drift(diagnosis: Diagnosis, rows: list[BlockDrift], prefix: str, ratios: dict[str, float],
+def refine_drift(diagnosis: Diagnosis, ranked: list[BlockDrift], prefix: str, ratios: dict[str, float],
                  input_features_over: int | None) -> Diagnosis:
-    """A quantized run's drift: the blocks ranked by the error each adds, and what quantization does to
-    the worst: weights with outliers, activations past LLM.int8's threshold (int8dq quantizes them
-    too), or a head outside the layer stack."""
-    ranking = _ranking(rows)
-    detail = diagnosis.detail + (f"; blocks by the error each adds: {ranking}" if ranking else "")
+    """A quantized run's drift: the diagnosed block and those beside it ranked by the error each adds
+    (blocks.ranked_with: one ranking, the diagnosed block first), and what quantization does to the worst:
+    weights with outliers, activations past LLM.int8's threshold (int8dq quantizes them too), or a head
+    outside the layer stack."""
+    ranking = _ranking(ranked) if len(ranked) > 1 else ""
+    detail = diagnosis.detail + (f"; it and the blocks beside it by the error each adds: {ranking}"
+                                 if ranking else "")
     worst = transformers_path(diagnosis.module, prefix) if diagnosis.module else None
     cause = diagnosis.cause
     inside = [name for name in outlier_linears(ratios) if worst and (name == worst or name.startswith(worst + "."))]

@@ -47,6 +47,7 @@ from ..report import (
     Report,
     Settings,
     Verdict,
+    error_info,
 )
 
 STRATEGIES = ("load", "cast")
@@ -274,7 +275,7 @@ class ScanSession:
             raise
         except Exception as exc:  # noqa: BLE001 - the model's failure is the result
             status = "unsupported" if is_unsupported_message(str(exc)) else "error"
-            error = ErrorInfo(type=type(exc).__name__, message=str(exc).strip()[:1000])
+            error = error_info(exc)
             # The traceback holds the model's frame: drop it before freeing memory.
             del exc
             release_memory()

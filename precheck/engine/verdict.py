@@ -163,6 +163,23 @@ def _storage_failures(report: Report, dtype_passed: dict[str, bool]) -> list[str
     return failures
 
 
+# A passing dtype that takes this many times float32's encode time on the CPU costs speed for its memory.
+CPU_SLOWER = 1.25
+
+
+def _with_cpu_time(verdict: DtypeVerdict, load: ProbeResult, report: Report) -> DtypeVerdict:
+    """A dtype that passed on the CPU: its encode time against float32's, from the scan's own runs, in the
+    verdict's field and summary, since "nothing to do" reads as "use it" while it may run several times slower."""
+    reference = report.reference
+    if not verdict.passed or report.environment.device != "cpu" or not load.seconds or not reference.seconds:
+        return verdict
+    ratio = load.seconds / reference.seconds
+    verdict.cpu_time_ratio = round(ratio, 2)
+    verdict.summary += (f"; on this CPU it took {ratio:.1f}x float32's encode time ({load.seconds:.2f} s against "
+                        f"{reference.seconds:.2f} s)")
+    return verdict
+
+
 def judge(report: Report) -> Verdict:
     """The verdict of a whole report from its own figures against its own thresholds: every result's
     status, every storage row, and a line per failing gate. Sets the statuses it recomputes (a
@@ -180,8 +197,9 @@ def judge(report: Report) -> Verdict:
             per_dtype.append(DtypeVerdict(dtype, False, "error", "not run: no load result"))
             continue
         cast = next((r for r in report.results if r.dtype == dtype and r.strategy == "cast"), None)
-        per_dtype.append(DtypeVerdict(dtype, load.status == "ok", load.status,
-                                      _summary(kind, load, cast, thresholds(settings, dtype), settings.probe_items)))
+        verdict = DtypeVerdict(dtype, load.status == "ok", load.status,
+                               _summary(kind, load, cast, thresholds(settings, dtype), settings.probe_items))
+        per_dtype.append(_with_cpu_time(verdict, load, report))
     failures = [f"{v.dtype}: {v.summary}" for v in per_dtype if not v.passed]
     if report.storage is not None:
         failures += _storage_failures(report, {v.dtype: v.passed for v in per_dtype})

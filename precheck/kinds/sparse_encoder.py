@@ -12,11 +12,45 @@ from .embedder import Embedder
 # and its Spearman ranks the scores of every pair of texts at once: past this many texts a probe
 # set costs gigabytes, so a larger --texts file is refused before any load (docs/usage.md).
 MAX_TEXTS = 2000
+# A SPLADE forward holds batch x tokens x vocabulary float32 logits, and SpladePooling's relu, log1p and
+# masking make about three more of that size before the max: 32 texts padded to a 512-token window over
+# BERT's 30,522 terms are 2 GB a copy (a 17 MB model peaked at 4.4 GiB). Texts are encoded in groups of
+# similar length whose logits stay under this budget (docs/benchmarks.md has the figures).
+LOGITS_BUDGET = 256 * 2**20
+LOGITS_COPIES = 4
 
 
 def _routes_by_task(model) -> bool:
     """A Router (inference-free SPLADE) sends queries and documents through different modules."""
     return any(type(module).__name__ == "Router" for module in model.modules())
+
+
+def _dense(out, count: int):
+    return (out.to_dense() if out.is_sparse else out).float().cpu().reshape(count, -1)
+
+
+def _groups(model, items: list, batch_size: int) -> list[tuple[list[int], int]]:
+    """(item indices, batch size) groups, longest texts first, each holding at most `batch_size` texts and
+    LOGITS_BUDGET of logits at its longest text's length: a few long texts no longer pad a whole batch."""
+    tokenizer = getattr(model, "tokenizer", None)
+    window = getattr(model, "max_seq_length", None) or 512
+    vocabulary = getattr(tokenizer, "vocab_size", None) or 30522
+    try:
+        lengths = [len(ids) for ids in tokenizer([str(t) for t in items], truncation=True,
+                                                  max_length=window)["input_ids"]]
+    except Exception:  # noqa: BLE001 - no tokenizer to count with: every text taken at the full window
+        lengths = [window] * len(items)
+    per_token = vocabulary * 4 * LOGITS_COPIES
+    groups: list[tuple[list[int], int]] = []
+    for index in sorted(range(len(items)), key=lambda i: -lengths[i]):
+        if groups:
+            group, _ = groups[-1]
+            longest = lengths[group[0]]
+            if len(group) < batch_size and (len(group) + 1) * longest * per_token <= LOGITS_BUDGET:
+                group.append(index)
+                continue
+        groups.append(([index], 0))
+    return [(group, len(group)) for group, _ in groups]
 
 
 class SparseEncoderKind(Embedder):
@@ -56,15 +90,17 @@ class SparseEncoderKind(Embedder):
         if self._tokens is None:
             self._tokens = model.tokenizer.convert_ids_to_tokens
         start = time.perf_counter()
-        options = {"batch_size": batch_size, "show_progress_bar": False, **encode_options}
-        documents = model.encode_document(items, **options)
-        queries = model.encode_query(items, **options) if _routes_by_task(model) else documents
+        routed = _routes_by_task(model)
+        rows: list = [None] * len(items)
+        for group, size in _groups(model, items, batch_size):
+            options = {"batch_size": size, "show_progress_bar": False, **encode_options}
+            texts = [items[i] for i in group]
+            documents = _dense(model.encode_document(texts, **options), len(texts))
+            queries = _dense(model.encode_query(texts, **options), len(texts)) if routed else documents
+            for row, index in enumerate(group):
+                rows[index] = torch.stack([queries[row], documents[row]])
         seconds = time.perf_counter() - start
-
-        def dense(out):
-            return (out.to_dense() if out.is_sparse else out).float().cpu().reshape(len(items), -1)
-
-        return torch.stack([dense(queries), dense(documents)], dim=1), seconds
+        return torch.stack(rows), seconds
 
     def compare(self, reference, candidate, items):
         from ..engine.compare_sparse import compare_sparse

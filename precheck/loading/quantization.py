@@ -75,6 +75,34 @@ def quantization_config(name: str, keep_unquantized=()):
                          modules_to_not_convert=skip)
 
 
+def default_skip_modules(transformers_model) -> list[str]:
+    """The modules the installed transformers leaves out of quantization when no skip list is given (its
+    get_keys_to_not_convert: tied weights such as a masked-LM decoder, the output embeddings, the last
+    module), as module names of `transformers_model`. A skip list that is given replaces that default, so
+    a list precheck passes starts from it: a tied decoder quantized fails in bitsandbytes at the first run."""
+    try:
+        from transformers.quantizers.base import get_keys_to_not_convert
+    except ImportError:
+        try:  # transformers 4.x kept it among the integrations
+            from transformers.integrations import get_keys_to_not_convert
+        except ImportError:
+            return []
+    try:
+        keys = get_keys_to_not_convert(transformers_model)
+    except Exception:  # noqa: BLE001 - a model the helper cannot read: no default to keep
+        return []
+    # Its entries are parameter paths less ".weight"; one that names no module (the last module's
+    # "pooler.dense.bias") matches nothing at load either, so only module names are kept.
+    modules = {name for name, _ in transformers_model.named_modules() if name}
+    return sorted(k for k in keys if k in modules)
+
+
+def with_default_skips(keep_unquantized, defaults) -> list[str]:
+    """The skip list a load passes: the modules chosen, then the library's defaults not already named."""
+    chosen = list(keep_unquantized)
+    return chosen + [d for d in defaults if d not in chosen]
+
+
 def skip_argument(name: str) -> str:
     """The config's argument that names modules kept out of quantization."""
     return "llm_int8_skip_modules" if LIBRARY[name] == "bitsandbytes" else "modules_to_not_convert"

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..dtypes import is_quantized
+from ..engine.verdict import CPU_SLOWER
 from ..kinds import kind_for
 from ..report import ProbeResult, Report
 from .fit import print_code, print_table, print_wrapped
@@ -109,7 +110,9 @@ def print_verdict(report: Report, console: Console) -> None:
     for v in report.verdict.dtypes:
         mark = Text("PASS", style="green") if v.passed else Text("FAIL", style="red")
         best = report.recommended_fix(v.dtype)
-        if v.passed:
+        if v.passed and (v.cpu_time_ratio or 0) >= CPU_SLOWER:
+            todo = "nothing to fix, but slower than float32 here: use it to save memory, not time"
+        elif v.passed:
             todo = "nothing to do"
         elif best is not None:
             todo = f"fix: {best.strategy} (verified; code below)"

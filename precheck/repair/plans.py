@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..dtypes import QUANTIZED, is_quantized
 from ..loading.quantization import BF16_COMPUTE
 
 PLAN_SCHEMA = "precheck.plan/1"
@@ -17,6 +18,9 @@ SWITCHES = {"bf16": "bfloat16", "fp16": "float16"}
 # A quantized precision's fixes (repair/quantized_search.py), cheapest in memory first: 4-bit layers computing
 # in bfloat16 (the same weights), and modules kept out of quantization.
 QUANTIZED_FIX_STRATEGIES = ("bf16-compute", "keep-unquantized")
+# A quantized precision's fix may also be another precision that passed with fewer parameter bytes
+# (repair/quantized_search.py weighs them): "fp16"/"bf16" as above, or a quantized one named as itself.
+QUANTIZED_SWITCHES = {name: name for name in QUANTIZED}
 
 
 @dataclass
@@ -38,8 +42,6 @@ class Plan:
 
     @property
     def quantized(self) -> bool:
-        from ..dtypes import is_quantized
-
         return is_quantized(self.dtype)
 
     @property
@@ -52,6 +54,8 @@ class Plan:
             return BF16_COMPUTE[self.dtype]
         if self.strategy in SWITCHES:
             return SWITCHES[self.strategy]
+        if self.strategy in QUANTIZED_SWITCHES:
+            return QUANTIZED_SWITCHES[self.strategy]
         return "float32"
 
     def to_dict(self) -> dict:
@@ -210,7 +214,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
 
     kind = kind or Embedder()
     load = load or LoadOptions(trust_remote_code=trust_remote_code)
-    if plan.quantized:
+    if is_quantized(plan.weights_dtype):
         return _quantized_snippets(plan, model_name, device, trust_remote_code, kind, load)
     cls = kind.class_name
     net, _ = kind.api_shape()
@@ -257,7 +261,7 @@ def snippets(plan: Plan, model_name: str, device: str, trust_remote_code: bool =
             )
     if run_call not in body:
         body += run_call + "\n"
-    short = {"float16": "fp16", "bfloat16": "bf16"}[plan.dtype]
+    short = {"float16": "fp16", "bfloat16": "bf16"}.get(plan.dtype, plan.dtype)
     return head + body, _precheck_snippet(model_name, short, device, extra, load, run_call)
 
 

@@ -1,11 +1,12 @@
 """The smallest verified fix for a quantized precision: the same weights computing in bfloat16, or
 the fewest modules kept out of quantization, each verified by a load and a run of the probe set.
 
-Tried cheapest in memory first; `recommend` (search.py) keeps the fix with the fewest parameter bytes.
+Tried cheapest in memory first; `recommend` (search.py) keeps the fix with the fewest parameter bytes, and
+a precision the scan already passed with fewer bytes than that fix is recommended instead (_smaller_passing).
 """
 from __future__ import annotations
 
-from ..loading.quantization import BF16_COMPUTE
+from ..loading.quantization import BF16_COMPUTE, with_default_skips
 from ..report import Diagnosis, Fix, ProbeResult
 from ..session import ScanRun
 from .plans import Plan
@@ -14,20 +15,23 @@ from .plans import Plan
 MAX_KEEP_RUNS = 5
 
 
-def _structure(session: ScanRun) -> tuple[str, dict[str, int]]:
-    """(the transformers model's path in the scan's model, its parameter counts by name), from a float32 load."""
+def _structure(session: ScanRun) -> tuple[str, dict[str, int], list[str]]:
+    """(the transformers model's path in the scan's model, its parameter counts by name, the modules the
+    installed transformers leaves out of quantization by default), from a float32 load."""
     from ..diagnosis.quantized import transformers_path, transformers_prefix
     from ..kinds import torch_module
     from ..loading.load import release_memory
+    from ..loading.quantization import default_skip_modules
 
     model = session.load(None)
     net = torch_module(model)
     prefix = transformers_prefix(net)
     numel = {name: p.numel() for path, p in net.named_parameters()
              if (name := transformers_path(path, prefix)) is not None}
+    defaults = default_skip_modules(net.get_submodule(prefix) if prefix else net)
     del model, net
     release_memory()
-    return prefix, numel
+    return prefix, numel, defaults
 
 
 def _ladder(culprit: Diagnosis | None, prefix: str, drift: list, dtype: str) -> list[list[str]]:
@@ -103,26 +107,54 @@ def quantized_fixes(session: ScanRun, results: list[ProbeResult], diagnoses: lis
                           f"(`{BF16_COMPUTE[dtype]}`), which has float32's range; {_why(session.kind, result)}",
                           runs - before))
     culprit = _culprit(diagnoses, dtype)
-    prefix, numel = _structure(session)
+    prefix, numel, defaults = _structure(session)
     before = runs
-    last: tuple[Plan, ProbeResult] | None = None
+    last: tuple[list[str], Plan, ProbeResult] | None = None
     for modules in _ladder(culprit, prefix, list(drift), dtype)[:MAX_KEEP_RUNS]:
-        plan = Plan(dtype, "keep-unquantized", keep_unquantized=modules)
+        # A skip list given replaces transformers' default one: the plan names both (a tied decoder, ...).
+        plan = Plan(dtype, "keep-unquantized", keep_unquantized=with_default_skips(modules, defaults))
         result = verify(plan, "keep-unquantized " + ",".join(modules))
-        last = (plan, result)
+        last = (modules, plan, result)
         if result.status == "ok":
             break
     if last is None:
         found.append(_fix(session, Plan(dtype, "keep-unquantized"), None, 0.0,
                           "no module was found to start from", 0))
     else:
-        plan, result = last
-        share = _share(plan.keep_unquantized, numel)
+        modules, plan, result = last
+        share = _share(modules, numel)
+        also = [d for d in plan.keep_unquantized if d not in modules]
+        beside = f" (beside transformers' default {', '.join(also)})" if also else ""
         found.append(_fix(session, plan, result, share,
-                          f"{', '.join(plan.keep_unquantized)} kept out of quantization: {share:.1%} of "
+                          f"{', '.join(modules)} kept out of quantization{beside}: {share:.1%} of "
                           f"parameters, {runs - before} probe runs; {_why(session.kind, result)}", runs - before))
     recommend(found, "", False)
-    return found
+    return found + _smaller_passing(session, results, dtype, found)
+
+
+def _smaller_passing(session: ScanRun, results: list[ProbeResult], dtype: str, found: list[Fix]) -> list[Fix]:
+    """Every other precision the scan passed as loaded whose parameters take fewer bytes than the
+    recommended quantized fix, as a fix of its own (the scan's run, verified); the smallest is recommended
+    instead, as a verified switch to the other half precision is over a float32-heavy one (search.py)."""
+    from .plans import QUANTIZED_SWITCHES, SWITCHES
+    from .search import _fix, _why
+
+    best = next((f for f in found if f.recommended), None)
+    if best is None or best.param_bytes is None:
+        return []
+    by_dtype = {low: strategy for strategy, low in {**SWITCHES, **QUANTIZED_SWITCHES}.items()}
+    switches = [
+        _fix(session, Plan(dtype, by_dtype[r.dtype]), r, 0.0,
+             f"{r.dtype} already passes with {r.param_bytes / 1e6:.1f} MB of parameters, against "
+             f"{best.param_bytes / 1e6:.1f} MB for {dtype}'s {best.strategy} fix: the smaller memory with the "
+             f"gate met; {_why(session.kind, r)}")
+        for r in results if r.strategy == "load" and r.status == "ok" and r.dtype != dtype
+        and r.dtype in by_dtype and r.param_bytes is not None and r.param_bytes < best.param_bytes]
+    if switches:
+        best.recommended = False
+        min(switches, key=lambda f: (f.param_bytes, -(f.min_cosine if f.min_cosine is not None else -1.0))) \
+            .recommended = True
+    return switches
 
 
 def search_quantized_fixes(session: ScanRun, results: list[ProbeResult], diagnoses: list[Diagnosis],

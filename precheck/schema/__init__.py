@@ -16,7 +16,7 @@ from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict
                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                      StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
 from ..evaluation.result import METRICS, EvalItem, EvalResult, EvaluationCheck
-from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, Plan
+from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, QUANTIZED_SWITCHES, Plan
 from ..training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -89,7 +89,8 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
         "probe_items": {"items": _AT_LEAST_0},
     },
     Fix: {
-        "dtype": _LOW, "strategy": {"enum": [*FIX_STRATEGIES, *QUANTIZED_FIX_STRATEGIES]}, "fp32_param_share": _SHARE,
+        "dtype": _LOW, "strategy": {"enum": [*FIX_STRATEGIES, *QUANTIZED_FIX_STRATEGIES, *QUANTIZED_SWITCHES]},
+        "fp32_param_share": _SHARE,
         # Added to precheck.report/1 after it shipped: a report written before them still validates.
         "precheck_snippet": {"required": False}, "status": {"required": False},
         "probe_runs": _AT_LEAST_0, "param_bytes": _AT_LEAST_0,
@@ -108,7 +109,9 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     },
     RunPlacement: {"run": {"enum": ["reference", "load", "cast"]}, "dtype": _ANY_DTYPE, "bytes": _AT_LEAST_0,
                    "detail": ALWAYS},
-    DtypeVerdict: {"dtype": _LOW, "status": {"enum": list(STATUSES)}},
+    DtypeVerdict: {"dtype": _LOW, "status": {"enum": list(STATUSES)},
+                   # Added to precheck.report/1 after it shipped: a report written before it still validates.
+                   "cpu_time_ratio": {"required": False}},
     # A report that compared nothing is not a report: no gate may pass on it.
     Report: {"modules": {"propertyNames": _ANY_DTYPE}, "results": {"minItems": 1}, "notes": ALWAYS, "diagnoses": ALWAYS, "fixes": ALWAYS,
              "headroom": ALWAYS, "drift": ALWAYS},
@@ -128,7 +131,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
     NonFinite: {"step": {"minimum": 1}, "what": {"enum": ["loss", "gradient", "parameter"]}, "parameter": ALWAYS},
     Recommendation: {"mode": {"enum": [*MODES, None]}},
     # precheck.json, the plan `precheck fix` writes and `precheck.load` applies.
-    Plan: {"dtype": _LOW, "strategy": {"enum": ["load", *FIX_STRATEGIES, *QUANTIZED_FIX_STRATEGIES]},
+    Plan: {"dtype": _LOW, "strategy": {"enum": ["load", *FIX_STRATEGIES, *QUANTIZED_FIX_STRATEGIES, *QUANTIZED_SWITCHES]},
            "load": LOAD_SETTINGS},
     StorageResult: {"model_dtype": _ANY_DTYPE, "precision": _PRECISION, "bytes_per_vector": {"minimum": 1},
                     "recall_at_1": _SHARE, "recall_at_10": _SHARE, "recall_at_1_rescored": _SHARE,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..kinds import Kind, cross_encoder_max_length
-from ..report import Environment, ErrorInfo, ModelInfo
+from ..report import Environment, ErrorInfo, ModelInfo, error_info
 
 TRAIN_SCHEMA = "precheck.train/1"
 MODES = ("half", "amp", "bf16", "bf16-amp")
@@ -253,7 +253,7 @@ def train_one_mode(load: Callable[[str], object], kind: Kind, mode: str, low: st
                 result.first_nonfinite = NonFinite(step, "parameter", bad)
                 break
     except Exception as exc:  # noqa: BLE001 - a mode the device cannot train is a result
-        result.error = ErrorInfo(type(exc).__name__, str(exc).strip()[:1000])
+        result.error = error_info(exc)
         return result, None
     result.seconds_per_step = (time.perf_counter() - start) / max(steps_done, 1)
     if device == "cuda":

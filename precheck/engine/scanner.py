@@ -17,7 +17,7 @@ from ..dtypes import is_quantized
 from .moved import item_figures, truncation
 from ..errors import PrecheckError
 from ..options import ScanOptions
-from ..loading.inventory import module_rows
+from ..loading.inventory import check_dtype_reached, module_rows
 from ..loading.load import (
     ResolvedModel,
     check_remote_code,
@@ -132,6 +132,7 @@ class ScanSession:
             def build():
                 model = self.load(dtype)
                 self.modules[dtype] = module_rows(model, dtype, self.options.depth)
+                check_dtype_reached(model, dtype)  # a float32 run is no evidence for float16
                 return model
             return build
 

@@ -42,7 +42,7 @@ def _run_one(session: ScanRun, model):
 
 def _diagnose_error(session: ScanRun, result: ProbeResult) -> Diagnosis:
     if result.error is not None and result.error.type == DtypeNotReached.__name__:
-        found, _ = _with_model(lambda: session.load(result.dtype),
+        found, _ = _with_model(lambda: session.load(result.dtype, check=False),
                                lambda model: wholly_uncast(torch_module(model), result.dtype, result.strategy))
         if found is not None:
             return found

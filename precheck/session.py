@@ -29,8 +29,9 @@ class ScanRun(Protocol):
     storage_rows: list  # --storage: the probe items that are searched
     calibration: Any  # --storage: the float32 outputs of the --calibration texts, or None
 
-    def load(self, dtype: str | None) -> Any:
-        """The model loaded as users load it, in `dtype` (None: float32), buffers repaired."""
+    def load(self, dtype: str | None, check: bool = True) -> Any:
+        """The model loaded as users load it, in `dtype` (None: float32), buffers repaired; with `check`,
+        loading/inventory.py's DtypeNotReached when `dtype` reached none of its parameters."""
 
     def load_reference(self) -> Any:
         """The float32 reference model, placed as the memory plan says."""

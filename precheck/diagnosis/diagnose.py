@@ -11,7 +11,8 @@ from ..dtypes import is_quantized
 from ..kinds import torch_module
 from ..loading.load import release_memory
 from .blocks import block_drift, block_paths, capture_block_io, innermost_worst, overflow_evidence, ranked_with
-from .localise import find_error_module, find_first_nonfinite, is_unsupported_message
+from ..loading.inventory import DtypeNotReached
+from .localise import find_error_module, wholly_uncast, find_first_nonfinite, is_unsupported_message
 from ..report import BlockDrift, Diagnosis, ProbeResult
 from ..session import ScanRun
 
@@ -40,6 +41,11 @@ def _run_one(session: ScanRun, model):
 
 
 def _diagnose_error(session: ScanRun, result: ProbeResult) -> Diagnosis:
+    if result.error is not None and result.error.type == DtypeNotReached.__name__:
+        found, _ = _with_model(lambda: session.load(result.dtype, check=False),
+                               lambda model: wholly_uncast(torch_module(model), result.dtype, result.strategy))
+        if found is not None:
+            return found
     found, load_error = _with_model(
         session.builder(result.dtype, result.strategy),
         lambda model: find_error_module(torch_module(model), lambda: session.run_model(model),

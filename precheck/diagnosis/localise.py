@@ -144,6 +144,19 @@ def find_error_module(net, run, requested: str, strategy: str) -> Diagnosis | No
     return None
 
 
+def wholly_uncast(net, requested: str, strategy: str) -> Diagnosis | None:
+    """The first top-level module whose floating parameters a `requested` load left all in another dtype
+    (loading/inventory.py's DtypeNotReached): torch_dtype does not reach it."""
+    for path, module in net.named_children():
+        params = _floating_param_dtypes(module)
+        if params and requested not in params:
+            detail = (f"{type(module).__name__} at {path} kept {'/'.join(params)} parameters while the model was "
+                      f"loaded in {requested}: torch_dtype does not reach it, so the load is not {requested}")
+            return Diagnosis(requested, strategy, "uncast-module", path, detail,
+                             module_class=type(module).__name__, param_dtypes=params)
+    return None
+
+
 def _classify(net, stack: list[_Frame], requested: str, strategy: str, message: str) -> Diagnosis:
     if not stack:
         return Diagnosis(requested, strategy, "device-unsupported" if is_unsupported_message(message) else "other",

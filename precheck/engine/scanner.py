@@ -17,7 +17,7 @@ from ..dtypes import is_quantized
 from .moved import item_figures, truncation
 from ..errors import PrecheckError
 from ..options import ScanOptions
-from ..loading.inventory import module_rows
+from ..loading.inventory import check_dtype_reached, module_rows
 from ..loading.load import (
     ResolvedModel,
     check_remote_code,
@@ -126,15 +126,19 @@ class ScanSession:
         record_placement(self.memory, model)
         return repaired(model, self.buffer_repair)
 
-    def load(self, dtype: str | None):
-        return repaired(self.source.load(self.device, dtype), self.buffer_repair)
+    def load(self, dtype: str | None, check: bool = True):
+        model = repaired(self.source.load(self.device, dtype), self.buffer_repair)
+        if check and dtype is not None:
+            check_dtype_reached(model, dtype)  # a float32 run is no evidence for float16
+        return model
 
     def builder(self, dtype: str, strategy: str) -> Callable[[], object]:
         """How each scan strategy makes its model: `load` as users do, `cast` = float32 + .to()."""
         if strategy == "load":
             def build():
-                model = self.load(dtype)
-                self.modules[dtype] = module_rows(model, dtype, self.options.depth)
+                model = self.load(dtype, check=False)
+                self.modules[dtype] = module_rows(model, dtype, self.options.depth)  # shown if the check fails
+                check_dtype_reached(model, dtype)
                 return model
             return build
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..engine.compare import compare_scores
 from .figures import ReadsFigures
+from .tokens import token_ids, uncut_lengths
 
 
 def cross_encoder_max_length(model) -> int:
@@ -66,12 +67,10 @@ class CrossEncoderKind(ReadsFigures):
 
     def token_count(self, model, item) -> int:
         limit = cross_encoder_max_length(model)
-        return len(model.tokenizer(item[0], item[1], truncation=True, max_length=limit)["input_ids"])
+        return len(token_ids(model.tokenizer, [item[0]], [item[1]], limit)[0])
 
     def window(self, model) -> int | None:
         return cross_encoder_max_length(model)
 
     def token_lengths(self, model, items: list) -> list[int]:
-        from .embedder import uncut_lengths
-
         return uncut_lengths(model.tokenizer, [q for q, _ in items], [p for _, p in items])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..engine.compare import compare_embeddings
 from .figures import ReadsFigures
+from .tokens import token_ids, uncut_lengths, window_of
 
 
 class Embedder(ReadsFigures):
@@ -31,7 +32,7 @@ class Embedder(ReadsFigures):
     def default_items(self, model) -> list:
         from .texts import builtin_texts
 
-        return builtin_texts(getattr(model, "max_seq_length", None))
+        return builtin_texts(self.window(model))
 
     def read_items(self, path: Path) -> list:
         from .texts import read_texts
@@ -51,21 +52,11 @@ class Embedder(ReadsFigures):
         return compare_embeddings(reference, candidate)
 
     def token_count(self, model, item) -> int:
-        tokens = model.tokenizer(item, truncation=True, max_length=model.max_seq_length)["input_ids"]
-        return len(tokens)
+        return len(token_ids(model.tokenizer, [item], limit=self.window(model))[0])
 
     def window(self, model) -> int | None:
-        return getattr(model, "max_seq_length", None)
+        """max_seq_length; None for a model with no window (a static embedding model's is infinite)."""
+        return window_of(getattr(model, "max_seq_length", None))
 
     def token_lengths(self, model, items: list) -> list[int]:
         return uncut_lengths(model.tokenizer, items)
-
-
-def uncut_lengths(tokenizer, items: list, pairs: list | None = None) -> list[int]:
-    """Token counts, special tokens included, with nothing cut, a batch at a time."""
-    counts: list[int] = []
-    for start in range(0, len(items), 1024):
-        batch = [str(t) for t in items[start:start + 1024]]
-        second = None if pairs is None else [str(t) for t in pairs[start:start + 1024]]
-        counts += [len(ids) for ids in tokenizer(batch, second, truncation=False, verbose=False)["input_ids"]]
-    return counts

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .cross_encoder import CrossEncoderKind
+from .tokens import token_ids, uncut_lengths
 
 
 def _max_length(model) -> int:
@@ -90,15 +91,13 @@ class MultiVectorEncoderKind(CrossEncoderKind):
 
     def token_count(self, model, item) -> int:
         limit = _max_length(model)
-        return max(len(model.tokenizer(text, truncation=True, max_length=limit)["input_ids"]) for text in item)
+        return max(len(ids) for ids in token_ids(model.tokenizer, list(item), limit=limit))
 
     def window(self, model) -> int | None:
         return _max_length(model)
 
     def token_lengths(self, model, items: list) -> list[int]:
         """Queries and passages are encoded apart: an item is as long as its longer side."""
-        from .embedder import uncut_lengths
-
         queries = uncut_lengths(model.tokenizer, [q for q, _ in items])
         passages = uncut_lengths(model.tokenizer, [p for _, p in items])
         return [max(a, b) for a, b in zip(queries, passages)]

@@ -67,8 +67,9 @@ def _long(seed: str, words: int) -> str:
     return " ".join(out[:words])
 
 
-def builtin_texts(max_seq_length: int | None) -> list[str]:
-    words = min(max(int(max_seq_length or 512), 64), MAX_LONG_WORDS)
+def builtin_texts(window: int | None) -> list[str]:
+    """The short texts, then long ones that fill `window` tokens (512 words for a model with none)."""
+    words = min(max(int(window or 512), 64), MAX_LONG_WORDS)
     long_texts = [
         _long(_LONG_PROSE, words),
         _long(_LONG_CODE, words),

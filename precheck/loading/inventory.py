@@ -93,3 +93,22 @@ def module_rows(model, requested: str, depth: int = 1) -> list[ModuleRow]:
 
     walk("", model, 1)
     return rows
+
+
+class DtypeNotReached(Exception):
+    """A load asked for a half precision left every floating parameter as it was (a module that does not
+    take torch_dtype, such as sentence-transformers' StaticEmbedding): its run is not a run of that precision."""
+
+
+def check_dtype_reached(model, requested: str) -> None:
+    """DtypeNotReached when a `requested` load holds floating parameters and none of them in `requested`."""
+    from ..kinds import torch_module
+
+    if requested == "float32" or is_quantized(requested):
+        return
+    floating = [p for p in torch_module(model).parameters() if p.is_floating_point()]
+    if floating and not any(dtype_name(p.dtype) == requested for p in floating):
+        held = "/".join(sorted({dtype_name(p.dtype) for p in floating}))
+        raise DtypeNotReached(f"torch_dtype={requested} reached none of the model's "
+                              f"{sum(p.numel() for p in floating):,} floating parameters: the load leaves "
+                              f"them {held}, so it is not a {requested} model")

@@ -4,11 +4,25 @@ right after the load (--max-seq-length past the config's positions is refused be
 from __future__ import annotations
 
 from ..errors import PrecheckError
+from ..kinds.tokens import window_of
+
+
+def set_window(loaded, model, wanted: int) -> None:
+    """--max-seq-length on the loaded model, as users set it; refused where the model has no window to set
+    (a static embedding model reads every token of a text)."""
+    try:
+        loaded.max_seq_length = wanted
+    except (AttributeError, TypeError):
+        pass
+    if window_of(getattr(loaded, "max_seq_length", None)) is None:
+        raise PrecheckError(f"--max-seq-length {wanted}: {model.name} has no window to set: it reads every token "
+                            "of a text (a static embedding model)", "leave --max-seq-length out")
 
 
 def check_after_load(loaded, model, load) -> None:
-    """What only the loaded model knows: its embedding dimension and its tokenizer's length."""
-    length = getattr(loaded, "max_seq_length", None)
+    """What only the loaded model knows: its embedding dimension and its tokenizer's length (none at all
+    for a model with no window, such as a static embedding model)."""
+    length = window_of(getattr(loaded, "max_seq_length", None))
     if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
         given = "model_max_length" in load.tokenizer_kwargs
         raise PrecheckError(f"{model.name}'s max_seq_length is {length!r}, not a whole number"

@@ -71,12 +71,12 @@ def constructor_kwargs(kind_name: str, load, torch_dtype=None, offload: dict | N
 def after_load(loaded, model, load):
     """What users set on the loaded `model` (a load.ResolvedModel): max_seq_length; a --prompt-name it must have."""
     from ..kinds import kind_for
-    from .limits import check_after_load
+    from .limits import check_after_load, set_window
 
     check_after_load(loaded, model, load)
     if load.max_seq_length is not None and hasattr(loaded, "max_seq_length") and \
             kind_for(model.kind).max_length_argument is None:
-        loaded.max_seq_length = load.max_seq_length
+        set_window(loaded, model, load.max_seq_length)
     if load.prompt_name is not None:
         prompts = getattr(loaded, "prompts", None) or {}
         if load.prompt_name not in prompts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import PrecheckError
+from ..kinds.tokens import token_ids, unknown_id, vocab_size
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
                    "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
@@ -17,9 +18,16 @@ MAX_UNKNOWN_SHARE = 0.5
 
 
 def _embedding_rows(model) -> int | None:
+    """Rows of the word-embedding matrix: a transformers model's input embeddings, or else the first
+    embedding table (a static embedding model's EmbeddingBag)."""
+    from torch import nn
+
     from ..tensors import torch_module
 
+    tables = []
     for module in torch_module(model).modules():
+        if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+            tables.append(module)
         getter = getattr(module, "get_input_embeddings", None)
         if getter is None:
             continue
@@ -27,7 +35,7 @@ def _embedding_rows(model) -> int | None:
             return int(getter().num_embeddings)
         except Exception:  # noqa: BLE001 - a module without word embeddings: look further
             continue
-    return None
+    return int(tables[0].num_embeddings) if tables else None
 
 
 def _texts(items: list) -> list[str]:
@@ -53,21 +61,20 @@ def check_tokenizer(model, items: list, name: str, folder: str) -> None:
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
         return
-    try:
-        vocab = len(tokenizer)
-    except TypeError:
+    vocab = vocab_size(tokenizer)
+    if vocab is None:
         return
     rows = _embedding_rows(model)
     if rows and vocab < MIN_VOCAB_SHARE * rows:
         raise PrecheckError(f"the tokenizer of {name} cannot be the model's: it has {vocab:,} tokens and the "
                             f"word-embedding matrix has {rows:,} rows", _hint(Path(folder)))
-    unknown_id = getattr(tokenizer, "unk_token_id", None)
+    unknown_token = unknown_id(tokenizer)
     texts = _texts(items)[:64]
-    if unknown_id is None or not texts:
+    if unknown_token is None or not texts:
         return
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    ids = token_ids(tokenizer, texts, special_tokens=False)
     total = sum(len(row) for row in ids)
-    unknown = sum(row.count(unknown_id) for row in ids)
+    unknown = sum(row.count(unknown_token) for row in ids)
     if total and unknown > MAX_UNKNOWN_SHARE * total:
         raise PrecheckError(f"the tokenizer of {name} cannot be the model's: {unknown} of {total} probe tokens "
                             "are unknown to it", _hint(Path(folder)))

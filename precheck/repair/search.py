@@ -34,8 +34,13 @@ def _why(kind, result: ProbeResult) -> str:
     return f"{result.status}: {kind.headline(result)}"
 
 
-def _culprit(diagnoses: list[Diagnosis], dtype: str) -> Diagnosis | None:
-    for strategy in ("load", "cast"):
+def _culprit(diagnoses: list[Diagnosis], dtype: str, load: ProbeResult | None = None) -> Diagnosis | None:
+    """The module a keep-fp32 search starts from: the load's, unless that load was not of `dtype` at all
+    (torch_dtype reached none of it: a static embedding model), where the cast shows where `dtype` breaks."""
+    from ..loading.inventory import DtypeNotReached
+
+    not_reached = load is not None and load.error is not None and load.error.type == DtypeNotReached.__name__
+    for strategy in ("cast",) if not_reached else ("load", "cast"):
         for d in diagnoses:
             if d.dtype == dtype and d.strategy == strategy and d.module:
                 return d
@@ -121,7 +126,7 @@ def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: lis
     cast = _find(results, dtype, "cast")
     cast_passes = cast is not None and cast.status == "ok"
     skipped = f"not tried: cast passes with every parameter in {dtype}, which no other fix in {dtype} improves on"
-    culprit = _culprit(diagnoses, dtype)
+    culprit = _culprit(diagnoses, dtype, _find(results, dtype, "load"))
     found: list[Fix] = []
     for strategy in FIX_STRATEGIES:
         if strategy == "cast":

@@ -214,6 +214,8 @@ class ScanOptions:
         values = checked_values({f.name: getattr(self, f.name) for f, _ in scan_fields()}, lambda name: name)
         for name, value in values.items():
             object.__setattr__(self, name, value)
+        if is_model_object(self.model):
+            refuse_quantized(self.dtypes)
 
     @property
     def model_name(self) -> str:
@@ -242,6 +244,18 @@ def refuse_name_only(options: "ScanOptions") -> None:
             raise PrecheckError(f"{f.name} is for a model name or folder; an in-memory "
                                 f"{type(options.model).__name__} is already loaded",
                                 f"leave {f.name} out, or pass the model's name or folder instead")
+
+
+def refuse_quantized(dtypes) -> None:
+    """A quantized precision is made as a model loads (a quantization_config read with its checkpoint):
+    an object has loaded already, so precheck has no way to quantize it, whatever the model."""
+    from .dtypes import is_quantized
+
+    asked = [dtype for dtype in dtypes if is_quantized(dtype)]
+    if asked:
+        raise PrecheckError(f"{', '.join(asked)} asked of an in-memory model: precheck quantizes a model only as "
+                            "it loads it from its files, and an object is loaded already",
+                            "save it with model.save(FOLDER) and scan FOLDER, or ask fp16/bf16 of the object")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The one read of a text input (--texts, --pairs, --data): once, whole, bounded, as UTF-8.
+"""The one read of a text input (--texts, --pairs, --data): once, whole, bounded, as UTF-8 (a BOM dropped).
 
 Once, because a pipe or /dev/stdin gives its text only once; bounded, because /dev/zero or a
 mistaken multi-gigabyte file would otherwise fill memory before precheck could say anything.
@@ -37,8 +37,10 @@ def read_text_input(path: Path, option: str, hint: str) -> str:
         raise PrecheckError(f"{option} file {path} is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB",
                             "give a smaller file: precheck reads at most that much of any input")
     try:
+        # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the first line; left in,
+        # it would make a first JSON Lines object unreadable and a file of them a plain-text probe set.
         # Newlines as open() in text mode reads them, which the readers were written for.
-        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise PrecheckError(f"cannot read {option} file {path}: not UTF-8 ({exc.reason} at byte {exc.start})",
                             hint) from exc

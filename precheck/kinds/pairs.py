@@ -68,20 +68,23 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
     `passage` also taken for `document`), which carries multi-line and empty texts."""
     hint = "give TSV lines 'query<TAB>passage' or JSON Lines objects with query and document (or passage)"
     from ..io.reading import read_text_input
-    from .texts import json_lines
+    from .texts import json_lines, json_text
 
     raw = read_text_input(path, "--pairs", hint)
     objects = json_lines(path, raw, "--pairs", ("query",), suffixes=(".jsonl", ".json"))
     pairs: list[tuple[str, str]] = []
     if objects is not None:
-        for number, item in enumerate(objects, 1):
-            passage = item.get("document", item.get("passage"))
-            if "query" not in item or passage is None:
-                raise PrecheckError(f"--pairs {path}: JSON object {number} has no query and document", hint)
-            pairs.append((str(item["query"]), str(passage)))
+        for number, item in objects:
+            where = f"--pairs {path} line {number}"
+            passage = [key for key in ("document", "passage") if key in item]
+            if len(passage) != 1:
+                raise PrecheckError(f"{where}: " + ("both \"document\" and \"passage\"" if passage
+                                                    else "no \"document\" (or \"passage\")"), hint)
+            pairs.append((json_text(item, "query", where, hint), json_text(item, passage[0], where, hint)))
     else:
-        lines = [line for line in raw.splitlines() if line.strip()]
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(raw.split("\n"), 1):
+            if not line.strip():
+                continue
             fields = line.split("\t")
             if len(fields) != 2:
                 raise PrecheckError(f"--pairs {path} line {number} has {len(fields)} tab-separated fields", hint)

@@ -91,21 +91,42 @@ def _json_object(line: str) -> dict | None:
 
 
 def json_lines(path: Path, raw: str, option: str, fields: tuple[str, ...],
-               suffixes: tuple[str, ...] = (".jsonl",)) -> list[dict] | None:
-    """The non-blank lines of a JSON Lines input as objects, or None for the plain format. A file
-    named with one of `suffixes` is JSON Lines; any other is when every non-blank line is an object
-    holding every one of `fields` (a plain line that merely looks like JSON stays a plain text)."""
+               suffixes: tuple[str, ...] = (".jsonl",)) -> list[tuple[int, dict]] | None:
+    """(line number, object) of each non-blank line of a JSON Lines input, or None for the plain format.
+    A file named with one of `suffixes` is JSON Lines; any other is when every non-blank line is an object
+    (a plain line that merely looks like JSON, among plain lines, stays a plain text). Every line an object
+    but one without `fields[0]`: refused, since neither format reads it as its writer meant."""
     lines = [(number, line) for number, line in enumerate(raw.split("\n"), 1) if line.strip()]
-    objects = [_json_object(line) for _, line in lines]
-    if path.suffix.lower() in suffixes:
-        bad = next((number for (number, _), item in zip(lines, objects) if item is None), None)
+    objects = [(number, _json_object(line)) for number, line in lines]
+    named = path.suffix.lower() in suffixes
+    if named:
+        bad = next((number for number, item in objects if item is None), None)
         if bad is not None:
             raise PrecheckError(f"{option} {path} line {bad} is not a JSON object",
                                 f"give one JSON object per line in a {path.suffix} file")
-        return objects
-    if objects and all(item is not None and all(name in item for name in fields) for item in objects):
-        return objects
-    return None
+    elif not objects or any(item is None for _, item in objects):
+        return None
+    missing = next((number for number, item in objects if fields[0] not in item), None)
+    if missing is not None:
+        raise PrecheckError(f"{option} {path} line {missing}: a JSON object with no \"{fields[0]}\"",
+                            f"give every object a \"{fields[0]}\" (as JSON Lines), or plain lines")
+    return objects
+
+
+def json_text(item: dict, key: str, where: str, hint: str) -> str:
+    """item[key] as a probe text: a string that can be encoded (a JSON escape such as \\ud800 makes a lone
+    surrogate, which no tokenizer takes and no file can hold)."""
+    value = item[key]
+    if not isinstance(value, str):
+        from ..schema.check import describe
+
+        raise PrecheckError(f"{where}: \"{key}\" is {describe(value)}, not a string", hint)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PrecheckError(f"{where}: \"{key}\" holds {value[exc.start]!r}, a lone UTF-16 surrogate that is "
+                            "no character", hint) from exc
+    return value
 
 
 def read_texts(path: Path) -> list[str]:
@@ -117,11 +138,7 @@ def read_texts(path: Path) -> list[str]:
     raw = read_text_input(path, "--texts", hint)
     objects = json_lines(path, raw, "--texts", ("text",))
     if objects is not None:
-        texts = []
-        for number, item in enumerate(objects, 1):
-            if not isinstance(item.get("text"), str):
-                raise PrecheckError(f"--texts {path}: JSON object {number} has no string \"text\"", hint)
-            texts.append(item["text"])
+        texts = [json_text(item, "text", f"--texts {path} line {number}", hint) for number, item in objects]
     else:
         texts = [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
     if len(texts) < 2:

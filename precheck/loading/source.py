@@ -55,6 +55,7 @@ class ObjectSource:
     checks_buffers = False  # its buffers are what the user's model computes with: nothing is reloaded
 
     def __init__(self, obj, resolved: ResolvedModel) -> None:
+        refuse_meta(obj, resolved.name)
         self.obj, self.resolved = obj, resolved
         self.notes: tuple[str, ...] = (f"{resolved.name}: each dtype's model is a {OBJECT_LOAD} (load == cast)",)
 
@@ -114,6 +115,21 @@ class ObjectSource:
         modules = [f"{name}: {type(m).__name__}" for name, m in self.obj.named_children()]
         return {"class_name": type(self.obj).__name__, "modules": modules, "dtype": self.dtype(),
                 "device": self.device(), "weights_from": self.resolved.path}
+
+
+def refuse_meta(obj, name: str) -> None:
+    """Tensors on the meta device have a shape and no values (a model built under init_empty_weights, or
+    loaded with weights offloaded by accelerate): nothing to copy, cast or run, so nothing to check."""
+    from ..errors import PrecheckError
+    from ..kinds import torch_module
+
+    net = torch_module(obj)
+    empty = [path for path, t in [*net.named_parameters(), *net.named_buffers()] if t.device.type == "meta"]
+    if empty:
+        raise PrecheckError(f"{name} has {len(empty)} tensor(s) on the meta device, which hold no values "
+                            f"({', '.join(empty[:3])}{', ...' if len(empty) > 3 else ''})",
+                            "load its weights into memory first (no init_empty_weights, no offloading "
+                            "device_map), or pass the model's name or folder instead")
 
 
 def model_source(options, resolved: ResolvedModel):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
-from .plans import Plan, apply_plan, plan_from_report
+from .plans import Plan, apply_plan, check_kept_modules, plan_from_report, plan_problem
 from ..report import ProbeResult, Report
 
 PLAN_FILE = "precheck.json"
@@ -34,7 +34,11 @@ def read_plan(folder: Path) -> Plan | None:
     problem = first_problem(data, PLAN_FILE_SCHEMA)
     if problem:
         raise PrecheckError(f"{path} is not a precheck plan: {problem}", hint)
-    return Plan.from_dict(data)
+    plan = Plan.from_dict(data)
+    problem = plan_problem(plan)
+    if problem:
+        raise PrecheckError(f"{path} is not a precheck plan for {plan.dtype}: {problem}", hint)
+    return plan
 
 
 def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given: dict | None = None):
@@ -46,6 +50,7 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given:
 
     options = LoadOptions.from_dict({**plan_load_options(plan, model.path), **(given or {})}, trust_remote_code)
     loaded = load_model(model, device, plan.weights_dtype, options, keep_unquantized=plan.keep_unquantized)
+    check_kept_modules(loaded, plan)
     # Buffers the installed transformers left uninitialised, copied from a fresh instance as the scan did.
     if plan.repair_buffers:
         check_repair_buffers(loaded, plan.repair_buffers)
@@ -97,8 +102,13 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
 
     from ..devices import resolve_device
     from ..loading.load import check_remote_code, quiet_libraries, resolve_model
-    from ..options import LoadOptions, api_options
+    from ..options import LoadOptions, api_options, is_model_object
 
+    if is_model_object(name_or_path):
+        raise PrecheckError(f"precheck.load takes a model's name or folder, got an in-memory "
+                            f"{type(name_or_path).__name__}",
+                            "for an object, precheck.fix(model, dtype) returns its fixed copy; or save it with "
+                            "model.save(FOLDER) and precheck.load(FOLDER)")
     if not isinstance(dtype, str):
         raise PrecheckError(f"dtype should be one dtype name such as \"fp16\", got {dtype!r}",
                             "precheck.load returns one model: pass fp16 or bf16")

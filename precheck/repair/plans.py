@@ -75,6 +75,48 @@ class Plan:
                    keep_unquantized=[str(p) for p in data.get("keep_unquantized", [])])
 
 
+def plan_problem(plan: Plan) -> str | None:
+    """What in a plan does not belong to its precision (None: nothing): a strategy that is not one of its
+    fixes, or module lists its strategy would never read. A load of such a plan would give another precision
+    than the plan's, or silently less than it says (repair/apply.py refuses it before loading)."""
+    from ..dtypes import is_quantized
+
+    quantized = is_quantized(plan.dtype)
+    strategies = ("load",) + (QUANTIZED_FIX_STRATEGIES if quantized else FIX_STRATEGIES)
+    if plan.strategy not in strategies:
+        kind = "a quantized precision" if quantized else "a half precision"
+        return f"strategy {plan.strategy!r} is not a fix for {plan.dtype}, {kind} (its strategies: " \
+               f"{', '.join(strategies)})"
+    if SWITCHES.get(plan.strategy) == plan.dtype:
+        return f"strategy {plan.strategy!r} switches {plan.dtype} to itself"
+    if plan.strategy == "bf16-compute" and plan.dtype not in BF16_COMPUTE:
+        return f"strategy 'bf16-compute' is for 4-bit weights computing in float16 ({', '.join(BF16_COMPUTE)}), " \
+               f"not {plan.dtype}"
+    for key, strategy in (("keep_fp32", "keep-fp32"), ("run_low", "keep-fp32"),
+                          ("keep_unquantized", "keep-unquantized")):
+        if getattr(plan, key) and plan.strategy != strategy:
+            return f"{key} is for strategy {strategy!r}; a {plan.strategy!r} plan would ignore it"
+    for key, strategy in (("keep_fp32", "keep-fp32"), ("keep_unquantized", "keep-unquantized")):
+        if plan.strategy == strategy and not getattr(plan, key):
+            return f"strategy {strategy!r} with an empty {key}: it names no module to keep"
+    return None
+
+
+def check_kept_modules(model, plan: Plan) -> None:
+    """Each module the plan's keep_unquantized names is a module of the loaded model's transformers model:
+    a name that matches none leaves every module quantized, which is not the plan that was verified."""
+    from ..diagnosis.quantized import transformers_prefix
+    from ..kinds import torch_module
+
+    if not plan.keep_unquantized:
+        return
+    net = torch_module(model)
+    prefix = transformers_prefix(net)
+    inner = net.get_submodule(prefix) if prefix else net
+    for path in plan.keep_unquantized:
+        _submodule(inner, path, "keep_unquantized")
+
+
 def _run_in(module, inside, outside) -> None:
     """Run `module` in dtype `inside` within a model that runs in `outside`: its parameters and
     inputs cast to `inside`, its outputs back to `outside`, so its neighbours never see the difference."""

@@ -167,6 +167,10 @@ def parse_max_memory(text: str | None) -> dict[str, int]:
         if not sep or key not in ("cpu", "cuda", "mps"):
             raise PrecheckError(f"--max-memory: {part.strip()!r} is not DEVICE=SIZE",
                                 "for example --max-memory cuda=20GiB,cpu=60GiB (devices: cuda, mps, cpu)")
+        if key in budget:
+            # Two budgets for one device: whichever won, the other was silently dropped.
+            raise PrecheckError(f"--max-memory names {key} twice ({text.strip()!r})",
+                                f"give each device one budget, for example --max-memory {key}=20GiB")
         budget[key] = parse_size(size)
     return budget
 

@@ -108,9 +108,28 @@ def progress_display(console, quiet: bool):
 
 
 @contextmanager
+def libraries_silenced():
+    """--quiet: nothing on stderr but errors. The libraries precheck drives (bitsandbytes, torchao,
+    transformers' quantizers) warn through Python's warnings and logging; both are held off for the run
+    and put back after it (the CLI may run inside another program, as the tests run it)."""
+    import logging
+    import warnings
+
+    before = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(before)
+
+
+@contextmanager
 def _display(console, quiet: bool):
     if quiet:
-        yield lambda message: None
+        with libraries_silenced():
+            yield lambda message: None
     elif console.is_terminal:
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                    TimeRemainingColumn)

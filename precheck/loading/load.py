@@ -258,9 +258,8 @@ def quiet_libraries() -> None:
 
     # Set before transformers is imported: it imports torchao when installed (precheck[quant]), whose
     # import logs a warning per CUDA kernel library a CPU machine cannot load, and torch's pytree
-    # logs a deprecation for torchao's enums. Neither is about the model under test.
-    # bitsandbytes logs, at every int8 matmul, that it casts the inputs to float16 (how LLM.int8 computes),
-    # and on a CPU without its kernels package that it falls back: neither is about the model either.
+    # logs a deprecation for torchao's enums; bitsandbytes logs each int8 matmul's cast to float16 and its
+    # CPU kernel fallback. None of it is about the model under test.
     for noisy in ("torchao", "torch.utils._pytree", "bitsandbytes"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     import huggingface_hub

@@ -77,7 +77,9 @@ def _folder_with_plan(tiny_model, folder, plan: dict):
 
 PLANS = [
     ({"dtype": "int8", "strategy": "cast"}, "int8", "strategy 'cast' is not a fix for int8"),
-    ({"dtype": "int8", "strategy": "fp16"}, "int8", "strategy 'fp16' is not a fix for int8"),
+    ({"dtype": "int8", "strategy": "autocast"}, "int8", "strategy 'autocast' is not a fix for int8"),
+    ({"dtype": "int8", "strategy": "int8"}, "int8", "switches int8 to itself"),
+    ({"dtype": "float16", "strategy": "nf4"}, "fp16", "strategy 'nf4' is not a fix for float16"),
     ({"dtype": "int8", "strategy": "keep-fp32", "keep_fp32": ["0.auto_model.encoder"]}, "int8",
      "strategy 'keep-fp32' is not a fix for int8"),
     ({"dtype": "float16", "strategy": "keep-unquantized", "keep_unquantized": ["encoder"]}, "fp16",
@@ -109,6 +111,15 @@ def test_a_plan_for_another_precision_that_is_malformed_is_refused_all_the_same(
     # Read before precheck.load decides whether it is the plan asked for: a broken document is never half-used.
     folder = _folder_with_plan(tiny_model, tmp_path / "model", {"dtype": "int8", "strategy": "cast"})
     refused(lambda: precheck.load(str(folder), dtype="fp16", scan=False), "not a fix for int8")
+
+
+def test_a_quantized_plan_that_switches_to_a_smaller_passing_precision_loads_that_precision(tiny_model, tmp_path):
+    # The switch precheck's own search may recommend (docs/quantization.md): the load says what it gives.
+    import torch
+
+    folder = _folder_with_plan(tiny_model, tmp_path / "model", {"dtype": "int8", "strategy": "fp16"})
+    model = precheck.load(str(folder), dtype="int8", scan=False)
+    assert {p.dtype for p in model.parameters()} == {torch.float16}
 
 
 def test_a_keep_unquantized_module_the_model_lacks_is_refused_not_quantized_away(tiny_model, tmp_path):

@@ -79,15 +79,16 @@ def plan_problem(plan: Plan) -> str | None:
     """What in a plan does not belong to its precision (None: nothing): a strategy that is not one of its
     fixes, or module lists its strategy would never read. A load of such a plan would give another precision
     than the plan's, or silently less than it says (repair/apply.py refuses it before loading)."""
-    from ..dtypes import is_quantized
-
     quantized = is_quantized(plan.dtype)
-    strategies = ("load",) + (QUANTIZED_FIX_STRATEGIES if quantized else FIX_STRATEGIES)
+    # A quantized precision's fixes load it (bf16-compute, keep-unquantized) or switch to a smaller passing
+    # precision; cast, autocast and keep-fp32 act on float32 weights, which a quantized plan never has.
+    strategies = ("load",) + ((*QUANTIZED_FIX_STRATEGIES, *SWITCHES, *QUANTIZED_SWITCHES) if quantized
+                              else FIX_STRATEGIES)
     if plan.strategy not in strategies:
         kind = "a quantized precision" if quantized else "a half precision"
         return f"strategy {plan.strategy!r} is not a fix for {plan.dtype}, {kind} (its strategies: " \
-               f"{', '.join(strategies)})"
-    if SWITCHES.get(plan.strategy) == plan.dtype:
+               f"{', '.join(s for s in strategies if s != plan.dtype)})"
+    if {**SWITCHES, **QUANTIZED_SWITCHES}.get(plan.strategy) == plan.dtype:
         return f"strategy {plan.strategy!r} switches {plan.dtype} to itself"
     if plan.strategy == "bf16-compute" and plan.dtype not in BF16_COMPUTE:
         return f"strategy 'bf16-compute' is for 4-bit weights computing in float16 ({', '.join(BF16_COMPUTE)}), " \

@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .cache_key import cache_folder, cache_key, switched_off  # noqa: F401 - the cache's one front
+from .cache_key import cache_folder
 
 def entry_folder(key: dict) -> Path:
     name = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(), digest_size=16).hexdigest()
@@ -150,13 +150,10 @@ def as_cached(session, reference, fingerprint: str) -> Cached:
                   session.token_lengths, session.window)
 
 
-def disagreement(session, cached: Cached, model) -> str:
+def disagreement(session, cached: Cached, model, fingerprint: str | None) -> str:
     """Why the entry is not the reference of the model in hand ("" when it is): the float32 model's
-    weights, or the probe items it would run, differ from those the entry was made of."""
-    from ..kinds import torch_module
-    from ..loading.fingerprint import model_fingerprint
-
-    if model_fingerprint(torch_module(model)) != cached.fingerprint:
+    weights (its fingerprint), or the probe items it would run, differ from those the entry was made of."""
+    if fingerprint != cached.fingerprint:
         return "the float32 model's weights are not those it was made from"
     items = session.items or session.kind.default_items(model)
     if list(items) != list(cached.items):
@@ -168,6 +165,9 @@ def reuse(session) -> tuple[object, object]:
     """(the report's Reference from the cache, None), the session filled as the reference run fills it;
     or (None, the float32 model loaded to check the entry, or None) when there is no usable entry, with a
     note when one was there but could not be used: the caller computes the reference with that model."""
+    from ..kinds import torch_module
+    from ..loading.fingerprint import model_fingerprint
+
     cached, why = read_entry(session.cache_key)
     where = entry_folder(session.cache_key)
     model = None
@@ -176,7 +176,10 @@ def reuse(session) -> tuple[object, object]:
         # said, a reference made of other weights or other probe items is a miss.
         session.progress("loading float32 reference (to check the cached one against it)")
         model = session.load_reference()
-        why = disagreement(session, cached, model)
+        fingerprint = model_fingerprint(torch_module(model))
+        why = disagreement(session, cached, model, fingerprint)
+        if why:  # the reference is computed with this model: its fingerprint is the one a new entry keeps
+            session.cache_fingerprint = fingerprint
     if why:
         session.notes.append(f"the cached float32 reference in {where} was not used ({why}); it was computed again")
     if cached is None or why:

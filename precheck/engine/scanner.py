@@ -176,7 +176,8 @@ class ScanSession:
         keep(self)
 
     def run_reference(self) -> Reference:
-        from .reference_cache import cache_key, reuse, switched_off
+        from .cache_key import cache_key, switched_off
+        from .reference_cache import reuse
 
         if not switched_off(self.options):
             self.cache_key = cache_key(self)
@@ -196,7 +197,9 @@ class ScanSession:
             model = self.load_reference()
         buffers = check_reference(self, model) if self.source.checks_buffers else None
         self.reference_sums = weight_sums(torch_module(model))
-        if self.cache_key is not None:  # what a later run's float32 load is held against (reference_cache.reuse)
+        if self.cache_key is not None and self.cache_fingerprint is None:
+            # What a later run's float32 load is held against (reference_cache.reuse, which took it already
+            # when it loaded this model to check an entry).
             self.cache_fingerprint = model_fingerprint(torch_module(model))
         self.attention = attention_implementations(torch_module(model))
         self.modules["float32"] = module_rows(model, "float32", self.options.depth)

@@ -226,3 +226,28 @@ def test_precheck_load_of_a_changed_folder_after_its_scan_scans_afresh(cache_on,
     model = precheck.load(str(model_copy), dtype="fp16", device="cpu", texts_file=tiny_texts)
     embeddings = model.encode(["how do I reset my password?"], convert_to_tensor=True)
     assert bool(embeddings.isfinite().all())  # the plan found for the new weights runs, where plain float16 is NaN
+
+
+@pytest.fixture()
+def mpnet_copy(tmp_path, request) -> Path:
+    """An architecture the cache was not written around (MPNet: relative attention, its own layer names)."""
+    from load_option_models import build_tiny_mpnet
+
+    folder = build_tiny_mpnet(tmp_path / "mpnet")
+    (folder / "README.md").write_text(f"# {request.node.nodeid}\n", encoding="utf-8")
+    return folder
+
+
+def test_an_mpnet_folder_rewritten_in_place_and_its_object_changed_get_the_fresh_verdict(cache_on, mpnet_copy,
+                                                                                       tiny_texts):
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(mpnet_copy), device="cpu")
+    assert api_scan(model, tiny_texts).verdict.passed
+    cache_models.overflow_object_in_place(model)
+    assert not api_scan(model, tiny_texts).verdict.passed
+    assert scan(mpnet_copy, tiny_texts)[0] == 0
+    cache_models.overflow_weights_in_place(mpnet_copy)
+    after = scan(mpnet_copy, tiny_texts)
+    assert after[0] == 1
+    assert_fresh(after, mpnet_copy, tiny_texts)

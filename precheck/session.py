@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from .report import ProbeResult
+from .data.report import ProbeResult
 
 if TYPE_CHECKING:  # names for the type hints only: the engine's modules import this one
     from .kinds.protocol import Kind

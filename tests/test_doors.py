@@ -10,7 +10,7 @@ import pytest
 import precheck
 from conftest import invoke
 from precheck.options import LoadOptions, option_of
-from precheck.repair.plans import Plan
+from precheck.data.plan import Plan
 from test_bad_input import assert_one_line_error
 
 BAD_VALUES = [

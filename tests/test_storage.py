@@ -31,7 +31,7 @@ def _row(report, model_dtype, precision):
 def test_scan_storage_report_matches_the_schema(tiny_storage_scan):
     import jsonschema
 
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     run, report = tiny_storage_scan
     assert run.exit_code == 0

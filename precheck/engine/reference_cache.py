@@ -49,9 +49,9 @@ def _entry_problem(meta) -> str | None:
     a string where a list of notes belongs ...), checked against the report's own types: None when sound."""
     from typing import Optional, Union
 
-    from ..report import Headroom, ModuleRow, Reference
-    from ..schema import schema_of
-    from ..schema.check import first_problem
+    from ..data.report import Headroom, ModuleRow, Reference
+    from ..data.schema import schema_of
+    from ..data.schema.check import first_problem
 
     item = Union[str, list[str]]
     expected = {"items": list[item], "reference": Reference, "modules": list[ModuleRow],
@@ -89,7 +89,7 @@ def read_entry(key: dict) -> tuple[Cached | None, str]:
         if outputs.dtype != torch.float32 or list(outputs.shape) != expected["shape"] \
                 or _tensor_digest(outputs) != expected["digest"] or len(meta["items"]) != outputs.shape[0]:
             return None, "its outputs do not match their recorded shape, dtype or digest"
-        from ..report import BufferCheck, Headroom, ModuleRow, Reference
+        from ..data.report import BufferCheck, Headroom, ModuleRow, Reference
 
         # Built here, inside the guard: an entry whose fields do not make the report's objects is not used.
         fields = dict(meta["reference"])

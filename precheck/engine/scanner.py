@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from .compare import nonfinite_rows
+from ..compare.dense import nonfinite_rows
 from ..dtypes import is_quantized
 from .moved import item_figures, truncation
 from ..errors import PrecheckError
@@ -38,16 +38,8 @@ from .verdict import classify, compared_nothing, gates_used, judge, thresholds
 from ..loading.memory_plan import plan_memory
 from ..kinds import kind_for, torch_module
 from ..tensors import param_bytes
-from ..report import (
-    Environment,
-    ErrorInfo,
-    ModelInfo,
-    ProbeResult,
-    Reference,
-    Report,
-    Settings,
-    Verdict,
-    error_info,
+from ..data.report import (
+    Environment, ErrorInfo, ModelInfo, ProbeResult, Reference, Report, Settings, Verdict, error_info,
 )
 
 STRATEGIES = ("load", "cast")
@@ -382,7 +374,7 @@ def scan_device(options: ScanOptions, object_device: str | None) -> str:
 
 
 def in_memory_info(session: ScanSession):
-    from ..report import InMemoryModel
+    from ..data.report import InMemoryModel
 
     described = getattr(session.source, "described", None)
     return InMemoryModel(**described()) if described is not None else None
@@ -466,5 +458,6 @@ def _scan(session: ScanSession, options: ScanOptions) -> tuple[Report, ScanSessi
     if session.evaluation is not None:
         from ..evaluation.measure import add_evaluation
 
-        add_evaluation(report, session)  # and the --max-metric-drop gate, judged again with the rest
+        add_evaluation(report, session)
+        report.verdict = judge(report)  # the --max-metric-drop gate joins the rest
     return report, session

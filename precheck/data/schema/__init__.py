@@ -1,7 +1,7 @@
 """JSON Schemas of precheck's documents, derived from the dataclasses that write them.
 
 A field's schema comes from its type hint; CONSTRAINTS adds only what a hint cannot say.
-docs/schemas/*.schema.json publish these dicts (schema_files.py regenerates them).
+docs/schemas/*.schema.json publish these dicts (files.py regenerates them).
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from .ci import CI_REPORT_SCHEMA
 from . import PUBLISHED
 
-PUBLISHED_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+PUBLISHED_DIR = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 
 
 def published() -> dict[str, dict]:

@@ -1,5 +1,5 @@
 """What diagnosis, repair and the storage step may ask of a scan in progress: a typed interface
-(a Protocol) over engine/scanner.py's ScanSession, so that they depend on these members, not on it.
+(a Protocol) over engine/scan_session.py's ScanSession, so that they depend on these members, not on it.
 """
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ class PrecheckCallback(TrainerCallback):
         """The probe items of this check: the ones given, if the model's kind takes them, else the built-in set."""
         from .errors import PrecheckError
         from .kinds import kind_for
-        from .loading.load import resolve_object
+        from .loading.resolve import resolve_object
 
         resolved = resolve_object(model)
         takes = kind_for(resolved.kind).probe_option

@@ -9,7 +9,7 @@ from .data.report import ProbeResult
 
 if TYPE_CHECKING:  # names for the type hints only: the engine's modules import this one
     from .kinds.protocol import Kind
-    from .loading.load import ResolvedModel
+    from .loading.resolve import ResolvedModel
     from .options import ScanOptions
 
 

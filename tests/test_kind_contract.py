@@ -11,7 +11,7 @@ from precheck.kinds import KINDS, Kind
 PACKAGE_ROOT = Path(precheck.__file__).parent
 # The one place a kind is detected (from the model's config files): it spells no name, but may take
 # the kinds' own names (kinds.EMBEDDER, ...) to say which it found.
-DETECTION = {"loading/load.py"}
+DETECTION = {"loading/resolve.py"}
 NAME_CONSTANTS = {"EMBEDDER", "CROSS_ENCODER", "SPARSE_ENCODER", "MULTI_VECTOR_ENCODER"}
 
 

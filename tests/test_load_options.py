@@ -42,7 +42,8 @@ def reference(model, texts_file, **load) -> torch.Tensor:
 
 
 def loaded(model, **load):
-    from precheck.loading.load import load_model, resolve_model
+    from precheck.loading.load import load_model
+    from precheck.loading.resolve import resolve_model
     from precheck.options import LoadOptions
 
     return load_model(resolve_model(str(model)), "cpu", None, LoadOptions(**load))

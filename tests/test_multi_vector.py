@@ -100,7 +100,7 @@ def test_scan_multi_vector_refuses_storage_in_one_line(multi_vector_scan):
     {"config.json": {"architectures": ["HF_ColBERT"], "model_type": "bert"}},
 ], ids=["pylate", "stanford"])
 def test_colbert_checkpoints_are_detected_as_multi_vector_encoders(tmp_path, files):
-    from precheck.loading.load import inspect_folder
+    from precheck.loading.resolve import inspect_folder
 
     for name, content in files.items():
         (tmp_path / name).write_text(json.dumps(content), encoding="utf-8")

@@ -177,7 +177,8 @@ def test_scan_model_path_with_rich_markup_renders_and_writes_json(tmp_path, tiny
 
 def test_write_file_without_force_loses_to_a_file_created_meanwhile(tmp_path):
     from precheck.errors import PrecheckError
-    from precheck.io.outputs import Output, check_outputs, write_file
+    from precheck.io.output_checks import Output, check_outputs
+    from precheck.io.outputs import write_file
 
     target = tmp_path / "r.json"
     check_outputs([Output("--json", target)], force=False)
@@ -229,7 +230,7 @@ def test_ci_relative_model_name_is_resolved_against_the_config_folder(tmp_path, 
 def test_scan_probe_with_nothing_finite_in_float32_is_never_ok(tiny_model):
     import torch
 
-    from precheck.loading.load import resolve_model
+    from precheck.loading.resolve import resolve_model
     from precheck.data.report import Reference
     from precheck.engine.reference import Float32Reference
     from precheck.engine.scanner import ScanOptions, ScanSession

@@ -146,7 +146,7 @@ def test_fix_writes_float16_weights_for_a_load_plan_and_records_the_absolute_sou
 def test_fix_provenance_names_a_cached_hub_model_by_its_id_and_snapshot_revision(tmp_path):
     from types import SimpleNamespace
 
-    from precheck.loading.load import ResolvedModel
+    from precheck.loading.resolve import ResolvedModel
     from precheck.workflow.fix import provenance
 
     snapshot = tmp_path / "hub" / "models--org--name" / "snapshots" / "0123abcd"

@@ -7,14 +7,14 @@ import signal
 
 import pytest
 
-from precheck.io import outputs
+from precheck.io import outputs, signals
 
 
 @pytest.fixture
 def a_swallowed_signal():
-    outputs.note_signal(signal.SIGINT)
+    signals.note_signal(signal.SIGINT)
     yield
-    outputs._SIGNALS_SEEN.clear()
+    signals._SIGNALS_SEEN.clear()
 
 
 def test_a_report_is_not_written_after_a_swallowed_signal(a_swallowed_signal, tmp_path):

@@ -70,7 +70,7 @@ def main() -> None:
             code = done.code
         if not flush_streams():  # stdout closed under us (`| head`): never a traceback, never the "fails" code
             code = EXIT_CANNOT_RUN
-        from ..io.outputs import signal_seen
+        from ..io.signals import signal_seen
 
         if signal_seen() is not None and code in (0, 1):
             # A signal whose exception something swallowed on its way up: the run did not finish as asked.

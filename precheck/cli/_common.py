@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..io.inputs import Input, model_inputs, option_inputs  # noqa: F401 - shared by the commands
-from ..io.outputs import Output, check_outputs, goes_to_stdout, write_file  # noqa: F401 - shared by the commands
+from ..io.output_checks import Output, check_outputs, goes_to_stdout  # noqa: F401 - shared by the commands
+from ..io.outputs import write_file
 from ._progress import progress_display
 
 # The scan options (dtype, device, thresholds, loading, memory) come from precheck/options.py

@@ -17,7 +17,8 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import PrecheckError
-from ..io.outputs import HELD_SIGNALS, left_behind, note_signal
+from ..io.signals import HELD_SIGNALS, note_signal
+from ..io.outputs import left_behind
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2
 

@@ -70,7 +70,7 @@ def _duration(seconds: float) -> str:
 
 
 def _stop_if_signalled() -> None:
-    from ..io.outputs import signal_seen
+    from ..io.signals import signal_seen
 
     if signal_seen() is not None:
         # A signal whose exception was swallowed on its way up (Python ignores one raised inside an

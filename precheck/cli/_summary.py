@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import PrecheckError
-from ..io.outputs import Output, append_file, same_file
+from ..io.output_checks import Output, same_file
+from ..io.outputs import append_file
 
 
 def summary_output(path: str | None) -> Output:

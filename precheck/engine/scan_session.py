@@ -12,7 +12,8 @@ from .reference import Float32Reference, compute_reference
 from ..errors import PrecheckError
 from ..options import ScanOptions
 from ..loading.inventory import check_dtype_reached, module_rows
-from ..loading.load import ResolvedModel, release_memory
+from ..loading.resolve import ResolvedModel
+from ..loading.load import release_memory
 from ..loading.source import model_source
 from ..loading.fingerprint import model_fingerprint
 from ..diagnosis.reference_check import repaired

@@ -15,7 +15,8 @@ from .scan_session import QUANTIZED_STRATEGIES, STRATEGIES, Progress, ScanSessio
 from .reference import probe_file
 from ..errors import PrecheckError
 from ..options import ScanOptions
-from ..loading.load import check_remote_code, quiet_libraries, resolve_model, resolve_object
+from ..loading.resolve import check_remote_code, resolve_model, resolve_object
+from ..loading.load import quiet_libraries
 from ..devices import device_supports, resolve_device
 from .storage_scan import add_storage, check_storage_options
 from .verdict import gates_used, judge

@@ -1,6 +1,6 @@
 """Every path a command reads, gathered before any work (without loading or downloading anything).
 
-No output may be, contain or lie inside one of them: outputs.check_outputs refuses it, whatever
+No output may be, contain or lie inside one of them: output_checks.check_outputs refuses it, whatever
 --force says. The files themselves are read once, bounded, by reading.read_text_input.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _linked_files(folder: Path, depth: int = 3) -> list[Path]:
 def model_inputs(name: str | None, label: str = "model folder") -> list[Input]:
     """Every place MODEL may be read from, found without loading or downloading anything: the
     local folder, the hub cache's repo folder (snapshots and blobs), the embedded default."""
-    from ..loading.load import DEFAULT_MODEL, _DEFAULT_ALIASES, _HUB_ID, _cached_snapshot, _embedded_default
+    from ..loading.resolve import DEFAULT_ALIASES, DEFAULT_MODEL, HUB_ID, _cached_snapshot, _embedded_default
 
     text = (name or "").strip()
     if not text:
@@ -52,8 +52,8 @@ def model_inputs(name: str | None, label: str = "model folder") -> list[Input]:
             folders.append(Input(label, local))
     except OSError:  # a name too long to be a path: resolving MODEL says so
         return []
-    if not folders and _HUB_ID.match(text) and not text.startswith((".", "/", "~")):
-        repo_id = DEFAULT_MODEL if text.lower() in _DEFAULT_ALIASES else text
+    if not folders and HUB_ID.match(text) and not text.startswith((".", "/", "~")):
+        repo_id = DEFAULT_MODEL if text.lower() in DEFAULT_ALIASES else text
         folders.append(Input(f"Hugging Face cache of {repo_id}", _hub_repo_folder(repo_id)))
         snapshot = _cached_snapshot(repo_id)
         if snapshot:

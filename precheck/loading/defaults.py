@@ -54,7 +54,7 @@ def _transformer_config(model_path: str) -> tuple[Path | None, dict]:
     """The pipeline Transformer's folder and config.json ({} when there is none to read)."""
     folder = Path(model_path)
     if not folder.is_dir():
-        from .load import _cached_snapshot
+        from .resolve import _cached_snapshot
 
         cached = _cached_snapshot(model_path)
         if not cached:

@@ -210,7 +210,7 @@ def record_placement(plan: MemoryPlan | None, model) -> None:
 def plan_scan(options) -> tuple[object, MemoryPlan]:
     """(resolved model, plan) for ScanOptions, with nothing loaded: what `scan --plan-only` shows."""
     from ..devices import resolve_device
-    from .load import resolve_model
+    from .resolve import resolve_model
 
     model = resolve_model(options.model, options.kind, options.revision)
     device = resolve_device(options.device)

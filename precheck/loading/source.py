@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
 
-from .load import ResolvedModel
+from .resolve import ResolvedModel
 
 # How the `load` strategy makes an object's model: no checkpoint to read again, so the object is
 # copied and cast, as `cast` does; the scan then finds the same weights and reports `same_as: load`.

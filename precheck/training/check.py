@@ -10,13 +10,8 @@ from typing import Callable
 from ..errors import PrecheckError
 from ..kinds import KINDS, Kind, kind_for, torch_module
 from ..loading.fingerprint import attention_implementations
-from ..loading.load import (
-    check_remote_code,
-    load_model,
-    quiet_libraries,
-    release_memory,
-    resolve_model,
-)
+from ..loading.resolve import check_remote_code, resolve_model
+from ..loading.load import load_model, quiet_libraries, release_memory
 from ..devices import device_supports, resolve_device
 from ..data.report import ErrorInfo, ModelInfo
 from .judge import judge, judge_reference

@@ -101,7 +101,8 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     from dataclasses import fields
 
     from ..devices import resolve_device
-    from ..loading.load import check_remote_code, quiet_libraries, resolve_model
+    from ..loading.resolve import check_remote_code, resolve_model
+    from ..loading.load import quiet_libraries
     from ..options import LoadOptions, api_options, is_model_object
 
     if is_model_object(name_or_path):
@@ -187,7 +188,7 @@ def scan_for_plan(name_or_path: str, wanted: str, device: str, trust_remote_code
 
 
 def check_out_dir(out: Path, force: bool) -> None:
-    from ..io.outputs import Output, check_outputs
+    from ..io.output_checks import Output, check_outputs
 
     check_outputs([Output("--out", out, folder=True)], force)
 
@@ -197,8 +198,8 @@ def check_fix_paths(model: str, kind: str, out: Path, force: bool, json_path: st
     """Everything about fix's paths that can be known before the scan; returns the model's folder.
     --out overlapping anything fix reads (the model first) is refused, whatever --force says."""
     from ..io.inputs import Input, model_inputs
-    from ..loading.load import resolve_model
-    from ..io.outputs import Output, check_outputs
+    from ..loading.resolve import resolve_model
+    from ..io.output_checks import Output, check_outputs
 
     source = Path(resolve_model(model, kind, revision).path)
     if not source.is_dir():
@@ -230,7 +231,8 @@ def write_weights_in(staging: Path, session, plan: Plan, options) -> str:
     stay float32), so a server reads half the bytes. Returns the dtype the weight files hold."""
     import tempfile
 
-    from ..loading.load import load_model, release_memory, resolve_model
+    from ..loading.load import load_model, release_memory
+    from ..loading.resolve import resolve_model
 
     dtype = plan.weights_dtype
     if dtype not in ("float16", "bfloat16") or plan.repair_buffers:
@@ -259,7 +261,7 @@ def write_fixed_model(options, out: Path, force: bool, progress) -> FixOutcome:
     """Scan one dtype, take its plan, build model + precheck.json in a folder beside `out`,
     reload and verify it there, then rename it into place: an interrupt or a failure at any
     step leaves `out` as it was."""
-    from ..loading.load import resolve_model
+    from ..loading.resolve import resolve_model
     from ..io.outputs import modes_as_source, publish_folder, staged_folder
     from ..io.inputs import option_inputs
     from ..engine.scanner import scan_with_session

@@ -2,12 +2,13 @@
 
 `precheck.scan(model, ...)` returns the Report that `precheck scan` renders;
 `precheck.load(model, dtype="fp16")` returns a SentenceTransformer with its fix applied;
-`precheck.fix(model, "fp16")` returns a fixed copy of a name or a loaded model, and its plan.
+`precheck.fix(model, "fp16")` returns a fixed copy of a name or a loaded model, and its plan;
+`precheck.ci()` and `precheck.merge(reports)` gate a project as `precheck ci` and `precheck merge` do.
 Imports of torch and sentence-transformers wait until a function needs them.
 """
 from __future__ import annotations
 
-__all__ = ["scan", "load", "fix", "PrecheckError"]
+__all__ = ["scan", "load", "fix", "ci", "merge", "PrecheckError"]
 
 from .data.version import __version__  # noqa: F401  (precheck.__version__)
 from .errors import PrecheckError
@@ -46,3 +47,19 @@ def fix(model, dtype: str = "fp16", device: str = "auto", **options):
     from .workflow.fix import fixed_copy
 
     return fixed_copy(model, dtype, device, **options)
+
+
+def ci(config=None, update_baseline: bool = False, shard: str | None = None, **options):
+    """Scan every model of the project config and gate on the lot, as `precheck ci` does; returns the CiRun
+    (its `exit_code` is the command's, `to_json()` its --json). config: precheck.toml or pyproject.toml
+    (default: looked for from the current folder); options: those `precheck ci` takes on its command line."""
+    from .workflow.ci import ci as run
+
+    return run(config, update_baseline, shard, **options)
+
+
+def merge(reports, config=None, update_baseline: bool = False):
+    """The shard reports of a `precheck ci --shard K/N` matrix as one gate, as `precheck merge` does."""
+    from .workflow.ci import merge as run
+
+    return run(reports, config, update_baseline)

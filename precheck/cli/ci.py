@@ -86,36 +86,25 @@ def ci(
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
-        from ..gate.shard import parse_shard
         from ..options import checked_cli_values
+        from ..workflow.ci import run_ci, start_ci
 
         # Every option is checked before anything else, whatever the mode (an empty shard, --plan-only).
         overrides = checked_cli_values(options)
         if plan_only and update_baseline:
             raise PrecheckError("--update-baseline with --plan-only would record nothing: --plan-only loads no model",
                                 "drop one of them")
-        if shard is not None:
-            parse_shard(shard)
-        from ..gate.baseline import read_baseline
-        from ..gate.ci import run_ci
-        from ..gate.config import load_config
-        from ..gate.shard import run_ci_shard
-
-        settings = load_config(config, Path.cwd())
+        settings = start_ci(config, update_baseline, shard)
         page = html_page(html, settings)
         check_gate_paths(settings, update_baseline, [Output("--json", json_path), Output("--junit", junit),
                                                      summary_output(summary), page], force)
-        if not update_baseline:
-            read_baseline(settings.baseline)  # a malformed baseline stops precheck before any scan
         if plan_only:
             show_ci_memory_plans(settings, shard, overrides, json_path, quiet, force)
             raise typer.Exit(EXIT_PASS)
-        if shard is not None:
-            def work(progress):
-                return run_ci_shard(settings, shard, update_baseline, progress, overrides)
-        else:
-            def work(progress):
-                return run_ci(settings, update_baseline, progress, overrides)
+
+        def work(progress):
+            return run_ci(settings, update_baseline, shard, overrides, progress)
+
         run = run_and_report(json_path, quiet, work, gate_view(json_path, junit, summary, page.path), force,
                              gate_files(junit, page), also=(summary,))
         from ..formats.markdown import MARKDOWN

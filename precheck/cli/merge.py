@@ -38,16 +38,10 @@ def merge(
 ) -> None:
     """Combine shard reports into one gate: the ci summary, JSON, JUnit and baselines; exit 0/1/2 as ci."""
     with error_boundary(debug_wanted(debug)):
-        from ..errors import ConfigNotFound
-        from ..gate.config import load_config
         from ..gate.merge import merge_reports
+        from ..workflow.ci import start_merge
 
-        try:
-            settings = load_config(config, Path.cwd())
-        except ConfigNotFound:
-            if config is not None or update_baseline:
-                raise
-            settings = None  # no project config here: the shards' own baseline checks stand
+        settings = start_merge(config, update_baseline)
         # Two outputs at one path or stream, or an output over a shard report, the config or the
         # baseline: refused before any work, whatever --force says.
         page = html_page(html, settings)

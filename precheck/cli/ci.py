@@ -87,10 +87,10 @@ def ci(
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
         from ..gate.shard import parse_shard
-        from ..options import checked_cli_values
+        from ..resolve import COMMAND_LINE, resolve
 
         # Every option is checked before anything else, whatever the mode (an empty shard, --plan-only).
-        overrides = checked_cli_values(options)
+        overrides = resolve(options, COMMAND_LINE)
         if plan_only and update_baseline:
             raise PrecheckError("--update-baseline with --plan-only would record nothing: --plan-only loads no model",
                                 "drop one of them")

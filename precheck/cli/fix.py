@@ -40,10 +40,10 @@ def fix(
     """Apply the recommended fix: write MODEL + a precheck.json plan to --out, reload it and verify it."""
     with error_boundary(debug_wanted(debug)):
         from ..dtypes import parse_low_dtype
-        from ..options import scan_options
+        from ..resolve import scan_options
 
         wanted = parse_low_dtype(dtype)
-        checked = scan_options(model, options, dtypes=(wanted,))
+        checked = scan_options(model, {**options, "dtypes": [wanted]})
         from ..repair.apply import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome
 

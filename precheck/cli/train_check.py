@@ -53,7 +53,7 @@ def train_check(
     """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite and learns as float32 does."""
     with error_boundary(debug_wanted(debug)):
         from ..dtypes import parse_low_dtype
-        from ..options import scan_options
+        from ..resolve import scan_options
 
         wanted = parse_low_dtype(dtype, quantized=False)
         checked = scan_options(model, options)

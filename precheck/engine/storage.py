@@ -25,11 +25,6 @@ HOLD_APART = 4
 CORPUS_FILE = Path(__file__).parent.parent / "data" / "storage_corpus.txt"
 
 
-def check_min_recall(value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise PrecheckError(f"--min-recall must be in [0, 1], got {value}")
-
-
 def builtin_corpus() -> list[str]:
     return [line for line in CORPUS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 

@@ -16,7 +16,7 @@ from .. import __version__
 from ..errors import PrecheckError
 from ..report import Report
 from ..schema.check import first_problem
-from .baseline import Regression, read_baseline
+from .baseline import FIGURES, Regression, read_baseline
 from .ci import CiRun, ModelRun, gate
 from .ci_schema import CI_REPORT_SCHEMA
 from .config import CiConfig, ModelConfig
@@ -25,7 +25,7 @@ from .one_run import check_against_config, check_one_run, check_report_settings
 _PASS_CI_JSON = "pass the files `precheck ci --json` wrote"
 # Figures a scan writes together (the verdict's summary states them together).
 _TOGETHER = {"spearman": ("max_abs_diff",), "topk_overlap": ("active_dims", "active_dims_change")}
-_REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman", "eval_metric")
+_REGRESSION_FIGURES = tuple(FIGURES)
 
 
 def read_shard_report(path: Path) -> dict:

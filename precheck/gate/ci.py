@@ -24,7 +24,11 @@ class ModelRun:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and self.report.verdict.passed and not self.regressions
+        """Every gate case passes (engine/verdict.py gate_cases: the verdict, and no regression): the one
+        per-dtype outcome that JUnit, HTML, Markdown and the terminal read."""
+        from ..engine.verdict import gate_cases
+
+        return self.error is None and all(case.passed for case in gate_cases(self.report, self.regressions))
 
 
 @dataclass

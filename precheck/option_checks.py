@@ -84,6 +84,20 @@ def low_dtypes(value, where):
     return names
 
 
+def one_dtype(quantized: bool = True):
+    """The one precision a command writes or trains (fix, train-check: --dtype names one) -> a 1-tuple;
+    quantized=False: float16/bfloat16 only."""
+    def check(value, where):
+        from .dtypes import parse_low_dtype
+
+        name = parse_low_dtype(value, quantized)
+        from .loading.quantization import check_quantization_available
+
+        check_quantization_available((name,), where)
+        return (name,)
+    return check
+
+
 GATE_FIGURES = {"min_cosine": True, "min_spearman": True, "min_top1_agreement": False}  # figure -> open_low
 
 

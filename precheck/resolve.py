@@ -9,13 +9,13 @@ carries the option's field name, whatever the door called it. No torch import.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import OptionRefused, PrecheckError
 from .options import LoadOptions, Option, ScanOptions, default_of, is_model_object, scan_fields
-from .option_checks import parse_max_memory, refuse_foreign_budget
+from .option_checks import one_dtype, parse_max_memory, refuse_foreign_budget
 
 
 def _given(field, how: Option, value) -> bool:
@@ -36,6 +36,7 @@ class Door:
     flags: bool = False  # the command line: a --no-X flag given (True) turns its option off
     typed: bool = False  # TOML: the value must first be of the option's config_type
     across: bool = True  # run the checks across options (a config table waits for its defaults)
+    checks: dict = field(default_factory=dict)  # field -> the check this door takes instead of the table's
 
 
 def resolve(raw: dict, door: Door) -> dict:
@@ -56,7 +57,7 @@ def resolve(raw: dict, door: Door) -> dict:
                 _check_type(value, how.config_type, where)
             if door.flags and how.negated:
                 value = not value
-            checked[f.name] = how.check(value, where)
+            checked[f.name] = door.checks.get(f.name, how.check)(value, where)
         except OptionRefused:
             raise
         except PrecheckError as exc:
@@ -84,6 +85,9 @@ def _cli_given(field, how: Option, value) -> bool:
 
 
 COMMAND_LINE = Door(name=cli_flag, given=_cli_given, flags=True)
+# fix's and train-check's command line: --dtype names the one precision written or trained.
+ONE_DTYPE_LINE = replace(COMMAND_LINE, checks={"dtypes": one_dtype()})
+HALF_DTYPE_LINE = replace(COMMAND_LINE, checks={"dtypes": one_dtype(quantized=False)})
 KEYWORDS = Door(name=str, unknown=lambda key, known: OptionRefused(
     f"{key}: unknown option", f"known options: {', '.join(known)}", key))
 
@@ -134,9 +138,9 @@ def api_options(model, **values) -> ScanOptions:
     return options_for(model, resolve(values, KEYWORDS))
 
 
-def scan_options(model: str, raw: dict) -> ScanOptions:
+def scan_options(model: str, raw: dict, door: Door = COMMAND_LINE) -> ScanOptions:
     """ScanOptions from a command's collected CLI values (checked here, before anything else runs)."""
-    return options_for(model, resolve(raw, COMMAND_LINE))
+    return options_for(model, resolve(raw, door))
 
 
 def refuse_name_only(options: ScanOptions) -> None:

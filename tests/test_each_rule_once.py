@@ -139,3 +139,17 @@ def test_the_error_boundary_maps_errors_by_type():
 
     assert {exit_code_of(e) for e in (PrecheckError("x"), OptionRefused("x", option="y"), ConfigNotFound("x"))} \
         == {EXIT_CANNOT_RUN}
+
+
+def test_fix_and_train_check_take_the_tables_dtype_option_as_one_precision():
+    from precheck.errors import OptionRefused
+    from precheck.options import option_of
+    from precheck.resolve import HALF_DTYPE_LINE, ONE_DTYPE_LINE, resolve
+    from test_option_checks import _command_flags
+
+    assert set(option_of("dtypes").flags) <= _command_flags("fix") & _command_flags("train-check")
+    assert resolve({"dtypes": "bf16"}, ONE_DTYPE_LINE) == {"dtypes": ("bfloat16",)}
+    for door, value in ((ONE_DTYPE_LINE, "fp16,bf16"), (HALF_DTYPE_LINE, "nf4")):
+        with pytest.raises(OptionRefused) as refused:
+            resolve({"dtypes": value}, door)
+        assert refused.value.option == "dtypes"

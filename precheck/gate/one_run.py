@@ -25,6 +25,7 @@ def _gated(block: str) -> tuple[tuple[str, str], ...]:
 # what the run recorded. The quantized gates (settings.gates) are compared in full, as the verdict uses them.
 REPORT_SETTINGS = tuple(key for key, _ in _gated("settings") if key != "gates")
 STORAGE_SETTINGS = _gated("storage")
+EVALUATION_SETTINGS = _gated("evaluation")
 
 
 def _shard(document: dict) -> tuple[int, int] | None:
@@ -154,6 +155,7 @@ def _check_evaluation(path: Path, index: int, entry: dict, recorded: dict) -> No
         raise PrecheckError(f"{where} is missing, but the run recorded --eval for {entry['name']}", HINT)
     if not asked and evaluation is not None:
         raise PrecheckError(f"{where} is set, but the run recorded no --eval for {entry['name']}", HINT)
-    if evaluation is not None and evaluation["max_metric_drop"] != recorded.get("max_metric_drop"):
-        raise PrecheckError(f"{where}.max_metric_drop is {evaluation['max_metric_drop']!r}, but the run recorded "
-                            f"{recorded.get('max_metric_drop')!r} for {entry['name']}", HINT)
+    for key, recorded_key in EVALUATION_SETTINGS if evaluation is not None else ():
+        if evaluation[key] != recorded.get(recorded_key):
+            raise PrecheckError(f"{where}.{key} is {evaluation[key]!r}, but the run recorded "
+                                f"{recorded.get(recorded_key)!r} for {entry['name']}", HINT)

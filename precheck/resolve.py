@@ -24,6 +24,10 @@ def _given(field, how: Option, value) -> bool:
     return not (value is None and field.default is None)
 
 
+def _unknown_option(key: str, known: list[str]) -> OptionRefused:
+    return OptionRefused(f"{key}: unknown option", f"known options: {', '.join(known)}", key)
+
+
 @dataclass(frozen=True)
 class Door:
     """One way options come in."""
@@ -31,7 +35,7 @@ class Door:
     name: Callable[[str], str]  # field -> what this door's messages call it (a flag, a config key's full name)
     key: Callable[[str], str] = str  # field -> the key its raw value comes under
     takes: tuple[str, ...] | None = None  # the fields this door takes (None: every option)
-    unknown: Callable[[str, list[str]], OptionRefused] | None = None  # (key, known keys) -> the refusal
+    unknown: Callable[[str, list[str]], OptionRefused] = _unknown_option  # (key, known keys) -> the refusal
     given: Callable[[Any, Option, Any], bool] = _given  # (field, option, value) -> whether it was given
     flags: bool = False  # the command line: a --no-X flag given (True) turns its option off
     typed: bool = False  # TOML: the value must first be of the option's config_type
@@ -88,8 +92,7 @@ COMMAND_LINE = Door(name=cli_flag, given=_cli_given, flags=True)
 # fix's and train-check's command line: --dtype names the one precision written or trained.
 ONE_DTYPE_LINE = replace(COMMAND_LINE, checks={"dtypes": one_dtype()})
 HALF_DTYPE_LINE = replace(COMMAND_LINE, checks={"dtypes": one_dtype(quantized=False)})
-KEYWORDS = Door(name=str, unknown=lambda key, known: OptionRefused(
-    f"{key}: unknown option", f"known options: {', '.join(known)}", key))
+KEYWORDS = Door(name=str)
 
 
 def config_key(name: str) -> str:

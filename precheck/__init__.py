@@ -26,7 +26,7 @@ def scan(model, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     gated by max_metric_drop; docs/evaluation.md).
     """
     from .engine.scanner import run_scan
-    from .options import api_options
+    from .resolve import api_options
 
     return run_scan(api_options(model, dtypes=dtypes, device=device, **options))
 

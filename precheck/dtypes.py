@@ -93,8 +93,9 @@ PRECISIONS = ("float32", "float16", "int8", "uint8", "binary", "ubinary")
 _STORAGE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16"}
 
 
-def parse_precisions(values) -> tuple[str, ...]:
-    """'float16,int8' or a list of such strings -> ('float16', 'int8'), in the order given."""
+def parse_precisions(values, where: str = "--storage") -> tuple[str, ...]:
+    """'float16,int8' or a list of such strings -> ('float16', 'int8'), in the order given; `where`
+    names the option in an error."""
     if isinstance(values, str):
         values = [values]
     names: list[str] = []
@@ -104,10 +105,10 @@ def parse_precisions(values) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in PRECISIONS:
-                raise PrecheckError(f"--storage: unknown precision {part.strip()!r}",
+                raise PrecheckError(f"{where}: unknown precision {part.strip()!r}",
                                     f"choose from {', '.join(PRECISIONS)}")
             if name not in names:
                 names.append(name)
     if values and not names:
-        raise PrecheckError("--storage is empty", f"choose from {', '.join(PRECISIONS)}")
+        raise PrecheckError(f"{where} is empty", f"choose from {', '.join(PRECISIONS)}")
     return tuple(names)

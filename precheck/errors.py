@@ -1,6 +1,8 @@
-"""The one exception type for "precheck cannot do its job".
+"""The exceptions for "precheck cannot do its job": PrecheckError and its subclasses, which say
+what went wrong by their type (never by their text): OptionRefused carries the refused option's name,
+ConfigNotFound says no project config was found.
 
-The CLI turns it into a single stderr line (message, then hint) and exit code 2.
+The CLI's one error boundary (cli/_errors.py) maps them by type to a stderr line and an exit code (2).
 Failures of the model under test are never raised: they are results in the report.
 """
 from __future__ import annotations
@@ -33,3 +35,13 @@ class PrecheckError(Exception):
 class ConfigNotFound(PrecheckError):
     """No project config (precheck.toml, or [tool.precheck] in pyproject.toml) where one was looked for:
     `ci` cannot run, while `merge` goes on with the checks each shard made."""
+
+
+class OptionRefused(PrecheckError):
+    """An option refused at one of its doors (command line, config, Python keyword, plan file): an
+    unknown name, a bad value, or a combination the options table forbids. `option` is the ScanOptions
+    field (or the door's key, for an unknown one), whatever the door called it in the message."""
+
+    def __init__(self, message: str, hint: str = "", option: str = "") -> None:
+        super().__init__(message, hint)
+        self.option = option

@@ -90,7 +90,7 @@ class PrecheckCallback(TrainerCallback):
                  pairs: list | None = None, max_items: int = DEFAULT_MAX_ITEMS, stop_on_fail: bool = False,
                  report_file: str = REPORT_FILE, echo: Callable[[str], None] | None = None, **scan_options):
         from .errors import PrecheckError
-        from .options import api_options
+        from .resolve import api_options
 
         if TrainerCallback is object:
             raise PrecheckError("PrecheckCallback needs transformers' Trainer, which is not installed",
@@ -196,7 +196,7 @@ class PrecheckCallback(TrainerCallback):
 
     def _scan(self, args, state, control, model, began: float, interval: float | None) -> Check:
         from .engine.scanner import run_scan
-        from .options import api_options
+        from .resolve import api_options
 
         report = run_scan(api_options(model, **self.scan_options), items=self._items(model))
         seconds = time.perf_counter() - began

@@ -53,11 +53,6 @@ def flag(value, where):
     return value
 
 
-def no_fix(value, where):
-    """--no-fix / --no-cache on the CLI (True turns it off); `fix` / `cache` in the config (False turns it off)."""
-    return not flag(value, where) if where.startswith("--") else flag(value, where)
-
-
 def non_empty_text(value, where):
     if not isinstance(value, str) or not value.strip():
         raise PrecheckError(f"{where} should be a non-empty string, got {value!r}")
@@ -122,6 +117,18 @@ def check_quantization_available(dtypes, where: str = "--dtype") -> None:
                             "upgrade sentence-transformers and transformers, or scan fp16/bf16 only")
 
 
+def one_dtype(quantized: bool = True):
+    """The one precision a command writes or trains (fix, train-check: --dtype names one) -> a 1-tuple;
+    quantized=False: float16/bfloat16 only."""
+    def check(value, where):
+        from .dtypes import parse_low_dtype
+
+        name = parse_low_dtype(value, quantized)
+        check_quantization_available((name,), where)
+        return (name,)
+    return check
+
+
 GATE_FIGURES = {"min_cosine": True, "min_spearman": True, "min_top1_agreement": False}  # figure -> open_low
 
 
@@ -165,10 +172,7 @@ def quantized_gates(value, where):
 def storage_precisions(value, where):
     if not isinstance(value, (str, list, tuple)) or not all(isinstance(v, str) for v in ([value] if isinstance(value, str) else value)):
         raise PrecheckError(f"{where} should be a list of storage precisions such as [\"int8\", \"binary\"]")
-    try:
-        return parse_precisions(value)
-    except PrecheckError as exc:
-        raise PrecheckError(f"{where}: {exc.message.removeprefix('--storage: ')}", exc.hint) from exc
+    return parse_precisions(value, where)
 
 
 def path_value(value, where):
@@ -182,15 +186,15 @@ _UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, where: str = "--max-memory") -> int:
     match = _SIZE.match(text)
     if not match:
-        raise PrecheckError(f"--max-memory: {text!r} is not a size", "for example 20GiB, 512MiB or 8GB")
+        raise PrecheckError(f"{where}: {text!r} is not a size", "for example 20GiB, 512MiB or 8GB")
     return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()])
 
 
-def parse_max_memory(text: str | None) -> dict[str, int]:
-    """'cuda=20GiB,cpu=60GiB' -> {'cuda': bytes, 'cpu': bytes}."""
+def parse_max_memory(text: str | None, where: str = "--max-memory") -> dict[str, int]:
+    """'cuda=20GiB,cpu=60GiB' -> {'cuda': bytes, 'cpu': bytes}; `where` names the option in an error."""
     budget: dict[str, int] = {}
     for part in (text or "").split(","):
         if not part.strip():
@@ -198,22 +202,19 @@ def parse_max_memory(text: str | None) -> dict[str, int]:
         key, sep, size = part.partition("=")
         key = key.strip().lower()
         if not sep or key not in ("cpu", "cuda", "mps"):
-            raise PrecheckError(f"--max-memory: {part.strip()!r} is not DEVICE=SIZE",
+            raise PrecheckError(f"{where}: {part.strip()!r} is not DEVICE=SIZE",
                                 "for example --max-memory cuda=20GiB,cpu=60GiB (devices: cuda, mps, cpu)")
         if key in budget:
             # Two budgets for one device: whichever won, the other was silently dropped.
-            raise PrecheckError(f"--max-memory names {key} twice ({text.strip()!r})",
+            raise PrecheckError(f"{where} names {key} twice ({text.strip()!r})",
                                 f"give each device one budget, for example --max-memory {key}=20GiB")
-        budget[key] = parse_size(size)
+        budget[key] = parse_size(size, where)
     return budget
 
 
 def memory_budget(value, where):
     text = non_empty_text(value, where)
-    try:
-        budget = parse_max_memory(text)
-    except PrecheckError as exc:
-        raise PrecheckError(f"{where}: {exc.message.removeprefix('--max-memory: ')}", exc.hint) from exc
+    budget = parse_max_memory(text, where)
     if not budget:
         raise PrecheckError(f"{where}: {text!r} names no device", "for example cuda=20GiB,cpu=60GiB")
     return text

@@ -1,5 +1,8 @@
 """Every option of a scan in one place: ScanOptions' fields carry their default, help, CLI flags,
-`[tool.precheck]` key and check; the commands' options and the config keys are derived from them.
+`[tool.precheck]` key, check, and whether it affects the results (its key in a ci run's identity)
+and is gated (where a report records it); the commands' options, the config keys, the run identity,
+merge's one-run checks, the ci schema's required keys and the baseline's figures are derived from them.
+resolve.py runs every door's values through these checks, once.
 
 A new option shared by scan, fix and ci is one `option(...)` line here (docs/architecture.md).
 No torch import: `precheck --help` and argument errors answer before torch loads.
@@ -11,8 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .dtypes import DEFAULT_DTYPES, QUANTIZED
-from .errors import PrecheckError
-from .data.vocabulary import ATTN_IMPLEMENTATIONS, KIND_NAMES
+from .vocabulary import ATTN_IMPLEMENTATIONS, KIND_NAMES
 from .option_checks import (
     at_least_one,
     choice,
@@ -21,13 +23,10 @@ from .option_checks import (
     key_values,
     low_dtypes,
     memory_budget,
-    no_fix,
     non_empty_text,
     optional,
-    parse_max_memory,
     quantized_gates,
     path_value,
-    refuse_foreign_budget,
     share,
     storage_precisions,
 )
@@ -64,6 +63,20 @@ class Option:
     name_only: bool = False
     metavar: str | None = None
     folder: bool = False  # the path may be a folder (--eval's BEIR layout), not only a file
+    # It affects the results: recorded under this key of a ci run's per-model settings (gate/run_identity.py;
+    # "probe": a file's digest, "load": LoadOptions.to_dict()); None: two runs differing in it are one run.
+    run_key: str | None = None
+    run_key_required: bool = True  # the ci schema requires the key (False: reports from before it lack it)
+    # It is gated: where a report records the value the verdict read ("settings.min_cosine",
+    # "storage.min_recall", ...); `merge` checks that every report's equals its run's.
+    gated: str | None = None
+    # The figure it gates that a baseline records (gate/baseline.py), with that figure's default tolerance.
+    baseline: tuple[str, float] | None = None
+
+    @property
+    def negated(self) -> bool:
+        """A --no-X flag (--no-fix, --no-cache): given on the command line, it turns its option off."""
+        return self.cli_default is False
 
 
 def option(default, help: str, flags: tuple[str, ...], check, **how):
@@ -84,43 +97,49 @@ class ScanOptions:
         DEFAULT_DTYPES, "fp16/float16/half, bf16/bfloat16, or quantized: int8, nf4, fp4 (4-bit, bfloat16 "
         "compute; nf4-fp16/fp4-fp16: float16 compute), int8wo, int8dq (docs/quantization.md); repeat or "
         "comma-separate. Default: fp16 and bf16.",
-        ("--dtype", "-d"), low_dtypes, cli_type=Optional[list[str]], config_type=list, panel="gate")
+        ("--dtype", "-d"), low_dtypes, cli_type=Optional[list[str]], config_type=list, panel="gate", run_key="dtypes",
+        gated="settings.dtypes")
     device: str = option("auto", "auto (cuda when available), cpu, cuda or mps.", ("--device",),
-                         choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True)
+                         choice(DEVICES, "device"), config_type=str, panel="run", ci_flag=True, run_key="device")
     trust_remote_code: bool = option(False, "Run code the model ships with (off by default).",
-                                     ("--trust-remote-code",), flag, config_type=bool, load=True, name_only=True)
+                                     ("--trust-remote-code",), flag, config_type=bool, load=True, name_only=True,
+                                     run_key="trust_remote_code")
     # embedders and sparse encoders: probe texts replacing the built-in set
     texts_file: Path | None = option(
         None, "Embedders and sparse encoders: probe texts, one per line or JSON Lines {\"text\": ...} (replaces the built-in set).",
-        ("--texts",), optional(path_value), cli_type=Optional[Path], config_key="texts", config_type=str)
+        ("--texts",), optional(path_value), cli_type=Optional[Path], config_key="texts", config_type=str, run_key="probe")
     # cross-encoders: probe (query, passage) pairs, TSV or JSONL
     pairs_file: Path | None = option(
         None, "Cross-encoders: probe pairs, TSV (query<TAB>passage) or JSON Lines {\"query\", \"document\"}.", ("--pairs",), optional(path_value),
-        cli_type=Optional[Path], config_key="pairs", config_type=str)
+        cli_type=Optional[Path], config_key="pairs", config_type=str, run_key="probe")
     kind: str = option("auto", f"auto (from the model's config), {', '.join(KIND_NAMES[:-1])} or {KIND_NAMES[-1]}.",
-                       ("--kind",), choice(KIND_CHOICES, "kind"), config_type=str)
+                       ("--kind",), choice(KIND_CHOICES, "kind"), config_type=str, run_key="kind")
+    # The thresholds of float16/bfloat16, in the order a baseline lists their figures' regressions.
     min_cosine: float = option(0.999, "Embedders: lowest cosine to float32 that still passes.", ("--min-cosine",),
-                               share(open_low=True), config_type=(int, float), panel="gate")
-    min_spearman: float = option(0.99, "Cross-encoders: lowest rank correlation of scores with float32.",
-                                 ("--min-spearman",), share(open_low=True), config_type=(int, float), panel="gate")
+                               share(open_low=True), config_type=(int, float), panel="gate", run_key="min_cosine",
+                               gated="settings.min_cosine", baseline=("min_cosine", 1e-4))
     min_top1_agreement: float = option(
         0.0, "Lowest share of probe items whose nearest neighbour (top passage) is kept.", ("--min-top1-agreement",),
-        share(open_low=False), config_type=(int, float), panel="gate")
+        share(open_low=False), config_type=(int, float), panel="gate", run_key="min_top1_agreement",
+        gated="settings.min_top1_agreement", baseline=("top1_agreement", 0.05))
+    min_spearman: float = option(0.99, "Cross-encoders: lowest rank correlation of scores with float32.",
+                                 ("--min-spearman",), share(open_low=True), config_type=(int, float), panel="gate",
+                                 run_key="min_spearman", gated="settings.min_spearman", baseline=("spearman", 0.005))
     gates: dict = option(
         {}, "Quantized precisions: a threshold over the precision's own default gate, PRECISION.FIGURE=VALUE "
         "(e.g. nf4.min_top1_agreement=0.95; figures min_cosine, min_spearman, min_top1_agreement); repeatable. "
         "Defaults: docs/quantization.md.", ("--gate",), quantized_gates, cli_type=_KWARG_LIST, config_type=dict,
-        panel="gate", metavar="PRECISION.FIGURE=VALUE")
+        panel="gate", metavar="PRECISION.FIGURE=VALUE", run_key="gates", gated="settings.gates")
     batch_size: int = option(32, "encode() / predict() batch size.", ("--batch-size",), at_least_one,
                              config_type=int, panel="run", ci_flag=True)
     depth: int = option(1, "Module table depth: 1 = top-level modules.", ("--depth",), at_least_one,
                         config_type=int, panel="run", ci_flag=True)
     # --no-fix skips the fix search for a fast gate
-    fix: bool = option(True, "Skip the fix search (a faster gate).", ("--no-fix",), no_fix, cli_type=bool,
-                       cli_default=False, config_type=bool, panel="run", ci_flag=True)
+    fix: bool = option(True, "Skip the fix search (a faster gate).", ("--no-fix",), flag, cli_type=bool,
+                       cli_default=False, config_type=bool, panel="run", ci_flag=True, run_key="fix")
     # the float32 reference kept between runs (engine/reference_cache.py); PRECHECK_NO_CACHE=1 also turns it off
     cache: bool = option(True, "Compute the float32 reference again instead of reusing a checked one from "
-                         "precheck's cache ($PRECHECK_CACHE, else $HF_HOME/precheck).", ("--no-cache",), no_fix,
+                         "precheck's cache ($PRECHECK_CACHE, else $HF_HOME/precheck).", ("--no-cache",), flag,
                          cli_type=bool, cli_default=False, config_type=bool, panel="run", ci_flag=True)
     # "cuda=20GiB,cpu=60GiB": the budget the float32 reference is placed under
     max_memory: str | None = option(
@@ -134,87 +153,80 @@ class ScanOptions:
         ci_flag=True, name_only=True)
     revision: str | None = option(
         None, "Hub models: the revision (commit, branch or tag) to load, for reproducible runs.", ("--revision",),
-        optional(non_empty_text), config_type=str, panel="load", load=True, name_only=True)
+        optional(non_empty_text), config_type=str, panel="load", load=True, name_only=True, run_key="load")
     model_kwargs: dict = option(
         {}, "KEY=VALUE passed in model_kwargs (VALUE as JSON, else a string); repeatable. Not torch_dtype.",
         ("--model-kwarg",), key_values(RESERVED_MODEL_KWARGS), cli_type=_KWARG_LIST, config_type=dict, panel="load",
-        load=True, metavar="KEY=VALUE", name_only=True)
+        load=True, metavar="KEY=VALUE", name_only=True, run_key="load")
     config_kwargs: dict = option(
         {}, "KEY=VALUE passed in config_kwargs (the model's config); repeatable.", ("--config-kwarg",), key_values(),
-        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE", name_only=True)
+        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE", name_only=True,
+        run_key="load")
     tokenizer_kwargs: dict = option(
         {}, "KEY=VALUE passed to the tokenizer (tokenizer_kwargs); repeatable.", ("--tokenizer-kwarg",), key_values(),
-        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE", name_only=True)
+        cli_type=_KWARG_LIST, config_type=dict, panel="load", load=True, metavar="KEY=VALUE", name_only=True,
+        run_key="load")
     attn_implementation: str | None = option(
         None, "eager, sdpa or flash_attention_2 (float16 behaviour differs between them).", ("--attn-implementation",),
         optional(choice(ATTN_IMPLEMENTATIONS, "attention implementation")), config_type=str, panel="load",
-        load=True, name_only=True)
+        load=True, name_only=True, run_key="load")
     max_seq_length: int | None = option(
         None, "Truncate inputs to this many tokens (the model's max_seq_length).", ("--max-seq-length",),
-        optional(at_least_one), config_type=int, panel="load", load=True, name_only=True)
+        optional(at_least_one), config_type=int, panel="load", load=True, name_only=True, run_key="load")
     prompt_name: str | None = option(
         None, "Encode with this prompt of the model's prompts (e.g. query).", ("--prompt-name",),
-        optional(non_empty_text), config_type=str, panel="load", load=True)
+        optional(non_empty_text), config_type=str, panel="load", load=True, run_key="load")
     prompt: str | None = option(None, "Encode with this text prepended to every input.", ("--prompt",),
                                 optional(lambda v, w: v if isinstance(v, str) else non_empty_text(v, w)),
-                                config_type=str, panel="load", load=True)
+                                config_type=str, panel="load", load=True, run_key="load")
     truncate_dim: int | None = option(
         None, "Embedders: keep the first N dimensions of each embedding (Matryoshka).", ("--truncate-dim",),
-        optional(at_least_one), config_type=int, panel="load", load=True, name_only=True)
+        optional(at_least_one), config_type=int, panel="load", load=True, name_only=True, run_key="load")
 
     # the scan's own embeddings stored as an index stores them, searched as it searches
     storage: tuple[str, ...] = option(
         (), "Embedders: measure retrieval with the vectors stored as float32, float16, int8, uint8, binary or "
         "ubinary; comma-separate (docs/storage.md).", ("--storage",), storage_precisions, cli_type=Optional[list[str]],
-        config_type=list, panel="storage", fix_takes=False)
+        config_type=list, panel="storage", fix_takes=False, run_key="storage", gated="storage.precisions")
     min_recall: float = option(
         0.8, "--storage: lowest recall@10 against float32 exact search (rescored where the index rescores).",
-        ("--min-recall",), share(open_low=False), config_type=(int, float), panel="storage", fix_takes=False)
+        ("--min-recall",), share(open_low=False), config_type=(int, float), panel="storage", fix_takes=False,
+        run_key="min_recall", gated="storage.min_recall")
     # semantic_search_faiss's default: the index returns rescore_multiplier x k candidates for the
     # float query to rescore (Qdrant calls it oversampling).
     rescore_multiplier: int = option(
         2, "--storage: candidates the index returns per result for the float query to rescore (Qdrant's "
         "oversampling).", ("--rescore-multiplier",), at_least_one, config_type=int, panel="storage",
-        fix_takes=False)
+        fix_takes=False, run_key="rescore_multiplier", gated="storage.rescore_multiplier")
     # What the float query rescores the candidates against: the index's own stored vectors (quantized;
     # sentence-transformers' semantic_search_faiss), or the original float vectors kept beside them
     # (Qdrant's and pgvector's re-ranking).
     rescore_with: str = option(
         "quantized", "--storage: rescore candidates against the stored quantized vectors (sentence-transformers) "
         "or the original float vectors (Qdrant, pgvector).", ("--rescore-with",),
-        choice(RESCORE_WITH, "rescore source"), config_type=str, panel="storage", fix_takes=False)
+        choice(RESCORE_WITH, "rescore source"), config_type=str, panel="storage", fix_takes=False,
+        run_key="rescore_with", gated="storage.rescore_with")
     calibration_file: Path | None = option(
         None, "--storage int8/uint8: calibration texts, one per line, encoded once (default: a held-apart quarter "
         "of the probe texts).", ("--calibration",), optional(path_value), cli_type=Optional[Path],
-        config_key="calibration", config_type=str, panel="storage", fix_takes=False)
+        config_key="calibration", config_type=str, panel="storage", fix_takes=False, run_key="probe")
 
     # --eval: the user's labelled set (a BEIR folder or scored pairs), and the gate on its metric
     eval: Path | None = option(
         None, "Embedders: your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
         "or scored pairs (TSV or JSON Lines sentence1, sentence2, score: Spearman); each precision's metric "
         "against float32's (docs/evaluation.md).", ("--eval",), optional(path_value), cli_type=Optional[Path],
-        config_type=str, panel="eval", fix_takes=False, folder=True)
+        config_type=str, panel="eval", fix_takes=False, folder=True, run_key="probe")
     max_metric_drop: float = option(
         0.01, "--eval: largest drop of the metric (nDCG@10 or Spearman) from float32 that still passes, absolute.",
-        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval", fix_takes=False)
+        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval", fix_takes=False,
+        run_key="max_metric_drop", run_key_required=False, gated="evaluation.max_metric_drop",
+        baseline=("eval_metric", 0.01))
 
     def __post_init__(self) -> None:
-        # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and
-        # the config were checked already under their own names, and checking a checked value changes nothing.
-        if is_model_object(self.model):
-            refuse_name_only(self)
-        elif not isinstance(self.model, (str, Path)):
-            # An empty name is resolve_model's to refuse ("MODEL is empty"), as the CLI has always said it.
-            raise PrecheckError(f"model should be a model name, a folder path or a loaded model, got {self.model!r}",
-                                "pass a hub id such as sentence-transformers/all-MiniLM-L6-v2, a folder, or a "
-                                "SentenceTransformer / CrossEncoder / SparseEncoder / MultiVectorEncoder object")
-        else:
+        # Values come checked from the one resolver (resolve.py), whatever the door; a Path names a folder.
+        if isinstance(self.model, Path):
             object.__setattr__(self, "model", str(self.model))
-        values = checked_values({f.name: getattr(self, f.name) for f, _ in scan_fields()}, lambda name: name)
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-        if is_model_object(self.model):
-            refuse_quantized(self.dtypes)
 
     @property
     def model_name(self) -> str:
@@ -230,31 +242,6 @@ def is_model_object(value) -> bool:
     """A loaded model (an nn.Module with a state dict), told apart without importing torch."""
     return not isinstance(value, (str, Path)) and callable(getattr(value, "state_dict", None)) \
         and callable(getattr(value, "named_modules", None))
-
-
-def refuse_name_only(options: "ScanOptions") -> None:
-    """The one rule for an object, whatever the door (precheck.scan, precheck.fix, the callback, the
-    assertion): options that say how a checkpoint is read have nothing to act on, so they are refused."""
-    for f, how in scan_fields():
-        if not how.name_only:
-            continue
-        value = getattr(options, f.name)
-        if value not in (f.default, None, {}) and not (f.name == "trust_remote_code" and value is False):
-            raise PrecheckError(f"{f.name} is for a model name or folder; an in-memory "
-                                f"{type(options.model).__name__} is already loaded",
-                                f"leave {f.name} out, or pass the model's name or folder instead")
-
-
-def refuse_quantized(dtypes) -> None:
-    """A quantized precision is made as a model loads (a quantization_config read with its checkpoint):
-    an object has loaded already, so precheck has no way to quantize it, whatever the model."""
-    from .dtypes import is_quantized
-
-    asked = [dtype for dtype in dtypes if is_quantized(dtype)]
-    if asked:
-        raise PrecheckError(f"{', '.join(asked)} asked of an in-memory model: precheck quantizes a model only as "
-                            "it loads it from its files, and an object is loaded already",
-                            "save it with model.save(FOLDER) and scan FOLDER, or ask fp16/bf16 of the object")
 
 
 @dataclass(frozen=True)
@@ -301,70 +288,6 @@ def default_of(name: str):
     return next(f.default for f, _ in scan_fields() if f.name == name)
 
 
-def checked_values(values: dict, where: Callable[[str], str]) -> dict:
-    """Every given option through its own check, then the checks across options: the one path the
-    Python API, a plan file's load options and ScanOptions take (the CLI and config name their keys)."""
-    known = {f.name: (f, how) for f, how in scan_fields()}
-    refuse_unknown(values, where)
-    checked = {}
-    for name, value in values.items():
-        f, how = known[name]
-        checked[name] = how.check(value, where(name)) if value is not None or f.default is not None else None
-    check_combination(checked, where)
-    return checked
-
-
-def refuse_unknown(values: dict, where: Callable[[str], str]) -> None:
-    known = sorted(f.name for f, _ in scan_fields())
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise PrecheckError(f"{where(unknown[0])}: unknown option", f"known options: {', '.join(known)}")
-
-
-def api_options(model, **values) -> ScanOptions:
-    """ScanOptions from the Python API's keywords: an unknown keyword is refused in one line, as the CLI
-    refuses an unknown flag (a TypeError from the dataclass would name nothing a user can act on); the
-    values themselves are checked once, by ScanOptions (checked_values)."""
-    refuse_unknown({k: v for k, v in values.items() if k != "model"}, lambda name: name)
-    return ScanOptions(model=model, **values)
-
-
-def check_combination(values: dict, where: Callable[[str], str]) -> None:
-    """Checks across fields, the same for the CLI and the config."""
-    if values.get("prompt") is not None and values.get("prompt_name") is not None:
-        raise PrecheckError(f"{where('prompt')} and {where('prompt_name')} both given", "give one")
-    if values.get("attn_implementation") and "attn_implementation" in values.get("model_kwargs", {}):
-        raise PrecheckError(f"{where('attn_implementation')} and attn_implementation in "
-                            f"{where('model_kwargs')} both given", "give it once")
-    if values.get("rescore_multiplier") not in (None, default_of("rescore_multiplier")) and not values.get("storage"):
-        raise PrecheckError(f"{where('rescore_multiplier')} is for {where('storage')}: it sets how an index "
-                            "rescores int8/uint8/binary vectors", f"add {where('storage')} int8 (or leave it out)")
-    if values.get("rescore_with") not in (None, default_of("rescore_with")) and not values.get("storage"):
-        raise PrecheckError(f"{where('rescore_with')} is for {where('storage')}: it sets what an index rescores "
-                            "against", f"add {where('storage')} int8 (or leave it out)")
-    if values.get("calibration_file") is not None and not values.get("storage"):
-        raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
-                            f"add {where('storage')} int8 (or leave the calibration out)")
-    if values.get("max_metric_drop") not in (None, default_of("max_metric_drop")) and values.get("eval") is None:
-        raise PrecheckError(f"{where('max_metric_drop')} is for {where('eval')}: it gates the metric on your "
-                            "labelled set", f"add {where('eval')} PATH (or leave it out)")
-    device = values.get("device")
-    names_a_device = set(parse_max_memory(values.get("max_memory"))) - {"cpu"} or \
-        values.get("reference_device") not in (None, "auto", "cpu")
-    if device in (None, "auto"):
-        if not names_a_device:
-            return
-        # Resolved here (torch is imported only for such a budget), so that a run that never
-        # resolves its device, as a ci shard with no models, refuses it all the same.
-        from .devices import resolve_device
-
-        device = resolve_device("auto")
-    refuse_foreign_budget(values.get("max_memory"), device, where("max_memory"))
-    if values.get("reference_device") not in (None, "auto", "cpu", device):
-        raise PrecheckError(f"{where('reference_device')} {values['reference_device']} with the run on {device}",
-                            "use cpu (or leave it out)")
-
-
 def file_options() -> list[tuple[str, str, str]]:
     """(field, config key, flag) of every option that names a file precheck reads (texts, pairs,
     calibration, ...): inputs.py refuses an output over any of them, so a new one is guarded at once."""
@@ -375,27 +298,3 @@ def file_options() -> list[tuple[str, str, str]]:
 def not_for_fix() -> tuple[str, ...]:
     """The fields `fix` leaves out: it writes a fixed model, not these figures."""
     return tuple(f.name for f, how in scan_fields() if not how.fix_takes)
-
-
-def cli_flag(name: str) -> str:
-    return option_of(name).flags[0]
-
-
-def checked_cli_values(raw: dict) -> dict:
-    """The CLI's values of ScanOptions fields, checked; options left at the CLI default are left out."""
-    checked = {}
-    for f, how in scan_fields():
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        if value is None or (how.cli_type is _KWARG_LIST and not value) or \
-                (how.cli_default is False and value is False):
-            continue
-        checked[f.name] = how.check(value, how.flags[0])
-    check_combination(checked, cli_flag)
-    return checked
-
-
-def scan_options(model: str, raw: dict, **fixed) -> ScanOptions:
-    """ScanOptions from a command's collected CLI values (checked here, before anything else runs)."""
-    return ScanOptions(model=model, **{**checked_cli_values(raw), **fixed})

@@ -21,6 +21,18 @@ from ..io.signals import HELD_SIGNALS, note_signal
 from ..io.outputs import left_behind
 
 EXIT_PASS, EXIT_FAIL, EXIT_CANNOT_RUN = 0, 1, 2
+# Each type of error precheck raises (errors.py), and the exit code it ends a command with, mapped here
+# and nowhere else (the most specific type first): OptionRefused and ConfigNotFound are PrecheckErrors,
+# "precheck could not do its job". The message is the error's own one line, never read for its text.
+EXIT_CODES: tuple[tuple[type, int], ...] = ((PrecheckError, EXIT_CANNOT_RUN),)
+
+
+def exit_code_of(exc: PrecheckError) -> int:
+    return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
+
+
+def error_line(exc: PrecheckError) -> str:
+    return f"precheck: error: {exc.one_line()}"
 
 
 class OneLineErrors(TyperGroup):
@@ -204,8 +216,8 @@ def error_boundary(debug: bool):
     except PrecheckError as exc:
         if debug:
             traceback.print_exc()
-        _echo_error(f"precheck: error: {exc.one_line()}")
-        raise typer.Exit(EXIT_CANNOT_RUN) from None
+        _echo_error(error_line(exc))
+        raise typer.Exit(exit_code_of(exc)) from None
     except OSError as exc:
         if exc.errno not in (errno.EPIPE, errno.ENOSPC, errno.EDQUOT):
             _internal_error(exc, debug)

@@ -55,12 +55,10 @@ def show_memory_plan(options, json_path: str | None, quiet: bool, plan_only: boo
 def show_ci_memory_plans(settings, shard: str | None, overrides: dict, json_path: str | None, quiet: bool,
                          force: bool = True) -> None:
     """`precheck ci --plan-only`: every model's plan (of the shard), nothing loaded."""
-    from dataclasses import replace
-
     from ..gate.ci import scan_options
     from ..gate.shard import parse_shard, select_shard
 
     if shard is not None:
         settings = select_shard(settings, *parse_shard(shard))
-    options = [replace(scan_options(model), **overrides) for model in settings.models]
+    options = [scan_options(model, overrides) for model in settings.models]
     _write(json_path, {"shard": shard, "models": _show_plans(options, json_path, quiet)}, force)

@@ -31,16 +31,28 @@ def _parameter(field, how, overrides: bool) -> inspect.Parameter:
                              annotation=Annotated[annotation, info])
 
 
-def with_scan_options(*, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None, overrides: bool = False):
+def _one_dtype(field, how, help_text: str) -> inspect.Parameter:
+    """The table's --dtype as one precision (fix, train-check), fp16 by default; checked by resolve.py's
+    ONE_DTYPE_LINE / HALF_DTYPE_LINE."""
+    info = typer.Option(*how.flags, help=help_text, rich_help_panel=PANELS[how.panel])
+    return inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default="fp16",
+                             annotation=Annotated[str, info])
+
+
+def with_scan_options(*, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None, overrides: bool = False,
+                      one_dtype: str | None = None):
     """Put the ScanOptions fields (`only` these, less `exclude`; with `overrides`, those `ci` takes) where the
-    command's `options` parameter stands; the command gets their values as `options`."""
+    command's `options` parameter stands; the command gets their values as `options`. `one_dtype`: the help
+    of --dtype taken as one precision (fix, train-check) instead of a list."""
     def decorate(command):
         signature = inspect.signature(command, eval_str=True)
         chosen = [(f, how) for f, how in scan_fields() if f.name not in exclude and (only is None or f.name in only)
-                  and (how.ci_flag or not overrides)]
+                  and (how.ci_flag or not overrides) and not (one_dtype and f.name == "dtypes")]
         # Grouped by panel, in the order PANELS lists them: the help reads as sections.
         chosen.sort(key=lambda pair: list(PANELS).index(pair[1].panel))
         generated = [_parameter(f, how, overrides) for f, how in chosen]
+        if one_dtype:
+            generated.insert(0, _one_dtype(*next(row for row in scan_fields() if row[0].name == "dtypes"), one_dtype))
         names = {p.name for p in generated}
         parameters = []
         for parameter in signature.parameters.values():

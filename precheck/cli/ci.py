@@ -86,11 +86,11 @@ def ci(
 ) -> None:
     """Scan every model in the project config; summary, JSON, JUnit, baselines; exit 0/1/2."""
     with error_boundary(debug_wanted(debug)):
-        from ..options import checked_cli_values
+        from ..resolve import COMMAND_LINE, resolve
         from ..workflow.ci import run_ci, start_ci
 
         # Every option is checked before anything else, whatever the mode (an empty shard, --plan-only).
-        overrides = checked_cli_values(options)
+        overrides = resolve(options, COMMAND_LINE)
         if plan_only and update_baseline:
             raise PrecheckError("--update-baseline with --plan-only would record nothing: --plan-only loads no model",
                                 "drop one of them")

@@ -25,12 +25,11 @@ from ..options import not_for_fix
 from ._options import with_scan_options
 
 
-# fix writes one dtype (its own --dtype) and its whole point is the fix search.
-@with_scan_options(exclude=("dtypes", "fix", *not_for_fix()))
+# fix writes one dtype (the table's --dtype, one precision) and its whole point is the fix search.
+@with_scan_options(exclude=("fix", *not_for_fix()), one_dtype="fp16, bf16 or a quantized precision (int8, nf4, ...).")
 def fix(
     model: ModelArgument,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the fixed model and precheck.json to.")],
-    dtype: Annotated[str, typer.Option("--dtype", "-d", help="fp16, bf16 or a quantized precision (int8, nf4, ...).", rich_help_panel="Gate")] = "fp16",
     options: dict = None,
     json_path: JsonOption = None,
     force: ForceOption = False,
@@ -39,11 +38,9 @@ def fix(
 ) -> None:
     """Apply the recommended fix: write MODEL + a precheck.json plan to --out, reload it and verify it."""
     with error_boundary(debug_wanted(debug)):
-        from ..dtypes import parse_low_dtype
-        from ..options import scan_options
+        from ..resolve import ONE_DTYPE_LINE, scan_options
 
-        wanted = parse_low_dtype(dtype)
-        checked = scan_options(model, options, dtypes=(wanted,))
+        checked = scan_options(model, options, ONE_DTYPE_LINE)
         from ..workflow.fix import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome
 

@@ -42,7 +42,7 @@ def scan(
     """Load MODEL as users do, table its dtypes, test-encode fp16/bf16 against float32;
     for failures, name the module and the cause and find the smallest verified fix."""
     with error_boundary(debug_wanted(debug)):
-        from ..options import scan_options
+        from ..resolve import scan_options
 
         checked = scan_options(model, options)
         if html:

@@ -31,12 +31,11 @@ TRAIN_CHECK_OPTIONS = ("device", "kind", "trust_remote_code", "revision", "model
                        "tokenizer_kwargs", "attn_implementation", "max_seq_length")
 
 
-@with_scan_options(only=TRAIN_CHECK_OPTIONS)
+@with_scan_options(only=TRAIN_CHECK_OPTIONS, one_dtype="The dtype of half mode: fp16 or bf16.")
 def train_check(
     model: ModelArgument,
     mode: Annotated[str, typer.Option(help="The mode the exit code is about: any (the default: some low-precision "
                                       "mode trains as float32 does), half, amp, bf16 or bf16-amp.")] = "any",
-    dtype: Annotated[str, typer.Option("--dtype", "-d", help="The dtype of half mode: fp16 or bf16.")] = "fp16",
     steps: Annotated[int, typer.Option(help="Optimizer steps per mode.")] = 20,
     lr: Annotated[float, typer.Option(help="AdamW learning rate.")] = 2e-5,
     batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 8,
@@ -52,11 +51,10 @@ def train_check(
 ) -> None:
     """Fine-tune a copy of MODEL briefly in each precision mode and say which stays finite and learns as float32 does."""
     with error_boundary(debug_wanted(debug)):
-        from ..dtypes import parse_low_dtype
-        from ..options import scan_options
+        from ..resolve import HALF_DTYPE_LINE, scan_options
 
-        wanted = parse_low_dtype(dtype, quantized=False)
-        checked = scan_options(model, options)
+        checked = scan_options(model, options, HALF_DTYPE_LINE)
+        wanted = checked.dtypes[0]
         check_outputs([Output("--json", json_path)], force, [*model_inputs(model), Input("--data file", data)])
         from ..render.training import render_train_report
         from ..training.check import run_train_check

@@ -25,11 +25,6 @@ HOLD_APART = 4
 CORPUS_FILE = Path(__file__).parent.parent / "data" / "storage_corpus.txt"
 
 
-def check_min_recall(value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise PrecheckError(f"--min-recall must be in [0, 1], got {value}")
-
-
 def builtin_corpus() -> list[str]:
     return [line for line in CORPUS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -181,7 +176,9 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
     """reference: the float32 run's embeddings; runs: model dtype -> that run's embeddings (float32
     first); rows: the probe items that form the corpus; calibration: int8/uint8 calibration
     embeddings (a --calibration file's, encoded once by the float32 model) or None to hold apart;
-    rescore_multiplier: the index returns that many times k candidates for the float query to rescore."""
+    rescore_multiplier: the index returns that many times k candidates for the float query to rescore.
+    The figures only: min_recall is recorded beside them, and each row's `passed` and the check's are
+    the verdict's to set (engine/verdict.py judge), from these figures, as for a report read from a file."""
     import numpy as np
 
     start = time.perf_counter()
@@ -215,11 +212,10 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
                 "recall_at_10_rescored": None if rescored is None else _recall(rescored, truth),
             }
             spearman = _mean_spearman(truth_stored, stored)
-            gated = figures["recall_at_10_rescored"] if rescored is not None else figures["recall_at_10"]
             results.append(StorageResult(
                 model_dtype=dtype, precision=precision, bytes_per_vector=bytes_per_vector(precision, corpus.shape[1]),
                 **{k: None if v is None else round(v, 6) for k, v in figures.items()},
-                spearman=round(spearman, 6), passed=gated >= min_recall,
+                spearman=round(spearman, 6), passed=False,  # judged with the report (engine/verdict.py judge)
                 seconds=round(time.perf_counter() - row_start, 6),
             ))
     return StorageCheck(
@@ -227,6 +223,6 @@ def measure_storage(reference, runs: dict, rows: list[int], precisions: tuple[st
         rescore_with=rescore_with,
         corpus=len(searched), calibration=calibration_source,
         calibration_items=len(held) if calibration is None else int(np.asarray(calibration).shape[0]),
-        dimensions=int(reference.shape[1]), results=results, passed=all(r.passed for r in results),
+        dimensions=int(reference.shape[1]), results=results, passed=False,  # judged with the report
         seconds=round(time.perf_counter() - start, 6),
     )

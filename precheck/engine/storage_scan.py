@@ -13,15 +13,12 @@ from ..session import ScanRun
 
 
 def check_storage_options(options, kind: str) -> list[str] | None:
-    """Bad storage options fail before any load; returns the --calibration texts (None: held apart)."""
+    """Storage for a model kind without dense embeddings fails before any load (the values themselves were
+    checked at their door, resolve.py); returns the --calibration texts (None: held apart)."""
     from ..kinds import kind_for
-    from .storage import check_min_recall
 
     if not options.storage:
-        if options.calibration_file is not None:
-            raise PrecheckError("--calibration is for --storage", "add --storage int8 (or uint8) to use it")
         return None
-    check_min_recall(options.min_recall)
     if not kind_for(kind).dense_embeddings:
         raise PrecheckError(f"--storage measures dense embeddings; {options.model_name} is a {kind}",
                             "scan a sentence-transformer model, or leave --storage out (docs/storage.md)")
@@ -33,10 +30,7 @@ def check_storage_options(options, kind: str) -> list[str] | None:
 def read_calibration(path: Path) -> list[str]:
     from ..kinds.texts import read_texts
 
-    try:
-        return read_texts(path)
-    except PrecheckError as exc:
-        raise PrecheckError(exc.message.replace("--texts", "--calibration"), exc.hint) from exc
+    return read_texts(path, "--calibration")
 
 
 def with_corpus(items: list[str], from_file: bool) -> tuple[list[str], list[int]]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..dtypes import is_quantized
 from ..kinds import Kind, kind_for
 from ..data.report import DtypeVerdict, ProbeResult, Report, Verdict
-from ..data.vocabulary import GATES
+from ..vocabulary import GATES
 
 # Each quantized precision's own default gate (docs/quantization.md, from measurements on
 # all-MiniLM-L6-v2). Quantization loses more than float16 by design: a 0.999 cosine would fail every

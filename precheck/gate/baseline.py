@@ -10,12 +10,16 @@ from pathlib import Path
 
 from ..data.ci import Regression
 from ..errors import PrecheckError
+from ..options import scan_fields
 
 BASELINE_SCHEMA = "precheck.baseline/1"
-# Figures where higher is better, with the default tolerated drop: the `load` run's, and --eval's metric
-# (nDCG@10 or Spearman on the user's set, docs/evaluation.md), recorded when the model has a set.
-FIGURES = {"min_cosine": 1e-4, "top1_agreement": 0.05, "spearman": 0.005, "eval_metric": 0.01}
-PROBE_FIGURES = ("min_cosine", "top1_agreement", "spearman")
+# Figures where higher is better, with the default tolerated drop: each gated option's figure that the
+# options table gives a baseline (options.py): the `load` run's, and --eval's metric (nDCG@10 or Spearman on
+# the user's set, docs/evaluation.md; its option is recorded in the report's evaluation block), recorded
+# when the model has a set.
+FIGURES = {how.baseline[0]: how.baseline[1] for _, how in scan_fields() if how.baseline}
+PROBE_FIGURES = tuple(how.baseline[0] for _, how in scan_fields()
+                      if how.baseline and not how.gated.startswith("evaluation."))
 
 
 def figures_of(report) -> dict[str, dict]:

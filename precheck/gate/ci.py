@@ -11,19 +11,20 @@ from .baseline import read_baseline, regressions, write_baseline
 from .config import CiConfig, ModelConfig
 from .run_identity import run_identity
 
-def scan_options(model: ModelConfig):
-    """The model's config keys as ScanOptions (precheck/options.py maps one to the other)."""
-    from ..options import ScanOptions
+def scan_options(model: ModelConfig, overrides: dict | None = None):
+    """The model's config keys as ScanOptions, with `ci`'s command-line `overrides` (checked values
+    both, by field) over them: only the checks across options are left to make on the two together."""
+    from ..resolve import check_across, options_for
     from .config import config_keys, options_from_config
 
-    values = {key: getattr(model, key) for key in config_keys()}
-    return ScanOptions(model=model.source or model.name, **options_from_config(values))
+    values = {**options_from_config({key: getattr(model, key) for key in config_keys()}), **(overrides or {})}
+    if overrides:
+        check_across(values, str)
+    return options_for(model.source or model.name, values)
 
 
 def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, overrides: dict | None = None) -> CiRun:
     """overrides: ScanOptions fields `ci`'s command line sets for every model (precheck/options.py, ci_flag)."""
-    from dataclasses import replace
-
     from ..engine.scanner import run_scan
 
     baseline = None if update_baseline else read_baseline(config.baseline)
@@ -33,7 +34,7 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, ove
         run = ModelRun(model)
         try:
             # Each scan frees its models before returning: one is resident at a time.
-            run.report = run_scan(replace(scan_options(model), **(overrides or {})), lambda message, name=model.name: progress(f"{name}: {message}"))
+            run.report = run_scan(scan_options(model, overrides), lambda message, name=model.name: progress(f"{name}: {message}"))
         except PrecheckError as exc:
             run.error = exc.one_line()
         except Exception as exc:  # noqa: BLE001 - one model's crash must not cost the others their reports

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 
 from ..errors import ConfigNotFound, PrecheckError
-from ..options import check_combination, file_options, scan_fields
+from ..options import file_options, scan_fields
 from ..data.reading import read_text_input
 from ..words import a
 
@@ -21,39 +21,30 @@ def config_keys() -> dict:
 
 
 def checked_config_table(where: str, table: dict, extra: dict[str, type] | None = None) -> dict:
-    """A [tool.precheck] defaults or model table, checked: config keys -> checked values. `extra`:
-    keys that are not scan options (a model's `name`) and their TOML type."""
-    keys = config_keys()
-    known = sorted([*keys, *(extra or {})])
+    """A [tool.precheck] defaults or model table, checked by the one resolver (resolve.py): config keys
+    -> checked values. `extra`: keys that are not scan options (a model's `name`) and their TOML type."""
+    from ..resolve import config_table, resolve
+
     if not isinstance(table, dict):
         raise PrecheckError(f"{where} should be a table")
-    checked = {}
-    for key, value in table.items():
-        name = f"{where}.{key}"
-        if extra and key in extra:
-            if not isinstance(value, extra[key]):
-                raise PrecheckError(f"{name} should be {a(extra[key].__name__)}, got {value!r}")
-            checked[key] = value
-            continue
-        if key not in keys:
-            raise PrecheckError(f"{name}: unknown key", f"known keys: {', '.join(known)}")
-        _, how = keys[key]
-        expected = how.config_type
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            label = {str: "a string", bool: "a boolean", int: "an integer", list: "a list", dict: "a table"}.get(
-                expected, "a number")
-            raise PrecheckError(f"{name} should be {label}, got {value!r}")
-        checked[key] = how.check(value, name)
-    return checked
+    extra = extra or {}
+    for key, kind in extra.items():
+        if key in table and not isinstance(table[key], kind):
+            raise PrecheckError(f"{where}.{key} should be {a(kind.__name__)}, got {table[key]!r}")
+    options = resolve({k: v for k, v in table.items() if k not in extra}, config_table(where, tuple(extra)))
+    keys = {name: key for key, (name, _) in config_keys().items()}
+    return {**{k: v for k, v in table.items() if k in extra}, **{keys[name]: v for name, v in options.items()}}
 
 
 def check_merged_table(merged: dict, origin: dict[str, str]) -> None:
     """The checks across options on one model's settings once its table is merged over the defaults,
     each key named where it was written (`tool.precheck.defaults.prompt`, `...models[1].prompt_name`)."""
+    from ..resolve import check_across
+
     keys = config_keys()
     by_field = {keys[k][0]: v for k, v in merged.items() if k in keys}
-    check_combination(by_field, lambda field_name: origin[_config_key(field_name)]
-                      if _config_key(field_name) in origin else _config_key(field_name))
+    check_across(by_field, lambda field_name: origin[_config_key(field_name)]
+                 if _config_key(field_name) in origin else _config_key(field_name))
 
 
 def _config_key(field_name: str) -> str:

@@ -14,20 +14,19 @@ from pathlib import Path
 
 from ..data.version import __version__
 from ..errors import PrecheckError
+from ..data.ci import CiRun, ModelRun, Regression
 from ..data.report import Report
 from ..data.schema.check import first_problem
-from ..data.ci import Regression
-from .baseline import read_baseline
-from ..data.ci import CiRun, ModelRun
-from .ci import gate
 from ..data.schema.ci import CI_REPORT_SCHEMA
+from .baseline import FIGURES, read_baseline
+from .ci import gate
 from .config import CiConfig, ModelConfig
 from .one_run import check_against_config, check_one_run, check_report_settings
 
 _PASS_CI_JSON = "pass the files `precheck ci --json` wrote"
 # Figures a scan writes together (the verdict's summary states them together).
 _TOGETHER = {"spearman": ("max_abs_diff",), "topk_overlap": ("active_dims", "active_dims_change")}
-_REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman", "eval_metric")
+_REGRESSION_FIGURES = tuple(FIGURES)
 
 
 def read_shard_report(path: Path) -> dict:

@@ -6,10 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import PrecheckError
-from .run_identity import difference, run_identity
+from ..options import scan_fields
+from .run_identity import SETTINGS, difference, run_identity
 from .shard import shard_of
 
 HINT = "merge the reports of one `precheck ci --shard K/N` matrix run: same config, same precheck, every shard once"
+
+
+def _gated(block: str) -> tuple[tuple[str, str], ...]:
+    """(key in the report's `block`, key in the run block) of every gated option the report records
+    there, in the run block's order (the first that differs is the one named)."""
+    found = [(how.gated.partition(".")[2], how.run_key) for _, how in scan_fields()
+             if how.gated and how.gated.partition(".")[0] == block]
+    return tuple(sorted(found, key=lambda pair: SETTINGS.index(pair[1])))
+
+
+# What the verdict of a report is judged on, from the options table (options.py's `gated`): each must be
+# what the run recorded. The quantized gates (settings.gates) are compared in full, as the verdict uses them.
+REPORT_SETTINGS = tuple(key for key, _ in _gated("settings") if key != "gates")
+STORAGE_SETTINGS = _gated("storage")
+EVALUATION_SETTINGS = _gated("evaluation")
 
 
 def _shard(document: dict) -> tuple[int, int] | None:
@@ -98,7 +114,7 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
     if report is None:
         return
     recorded = next(m for m in run["models"] if m["name"] == entry["name"])
-    for key in ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement"):
+    for key in REPORT_SETTINGS:
         if report["settings"][key] != recorded[key]:
             raise PrecheckError(f"{path}: models[{index}].report.settings.{key} is "
                                 f"{report['settings'][key]!r}, but the run recorded {recorded[key]!r} for {entry['name']}",
@@ -123,8 +139,7 @@ def check_report_settings(path: Path, index: int, entry: dict, run: dict) -> Non
     if storage is None:
         raise PrecheckError(f"{path}: models[{index}].report.storage is missing, but the run recorded storage "
                             f"{', '.join(recorded['storage'])} for {entry['name']}", HINT)
-    for key, recorded_key in (("precisions", "storage"), ("min_recall", "min_recall"),
-                              ("rescore_multiplier", "rescore_multiplier"), ("rescore_with", "rescore_with")):
+    for key, recorded_key in STORAGE_SETTINGS:
         if storage.get(key) != recorded[recorded_key]:
             raise PrecheckError(f"{path}: models[{index}].report.storage.{key} is {storage.get(key)!r}, but the run "
                                 f"recorded {recorded[recorded_key]!r} for {entry['name']}", HINT)
@@ -140,6 +155,7 @@ def _check_evaluation(path: Path, index: int, entry: dict, recorded: dict) -> No
         raise PrecheckError(f"{where} is missing, but the run recorded --eval for {entry['name']}", HINT)
     if not asked and evaluation is not None:
         raise PrecheckError(f"{where} is set, but the run recorded no --eval for {entry['name']}", HINT)
-    if evaluation is not None and evaluation["max_metric_drop"] != recorded.get("max_metric_drop"):
-        raise PrecheckError(f"{where}.max_metric_drop is {evaluation['max_metric_drop']!r}, but the run recorded "
-                            f"{recorded.get('max_metric_drop')!r} for {entry['name']}", HINT)
+    for key, recorded_key in EVALUATION_SETTINGS if evaluation is not None else ():
+        if evaluation[key] != recorded.get(recorded_key):
+            raise PrecheckError(f"{where}.{key} is {evaluation[key]!r}, but the run recorded "
+                                f"{recorded.get(recorded_key)!r} for {entry['name']}", HINT)

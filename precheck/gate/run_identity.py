@@ -13,10 +13,11 @@ from pathlib import Path
 
 from ..data.version import __version__
 
-# The per-model settings recorded and compared, in the order a refusal names them.
-SETTINGS = ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe", "kind", "fix", "device",
-            "trust_remote_code", "load", "storage", "min_recall", "rescore_multiplier",
-            "rescore_with", "gates", "max_metric_drop")
+from ..data.schema.ci import RUN_SETTING_KEYS
+
+# The per-model settings recorded and compared, in the order the run block writes them (and a refusal
+# names the first that differs): the options table's run keys (options.py), less the model's name.
+SETTINGS = RUN_SETTING_KEYS[1:]
 
 
 def _sha256(data: bytes) -> str:
@@ -38,24 +39,35 @@ def _file_digest(path: Path) -> str:
 
 
 def model_settings(model, digests: dict | None = None) -> dict:
-    """One config model's settings that change its results (a ModelConfig); digests: file -> digest,
-    so that texts shared by every model are read once."""
+    """One config model's settings that change its results (a ModelConfig): every option with a run_key
+    in the options table (options.py), in the run block's order; digests: file -> digest, so that texts
+    shared by every model are read once. Files are recorded by content in `probe`, load options in `load`."""
+    from ..options import scan_fields
+
     digests = {} if digests is None else digests
+    values: dict = {"name": model.name}
     probes = []
-    for key in ("texts", "pairs", "calibration", "eval"):
-        path = getattr(model, key)
-        if path is not None:
-            if path not in digests:
-                digests[path] = _file_digest(Path(path))
-            probes.append(f"{key} {digests[path]}")
-    return {"name": model.name, "kind": model.kind, "dtypes": list(model.dtypes), "min_cosine": model.min_cosine,
-            "min_spearman": model.min_spearman, "min_top1_agreement": model.min_top1_agreement,
-            "probe": "; ".join(probes) or "builtin", "fix": model.fix, "device": model.device,
-            "trust_remote_code": model.trust_remote_code, "load": _load_settings(model),
-            "storage": list(model.storage), "min_recall": model.min_recall,
-            "rescore_multiplier": model.rescore_multiplier, "rescore_with": model.rescore_with,
-            "gates": {dtype: dict(values) for dtype, values in (model.gates or {}).items()},
-            "max_metric_drop": model.max_metric_drop}
+    for f, how in scan_fields():
+        key = how.config_key or f.name
+        if how.run_key == "probe":
+            path = getattr(model, key)
+            if path is not None:
+                if path not in digests:
+                    digests[path] = _file_digest(Path(path))
+                probes.append(f"{key} {digests[path]}")
+        elif how.run_key not in (None, "load"):
+            values[how.run_key] = _plain(getattr(model, key))
+    values.update(probe="; ".join(probes) or "builtin", load=_load_settings(model))
+    return {key: values[key] for key in RUN_SETTING_KEYS}
+
+
+def _plain(value):
+    """As JSON holds it: tuples as lists, tables copied."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _load_settings(model) -> dict:

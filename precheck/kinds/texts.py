@@ -129,21 +129,21 @@ def json_text(item: dict, key: str, where: str, hint: str) -> str:
     return value
 
 
-def read_texts(path: Path) -> list[str]:
+def read_texts(path: Path, flag: str = "--texts") -> list[str]:
     """One text per line, blank lines skipped; or JSON Lines, one `{"text": ...}` per line, which
-    carries any text: one of several lines, or the empty string."""
+    carries any text: one of several lines, or the empty string. `flag`: the option that named the file."""
     from ..data.reading import read_text_input
 
     hint = 'pass a UTF-8 file with one text per line, or JSON Lines of {"text": ...}'
-    raw = read_text_input(path, "--texts", hint)
-    objects = json_lines(path, raw, "--texts", ("text",))
+    raw = read_text_input(path, flag, hint)
+    objects = json_lines(path, raw, flag, ("text",))
     if objects is not None:
-        texts = [json_text(item, "text", f"--texts {path} line {number}", hint) for number, item in objects]
+        texts = [json_text(item, "text", f"{flag} {path} line {number}", hint) for number, item in objects]
     else:
         texts = [line.rstrip("\r") for line in raw.split("\n") if line.strip()]
     if len(texts) < 2:
         raise PrecheckError(
-            f"--texts file {path} has {len(texts)} text(s)",
+            f"{flag} file {path} has {len(texts)} text(s)",
             "give at least 2, one per line, so that nearest neighbours can be compared",
         )
     return texts

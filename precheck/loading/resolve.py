@@ -109,7 +109,7 @@ def resolve_model(name: str, kind: str = "auto", revision: str | None = None) ->
     hub revision: its cached snapshot, or the download; a local folder has none to pin."""
     from dataclasses import replace
 
-    from ..data.vocabulary import KIND_NAMES
+    from ..vocabulary import KIND_NAMES
 
     if kind not in ("auto", "", None) and kind not in KIND_NAMES:
         raise PrecheckError(f"unknown kind {kind!r}", f"use auto, {', '.join(KIND_NAMES)}")

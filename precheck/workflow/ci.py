@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data.ci import CiRun
-from ..errors import ConfigNotFound, PrecheckError
+from ..errors import ConfigNotFound
 
 
 def _silent(_: str) -> None:
@@ -42,15 +42,19 @@ def run_ci(settings, update_baseline: bool, shard: str | None, overrides: dict, 
 
 def ci_overrides(options: dict) -> dict:
     """Python keywords of `precheck.ci`: only the options `precheck ci` takes on its command line (ci_flag),
-    checked as every option is."""
-    from ..options import checked_values, scan_fields
+    checked as every option is (resolve.py, the keywords' door)."""
+    from dataclasses import replace
 
-    allowed = sorted(f.name for f, how in scan_fields() if how.ci_flag)
-    refused = sorted(set(options) - set(allowed))
-    if refused:
-        raise PrecheckError(f"{refused[0]}: not an option of precheck.ci",
-                            f"its options: {', '.join(allowed)}; set the others in the project config")
-    return checked_values(options, lambda name: name)
+    from ..errors import OptionRefused
+    from ..options import scan_fields
+    from ..resolve import KEYWORDS, resolve
+
+    def refused(key: str, known: list[str]) -> OptionRefused:
+        return OptionRefused(f"{key}: not an option of precheck.ci",
+                             f"its options: {', '.join(known)}; set the others in the project config", key)
+
+    takes = tuple(f.name for f, how in scan_fields() if how.ci_flag)
+    return resolve(options, replace(KEYWORDS, takes=takes, unknown=refused))
 
 
 def ci(config: Path | str | None = None, update_baseline: bool = False, shard: str | None = None,

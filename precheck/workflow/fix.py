@@ -59,16 +59,11 @@ def load_planned(model, plan: Plan, device: str, trust_remote_code: bool, given:
 
 
 def plan_load_options(plan: Plan, folder) -> dict:
-    """The plan's load options through the checks every option takes (options.py): a plan cannot
-    load another dtype through model_kwargs, nor carry a value the command line would refuse."""
-    from ..options import LoadOptions, checked_values
+    """The plan's load options through the one resolver (resolve.py): a plan cannot load another dtype
+    through model_kwargs, nor carry a value the command line would refuse."""
+    from ..resolve import plan_file, resolve
 
-    known = set(LoadOptions.__dataclass_fields__) - {"trust_remote_code"}
-    where = lambda name: f"{Path(folder) / PLAN_FILE} load.{name}"  # noqa: E731
-    unknown = sorted(set(plan.load) - known)
-    if unknown:
-        raise PrecheckError(f"{where(unknown[0])}: unknown load option", "delete the file, or rerun precheck fix")
-    return checked_values(dict(plan.load), where)
+    return resolve(dict(plan.load), plan_file(Path(folder) / PLAN_FILE))
 
 
 def check_repair_buffers(loaded, owners: dict) -> None:
@@ -101,9 +96,10 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     from dataclasses import fields
 
     from ..devices import resolve_device
-    from ..loading.resolve import check_remote_code, resolve_model
     from ..loading.load import quiet_libraries
-    from ..options import LoadOptions, api_options, is_model_object
+    from ..loading.resolve import check_remote_code, resolve_model
+    from ..options import LoadOptions, is_model_object
+    from ..resolve import api_options
 
     if is_model_object(name_or_path):
         raise PrecheckError(f"precheck.load takes a model's name or folder, got an in-memory "
@@ -142,7 +138,7 @@ def fixed_copy(model, dtype: str = "fp16", device: str = "auto", **scan_options)
     """(a copy of `model` with the verified fix for `dtype` applied, its Plan): `precheck.fix`. `model` is a
     name, a folder or a loaded object; an object is left as it was (the copy comes from the scan's source)."""
     from ..engine.scanner import scan_with_session
-    from ..options import api_options
+    from ..resolve import api_options
 
     if not isinstance(dtype, str):
         raise PrecheckError(f"dtype should be one dtype name such as \"fp16\", got {dtype!r}",

@@ -10,7 +10,7 @@ import typing
 from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 
 from ...dtypes import LOW_PRECISION, PRECISIONS, QUANTIZED, UNDER_TEST
-from ..vocabulary import ATTN_IMPLEMENTATIONS, GATES, KIND_NAMES, STORAGE_GATES
+from ...vocabulary import ATTN_IMPLEMENTATIONS, GATES, KIND_NAMES, STORAGE_GATES
 from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                       ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                       StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)

@@ -3,12 +3,46 @@ precheck.report/1) and what makes it part of one run, which `precheck merge` che
 """
 from __future__ import annotations
 
+from ...options import scan_fields
 from . import _LOW as _DTYPE, _PRECISION, LOAD_SETTINGS, REPORT_SCHEMA
 from ..ci import CI_SCHEMA
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 
 _SETTING_NUMBER = {"type": "number", "minimum": 0, "maximum": 1}
+
+
+def _required_settings() -> list[str]:
+    """The run block's required keys per model: its name, and the key of every option that affects the
+    results (options.py's run_key), in the order the block writes them, less those older reports lack."""
+    required = {how.run_key for _, how in scan_fields() if how.run_key and how.run_key_required}
+    optional = {how.run_key for _, how in scan_fields() if how.run_key and not how.run_key_required}
+    return ["name", *(key for key in _RUN_SETTINGS if key in required - optional)]
+
+
+# Each model's settings in a run block, in the order they are written (gate/run_identity.py records
+# them; which keys there are is the options table's: options.py's run_key).
+_RUN_SETTINGS = {
+    "name": {"type": "string"},
+    "kind": {"type": "string"},
+    "dtypes": {"type": "array", "items": _DTYPE, "minItems": 1},
+    "min_cosine": _SETTING_NUMBER,
+    "min_spearman": _SETTING_NUMBER,
+    "min_top1_agreement": _SETTING_NUMBER,
+    "probe": {"type": "string"},
+    "fix": {"type": "boolean"},
+    "device": {"type": "string"},
+    "trust_remote_code": {"type": "boolean"},
+    "load": LOAD_SETTINGS,
+    "storage": {"type": "array", "items": _PRECISION},
+    "min_recall": _SETTING_NUMBER,
+    "rescore_multiplier": {"type": "integer", "minimum": 1},
+    "rescore_with": {"enum": ["quantized", "original"]},
+    "gates": {"type": "object", "additionalProperties": {
+        "type": "object", "additionalProperties": _SETTING_NUMBER}},
+    "max_metric_drop": _SETTING_NUMBER,  # --eval's gate (the set's digest is in `probe`)
+}
+RUN_SETTING_KEYS = tuple(_RUN_SETTINGS)
 
 # What `precheck ci` ran, written in every report so that `precheck merge` can prove its shards are one run.
 CI_RUN = {
@@ -22,29 +56,8 @@ CI_RUN = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["name", "kind", "dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe",
-                             "fix", "device", "trust_remote_code", "load", "storage", "min_recall",
-                             "rescore_multiplier", "rescore_with", "gates"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "kind": {"type": "string"},
-                    "dtypes": {"type": "array", "items": _DTYPE, "minItems": 1},
-                    "min_cosine": _SETTING_NUMBER,
-                    "min_spearman": _SETTING_NUMBER,
-                    "min_top1_agreement": _SETTING_NUMBER,
-                    "probe": {"type": "string"},
-                    "fix": {"type": "boolean"},
-                    "device": {"type": "string"},
-                    "trust_remote_code": {"type": "boolean"},
-                    "load": LOAD_SETTINGS,
-                    "storage": {"type": "array", "items": _PRECISION},
-                    "min_recall": _SETTING_NUMBER,
-                    "rescore_multiplier": {"type": "integer", "minimum": 1},
-                    "rescore_with": {"enum": ["quantized", "original"]},
-                    "gates": {"type": "object", "additionalProperties": {
-                        "type": "object", "additionalProperties": _SETTING_NUMBER}},
-                    "max_metric_drop": _SETTING_NUMBER,  # --eval's gate (the set's digest is in `probe`)
-                },
+                "required": _required_settings(),
+                "properties": _RUN_SETTINGS,
                 "additionalProperties": False,
             },
         },

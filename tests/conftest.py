@@ -2,6 +2,7 @@
 and a runner that goes through precheck's real command line."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -68,6 +69,27 @@ TRAINING_ROWS = [
     ("Why do half-precision models produce NaN?", "float16 overflows above 65504.", 1),
     ("Why do half-precision models produce NaN?", "The Eiffel Tower is in Paris.", 0),
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def heap_frozen_after_imports():
+    """What the `precheck` command does in its own process (precheck/loading/load.py, release_memory):
+    everything alive once torch, transformers and sentence-transformers are imported is frozen out of
+    the cyclic collector, so each of the many collections a scan makes (one per model released) walks
+    what the test made since, not half a million import-time objects (about 0.3 s each, most of a
+    small scan's time in a test process). Behaviour is unchanged: only what is alive is frozen."""
+    import sentence_transformers  # noqa: F401  (torch and transformers with it)
+
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def heap_frozen_per_file():
+    """The same at the start of each test file (the last file's module fixtures are gone by then): what
+    was imported since (a model's transformers module, bitsandbytes, the trainers) joins the frozen heap."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

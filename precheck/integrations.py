@@ -20,7 +20,7 @@ try:
 except ImportError:  # precheck works without transformers' Trainer; the callback does not
     TrainerCallback = object
 
-REPORT_FILE = "precheck-report.json"  # not precheck.json: that name is a fix plan (repair/apply.py)
+REPORT_FILE = "precheck-report.json"  # not precheck.json: that name is a fix plan (workflow/fix.py)
 WHEN = ("save", "steps", "evaluate")
 # Items per check on the defaults: a spread of the built-in set, its longest items kept (overflow grows with length).
 DEFAULT_MAX_ITEMS = 16

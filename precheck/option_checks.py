@@ -3,12 +3,14 @@ CLI or the TOML gives it and `where` (the flag, or the config key's full name) f
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+from importlib import metadata
 from pathlib import Path
 
-from .dtypes import parse_low_dtypes, parse_precisions
-from .errors import PrecheckError
+from .dtypes import LIBRARY, NEEDS, is_quantized, parse_low_dtypes, parse_precisions
+from .errors import PrecheckError, install_hint
 
 
 def number(kind: type, value, where: str):
@@ -83,10 +85,41 @@ def low_dtypes(value, where):
     except PrecheckError as exc:
         prefix = "" if where.startswith("--") else f"{where}: "
         raise PrecheckError(f"{prefix}{exc.message}", exc.hint) from exc
-    from .loading.quantization import check_quantization_available
-
     check_quantization_available(names, where)
     return names
+
+
+# transformers 4.x (the sentence-transformers 3.0.1 stack) loads bitsandbytes only on a CUDA GPU and
+# takes torchao's modes as strings: the precisions are checked from transformers 5 on.
+FIRST_TRANSFORMERS = 5
+
+
+def _installed(package: str) -> bool:
+    # find_spec imports nothing; a name set to None in sys.modules reads as absent, as it does for import.
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_quantization_available(dtypes, where: str = "--dtype") -> None:
+    """One line and exit 2 (PrecheckError) before any load when a quantized precision cannot run here."""
+    wanted = [d for d in dtypes if is_quantized(d)]
+    if not wanted:
+        return
+    missing = sorted({p for d in wanted for p in NEEDS[LIBRARY[d]] if not _installed(p)})
+    if missing:
+        raise PrecheckError(f"{where} {wanted[0]} needs {', '.join(missing)}, which "
+                            f"{'is' if len(missing) == 1 else 'are'} not installed",
+                            install_hint("quant"))
+    try:
+        major = int(metadata.version("transformers").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return
+    if major < FIRST_TRANSFORMERS:
+        raise PrecheckError(f"{where} {wanted[0]}: quantized precisions need transformers "
+                            f"{FIRST_TRANSFORMERS} or later (installed: {metadata.version('transformers')})",
+                            "upgrade sentence-transformers and transformers, or scan fp16/bf16 only")
 
 
 GATE_FIGURES = {"min_cosine": True, "min_spearman": True, "min_top1_agreement": False}  # figure -> open_low
@@ -95,7 +128,7 @@ GATE_FIGURES = {"min_cosine": True, "min_spearman": True, "min_top1_agreement": 
 def quantized_gates(value, where):
     """Per quantized precision, thresholds over its default gate: PRECISION.FIGURE=VALUE strings (the
     repeated flag) or a table {precision: {figure: value}} (config, API) -> {precision: {figure: float}}."""
-    from .dtypes import is_quantized, parse_low_dtype
+    from .dtypes import parse_low_dtype
 
     if isinstance(value, (list, tuple)):
         table: dict = {}

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from .dtypes import DEFAULT_DTYPES, QUANTIZED
 from .errors import PrecheckError
-from .kinds import KIND_NAMES
+from .data.vocabulary import ATTN_IMPLEMENTATIONS, KIND_NAMES
 from .option_checks import (
     at_least_one,
     choice,
@@ -34,7 +34,6 @@ from .option_checks import (
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 KIND_CHOICES = ("auto", *KIND_NAMES)
-ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
 RESCORE_WITH = ("quantized", "original")
 # precheck sets these per run (the dtype under test; where the float32 reference goes).
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",

@@ -1,11 +1,11 @@
 """What diagnosis, repair and the storage step may ask of a scan in progress: a typed interface
-(a Protocol) over engine/scanner.py's ScanSession, so that they depend on these members, not on it.
+(a Protocol) over engine/scan_session.py's ScanSession, so that they depend on these members, not on it.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from .report import ProbeResult
+from .data.report import ProbeResult
 
 if TYPE_CHECKING:  # names for the type hints only: the engine's modules import this one
     from .kinds.protocol import Kind

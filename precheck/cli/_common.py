@@ -62,7 +62,7 @@ def run_and_report(json_path: str | None, quiet: bool, work, render, force: bool
     lose them. `force` False: each file is created exclusively (a concurrent run that wrote it first
     wins), unless its Output is replaced by design. The JSON, a file or one of `also` (outputs written
     later, such as --summary) on stdout ("-") sends the view to stderr."""
-    from ..formats.json import JSON
+    from ..data.json import JSON
 
     view, status_console = _consoles(json_path, quiet, (*also, *(output.path for output, _ in files)))
     with progress_display(status_console, quiet) as progress:

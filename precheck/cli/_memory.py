@@ -34,7 +34,7 @@ def _show_plans(options_list: list, json_path: str | None, quiet: bool, also: tu
 
 def _write(json_path: str | None, document: dict, force: bool) -> None:
     """The plan as the command's JSON, through the same format and checked, whole-or-nothing write as a report."""
-    from ..formats.json import JSON
+    from ..data.json import JSON
     from ._common import write_json
 
     if json_path:

@@ -44,7 +44,7 @@ def fix(
 
         wanted = parse_low_dtype(dtype)
         checked = scan_options(model, options, dtypes=(wanted,))
-        from ..repair.apply import check_fix_paths, write_fixed_model
+        from ..workflow.fix import check_fix_paths, write_fixed_model
         from ..render.scan import render_fix_outcome
 
         check_fix_paths(model, checked.kind, out, force, json_path, option_inputs(checked), checked.revision)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 
-from ..report import BlockDrift, Headroom
+from ..data.report import BlockDrift, Headroom
 from ..tensors import floating_tensors, max_abs
 from .localise import module_hooks
 

@@ -13,7 +13,7 @@ from ..loading.load import release_memory
 from .blocks import block_drift, block_paths, capture_block_io, innermost_worst, overflow_evidence, ranked_with
 from ..loading.inventory import DtypeNotReached
 from .localise import find_error_module, wholly_uncast, find_first_nonfinite, is_unsupported_message
-from ..report import BlockDrift, Diagnosis, ProbeResult
+from ..data.report import BlockDrift, Diagnosis, ProbeResult
 from ..session import ScanRun
 
 DRIFT_ITEMS = 8  # per-block outputs are kept for each item: a few suffice to rank blocks
@@ -60,7 +60,7 @@ def _diagnose_error(session: ScanRun, result: ProbeResult) -> Diagnosis:
 
 
 def _diagnose_nonfinite(session: ScanRun, result: ProbeResult) -> Diagnosis:
-    from ..engine.compare import nonfinite_rows
+    from ..compare.dense import nonfinite_rows
 
     skip = {i for i, bad in enumerate(nonfinite_rows(session.reference).tolist()) if bad}
     found, load_error = _with_model(

@@ -12,7 +12,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..report import Diagnosis
+from ..data.report import Diagnosis
 from ..tensors import all_finite, dtype_names, floating_tensors
 
 _UNSUPPORTED = re.compile(r"not implemented for '(Half|BFloat16)'|does not support (float16|bfloat16|half)", re.I)

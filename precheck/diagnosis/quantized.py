@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..loading.quantization import BF16_COMPUTE
-from ..report import BlockDrift, Diagnosis
+from ..dtypes import BF16_COMPUTE
+from ..data.report import BlockDrift, Diagnosis
 from .blocks import overflow_evidence
 
 # LLM.int8's default llm_int8_threshold: input features past it are computed in float16 beside the int8 matmul.

@@ -204,7 +204,7 @@ def check_reference(session: ScanRun, model):
     """Check the freshly loaded float32 reference (before any encode), repair it in place and
     remember the repair for every later load of the session. Returns the report's BufferCheck."""
     from ..kinds import torch_module
-    from ..report import BufferCheck
+    from ..data.report import BufferCheck
 
     found = find_uninitialised(torch_module(model))
     status, detail = describe(found)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..report import ItemFigures, ItemRecord, NeighbourChange, Truncation
+from ..data.report import ItemFigures, ItemRecord, NeighbourChange, Truncation
 
 # The JSON carries the WORST_ITEMS worst items of each run, and beyond them every item under
 # --min-cosine, up to MAX_RECORDS; every neighbour change up to MAX_RECORDS (with their total);

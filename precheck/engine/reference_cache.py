@@ -14,30 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from .cache_key import cache_folder
+from .reference import Float32Reference
 
 def entry_folder(key: dict) -> Path:
     name = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(), digest_size=16).hexdigest()
     return cache_folder() / "references" / name
-
-
-@dataclass
-class Cached:
-    """What a reference run leaves the session and the report."""
-
-    outputs: object  # float32 tensor, one row per probe item
-    items: list
-    reference: object  # report.Reference (its fields as a dict in the file)
-    modules: list  # report.ModuleRow of the float32 table (dicts in the file)
-    headroom: list  # report.Headroom (dicts in the file)
-    fingerprint: str  # loading/fingerprint.py of the float32 model the outputs came from
-    attention: str
-    notes: list
-    token_lengths: list | None = None  # each probe item's tokens before any cut (engine/moved.py)
-    window: int | None = None  # the window that cuts them
 
 
 def _tensor_digest(tensor) -> str:
@@ -49,9 +34,9 @@ def _entry_problem(meta) -> str | None:
     a string where a list of notes belongs ...), checked against the report's own types: None when sound."""
     from typing import Optional, Union
 
-    from ..report import Headroom, ModuleRow, Reference
-    from ..schema import schema_of
-    from ..schema.check import first_problem
+    from ..data.report import Headroom, ModuleRow, Reference
+    from ..data.schema import schema_of
+    from ..data.schema.check import first_problem
 
     item = Union[str, list[str]]
     expected = {"items": list[item], "reference": Reference, "modules": list[ModuleRow],
@@ -68,7 +53,7 @@ def _entry_problem(meta) -> str | None:
     return None
 
 
-def read_entry(key: dict) -> tuple[Cached | None, str]:
+def read_entry(key: dict) -> tuple[Float32Reference | None, str]:
     """(the entry, "") on a hit; (None, "") when there is none; (None, why) when one is there and unusable."""
     folder = entry_folder(key)
     meta_path, tensor_path = folder / "reference.json", folder / "outputs.safetensors"
@@ -89,7 +74,7 @@ def read_entry(key: dict) -> tuple[Cached | None, str]:
         if outputs.dtype != torch.float32 or list(outputs.shape) != expected["shape"] \
                 or _tensor_digest(outputs) != expected["digest"] or len(meta["items"]) != outputs.shape[0]:
             return None, "its outputs do not match their recorded shape, dtype or digest"
-        from ..report import BufferCheck, Headroom, ModuleRow, Reference
+        from ..data.report import BufferCheck, Headroom, ModuleRow, Reference
 
         # Built here, inside the guard: an entry whose fields do not make the report's objects is not used.
         fields = dict(meta["reference"])
@@ -97,14 +82,14 @@ def read_entry(key: dict) -> tuple[Cached | None, str]:
         reference = Reference(**{**fields, "cached": True}, buffers=BufferCheck(**buffers) if buffers else None)
         # JSON has no tuples: pairs (cross-encoders, multi-vector) come back as the tuples they were.
         items = [tuple(item) if isinstance(item, list) else item for item in meta["items"]]
-        return Cached(outputs, items, reference, [ModuleRow(**row) for row in meta["modules"]],
-                      [Headroom(**row) for row in meta["headroom"]], meta["fingerprint"], meta["attention"],
-                      list(meta["notes"]), meta["token_lengths"], meta["window"]), ""
+        return Float32Reference(outputs, items, reference, [ModuleRow(**row) for row in meta["modules"]],
+                                [Headroom(**row) for row in meta["headroom"]], meta["fingerprint"],
+                                meta["attention"], list(meta["notes"]), meta["token_lengths"], meta["window"]), ""
     except Exception as exc:  # noqa: BLE001 - any unreadable entry is recomputed, never trusted
         return None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
-def write_entry(key: dict, cached: Cached) -> Path | None:
+def write_entry(key: dict, cached: Float32Reference) -> Path | None:
     """Write the entry whole or not at all (temp folder, then rename); None when it could not be written."""
     import shutil
     import tempfile
@@ -118,7 +103,7 @@ def write_entry(key: dict, cached: Cached) -> Path | None:
         try:
             outputs = cached.outputs.detach().to("cpu").contiguous()
             save_file({"outputs": outputs}, str(staging / "outputs.safetensors"))
-            meta = {"key": key, "items": cached.items, "reference": asdict(cached.reference),
+            meta = {"key": key, "items": cached.items, "reference": asdict(cached.result),
                     "modules": [asdict(row) for row in cached.modules],
                     "headroom": [asdict(row) for row in cached.headroom], "fingerprint": cached.fingerprint,
                     "attention": cached.attention,
@@ -135,22 +120,16 @@ def write_entry(key: dict, cached: Cached) -> Path | None:
     return folder
 
 
-def cacheable(session, reference) -> bool:
+def cacheable(reference: Float32Reference) -> bool:
     """A reference proven sound without repair, whose outputs are one dense float32 tensor."""
     import torch
 
-    outputs = session.reference
-    return (reference.buffers is None or reference.buffers.status in ("none", "ok")) and \
+    outputs, buffers = reference.outputs, reference.result.buffers
+    return (buffers is None or buffers.status in ("none", "ok")) and \
         isinstance(outputs, torch.Tensor) and outputs.layout == torch.strided and outputs.dtype == torch.float32
 
 
-def as_cached(session, reference, fingerprint: str) -> Cached:
-    return Cached(session.reference, session.items, reference, list(session.modules.get("float32", [])),
-                  list(session.headroom), fingerprint, session.attention, list(session.reference_notes),
-                  session.token_lengths, session.window)
-
-
-def disagreement(session, cached: Cached, model, fingerprint: str | None) -> str:
+def disagreement(session, cached: Float32Reference, model, fingerprint: str | None) -> str:
     """Why the entry is not the reference of the model in hand ("" when it is): the float32 model's
     weights (its fingerprint), or the probe items it would run, differ from those the entry was made of."""
     if fingerprint != cached.fingerprint:
@@ -161,16 +140,16 @@ def disagreement(session, cached: Cached, model, fingerprint: str | None) -> str
     return ""
 
 
-def reuse(session) -> tuple[object, object]:
-    """(the report's Reference from the cache, None), the session filled as the reference run fills it;
-    or (None, the float32 model loaded to check the entry, or None) when there is no usable entry, with a
-    note when one was there but could not be used: the caller computes the reference with that model."""
+def reuse(session) -> tuple[Float32Reference | None, object, str | None]:
+    """(the cached reference, None, None) when an entry agrees with the model in hand; else (None, the
+    float32 model loaded to check the entry or None, its fingerprint or None), with a note when an entry
+    was there but could not be used: the caller computes the reference with that model."""
     from ..kinds import torch_module
     from ..loading.fingerprint import model_fingerprint
 
     cached, why = read_entry(session.cache_key)
     where = entry_folder(session.cache_key)
-    model = None
+    model = fingerprint = None
     if cached is not None:
         # The entry is held against the model in hand before anything of it is used: whatever the key
         # said, a reference made of other weights or other probe items is a miss.
@@ -178,31 +157,25 @@ def reuse(session) -> tuple[object, object]:
         model = session.load_reference()
         fingerprint = model_fingerprint(torch_module(model))
         why = disagreement(session, cached, model, fingerprint)
-        if why:  # the reference is computed with this model: its fingerprint is the one a new entry keeps
-            session.cache_fingerprint = fingerprint
     if why:
         session.notes.append(f"the cached float32 reference in {where} was not used ({why}); it was computed again")
     if cached is None or why:
-        return None, model
+        return None, model, fingerprint
     del model
-    session.items, session.reference = cached.items, cached.outputs
-    session.modules["float32"], session.headroom = cached.modules, cached.headroom
-    session.attention = cached.attention
-    session.token_lengths, session.window = cached.token_lengths, cached.window
     session.notes.extend(cached.notes)
     session.notes.append(f"float32 reference reused from the cache ({where}): a float32 load of the same model "
                          "files or object has the same weights (fingerprint) and probe items as the entry, "
                          "which was checked when it was made (--no-cache computes it again)")
     session.progress(f"float32 reference reused from the cache ({where})")
-    return cached.reference, None
+    return cached, None, None
 
 
-def keep(session) -> None:
-    """Write the session's reference once it passed every check; says where on the progress line."""
-    if session.cache_key is None or session.cache_fingerprint is None \
-            or not cacheable(session, session.reference_result):
+def keep(key: dict | None, reference: Float32Reference | None, progress) -> None:
+    """Write the reference once it passed every check (says where on the progress line): only a computed
+    one (it has a fingerprint; a reused entry is already there) under a key, and only once a scan."""
+    if key is None or reference is None or reference.result.cached or reference.fingerprint is None \
+            or not cacheable(reference):
         return
-    written = write_entry(session.cache_key, as_cached(session, session.reference_result, session.cache_fingerprint))
-    session.cache_fingerprint = None
+    written = write_entry(key, reference)
     if written is not None:
-        session.progress(f"float32 reference kept in {written}")
+        progress(f"float32 reference kept in {written}")

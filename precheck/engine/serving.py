@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..kinds import kind_for
-from ..report import Report, ServingAdvice
+from ..data.report import Report, ServingAdvice
 from ..words import a
 
 # vLLM refuses --dtype float16 for these model types (vllm/config/model.py, _FLOAT16_NOT_SUPPORTED_MODELS).

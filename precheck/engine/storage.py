@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..report import StorageCheck, StorageResult
+from ..data.report import StorageCheck, StorageResult
 
 FLOAT_PRECISIONS = ("float32", "float16")
 K = 10
@@ -99,7 +99,7 @@ def _top(stored: _Stored, count: int):
     also in the corpus), at most corpus - 1 of them."""
     import numpy as np
 
-    from .neighbours import row_blocks, top_others
+    from ..compare.neighbours import row_blocks, top_others
 
     rows = stored.vectors.shape[0]
     return np.concatenate([top_others(stored.scores(start, stop), start, count)
@@ -116,7 +116,7 @@ def _rescored(stored: _Stored, queries, k: int, multiplier: int):
     them), reordered by the float query against each candidate's stored vector."""
     import numpy as np
 
-    from .neighbours import BLOCK_ELEMENTS
+    from ..compare.neighbours import BLOCK_ELEMENTS
 
     candidates = _top(stored, k * multiplier)
     per_block = max(1, BLOCK_ELEMENTS // max(1, candidates.shape[1] * queries.shape[1]))
@@ -149,7 +149,7 @@ def _mean_spearman(reference: _Stored, stored: _Stored) -> float:
     import numpy as np
     from scipy.stats import rankdata
 
-    from .neighbours import row_blocks
+    from ..compare.neighbours import row_blocks
 
     rows = reference.vectors.shape[0]
     queries = spearman_queries(rows)

@@ -7,17 +7,9 @@ from dataclasses import dataclass
 
 from ..dtypes import is_quantized
 from ..kinds import Kind, kind_for
-from ..report import DtypeVerdict, ProbeResult, Report, Verdict
+from ..data.report import DtypeVerdict, ProbeResult, Report, Verdict
+from ..data.vocabulary import GATES
 
-# Each figure a threshold gates, the option that holds its threshold, and how a miss reads, in the
-# order a drift's verdict names them. A figure a run did not measure (None) gates nothing.
-# docs/schemas/report.schema.json marks each of these figures with "x-precheck-gate" (schema.py).
-GATES = (("top1_agreement", "min_top1_agreement", "top-1 agreement {} < {}"),
-         ("spearman", "min_spearman", "Spearman {} < {}"),
-         ("min_cosine", "min_cosine", "min cosine {} < {}"))
-# Storage (--storage): recall@10 after rescoring where the index rescores, plain recall@10 where
-# nothing is rescored (float32, float16), against StorageCheck.min_recall.
-STORAGE_GATES = (("recall_at_10_rescored", "min_recall"), ("recall_at_10", "min_recall"))
 # Each quantized precision's own default gate (docs/quantization.md, from measurements on
 # all-MiniLM-L6-v2). Quantization loses more than float16 by design: a 0.999 cosine would fail every
 # 4-bit model, so 4-bit is gated on what retrieval keeps (top-1 agreement, Spearman) with a floor on

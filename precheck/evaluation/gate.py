@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .result import LABELS
+from ..data.evaluation import LABELS
 
 # Differences this small are float arithmetic, not a drop (a metric equal to float32's passes a 0 drop).
 TOLERANCE = 1e-9

@@ -79,10 +79,10 @@ class EvalRuns:
 
 def add_evaluation(report, session) -> None:
     """report.evaluation from the runs' figures; the scan then judges the whole report again."""
-    from ..engine.verdict import judge
     from .bootstrap import CONFIDENCE, RESAMPLES, SEED
     from .gate import interval_notes
-    from .result import METRICS, EvaluationCheck, precision_result, unmeasured
+    from ..data.evaluation import METRICS, EvaluationCheck
+    from .result import precision_result, unmeasured
 
     runs, options = session.evaluation, session.options
     if "float32" not in runs.figures and "float32" not in runs.errors:
@@ -113,7 +113,6 @@ def add_evaluation(report, session) -> None:
         skipped_queries=data.skipped_queries, max_metric_drop=options.max_metric_drop,
         resamples=RESAMPLES, seed=SEED, confidence=CONFIDENCE, results=rows,
         seconds=round(sum(runs.seconds.values()) + time.perf_counter() - start, 4))
-    report.verdict = judge(report)
     report.notes.extend(interval_notes(report.evaluation))
     if data.skipped_queries:
         report.notes.append(f"--eval: {data.skipped_queries} queries of queries.jsonl have no relevant document "

@@ -1,7 +1,7 @@
 """The figures of one precision's embeddings on a labelled set, scored in float32 by precheck itself.
 
 Retrieval: each block of queries is scored against the whole corpus by cosine and ranked at once
-(engine/neighbours.py's blocks), so memory grows with the corpus, never with queries x corpus.
+(compare/neighbours.py's blocks), so memory grows with the corpus, never with queries x corpus.
 Per query: nDCG@10 (graded gains as BEIR's qrels give them, linear as trec_eval and sentence-
 transformers count them), MRR@10 and recall@100. Ties rank by corpus order. A NaN/inf score is never
 retrieved: a query whose embedding is NaN retrieves nothing, a document whose embedding is NaN is
@@ -57,7 +57,7 @@ def rank_corpus(queries, corpus, judgements: list[dict[int, float]]) -> Ranked:
     """The per-query figures of query embeddings against corpus embeddings (both float32 arrays)."""
     import numpy as np
 
-    from ..engine.neighbours import row_blocks
+    from ..compare.neighbours import row_blocks
 
     q, c = _unit(queries), _unit(corpus)
     depth = min(RECALL_K, c.shape[0])

@@ -61,7 +61,7 @@ def read_eval_set(path: Path) -> RetrievalSet | PairsSet:
 
 
 def _text(path: Path, hint: str) -> str:
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     return read_text_input(path, OPTION, hint)
 

@@ -14,8 +14,8 @@ from ..words import passing
 from .interface import Format
 
 if TYPE_CHECKING:
-    from ..gate.ci import CiRun
-    from ..report import Report
+    from ..data.ci import CiRun
+    from ..data.report import Report
 
 # Everything the page needs is in it: a browser that honours this fetches nothing, even by mistake.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -146,7 +146,7 @@ def _storage(report: "Report") -> str:
 
 
 def _evaluation(report: "Report") -> str:
-    from ..evaluation.result import LABELS
+    from ..data.evaluation import LABELS
     from .html_plots import evaluation_plot
 
     check = report.evaluation
@@ -286,7 +286,7 @@ class HtmlFormat(Format):
 
     def format(self, result) -> str:
         """A CiRun as one page for all its models; a Report as the scan's page."""
-        from ..gate.ci import CiRun
+        from ..data.ci import CiRun
 
         return ci_page(result) if isinstance(result, CiRun) else scan_page(result)
 

@@ -156,7 +156,7 @@ def storage_plot(storage) -> str | None:
 def evaluation_plot(check) -> str | None:
     """--eval: each precision's difference from float32 on the metric with its bootstrap interval, the
     gate's -max_metric_drop dashed."""
-    from ..evaluation.result import LABELS
+    from ..data.evaluation import LABELS
 
     rows = [r for r in (check.results if check is not None else []) if r.dtype != "float32" and r.difference is not None]
     if not rows:

@@ -12,8 +12,8 @@ from ..words import passing
 from .interface import Format
 
 if TYPE_CHECKING:
-    from ..gate.ci import CiRun
-    from ..report import Report
+    from ..data.ci import CiRun
+    from ..data.report import Report
 
 _MARK = {True: "PASS", False: "FAIL"}
 
@@ -90,7 +90,7 @@ def _evaluation_rows(check, first: list[str]) -> list[list[str]]:
 
 
 def _evaluation(checks: list, rows: list[list[str]], headers: list[str]) -> list[str]:
-    from ..evaluation.result import LABELS
+    from ..data.evaluation import LABELS
 
     metrics = sorted({LABELS.get(c.metric, c.metric) for c in checks})
     drops = sorted({c.max_metric_drop for c in checks})
@@ -152,7 +152,7 @@ class MarkdownFormat(Format):
 
     def format(self, result) -> str:
         """A CiRun as the ci table; a Report as the scan table."""
-        from ..gate.ci import CiRun
+        from ..data.ci import CiRun
 
         return ci_summary(result) if isinstance(result, CiRun) else scan_summary(result)
 

@@ -6,9 +6,9 @@ that passed when recorded and fails now. Each one says by how much.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.ci import Regression
 from ..errors import PrecheckError
 
 BASELINE_SCHEMA = "precheck.baseline/1"
@@ -16,26 +16,6 @@ BASELINE_SCHEMA = "precheck.baseline/1"
 # (nDCG@10 or Spearman on the user's set, docs/evaluation.md), recorded when the model has a set.
 FIGURES = {"min_cosine": 1e-4, "top1_agreement": 0.05, "spearman": 0.005, "eval_metric": 0.01}
 PROBE_FIGURES = ("min_cosine", "top1_agreement", "spearman")
-
-
-@dataclass
-class Regression:
-    model: str
-    dtype: str
-    figure: str
-    baseline: float | str
-    current: float | str | None
-    tolerance: float | None
-
-    @property
-    def message(self) -> str:
-        if self.figure == "status":
-            return f"{self.model} {self.dtype}: status {self.baseline} -> {self.current}"
-        if self.current is None:
-            return f"{self.model} {self.dtype}: {self.figure} {self.baseline:.6f} -> none"
-        drop = self.baseline - self.current
-        return (f"{self.model} {self.dtype}: {self.figure} {self.baseline:.6f} -> {self.current:.6f} "
-                f"(-{drop:.6f}, tolerance {self.tolerance:g})")
 
 
 def figures_of(report) -> dict[str, dict]:
@@ -61,7 +41,7 @@ def write_baseline(path: Path, reports: dict[str, object]) -> None:
 def read_baseline(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     text = read_text_input(path, "baseline", "rerun with --update-baseline")  # once, bounded
     try:

@@ -5,73 +5,11 @@ against the baseline, and an exit code like scan's (2 wins over 1 wins over 0).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .baseline import Regression, read_baseline, regressions, write_baseline
+from ..data.ci import CiRun, ModelRun
+from ..errors import PrecheckError
+from .baseline import read_baseline, regressions, write_baseline
 from .config import CiConfig, ModelConfig
 from .run_identity import run_identity
-from .. import __version__
-from ..errors import PrecheckError
-
-CI_SCHEMA = "precheck.ci/1"
-
-
-@dataclass
-class ModelRun:
-    config: ModelConfig
-    report: object | None = None  # Report
-    error: str | None = None  # why precheck could not scan it
-    regressions: list[Regression] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.report.verdict.passed and not self.regressions
-
-
-@dataclass
-class CiRun:
-    config: CiConfig
-    runs: list[ModelRun]
-    baseline_found: bool
-    baseline_updated: bool = False
-    shard: str | None = None  # "K/N" when this run scanned one slice of a CI matrix (shard.py)
-    identity: dict | None = None  # the `run` block (run_identity.py): what makes shards one run
-    update_requested: bool = False  # --update-baseline was given (it writes only when every model scanned)
-
-    @property
-    def exit_code(self) -> int:
-        if any(r.error for r in self.runs):
-            return 2
-        return 0 if all(r.passed for r in self.runs) else 1
-
-    def to_dict(self) -> dict:
-        return {
-            "schema": CI_SCHEMA,
-            "precheck": __version__,
-            "shard": self.shard,
-            "run": self.identity if self.identity is not None else run_identity(self.config),
-            "config": str(self.config.path),
-            "baseline": {"path": str(self.config.baseline), "found": self.baseline_found,
-                         "updated": self.baseline_updated},
-            "passed": self.exit_code == 0,
-            "models": [
-                {
-                    "name": r.config.name,
-                    "fix": r.config.fix,
-                    "passed": r.passed,
-                    "error": r.error,
-                    "regressions": [{**vars(g), "message": g.message} for g in r.regressions],
-                    "report": r.report.to_dict() if r.report is not None else None,
-                }
-                for r in self.runs
-            ],
-        }
-
-    def to_json(self) -> str:
-        from ..formats.json import JSON
-
-        return JSON.format(self)
-
 
 def scan_options(model: ModelConfig):
     """The model's config keys as ScanOptions (precheck/options.py maps one to the other)."""
@@ -102,17 +40,17 @@ def run_ci(config: CiConfig, update_baseline: bool, progress=lambda _: None, ove
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             run.error = f"internal error: {type(exc).__name__}: {first}"
         runs.append(run)
-    outcome = gate(config, runs, baseline, update_baseline)
-    outcome.identity = run_identity(config, overrides)
-    return outcome
+    return gate(config, runs, baseline, update_baseline, run_identity(config, overrides))
 
 
-def gate(config: CiConfig, runs: list[ModelRun], baseline: dict | None, update_baseline: bool) -> CiRun:
+def gate(config: CiConfig, runs: list[ModelRun], baseline: dict | None, update_baseline: bool,
+         identity: dict) -> CiRun:
     """The runs against the baseline (regressions), or recorded as the new one; `ci` and `merge` share it."""
     for run in runs:
         if run.report is not None and baseline is not None:
             run.regressions = regressions(baseline, run.config.name, run.report, config.tolerance)
-    outcome = CiRun(config, runs, baseline_found=baseline is not None, update_requested=update_baseline)
+    outcome = CiRun(config, runs, baseline_found=baseline is not None, identity=identity,
+                    update_requested=update_baseline)
     if update_baseline and all(r.report is not None for r in runs):
         write_baseline(config.baseline, {r.config.name: r.report for r in runs})
         outcome.baseline_updated = True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import ConfigNotFound, PrecheckError
 from ..options import check_combination, file_options, scan_fields
-from ..io.reading import read_text_input
+from ..data.reading import read_text_input
 from ..words import a
 
 # The keys of a defaults or model table: one per ScanOptions field (precheck/options.py), same check.

@@ -12,13 +12,15 @@ import typing
 from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 
-from .. import __version__
+from ..data.version import __version__
 from ..errors import PrecheckError
-from ..report import Report
-from ..schema.check import first_problem
-from .baseline import Regression, read_baseline
-from .ci import CiRun, ModelRun, gate
-from .ci_schema import CI_REPORT_SCHEMA
+from ..data.report import Report
+from ..data.schema.check import first_problem
+from ..data.ci import Regression
+from .baseline import read_baseline
+from ..data.ci import CiRun, ModelRun
+from .ci import gate
+from ..data.schema.ci import CI_REPORT_SCHEMA
 from .config import CiConfig, ModelConfig
 from .one_run import check_against_config, check_one_run, check_report_settings
 
@@ -30,7 +32,7 @@ _REGRESSION_FIGURES = ("min_cosine", "top1_agreement", "spearman", "eval_metric"
 
 def read_shard_report(path: Path) -> dict:
     """The document, checked field by field against the published precheck.ci/1 schema."""
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     # Once and bounded, like every input: a report given as /dev/zero or a pipe is no exception.
     text = read_text_input(Path(path), "report", _PASS_CI_JSON)
@@ -166,7 +168,5 @@ def merge_reports(paths: list[Path], config: CiConfig | None, update_baseline: b
     runs.sort(key=lambda r: order[r.config.name])
     for model_run in runs:
         model_run.regressions = []
-    outcome = gate(config, runs, None if update_baseline else read_baseline(config.baseline), update_baseline)
-    outcome.identity = run
-    return outcome
+    return gate(config, runs, None if update_baseline else read_baseline(config.baseline), update_baseline, run)
 

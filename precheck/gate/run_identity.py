@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from .. import __version__
+from ..data.version import __version__
 
 # The per-model settings recorded and compared, in the order a refusal names them.
 SETTINGS = ("dtypes", "min_cosine", "min_spearman", "min_top1_agreement", "probe", "kind", "fix", "device",

@@ -90,7 +90,7 @@ def check_input_files(options, where: str = "") -> None:
     --plan-only refuses a missing --texts as the scan would, in reading.py's words."""
     from ..errors import PrecheckError
     from ..options import file_options
-    from .reading import check_readable
+    from ..data.reading import check_readable
 
     from ..options import option_of
 

@@ -17,7 +17,7 @@ from .sparse_encoder import SparseEncoderKind
 EMBEDDER, CROSS_ENCODER, SPARSE_ENCODER = Embedder.name, CrossEncoderKind.name, SparseEncoderKind.name
 MULTI_VECTOR_ENCODER = MultiVectorEncoderKind.name
 KINDS: dict[str, type[Kind]] = {kind.name: kind for kind in (Embedder, CrossEncoderKind, SparseEncoderKind, MultiVectorEncoderKind)}
-KIND_NAMES = tuple(KINDS)
+KIND_NAMES = tuple(KINDS)  # data/vocabulary.py spells them for the documents; a test holds the two equal
 
 __all__ = ["CROSS_ENCODER", "EMBEDDER", "KINDS", "KIND_NAMES", "MULTI_VECTOR_ENCODER", "SPARSE_ENCODER",
            "Kind", "CrossEncoderKind", "Embedder", "MultiVectorEncoderKind", "SparseEncoderKind", "cross_encoder_max_length", "kind_for", "torch_module"]

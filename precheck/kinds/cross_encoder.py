@@ -6,7 +6,7 @@ import inspect
 import time
 from pathlib import Path
 
-from ..engine.compare import compare_scores
+from ..compare.dense import compare_scores
 from .figures import ReadsFigures
 from .tokens import token_ids, uncut_lengths
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..engine.compare import compare_embeddings
+from ..compare.dense import compare_embeddings
 from .figures import ReadsFigures
 from .tokens import token_ids, uncut_lengths, window_of
 

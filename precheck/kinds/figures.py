@@ -2,7 +2,7 @@
 figure a verdict, a fix or the ci table shows, and a passing run's verdict line."""
 from __future__ import annotations
 
-TOP_K = 10  # the "terms" figure: the overlap of each text's K heaviest terms in float32 and in the low dtype
+from ..compare.sparse import TOP_K
 
 # The headline a kind's figures give, in order of preference: scores rank, so a kind with scores is
 # headlined by their rank correlation; a kind with cosines only by the worst cosine.

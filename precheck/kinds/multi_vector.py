@@ -85,7 +85,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
         return out, seconds
 
     def compare(self, reference, candidate, items):
-        from ..engine.compare_multi_vector import compare_token_vectors
+        from ..compare.multi_vector import compare_token_vectors
 
         return compare_token_vectors(reference, candidate, [q for q, _ in items])
 

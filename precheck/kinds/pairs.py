@@ -67,7 +67,7 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
     """TSV (query<TAB>passage per line) or JSON Lines ({"query": ..., "document": ...} per line,
     `passage` also taken for `document`), which carries multi-line and empty texts."""
     hint = "give TSV lines 'query<TAB>passage' or JSON Lines objects with query and document (or passage)"
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
     from .texts import json_lines, json_text
 
     raw = read_text_input(path, "--pairs", hint)

@@ -103,6 +103,6 @@ class SparseEncoderKind(Embedder):
         return torch.stack(rows), seconds
 
     def compare(self, reference, candidate, items):
-        from ..engine.compare_sparse import compare_sparse
+        from ..compare.sparse import compare_sparse
 
         return compare_sparse(reference, candidate, items, self._tokens or (lambda ids: [str(i) for i in ids]))

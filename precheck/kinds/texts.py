@@ -118,7 +118,7 @@ def json_text(item: dict, key: str, where: str, hint: str) -> str:
     surrogate, which no tokenizer takes and no file can hold)."""
     value = item[key]
     if not isinstance(value, str):
-        from ..schema.check import describe
+        from ..data.schema.check import describe
 
         raise PrecheckError(f"{where}: \"{key}\" is {describe(value)}, not a string", hint)
     try:
@@ -132,7 +132,7 @@ def json_text(item: dict, key: str, where: str, hint: str) -> str:
 def read_texts(path: Path) -> list[str]:
     """One text per line, blank lines skipped; or JSON Lines, one `{"text": ...}` per line, which
     carries any text: one of several lines, or the empty string."""
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     hint = 'pass a UTF-8 file with one text per line, or JSON Lines of {"text": ...}'
     raw = read_text_input(path, "--texts", hint)

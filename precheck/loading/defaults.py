@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..errors import PrecheckError
-from ..io.reading import read_text_input
+from ..data.reading import read_text_input
 from ..words import a
 
 _SAFETENSORS = {"F16": "float16", "BF16": "bfloat16", "F32": "float32"}

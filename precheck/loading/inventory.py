@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..dtypes import dtype_name, is_quantized
-from ..report import ModuleRow
+from ..data.report import ModuleRow
 from ..tensors import quantized_form, tensor_bytes
 
 

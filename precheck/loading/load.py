@@ -61,7 +61,7 @@ def _embedded_default() -> str | None:
 
 
 def _read_json(path: Path) -> object:
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     text = read_text_input(path, path.name, "is the model folder complete?")
     try:
@@ -114,7 +114,7 @@ def resolve_model(name: str, kind: str = "auto", revision: str | None = None) ->
     hub revision: its cached snapshot, or the download; a local folder has none to pin."""
     from dataclasses import replace
 
-    from ..kinds import KIND_NAMES
+    from ..data.vocabulary import KIND_NAMES
 
     if kind not in ("auto", "", None) and kind not in KIND_NAMES:
         raise PrecheckError(f"unknown kind {kind!r}", f"use auto, {', '.join(KIND_NAMES)}")

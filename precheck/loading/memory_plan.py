@@ -13,7 +13,7 @@ from pathlib import Path
 from ..dtypes import is_quantized
 from ..errors import PrecheckError, install_hint
 from ..option_checks import parse_max_memory, refuse_foreign_budget
-from ..report import MemoryPlan, RunPlacement
+from ..data.report import MemoryPlan, RunPlacement
 from .safetensors_files import read_safetensors_header, weight_files
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}

@@ -20,7 +20,7 @@ class PipelineModule:
 def read_modules(folder: Path) -> list[PipelineModule]:
     """The pipeline's modules in order; [] when the folder has no modules.json (a CrossEncoder saved
     before sentence-transformers 5, a bare transformers model)."""
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     path = folder / "modules.json"
     if not path.is_file():

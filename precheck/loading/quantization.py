@@ -1,53 +1,9 @@
-"""Quantized precisions as users load them: the quantization_config each one passes in model_kwargs,
-and the packages it needs, checked before anything loads (docs/quantization.md).
-
-No torch import at the top: the check of --dtype runs before torch loads.
+"""Quantized precisions as users load them: the quantization_config each one passes in model_kwargs
+(docs/quantization.md); the packages each needs are checked with --dtype (option_checks.py).
 """
 from __future__ import annotations
 
-import importlib.util
-from importlib import metadata
-
-from ..dtypes import QUANTIZED, is_quantized
-from ..errors import PrecheckError, install_hint
-
-# The library that quantizes each precision, and the packages a load needs (precheck[quant]).
-LIBRARY = {name: "bitsandbytes" for name in ("int8", "nf4", "nf4-fp16", "fp4", "fp4-fp16")} | \
-    {name: "torchao" for name in ("int8wo", "int8dq")}
-# The precision with the same 4-bit weights computing in bfloat16 (a fix for float16 compute's range).
-BF16_COMPUTE = {"nf4-fp16": "nf4", "fp4-fp16": "fp4"}
-NEEDS = {"bitsandbytes": ("bitsandbytes", "accelerate"), "torchao": ("torchao",)}
-# transformers 4.x (the sentence-transformers 3.0.1 stack) loads bitsandbytes only on a CUDA GPU and
-# takes torchao's modes as strings: the precisions are checked from transformers 5 on.
-FIRST_TRANSFORMERS = 5
-
-
-def _installed(package: str) -> bool:
-    # find_spec imports nothing; a name set to None in sys.modules reads as absent, as it does for import.
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def check_quantization_available(dtypes, where: str = "--dtype") -> None:
-    """One line and exit 2 (PrecheckError) before any load when a quantized precision cannot run here."""
-    wanted = [d for d in dtypes if is_quantized(d)]
-    if not wanted:
-        return
-    missing = sorted({p for d in wanted for p in NEEDS[LIBRARY[d]] if not _installed(p)})
-    if missing:
-        raise PrecheckError(f"{where} {wanted[0]} needs {', '.join(missing)}, which "
-                            f"{'is' if len(missing) == 1 else 'are'} not installed",
-                            install_hint("quant"))
-    try:
-        major = int(metadata.version("transformers").split(".")[0])
-    except (metadata.PackageNotFoundError, ValueError):
-        return
-    if major < FIRST_TRANSFORMERS:
-        raise PrecheckError(f"{where} {wanted[0]}: quantized precisions need transformers "
-                            f"{FIRST_TRANSFORMERS} or later (installed: {metadata.version('transformers')})",
-                            "upgrade sentence-transformers and transformers, or scan fp16/bf16 only")
+from ..dtypes import LIBRARY, QUANTIZED
 
 
 def quantization_config(name: str, keep_unquantized=()):

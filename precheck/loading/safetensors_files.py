@@ -10,7 +10,7 @@ import struct
 from pathlib import Path, PurePosixPath
 
 from ..errors import PrecheckError
-from ..io.reading import read_text_input
+from ..data.reading import read_text_input
 from ..words import a
 
 INDEX_FILE = "model.safetensors.index.json"

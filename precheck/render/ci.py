@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.verdict import overview_cases
-from ..gate.ci import CiRun
+from ..data.ci import CiRun
 from ..kinds import kind_for
 from ..words import count, passing
 from .fit import fits, print_table

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..evaluation.result import LABELS
+from ..data.evaluation import LABELS
 from .fit import print_table, print_wrapped
 
 SHOWN = 3  # worst queries shown per precision; the JSON holds up to evaluation/result.py's WORST

@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..loading.memory_plan import gib
-from ..report import MemoryPlan
+from ..data.report import MemoryPlan
 
 _RUN_LABEL = {"reference": "float32 reference", "load": "{dtype} (load)", "cast": "{dtype} (cast)"}
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from ..dtypes import is_quantized
 from ..engine.verdict import CPU_SLOWER
 from ..kinds import kind_for
-from ..report import ProbeResult, Report
+from ..data.report import ProbeResult, Report
 from .fit import print_code, print_table, print_wrapped
 from .memory import render_memory, where_reference_ran
 

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..training.modes import TrainReport
+from ..data.training import TrainReport
 from .fit import print_code, print_table
 
 

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from ..kinds import torch_module
-from .plans import Plan, apply_plan
-from ..report import Diagnosis, ProbeResult
+from ..data.plan import Plan
+from .plans import apply_plan
+from ..data.report import Diagnosis, ProbeResult
 from ..session import ScanRun
 
 # Past this share of float32 parameters a "mixed-precision plan" is just the float32 model.
@@ -140,12 +141,12 @@ class PlanProbe:
 
 
     def _reference_has_nonfinite(self) -> bool:
-        from ..engine.compare import nonfinite_rows
+        from ..compare.dense import nonfinite_rows
 
         return bool(nonfinite_rows(self.session.reference).any())
 
     def _locate_item_by_item(self, plan: Plan) -> Diagnosis | None:
-        from ..engine.compare import nonfinite_rows
+        from ..compare.dense import nonfinite_rows
         from ..loading.load import release_memory
         from ..diagnosis.localise import find_first_nonfinite
 

@@ -6,10 +6,11 @@ a precision the scan already passed with fewer bytes than that fix is recommende
 """
 from __future__ import annotations
 
-from ..loading.quantization import BF16_COMPUTE, with_default_skips
-from ..report import Diagnosis, Fix, ProbeResult
+from ..dtypes import BF16_COMPUTE
+from ..loading.quantization import with_default_skips
+from ..data.report import Diagnosis, Fix, ProbeResult
 from ..session import ScanRun
-from .plans import Plan
+from ..data.plan import Plan
 
 # Loads a keep-unquantized search may spend: each is a whole load and probe run.
 MAX_KEEP_RUNS = 5
@@ -136,7 +137,7 @@ def _smaller_passing(session: ScanRun, results: list[ProbeResult], dtype: str, f
     """Every other precision the scan passed as loaded whose parameters take fewer bytes than the
     recommended quantized fix, as a fix of its own (the scan's run, verified); the smallest is recommended
     instead, as a verified switch to the other half precision is over a float32-heavy one (search.py)."""
-    from .plans import QUANTIZED_SWITCHES, SWITCHES
+    from ..data.plan import QUANTIZED_SWITCHES, SWITCHES
     from .search import _fix, _why
 
     best = next((f for f in found if f.recommended), None)

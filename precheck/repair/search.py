@@ -10,8 +10,9 @@ from dataclasses import replace
 
 from .keep_search import MAX_FP32_SHARE, PlanProbe, search_keep_fp32
 from ..dtypes import is_quantized
-from .plans import FIX_STRATEGIES, SWITCHES, Plan, snippets
-from ..report import Diagnosis, Fix, ProbeResult
+from ..data.plan import FIX_STRATEGIES, SWITCHES, Plan
+from .plans import snippets
+from ..data.report import Diagnosis, Fix, ProbeResult
 from ..session import ScanRun
 
 # Above this share of parameters in float32 a plan keeps under 3/4 of the memory saving: a

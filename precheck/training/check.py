@@ -18,9 +18,10 @@ from ..loading.load import (
     resolve_model,
 )
 from ..devices import device_supports, resolve_device
-from ..report import ErrorInfo, ModelInfo
+from ..data.report import ErrorInfo, ModelInfo
 from .judge import judge, judge_reference
-from .modes import ANY_MODE, AUTOCAST, MODES, ModeResult, Recommendation, TrainOptions, TrainReport, TrainVerdict, train_one_mode
+from .modes import ANY_MODE, AUTOCAST, TrainOptions, train_one_mode
+from ..data.training import MODES, ModeResult, Recommendation, TrainReport, TrainVerdict
 
 PROBE_PAIRS = 16
 

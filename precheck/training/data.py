@@ -30,7 +30,7 @@ def read_training_pairs(path: Path) -> list[LabelledPair]:
     """CSV rows `query,passage,label` (a header row is allowed) or JSONL objects with
     `query`, `passage` and `label`."""
     hint = "give CSV rows query,passage,label or JSONL objects with query, passage and label"
-    from ..io.reading import read_text_input
+    from ..data.reading import read_text_input
 
     text = read_text_input(path, "--data", hint)
     pairs: list[LabelledPair] = []

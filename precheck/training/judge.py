@@ -5,7 +5,8 @@ predictions ranked unlike float32's) `diverges`: bfloat16 weights lose small upd
 """
 from __future__ import annotations
 
-from .modes import ModeResult, TrainOptions
+from ..data.training import ModeResult
+from .modes import TrainOptions
 
 
 def loss_ends(losses: list) -> tuple[float, float]:

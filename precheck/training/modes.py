@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..kinds import Kind, cross_encoder_max_length
-from ..report import Environment, ErrorInfo, ModelInfo, error_info
+from ..data.report import error_info
+from ..data.training import ModeResult, NonFinite
 
-TRAIN_SCHEMA = "precheck.train/1"
-MODES = ("half", "amp", "bf16", "bf16-amp")
 # train-check's default: the exit code says whether any low-precision mode trains as float32 does.
 ANY_MODE = "any"
 # The autocast dtype of the mixed-precision modes (float32 weights).
@@ -44,83 +43,6 @@ class TrainOptions:
     # and predictions after training ranked as float32's are (Spearman).
     min_spearman: float = 0.9
     load: object = None  # LoadOptions (precheck/options.py): revision, model/config/tokenizer kwargs, ...
-
-
-@dataclass
-class NonFinite:
-    step: int  # 1-based
-    what: str  # loss, gradient or parameter
-    parameter: str | None = None
-
-
-@dataclass
-class ModeResult:
-    mode: str  # float32, half, amp, bf16
-    weights_dtype: str
-    compute_dtype: str
-    losses: list[float | None] = field(default_factory=list)
-    first_nonfinite: NonFinite | None = None
-    predictions_finite: bool | None = None
-    max_abs_diff_vs_float32: float | None = None
-    spearman_vs_float32: float | None = None
-    seconds_per_step: float | None = None
-    memory_bytes: int | None = None
-    memory_source: str = ""
-    skipped_steps: int = 0  # amp: steps the GradScaler skipped for inf gradients (expected early on)
-    error: ErrorInfo | None = None
-    # Judged against float32 (judge.py): reference, ok, diverges, nonfinite, error or unsupported.
-    status: str = ""
-    start_loss: float | None = None  # mean loss over the first fifth of the steps
-    final_loss: float | None = None  # mean loss over the last fifth
-    loss_ratio_vs_float32: float | None = None  # final_loss / float32's final_loss
-    loss_drop_share: float | None = None  # (start - final) / float32's (start - final)
-    shortfall: str = ""  # diverges: which figures fell short, in words
-
-    @property
-    def trains_finite(self) -> bool:
-        return self.error is None and self.first_nonfinite is None and bool(self.predictions_finite)
-
-
-@dataclass
-class Recommendation:
-    mode: str | None
-    reason: str
-    trainer_snippet: str
-    torch_snippet: str
-
-
-@dataclass
-class TrainVerdict:
-    mode: str
-    passed: bool
-    summary: str
-
-
-@dataclass
-class TrainReport:
-    model: ModelInfo
-    environment: Environment
-    settings: dict
-    modes: list[ModeResult]
-    recommendation: Recommendation
-    verdict: TrainVerdict
-    schema: str = TRAIN_SCHEMA
-
-    def mode(self, name: str) -> ModeResult:
-        return next(m for m in self.modes if m.mode == name)
-
-    def to_dict(self) -> dict:
-        from ..formats.json import dataclass_document
-
-        data = dataclass_document(self)
-        for mode, result in zip(data["modes"], self.modes):
-            mode["trains_finite"] = result.trains_finite
-        return data
-
-    def to_json(self) -> str:
-        from ..formats.json import JSON
-
-        return JSON.format(self)
 
 
 def _batches(data, batch_size: int, steps: int):
@@ -264,7 +186,7 @@ def train_one_mode(load: Callable[[str], object], kind: Kind, mode: str, low: st
     predictions = task.predict(probe_pairs)
     result.predictions_finite = bool(torch.isfinite(predictions).all())
     if reference is not None and result.predictions_finite:
-        from ..engine.compare import spearman
+        from ..compare.dense import spearman
 
         result.max_abs_diff_vs_float32 = float((predictions - reference).abs().max())
         result.spearman_vs_float32 = spearman(reference[:, 0].tolist(), predictions[:, 0].tolist())

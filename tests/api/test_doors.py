@@ -17,7 +17,7 @@ from cli_checks import assert_one_line_error, tree
 from conftest import invoke
 from precheck.errors import PrecheckError
 from precheck.options import LoadOptions, option_of
-from precheck.repair.plans import Plan
+from precheck.data.plan import Plan
 
 BAD_VALUES = [
     ("max_seq_length", -5),

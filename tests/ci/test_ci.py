@@ -45,7 +45,7 @@ def test_ci_junit_failure_carries_diagnosis_and_fix_snippet(ci_run):
 
 
 def test_ci_json_holds_every_report(ci_run):
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     run, _, _ = ci_run
     document = run.json()

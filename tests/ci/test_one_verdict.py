@@ -112,7 +112,7 @@ def test_an_honest_passing_run_merges_to_a_pass(passing_project):
 def test_a_failing_gated_figure_fails_every_merge_and_the_verdict(passing_project, figure):
     from precheck.engine.verdict import judge
     from precheck.gate.merge import _rebuild
-    from precheck.report import Report
+    from precheck.data.report import Report
 
     folder = passing_project
     for source, others in (("shard1.json", ["shard2.json"]), ("whole.json", [])):
@@ -223,7 +223,7 @@ def test_the_terminal_grid_fails_a_model_that_fails_only_storage(storage_failing
 def test_every_gate_case_passes_exactly_when_the_verdict_passes(storage_failing_project):
     from precheck.engine.verdict import gate_cases, judge
     from precheck.gate.merge import _rebuild
-    from precheck.report import Report
+    from precheck.data.report import Report
 
     folder, _ = storage_failing_project
     for entry in json.loads((folder / "whole.json").read_text(encoding="utf-8"))["models"]:

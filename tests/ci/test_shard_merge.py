@@ -254,7 +254,7 @@ def test_merge_refuses_shards_that_leave_a_model_of_the_run_out(project_b, tmp_p
 def test_ci_and_merge_reports_match_the_published_ci_schema(matrix, project_b):
     import jsonschema
 
-    from precheck.gate.ci_schema import CI_REPORT_SCHEMA
+    from precheck.data.schema.ci import CI_REPORT_SCHEMA
 
     folder, _ = matrix
     for path in (folder / "whole.json", folder / "shard1.json", folder / "merged.json", project_b / "shard2.json"):

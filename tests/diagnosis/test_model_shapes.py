@@ -170,7 +170,7 @@ def test_keep_fp32_snippet_with_children_left_low_runs_with_plain_sentence_trans
 
 
 def test_plan_children_left_low_round_trip_through_the_plan_file():
-    from precheck.repair.plans import Plan
+    from precheck.data.plan import Plan
 
     plan = Plan("float16", "keep-fp32", ["0.a.layer.1"], ["0.a.layer.1.attention"])
     assert Plan.from_dict(plan.to_dict()) == plan
@@ -180,7 +180,7 @@ def test_plan_children_left_low_round_trip_through_the_plan_file():
 
 
 def _fix(strategy: str, share: float, cosine: float, verified: bool = True):
-    from precheck.report import Fix
+    from precheck.data.report import Fix
 
     return Fix("float16", strategy, [], share, verified, cosine, False, "", "", "ok" if verified else "error",
                param_bytes=int(1000 * (2 + 2 * share)))
@@ -227,7 +227,7 @@ def sentence_t5_scan(sentence_t5_model, probe_file, tmp_path_factory):
 
 
 def test_scan_sentence_t5_passes_float16_with_no_flagged_row(sentence_t5_scan):
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     exit_code, _, report = sentence_t5_scan
     assert exit_code == 0
@@ -252,7 +252,7 @@ def test_scan_sentence_t5_terminal_says_transformers_keeps_them_on_purpose(sente
 
 def test_cast_that_overrides_kept_modules_and_differs_from_load_is_said():
     from precheck.loading.defaults import notes
-    from precheck.report import ModelInfo, ModuleRow, ProbeResult
+    from precheck.data.report import ModelInfo, ModuleRow, ProbeResult
 
     class Shape:  # the fields notes() reads, as a scan fills them
         model = ModelInfo("m", "/m", "sentence-transformer", "local")

@@ -82,7 +82,7 @@ def test_constant_outside_float16_is_fixed_by_bf16_or_keeping_its_blocks(constan
 # ties
 
 def test_top1_agreement_treats_neighbours_float32_cannot_separate_as_ties():
-    from precheck.engine.compare import top1_agreement
+    from precheck.compare.dense import top1_agreement
 
     # "" and "   ": one input, whose two float32 embeddings differ only by batch noise (~1e-8).
     empty = torch.tensor([1.0, 0.2, 0.0], dtype=torch.float64)
@@ -99,7 +99,7 @@ def test_top1_agreement_treats_neighbours_float32_cannot_separate_as_ties():
 
 
 def test_top1_agreement_still_counts_a_real_neighbour_swap():
-    from precheck.engine.compare import top1_agreement
+    from precheck.compare.dense import top1_agreement
 
     reference = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.95, 0.31], [0.0, 1.0]], dtype=torch.float64)
     candidate = reference.clone()
@@ -110,7 +110,7 @@ def test_top1_agreement_still_counts_a_real_neighbour_swap():
 # notes say only what was measured
 
 def _result(status="ok", min_cosine=0.999, mean_cosine=0.9995):
-    from precheck.report import ProbeResult
+    from precheck.data.report import ProbeResult
 
     return ProbeResult("bfloat16", "load", status, min_cosine=min_cosine, mean_cosine=mean_cosine)
 

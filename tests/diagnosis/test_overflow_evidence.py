@@ -55,7 +55,7 @@ def test_headroom_of_the_overflowing_block_is_its_largest_value_inside_it(normed
 
 def test_html_headroom_bar_of_the_overflowing_block_crosses_the_line(normed_overflow_scan):
     from precheck.formats.html_plots import headroom_bars
-    from precheck.report import Headroom
+    from precheck.data.report import Headroom
 
     _, report = normed_overflow_scan
     bars = headroom_bars([Headroom(**row) for row in report["headroom"]])
@@ -65,7 +65,7 @@ def test_html_headroom_bar_of_the_overflowing_block_crosses_the_line(normed_over
 
 
 def headroom_rows(part_max: float, layer_max: float) -> list:
-    from precheck.report import Headroom
+    from precheck.data.report import Headroom
 
     layer = "0.model.encoder.layer.1"
     return [Headroom("0", "Transformer", "module", 1e6, 1e6 / FLOAT16_MAX, "0.model.embeddings.word_embeddings"),

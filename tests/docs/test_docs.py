@@ -28,7 +28,7 @@ def test_every_command_is_in_the_docs(command):
 
 
 def test_report_schema_doc_names_every_top_level_key():
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     text = (ROOT / "docs" / "report-schema.md").read_text()
     for key in REPORT_SCHEMA["properties"]:

@@ -106,7 +106,7 @@ def test_minilm_keeps_the_metric_in_every_precision_and_passes_the_eval_gate(min
 def test_scan_with_eval_writes_a_report_matching_the_schema(minilm_beir_report, minilm_pairs_report):
     import jsonschema
 
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     for report in (minilm_beir_report, minilm_pairs_report):
         jsonschema.validate(json.loads(report.to_json()), REPORT_SCHEMA)

@@ -24,7 +24,7 @@ def tiny_storage_scan(tiny_model):
 def test_scan_storage_report_matches_the_schema(tiny_storage_scan):
     import jsonschema
 
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     run, report = tiny_storage_scan
     assert run.exit_code == 0

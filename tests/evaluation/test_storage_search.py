@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from precheck.engine import neighbours, storage
+from precheck.compare import neighbours
+from precheck.engine import storage
 
 K = storage.K
 

@@ -90,7 +90,7 @@ REPORT_ROWS = [
 
 
 def test_hand_written_valid_report_merges_and_matches_the_published_schema(tmp_path, monkeypatch):
-    from precheck.gate.ci_schema import CI_REPORT_SCHEMA
+    from precheck.data.schema.ci import CI_REPORT_SCHEMA
 
     document = valid_ci_report()
     jsonschema.validate(document, CI_REPORT_SCHEMA)
@@ -101,7 +101,7 @@ def test_hand_written_valid_report_merges_and_matches_the_published_schema(tmp_p
 
 @pytest.mark.parametrize("row", REPORT_ROWS, ids=[row[0] for row in REPORT_ROWS])
 def test_merge_of_a_malformed_report_names_the_field_in_one_line(tmp_path, monkeypatch, row):
-    from precheck.gate.ci_schema import CI_REPORT_SCHEMA
+    from precheck.data.schema.ci import CI_REPORT_SCHEMA
 
     _, edit, needle, schema_refuses = row
     document = valid_ci_report()
@@ -260,7 +260,7 @@ def test_a_model_config_past_the_read_limit_is_refused_in_one_line(tmp_path):
     # Every document precheck reads goes through one bounded read, the model's own config.json too.
     import os
 
-    from precheck.io.reading import MAX_INPUT_BYTES
+    from precheck.data.reading import MAX_INPUT_BYTES
 
     folder = tmp_path / "model"
     folder.mkdir()

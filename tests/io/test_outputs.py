@@ -239,12 +239,14 @@ def test_scan_probe_with_nothing_finite_in_float32_is_never_ok(tiny_model):
     import torch
 
     from precheck.loading.load import resolve_model
+    from precheck.data.report import Reference
+    from precheck.engine.reference import Float32Reference
     from precheck.engine.scanner import ScanOptions, ScanSession
 
     options = ScanOptions(model=str(tiny_model), dtypes=("float16",), device="cpu")
     session = ScanSession(options, resolve_model(str(tiny_model)), "cpu", lambda _: None)
-    session.items = ["hello world", "the quick brown fox"]
-    session.reference = torch.full((2, 32), float("nan"))
+    session.float32 = Float32Reference(torch.full((2, 32), float("nan")), ["hello world", "the quick brown fox"],
+                                       Reference(0.0, 0, 2, 32), [], [], None, "", [])
     result = session.run("float16", "load")
     assert result.status == "error" and result.error.type == "NothingCompared"
 

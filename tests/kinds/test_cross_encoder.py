@@ -37,7 +37,7 @@ def test_scan_cross_encoder_reports_score_figures(cross_encoder_scan):
 
 
 def test_scan_cross_encoder_report_validates(cross_encoder_scan):
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     jsonschema.validate(cross_encoder_scan[1], REPORT_SCHEMA)
 
@@ -79,7 +79,7 @@ def test_kind_option_overrides_detection(plain_model, pairs_file):
 
 
 def test_spearman_counts_ties_as_lost_order():
-    from precheck.engine.compare import spearman
+    from precheck.compare.dense import spearman
 
     assert spearman([0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.4]) == pytest.approx(1.0)
     assert spearman([0.1, 0.2, 0.3, 0.4], [0.5, 0.5, 0.5, 0.5]) == 0.0

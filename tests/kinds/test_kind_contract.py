@@ -18,7 +18,8 @@ NAME_CONSTANTS = {"EMBEDDER", "CROSS_ENCODER", "SPARSE_ENCODER", "MULTI_VECTOR_E
 def _outside_kinds():
     for path in sorted(PACKAGE_ROOT.rglob("*.py")):
         relative = path.relative_to(PACKAGE_ROOT).as_posix()
-        if not relative.startswith("kinds/"):
+        # data/vocabulary.py spells the names the documents are written in (and a test holds them equal).
+        if not relative.startswith("kinds/") and relative != "data/vocabulary.py":
             yield relative, ast.parse(path.read_text(encoding="utf-8"))
 
 
@@ -56,3 +57,10 @@ def test_every_kind_provides_every_member_of_the_protocol():
     members = [name for name in (*Kind.__annotations__, *vars(Kind)) if not name.startswith("_")]
     missing = {name: [m for m in members if not hasattr(kind, m)] for name, kind in KINDS.items()}
     assert {name: gaps for name, gaps in missing.items() if gaps} == {}
+
+
+def test_the_documents_kind_names_are_the_kinds_own_names_in_order():
+    from precheck.data.vocabulary import KIND_NAMES
+    from precheck.kinds import KINDS
+
+    assert tuple(KINDS) == KIND_NAMES

@@ -35,7 +35,7 @@ def test_scan_detects_a_saved_multi_vector_encoder(multi_vector_scan):
 def test_scan_multi_vector_report_matches_the_schema(multi_vector_scan, overflow_multi_vector_scan):
     import jsonschema
 
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     jsonschema.validate(multi_vector_scan[2], REPORT_SCHEMA)
     jsonschema.validate(overflow_multi_vector_scan[2], REPORT_SCHEMA)
@@ -110,7 +110,7 @@ def test_colbert_checkpoints_are_detected_as_multi_vector_encoders(tmp_path, fil
 def test_ci_gates_a_multi_vector_encoder_and_merge_reads_it_back(multi_vector_scan, tmp_path, monkeypatch):
     import jsonschema
 
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     model, _, _ = multi_vector_scan
     monkeypatch.chdir(tmp_path)

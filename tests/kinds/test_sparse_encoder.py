@@ -10,7 +10,7 @@ import pytest
 import sparse_models
 from cli_checks import assert_one_line_error
 from conftest import invoke, scan_json
-from precheck.schema import REPORT_SCHEMA
+from precheck.data.schema import REPORT_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_scan_unknown_kind_names_sparse_encoder_among_the_choices(splade_model):
 def test_sparse_term_overlap_counts_a_tie_at_the_kth_weight_as_kept():
     import torch
 
-    from precheck.engine.compare_sparse import _term_overlap
+    from precheck.compare.sparse import _term_overlap
 
     reference = torch.tensor([3.0, 2.0, 1.0, 1.0, 0.0])
     swapped_tie = torch.tensor([3.0, 2.0, 0.5, 1.0, 0.0])

@@ -147,7 +147,7 @@ def test_fix_provenance_names_a_cached_hub_model_by_its_id_and_snapshot_revision
     from types import SimpleNamespace
 
     from precheck.loading.load import ResolvedModel
-    from precheck.repair.apply import provenance
+    from precheck.workflow.fix import provenance
 
     snapshot = tmp_path / "hub" / "models--org--name" / "snapshots" / "0123abcd"
     cached = ResolvedModel("org/name", str(snapshot), "sentence-transformer", "cache")

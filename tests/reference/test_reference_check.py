@@ -11,7 +11,7 @@ import torch
 import reference_models
 from cli_checks import assert_one_line_error
 from conftest import invoke, scan_json
-from precheck.schema import REPORT_SCHEMA
+from precheck.data.schema import REPORT_SCHEMA
 
 TEXTS = ["hello world", "The quick brown fox jumps over the lazy dog.", "How do I reset my password?",
          "the the the"]

@@ -40,7 +40,7 @@ def test_keep_unquantized_candidates_on_a_tied_decoder_run_without_error(tiny_sp
 
 def test_drift_is_never_blamed_on_a_block_without_parameters():
     from precheck.diagnosis.blocks import innermost_worst, ranked_with
-    from precheck.report import BlockDrift
+    from precheck.data.report import BlockDrift
 
     # A SPLADE pipeline's rows: its pooling ("1") adds the most, as a max over log(1 + relu) of drifted
     # logits does, yet it holds nothing a fix could keep; the layer that adds the most inside "0" is blamed.
@@ -60,7 +60,7 @@ def _library_assert():
 
 
 def test_an_error_with_no_message_names_its_type_and_where_it_was_raised():
-    from precheck.report import error_info
+    from precheck.data.report import error_info
 
     try:
         _library_assert()

@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from precheck.schema import REPORT_SCHEMA
+from precheck.data.schema import REPORT_SCHEMA
 
 SERVERS = ["text-embeddings-inference", "vllm", "infinity"]
 

@@ -7,10 +7,10 @@ from dataclasses import asdict
 from precheck.formats.github import GITHUB
 from precheck.formats.html import HTML
 from precheck.formats.interface import Format
-from precheck.formats.json import JSON
+from precheck.data.json import JSON
 from precheck.formats.junit import JUNIT
 from precheck.formats.markdown import MARKDOWN
-from precheck.report import ProbeResult
+from precheck.data.report import ProbeResult
 
 
 def test_every_output_format_implements_the_one_interface_under_its_own_name():

@@ -232,7 +232,7 @@ def test_the_float16_limit_label_is_drawn_inside_the_headroom_plot(scan_page):
     from matplotlib.text import Text
 
     from precheck.formats.html_plots import headroom_figure
-    from precheck.report import Headroom
+    from precheck.data.report import Headroom
 
     _, _, report = scan_page
     for rows in (report["headroom"], report["headroom"][:1]):  # many blocks, and one

@@ -8,15 +8,15 @@ from typing import Literal
 
 import pytest
 
-from precheck import schema
-from precheck.schema import files as schema_files
+from precheck.data import schema
+from precheck.data.schema import files as schema_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", sorted(schema_files.published()))
 def test_published_schema_file_equals_the_derived_schema(name):
-    # Regenerate with: python -m precheck.schema --write
+    # Regenerate with: python -m precheck.data.schema.files --write
     published = json.loads((ROOT / "docs" / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
     assert published == schema_files.published()[name]
 

@@ -25,7 +25,7 @@ def test_a_count_of_one_is_singular_and_others_plural():
 def test_vllm_advice_for_an_mpnet_reads_an_mpnet():
     from precheck.engine.serving import _sixteen_bit_advice
     from precheck.kinds import kind_for
-    from precheck.report import DtypeVerdict
+    from precheck.data.report import DtypeVerdict
 
     report = _report("mpnet", [DtypeVerdict("float16", True, "ok", "")], ("float16",))
     vllm = next(entry for entry in _sixteen_bit_advice(report, kind_for("sentence-transformer"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from precheck.engine import compare, neighbours
+from precheck.compare import dense as compare, neighbours
 
 
 def _whole_matrix_top1(reference, candidate) -> float:

@@ -112,7 +112,8 @@ def test_model_kwarg_and_attn_implementation_reach_the_transformers_model(tiny_b
 def test_snippets_load_as_the_scan_did(mpnet_model):
     from precheck.kinds import Embedder
     from precheck.options import LoadOptions
-    from precheck.repair.plans import Plan, snippets
+    from precheck.data.plan import Plan
+    from precheck.repair.plans import snippets
 
     load = LoadOptions(config_kwargs={"num_hidden_layers": 1}, max_seq_length=8, prompt_name="query")
     for strategy in ("load", "cast", "autocast", "keep-fp32", "bf16"):

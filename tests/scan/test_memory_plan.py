@@ -47,7 +47,7 @@ def test_scan_half_precision_estimate_equals_the_loaded_runs_param_bytes(tiny_sc
 
 
 def test_scan_report_memory_matches_the_schema_and_says_where_each_run_went(tiny_scan):
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     _, report = tiny_scan
     jsonschema.validate(report, REPORT_SCHEMA)

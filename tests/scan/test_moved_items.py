@@ -48,13 +48,13 @@ def test_scan_json_says_how_many_texts_the_window_cut(long_text_run):
 def test_scan_json_with_moved_items_validates_against_the_schema(long_text_run):
     import jsonschema
 
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     jsonschema.validate(long_text_run[1], REPORT_SCHEMA)
 
 
 def test_worst_items_are_bounded_and_percentiles_cover_every_item():
-    from precheck.engine.compare import Comparison
+    from precheck.compare.dense import Comparison
     from precheck.engine.moved import MAX_RECORDS, WORST_ITEMS, item_figures
 
     texts = [f"text {i}" for i in range(5000)]
@@ -70,7 +70,7 @@ def test_worst_items_are_bounded_and_percentiles_cover_every_item():
 
 
 def test_a_pair_records_its_query_and_passage_and_ranks_by_score_difference():
-    from precheck.engine.compare import Comparison
+    from precheck.compare.dense import Comparison
     from precheck.engine.moved import item_figures
 
     pairs = [("q", "a"), ("q", "b"), ("r", "c")]

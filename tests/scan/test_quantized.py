@@ -48,7 +48,7 @@ def test_scan_quantized_records_the_gates_it_used(quantized_scan):
 
 
 def test_scan_quantized_report_validates(quantized_scan):
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     jsonschema.validate(quantized_scan[1], REPORT_SCHEMA)
 
@@ -183,7 +183,7 @@ def test_int8_weight_outliers_are_diagnosed_in_their_module(int8_fix):
 
 
 def test_fix_int8_keeps_one_module_out_of_quantization_and_verifies_the_reload(int8_fix):
-    from precheck.schema import PLAN_FILE_SCHEMA
+    from precheck.data.schema import PLAN_FILE_SCHEMA
 
     run, out = int8_fix
     assert run.exit_code == 0
@@ -216,7 +216,7 @@ def test_precheck_load_reproduces_the_keep_unquantized_plan(int8_fix, weight_out
 
 
 def test_scan_storage_table_covers_a_quantized_precision(tiny_model):
-    from precheck.schema import REPORT_SCHEMA
+    from precheck.data.schema import REPORT_SCHEMA
 
     run = invoke("scan", tiny_model, "-d", "int8wo", "--storage", "int8", "--gate", "int8wo.min_cosine=0.01",
                  "--gate", "int8wo.min_top1_agreement=0.01", "--min-recall", "0.01", "--no-fix", "--json", "-", "-q")
@@ -229,7 +229,7 @@ def test_scan_storage_table_covers_a_quantized_precision(tiny_model):
 
 def test_serving_advice_for_a_quantized_precision_gives_no_flag_a_server_refuses():
     from precheck.engine.serving import quantized_advice
-    from precheck.report import DtypeVerdict
+    from precheck.data.report import DtypeVerdict
 
     report = type("R", (), {"verdict": type("V", (), {"dtypes": [
         DtypeVerdict("nf4", True, "ok", ""), DtypeVerdict("int8", False, "drift", ""),

@@ -5,7 +5,7 @@ import jsonschema
 import pytest
 
 from conftest import scan_json
-from precheck.schema import REPORT_SCHEMA
+from precheck.data.schema import REPORT_SCHEMA
 
 
 def statuses(report: dict) -> dict[tuple[str, str], str]:

@@ -102,3 +102,53 @@ def test_every_module_is_named_in_the_architecture_map():
                if path.name != "__init__.py" or path.parent == PACKAGE_ROOT]
     unnamed = [module for module in unnamed if f"`{module}`" not in text and f", `{module}`" not in text]
     assert unnamed == [], unnamed
+
+
+def _room(module: str) -> str:
+    """The room a module stands in: its folder under precheck/, or the module itself when it stands alone."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "__init__.py"
+    return f"{parts[1]}/" if (PACKAGE_ROOT / parts[1]).is_dir() else f"{parts[1]}.py"
+
+
+def _layers() -> dict[str, int]:
+    """docs/architecture.md's "Layers" table: each room's layer number, bottom first."""
+    text = (PACKAGE_ROOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    layers = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].isdigit():
+            for room in cells[2].split(","):
+                layers[room.strip().strip("`")] = int(cells[0])
+    return layers
+
+
+def _room_imports() -> dict[tuple[str, str], list[str]]:
+    """(room, room it imports) -> the module imports behind that arrow, inside functions included."""
+    arrows: dict[tuple[str, str], list[str]] = {}
+    for module, imported in _graph(top_level_only=False).items():
+        for target in imported:
+            if _room(module) != _room(target):
+                arrows.setdefault((_room(module), _room(target)), []).append(f"{module} -> {target}")
+    return arrows
+
+
+def test_every_room_has_a_layer_in_the_architecture_map():
+    rooms = {_room(name) for name in _graph(top_level_only=False)}
+    assert sorted(rooms - set(_layers())) == []
+
+
+def test_no_room_imports_a_room_of_a_higher_layer():
+    layers = _layers()
+    upward = {f"{a} (layer {layers[a]}) -> {b} (layer {layers[b]})": sorted(imports)
+              for (a, b), imports in _room_imports().items()
+              if a in layers and b in layers and layers[b] > layers[a]}
+    assert upward == {}
+
+
+def test_no_two_rooms_import_each_other():
+    arrows = _room_imports()
+    both_ways = sorted(f"{a} <-> {b}" for a, b in arrows if a < b and (b, a) in arrows)
+    assert both_ways == []

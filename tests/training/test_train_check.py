@@ -48,7 +48,7 @@ def test_train_check_recommends_a_mode_that_trained_finite(cross_encoder_trainin
 
 
 def test_train_check_report_validates(cross_encoder_training):
-    from precheck.schema import TRAIN_REPORT_SCHEMA
+    from precheck.data.schema import TRAIN_REPORT_SCHEMA
 
     _, report = cross_encoder_training
     jsonschema.validate(report, TRAIN_REPORT_SCHEMA)

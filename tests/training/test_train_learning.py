@@ -52,7 +52,7 @@ def test_train_check_default_thresholds_pass_bf16_amp(cross_encoder_training_run
 
 def test_recommendation_prefers_bf16_amp_to_bf16_when_both_learn():
     from precheck.training.check import recommend
-    from precheck.training.modes import ModeResult
+    from precheck.data.training import ModeResult
 
     modes = [ModeResult("float32", "float32", "float32", status="reference"),
              ModeResult("half", "float16", "float16", status="nonfinite"),

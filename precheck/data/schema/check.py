@@ -1,4 +1,4 @@
-"""Checks a JSON document against one of precheck's published schemas (schema.py) and names the first
+"""Checks a JSON document against one of precheck's published schemas (data/schema/) and names the first
 field that is wrong, so that a file that is not a precheck report gets one line, not a traceback.
 
 Only the part of JSON Schema those schemas use: type, const, enum, required, properties,

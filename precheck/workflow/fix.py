@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.fix import FixOutcome
+from ..data.plan import Plan, plan_problem
 from ..errors import PrecheckError
-from .plans import Plan, apply_plan, check_kept_modules, plan_from_report, plan_problem
-from ..report import ProbeResult, Report
+from ..repair.plans import apply_plan, check_kept_modules, plan_from_report
 
 PLAN_FILE = "precheck.json"
 
 
 def read_plan(folder: Path) -> Plan | None:
     """The folder's precheck.json, checked against the published plan schema before any of it is used."""
-    from ..io.reading import read_text_input
-    from ..schema import PLAN_FILE_SCHEMA
-    from ..schema.check import first_problem
+    from ..data.reading import read_text_input
+    from ..data.schema import PLAN_FILE_SCHEMA
+    from ..data.schema.check import first_problem
 
     path = folder / PLAN_FILE
     if not path.is_file():
@@ -184,35 +184,6 @@ def scan_for_plan(name_or_path: str, wanted: str, device: str, trust_remote_code
     log.warning("precheck.load: the scan of %s took %.1f s (float32 reference %s)", name_or_path,
                 time.perf_counter() - start, "reused from the cache" if report.reference.cached else "computed")
     return report
-
-
-@dataclass
-class FixOutcome:
-    report: Report
-    plan: Plan | None
-    out: Path | None
-    check: ProbeResult | None  # the written folder, reloaded and probed against float32
-
-    @property
-    def done(self) -> bool:
-        return self.plan is not None and self.check is not None and self.check.status == "ok"
-
-    def to_dict(self) -> dict:
-        from dataclasses import asdict
-
-        return {
-            "schema": "precheck.fix/1",
-            "out": str(self.out) if self.out else None,
-            "plan": self.plan.to_dict() if self.plan else None,
-            "check": asdict(self.check) if self.check else None,
-            "done": self.done,
-            "report": self.report.to_dict(),
-        }
-
-    def to_json(self) -> str:
-        from ..formats.json import JSON
-
-        return JSON.format(self)
 
 
 def check_out_dir(out: Path, force: bool) -> None:

@@ -1,10 +1,10 @@
-"""JSON Schema of the `precheck ci --json` report (precheck.ci/1): every model's report (schema.py's
+"""JSON Schema of the `precheck ci --json` report (precheck.ci/1): every model's report (data/schema/__init__.py's
 precheck.report/1) and what makes it part of one run, which `precheck merge` checks before it gates.
 """
 from __future__ import annotations
 
-from ..schema import _LOW as _DTYPE, _PRECISION, LOAD_SETTINGS, REPORT_SCHEMA
-from .ci import CI_SCHEMA
+from . import _LOW as _DTYPE, _PRECISION, LOAD_SETTINGS, REPORT_SCHEMA
+from ..ci import CI_SCHEMA
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .compare import Comparison, _usable, spearman
-from ..kinds.figures import TOP_K
-from ..report import TopTerms
+from .dense import Comparison, _usable, spearman
+from ..data.report import TopTerms
+
+TOP_K = 10  # the "terms" figure: the overlap of each text's K heaviest terms in float32 and in the low dtype
 
 
 def _scores(outputs):

@@ -8,9 +8,6 @@ import json
 import math
 from dataclasses import asdict, is_dataclass
 
-from .interface import Format
-
-
 def finite_or_null(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -35,7 +32,9 @@ def document(result) -> dict:
     return dataclass_document(result) if is_dataclass(result) else result
 
 
-class JsonFormat(Format):
+class JsonFormat:
+    """The JSON Format (formats/interface.py's contract: a name and format(), never printing)."""
+
     name = "json"
 
     def format(self, result) -> str:

@@ -3,7 +3,7 @@
 difference, Spearman, each query's top passage), as compare_scores measures a reranker."""
 from __future__ import annotations
 
-from .compare import Comparison, compare_scores, nonfinite_rows
+from .dense import Comparison, compare_scores, nonfinite_rows
 
 
 def compare_token_vectors(reference, candidate, queries: list[str]) -> Comparison:

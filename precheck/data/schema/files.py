@@ -1,7 +1,7 @@
 """The published JSON schemas, docs/schemas/*.schema.json: what users validate reports against.
 
-`python -m precheck.schema.files --write` regenerates them from the derived schemas (schema.py,
-gate/ci_schema.py); `python -m precheck.schema.files NAME` prints one. tests/report/test_schema.py holds
+`python -m precheck.data.schema.files --write` regenerates them from the derived schemas (__init__.py,
+data/schema/ci.py); `python -m precheck.data.schema.files NAME` prints one. tests/report/test_schema.py holds
 the files equal to the derivation.
 """
 from __future__ import annotations
@@ -10,10 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..gate.ci_schema import CI_REPORT_SCHEMA
+from .ci import CI_REPORT_SCHEMA
 from . import PUBLISHED
 
-PUBLISHED_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+PUBLISHED_DIR = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 
 
 def published() -> dict[str, dict]:
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     if len(argv) == 1 and argv[0] in published():
         sys.stdout.write(published_text(argv[0]))
         return 0
-    sys.stderr.write(f"usage: python -m precheck.schema.files --write | {' | '.join(published())}\n")
+    sys.stderr.write(f"usage: python -m precheck.data.schema.files --write | {' | '.join(published())}\n")
     return 2
 
 

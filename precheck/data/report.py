@@ -1,13 +1,13 @@
 """The report: plain dataclasses that every later step reads and both renderings draw.
 
-`Report.to_dict()` is the JSON document (schema precheck.report/1, formats/json.py writes it); the
+`Report.to_dict()` is the JSON document (schema precheck.report/1, data/json.py writes it); the
 terminal view in render/scan.py reads the same objects and computes nothing of its own.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evaluation.result import EvaluationCheck
+from .evaluation import EvaluationCheck
 
 SCHEMA = "precheck.report/1"
 STATUSES = ("ok", "error", "nonfinite", "drift", "unsupported")
@@ -388,11 +388,11 @@ class Report:
         return next(r for r in self.results if r.dtype == dtype and r.strategy == strategy)
 
     def to_dict(self) -> dict:
-        from .formats.json import dataclass_document
+        from .json import dataclass_document
 
         return dataclass_document(self)
 
     def to_json(self) -> str:
-        from .formats.json import JSON
+        from .json import JSON
 
         return JSON.format(self)

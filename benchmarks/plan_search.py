@@ -1,7 +1,7 @@
 """The keep-fp32 plan search against a naive one, on a model with two separate float16 culprits.
 
 The model is all-MiniLM-L6-v2 with the feed-forward weights of layers 1 and 4 scaled until
-float16 overflows there (tests/shape_models.py builds it). precheck's search keeps the first
+float16 overflows there (tests/builders/shape_models.py builds it). precheck's search keeps the first
 culprit, reruns, adds the next one, then lets children of kept blocks run low again; the naive
 search tries every layer and layer part alone in float32. Both count probe runs (one run = the
 whole probe set encoded once) and seconds, and the table says what each found. Run from the
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "builders"))
 
 TEXTS = [
     "hello world",

@@ -3,7 +3,7 @@ implementations, and which report figure each threshold gates. The code that act
 """
 from __future__ import annotations
 
-# As reports and --kind spell them; kinds/ has one class per name, in this order (tests/test_kind_contract.py).
+# As reports and --kind spell them; kinds/ has one class per name, in this order (tests/kinds/test_kind_contract.py).
 KIND_NAMES = ("sentence-transformer", "cross-encoder", "sparse-encoder", "multi-vector-encoder")
 ATTN_IMPLEMENTATIONS = ("eager", "sdpa", "flash_attention_2")
 # Each figure a threshold gates, the option that holds its threshold, and how a miss reads, in the

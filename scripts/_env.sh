@@ -34,8 +34,8 @@ ensure_chromium() {
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 && return 0
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
-      || echo "scripts/test: apt-get install chromium failed: tests/test_html.py will fail" >&2
+      || echo "scripts/test: apt-get install chromium failed: tests/report/test_html.py will fail" >&2
   else
-    echo "scripts/test: no chromium on PATH; install it (apt-get install -y chromium): tests/test_html.py needs it" >&2
+    echo "scripts/test: no chromium on PATH; install it (apt-get install -y chromium): tests/report/test_html.py needs it" >&2
   fi
 }

@@ -2,17 +2,23 @@
 and a runner that goes through precheck's real command line."""
 from __future__ import annotations
 
+import gc
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-import fixture_models
+# tests/builders holds the model builders and the helpers test files share (docs/testing.md): on the
+# path before anything imports one, so `import fixture_models` works from every folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "builders"))
+
+import fixture_models  # noqa: E402
 # The hooks that keep the readers of a shared run in one xdist worker: a conftest's names are its hooks.
-from shared_runs import (  # noqa: F401
+from shared_runs import (  # noqa: F401, E402
     pytest_collection_modifyitems,
     pytest_configure_node,
     pytest_unconfigure,
@@ -26,7 +32,7 @@ _HF_HOME = tempfile.mkdtemp(prefix="precheck-hf-")
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_OFFLINE"] = "1"
 # The float32 reference cache is on, as users have it, in a temp folder of this test session, never the
-# user's; a test that needs it off says so and turns it off itself (tests/test_reference_cache.py).
+# user's; a test that needs it off says so and turns it off itself (tests/reference/test_reference_cache.py).
 os.environ["PRECHECK_CACHE"] = tempfile.mkdtemp(prefix="precheck-cache-")
 os.environ.pop("PRECHECK_NO_CACHE", None)
 os.environ.pop("PRECHECK_DEBUG", None)
@@ -68,6 +74,27 @@ TRAINING_ROWS = [
     ("Why do half-precision models produce NaN?", "float16 overflows above 65504.", 1),
     ("Why do half-precision models produce NaN?", "The Eiffel Tower is in Paris.", 0),
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def heap_frozen_after_imports():
+    """What the `precheck` command does in its own process (precheck/loading/load.py, release_memory):
+    everything alive once torch, transformers and sentence-transformers are imported is frozen out of
+    the cyclic collector, so each of the many collections a scan makes (one per model released) walks
+    what the test made since, not half a million import-time objects (about 0.3 s each, most of a
+    small scan's time in a test process). Behaviour is unchanged: only what is alive is frozen."""
+    import sentence_transformers  # noqa: F401  (torch and transformers with it)
+
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def heap_frozen_per_file():
+    """The same at the start of each test file (the last file's module fixtures are gone by then): what
+    was imported since (a model's transformers module, bitsandbytes, the trainers) joins the frozen heap."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ LLM_INT8_THRESHOLD = 6.0
 # A Linear whose largest weight stands this many times further from its row's median than the model's
 # typical Linear does: absmax scaling (per row for 8-bit, per block of 64 for 4-bit) rounds the rest of
 # its row to a few levels. On all-MiniLM-L6-v2 the typical Linear's ratio is 11 and the largest 571 (52x),
-# and int8 passes; one column scaled 1000x (tests/fixture_models.py) reaches 6567 (600x) and int8 fails.
+# and int8 passes; one column scaled 1000x (tests/builders/fixture_models.py) reaches 6567 (600x) and int8 fails.
 WEIGHT_OUTLIER_FACTOR = 100.0
 QUANTIZED_CLASSES = ("Linear4bit", "Linear8bitLt")
 

@@ -6,8 +6,8 @@ import pytest
 
 import load_option_models
 import scale_models
+from cli_checks import assert_one_line_error
 from conftest import invoke, scan_json
-from test_bad_input import assert_one_line_error
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cli_checks import assert_one_line_error
 from conftest import invoke
-from test_bad_input import assert_one_line_error
 
 
 @pytest.mark.parametrize("dtype", ["int8", "nf4", "int8wo"])

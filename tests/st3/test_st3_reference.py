@@ -6,7 +6,7 @@ import pytest
 
 import reference_models
 from conftest import invoke, scan_json
-from test_new_shapes import LONG, TEXTS
+from shape_models import LONG, TEXTS
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_st3_serving_uncast_dense_gets_the_dtype_the_cast_verified(dense_model, 
 
 
 def test_st3_a_reranker_whose_checkpoint_lacks_its_head_exits_2_naming_the_head(models_dir, pairs_file):
-    from test_bad_input import assert_one_line_error
+    from cli_checks import assert_one_line_error
 
     model = reference_models.build_headless_cross_encoder(models_dir / "st3-headless-reranker")
     run = invoke("scan", model, "--pairs", pairs_file, "-d", "bf16", "--no-fix")

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from conftest import invoke
-from test_storage import ALL, FAST, _row
+from storage_checks import ALL, FAST
+from storage_checks import storage_row as _row
 
 
 def test_scan_storage_on_sentence_transformers_3_reports_every_precision(tiny_model):

@@ -1,7 +1,7 @@
 """The published JSON schemas, docs/schemas/*.schema.json: what users validate reports against.
 
 `python -m precheck.data.schema.files --write` regenerates them from the derived schemas (__init__.py,
-data/schema/ci.py); `python -m precheck.data.schema.files NAME` prints one. tests/test_schema.py holds
+data/schema/ci.py); `python -m precheck.data.schema.files NAME` prints one. tests/report/test_schema.py holds
 the files equal to the derivation.
 """
 from __future__ import annotations

@@ -193,11 +193,11 @@ class ScanOptions:
     eval: Path | None = option(
         None, "Embedders: your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
         "or scored pairs (TSV or JSON Lines sentence1, sentence2, score: Spearman); each precision's metric "
-        "against float32's (docs/evaluation.md).", ("--eval",), optional(path_value), cli_type=Optional[Path],
-        config_type=str, panel="eval", fix_takes=False, folder=True)
+        "against float32's; `fix` verifies its plan on it too (docs/evaluation.md).", ("--eval",),
+        optional(path_value), cli_type=Optional[Path], config_type=str, panel="eval", folder=True)
     max_metric_drop: float = option(
         0.01, "--eval: largest drop of the metric (nDCG@10 or Spearman) from float32 that still passes, absolute.",
-        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval", fix_takes=False)
+        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval")
 
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and

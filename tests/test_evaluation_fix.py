@@ -90,8 +90,9 @@ def long_documents(tmp_path_factory):
 def long_documents_run(length_overflow_model, long_documents, tmp_path_factory):
     beir, texts = long_documents
     path = tmp_path_factory.mktemp("eval-fix-long-run") / "report.json"
-    run = invoke("scan", length_overflow_model, "-d", "fp16", "--texts", texts, "--eval", beir, "--json", path,
-                 "--quiet")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        run = invoke("scan", length_overflow_model, "-d", "fp16", "--texts", texts, "--eval", beir, "--json", path)
     run.report = json.loads(path.read_text(encoding="utf-8"))
     return run
 
@@ -113,6 +114,12 @@ def test_a_plan_that_passes_the_probe_figures_but_loses_the_metric_is_not_offere
 def test_the_fix_offered_for_a_metric_loss_keeps_the_metric(long_documents_run):
     fix = _recommended(long_documents_run.report, "float16")
     assert fix["verified"] and fix["evaluation"]["passed"]
+
+
+def test_the_terminal_says_a_precision_that_passes_the_probe_figures_loses_the_metric(long_documents_run):
+    text = " ".join(long_documents_run.stdout.split())
+    best = _recommended(long_documents_run.report, "float16")["strategy"]
+    assert f"but it loses your metric (eval below); fix: {best} (verified on it too; code below)" in text
 
 
 def test_fix_with_eval_writes_a_plan_that_keeps_the_metric_not_the_load_that_loses_it(length_overflow_model,

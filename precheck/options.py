@@ -215,11 +215,11 @@ class ScanOptions:
     eval: Path | None = option(
         None, "Embedders: your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
         "or scored pairs (TSV or JSON Lines sentence1, sentence2, score: Spearman); each precision's metric "
-        "against float32's (docs/evaluation.md).", ("--eval",), optional(path_value), cli_type=Optional[Path],
-        config_type=str, panel="eval", fix_takes=False, folder=True, run_key="probe")
+        "against float32's; `fix` verifies its plan on it too (docs/evaluation.md).", ("--eval",),
+        optional(path_value), cli_type=Optional[Path], config_type=str, panel="eval", folder=True, run_key="probe")
     max_metric_drop: float = option(
         0.01, "--eval: largest drop of the metric (nDCG@10 or Spearman) from float32 that still passes, absolute.",
-        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval", fix_takes=False,
+        ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval",
         run_key="max_metric_drop", run_key_required=False, gated="evaluation.max_metric_drop",
         baseline=("eval_metric", 0.01))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .evaluation import EvaluationCheck
+from .evaluation import EvalResult, EvaluationCheck
 
 SCHEMA = "precheck.report/1"
 STATUSES = ("ok", "error", "nonfinite", "drift", "unsupported")
@@ -271,6 +271,9 @@ class Fix:
     run_low: list[str] = field(default_factory=list)  # keep-fp32: children of kept blocks left in dtype
     # keep-unquantized (a quantized precision): modules of the transformers model left out of quantization
     keep_unquantized: list[str] = field(default_factory=list)
+    # --eval: the plan's pass over the labelled set (its metric, difference from float32 and interval), held to
+    # --max-metric-drop; None without --eval or when the plan failed the probe figures first (repair/metric_check.py)
+    evaluation: EvalResult | None = None
 
 
 @dataclass

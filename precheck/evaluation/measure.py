@@ -47,6 +47,7 @@ class EvalRuns:
         self.figures: dict = {}
         self.seconds: dict[str, float] = {}
         self.errors: dict[str, str] = {}
+        self.plans: dict = {}  # the fix search's plans on the set (repair/metric_check.py), by plan
 
     def describe(self) -> str:
         data = self.data
@@ -54,27 +55,49 @@ class EvalRuns:
             return f"{len(data.query_texts)} eval queries against {len(data.corpus_texts)} documents"
         return f"{len(data.scores)} eval pairs"
 
-    def encode(self, dtype: str, model, session) -> None:
-        """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`)."""
+    def measure(self, label: str, model, session):
+        """(figures, seconds, error) of `model` on the set: ranking.Ranked or ranking.Scored, or None and
+        the model's failure in one line. `label` names the pass in the progress line."""
         from .ranking import rank_corpus, score_pairs
 
-        session.progress(f"{dtype}: encoding {self.describe()}")
+        session.progress(f"{label}: encoding {self.describe()}")
         data, options = self.data, session.options
         arguments = (options.batch_size, options.load.encode_kwargs())
         start = time.perf_counter()
+        figures = error = None
         try:
             if data.layout == "beir":
                 corpus = _encode(model, data.corpus_texts, "document", *arguments)
                 queries = _encode(model, data.query_texts, "query", *arguments)
-                self.figures[dtype] = rank_corpus(queries, corpus, data.judgements)
+                figures = rank_corpus(queries, corpus, data.judgements)
             else:
                 first = _encode(model, data.sentences1, "", *arguments)
                 second = _encode(model, data.sentences2, "", *arguments)
-                self.figures[dtype] = score_pairs(first, second, data.scores)
+                figures = score_pairs(first, second, data.scores)
         except Exception as exc:  # noqa: BLE001 - the model's failure is this precision's result
             lines = str(exc).strip().splitlines()
-            self.errors[dtype] = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
-        self.seconds[dtype] = time.perf_counter() - start
+            error = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+        return figures, time.perf_counter() - start, error
+
+    def encode(self, dtype: str, model, session) -> None:
+        """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`)."""
+        figures, self.seconds[dtype], error = self.measure(dtype, model, session)
+        if error is None:
+            self.figures[dtype] = figures
+        else:
+            self.errors[dtype] = error
+
+    def ensure_float32(self, session) -> None:
+        """float32's pass over the set, made now when the reference came from precheck's cache (no float32
+        model was loaded in this run): the report's rows and the fix search's plans are held against it."""
+        if "float32" in self.figures or "float32" in self.errors:
+            return
+        from ..loading.load import release_memory
+
+        model = session.load_reference()
+        self.encode("float32", model, session)
+        del model
+        release_memory()
 
 
 def add_evaluation(report, session) -> None:
@@ -85,14 +108,7 @@ def add_evaluation(report, session) -> None:
     from .result import precision_result, unmeasured
 
     runs, options = session.evaluation, session.options
-    if "float32" not in runs.figures and "float32" not in runs.errors:
-        # The reference came from the cache: no float32 model was loaded in this run.
-        from ..loading.load import release_memory
-
-        model = session.load_reference()
-        runs.encode("float32", model, session)
-        del model
-        release_memory()
+    runs.ensure_float32(session)
     start = time.perf_counter()
     data = runs.data
     reference = runs.figures.get("float32")

@@ -110,7 +110,15 @@ def print_verdict(report: Report, console: Console) -> None:
     for v in report.verdict.dtypes:
         mark = Text("PASS", style="green") if v.passed else Text("FAIL", style="red")
         best = report.recommended_fix(v.dtype)
-        if v.passed and (v.cpu_time_ratio or 0) >= CPU_SLOWER:
+        # --eval: the dtype's line is the probe figures'; a dtype that passes them but loses the metric says so.
+        loses_metric = report.evaluation is not None and any(
+            r.dtype == v.dtype and not r.passed for r in report.evaluation.results)
+        if v.passed and loses_metric:
+            todo = "but it loses your metric (eval below); " + (
+                f"fix: {best.strategy} (verified on it too; code below)" if best is not None
+                else "no verified fix: keep float32" if any(f.dtype == v.dtype for f in report.fixes)
+                else "no verified fix in this report")
+        elif v.passed and (v.cpu_time_ratio or 0) >= CPU_SLOWER:
             todo = "nothing to fix, but slower than float32 here: use it to save memory, not time"
         elif v.passed:
             todo = "nothing to do"

@@ -253,7 +253,10 @@ def plan_from_report(report, dtype: str) -> Plan | None:
     buffers = report.reference.buffers
     repair = {k: list(v) for k, v in buffers.by_owner.items()} if buffers is not None else {}
     loaded = report.result(dtype, "load")
-    if loaded.status == "ok":
+    # With --eval, "load" is the plan only when the dtype as loaded keeps the metric too.
+    evaluation = getattr(report, "evaluation", None)
+    row = next((r for r in evaluation.results if r.dtype == dtype), None) if evaluation is not None else None
+    if loaded.status == "ok" and (evaluation is None or (row is not None and row.passed)):
         return Plan(dtype, "load", load=given, repair_buffers=repair)
     best = report.recommended_fix(dtype)
     if best is None:

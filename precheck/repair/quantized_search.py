@@ -151,9 +151,10 @@ def _smaller_passing(session: ScanRun, results: list[ProbeResult], dtype: str, f
              f"gate met; {_why(session.kind, r)}")
         for r in results if r.strategy == "load" and r.status == "ok" and r.dtype != dtype
         and r.dtype in by_dtype and r.param_bytes is not None and r.param_bytes < best.param_bytes]
-    if switches:
+    verified = [f for f in switches if f.verified]  # with --eval: on the metric too
+    if verified:
         best.recommended = False
-        min(switches, key=lambda f: (f.param_bytes, -(f.min_cosine if f.min_cosine is not None else -1.0))) \
+        min(verified, key=lambda f: (f.param_bytes, -(f.min_cosine if f.min_cosine is not None else -1.0))) \
             .recommended = True
     return switches
 
@@ -162,12 +163,14 @@ def search_quantized_fixes(session: ScanRun, results: list[ProbeResult], diagnos
                            drift: list = ()) -> list[Fix]:
     """Each quantized precision whose load failed: its fixes, the one that keeps the most memory recommended."""
     from ..dtypes import is_quantized
+    from .metric_check import metric_fails
     from .search import _find
 
     fixes: list[Fix] = []
     for dtype in session.options.dtypes:
         load = _find(results, dtype, "load")
-        if not is_quantized(dtype) or load is None or load.status in ("ok", "unsupported"):
+        if not is_quantized(dtype) or load is None or load.status == "unsupported" \
+                or (load.status == "ok" and not metric_fails(session, dtype)):
             continue
         session.progress(f"{dtype}: searching for the smallest fix")
         fixes.extend(quantized_fixes(session, results, diagnoses, dtype, drift))

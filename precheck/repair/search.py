@@ -1,4 +1,5 @@
-"""The smallest fix for each failing dtype, each verified by re-running the probe set.
+"""The smallest fix for each failing dtype, each verified by re-running the probe set (and, with --eval,
+on the user's metric: metric_check.py).
 
 Tried cheapest first: cast, autocast, keep-fp32 (keep_search.py) and bf16 for float16; runs the
 scan already made are reused and fixes that cannot beat a verified cast are not run. The
@@ -14,6 +15,7 @@ from ..data.plan import FIX_STRATEGIES, SWITCHES, Plan
 from .plans import snippets
 from ..data.report import Diagnosis, Fix, ProbeResult
 from ..session import ScanRun
+from .metric_check import metric_fails, metric_text, plan_row
 
 # Above this share of parameters in float32 a plan keeps under 3/4 of the memory saving: a
 # verified bf16, which keeps all of it, is recommended instead.
@@ -54,7 +56,13 @@ def _fix(session: ScanRun, plan: Plan, result: ProbeResult | None, share: float,
         plan = replace(plan, repair_buffers={k: list(v) for k, v in session.buffer_repair.owners.items()})
     plain, with_precheck = snippets(plan, session.model.name, session.device, session.options.trust_remote_code,
                                     session.kind, session.options.load)
-    verified = result is not None and result.status == "ok"
+    passes_probe = result is not None and result.status == "ok"
+    # With --eval, a plan that passes the probe figures is verified on the metric too (metric_check.py).
+    metric = plan_row(session, plan) if passes_probe else None
+    verified = passes_probe and (metric is None or metric.passed)
+    detail = detail or (_why(session.kind, result) if result is not None else "")
+    if metric is not None:
+        detail += ("; on --eval, " if metric.passed else "; not offered: on --eval, ") + metric_text(session, metric)
     return Fix(
         dtype=plan.dtype,
         strategy=plan.strategy,
@@ -68,10 +76,11 @@ def _fix(session: ScanRun, plan: Plan, result: ProbeResult | None, share: float,
         precheck_snippet=with_precheck,
         # A search that ran and found no plan was tried; only a fix never run is "not-tried".
         status=result.status if result is not None else ("no-plan" if runs else "not-tried"),
-        detail=detail or (_why(session.kind, result) if result is not None else ""),
+        detail=detail,
         probe_runs=runs,
         param_bytes=param_bytes if param_bytes is not None else (result.param_bytes if result is not None else None),
         keep_unquantized=list(plan.keep_unquantized),
+        evaluation=metric,
     )
 
 
@@ -116,7 +125,20 @@ def _keep_fp32_fix(session: ScanRun, probe: PlanProbe, culprit: Diagnosis | None
     inside = f" (inside them {', '.join(found.plan.run_low)} stay in {probe.dtype})" if found.plan.run_low else ""
     detail = (f"{probe.ensure_structure().label(found.plan.keep_fp32)} in float32{inside}: {share:.1%} of parameters, "
               f"{runs} probe runs; {_why(session.kind, found.result)}")
-    return _fix(session, found.plan, found.result, share, detail, runs)
+    fix = _fix(session, found.plan, found.result, share, detail, runs)
+    if not fix.verified and found.plan.run_low:
+        # The plan the shrink started from passed the probe figures too (its run is remembered, not repeated):
+        # with its blocks whole in float32 it may keep the metric that the shrunk plan loses.
+        whole = Plan(probe.dtype, "keep-fp32", list(found.plan.keep_fp32))
+        result = probe.verify(whole)
+        share = probe.ensure_structure().share(whole.keep_fp32)
+        candidate = _fix(session, whole, result, share,
+                         f"{probe.ensure_structure().label(whole.keep_fp32)} in float32 (whole, as the smaller plan "
+                         f"loses the metric): {share:.1%} of parameters, {probe.runs - before} probe runs; "
+                         f"{_why(session.kind, result)}", probe.runs - before)
+        if candidate.verified:
+            return candidate
+    return fix
 
 
 def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: list[Diagnosis], dtype: str,
@@ -125,13 +147,14 @@ def fixes_for_dtype(session: ScanRun, results: list[ProbeResult], diagnoses: lis
 
     probe = PlanProbe(session, dtype)
     cast = _find(results, dtype, "cast")
-    cast_passes = cast is not None and cast.status == "ok"
     skipped = f"not tried: cast passes with every parameter in {dtype}, which no other fix in {dtype} improves on"
     culprit = _culprit(diagnoses, dtype, _find(results, dtype, "load"))
     found: list[Fix] = []
+    cast_fix = _fix(session, Plan(dtype, "cast"), cast, 0.0, "")
+    cast_passes = cast_fix.verified  # on the probe figures, and with --eval on the metric
     for strategy in FIX_STRATEGIES:
         if strategy == "cast":
-            found.append(_fix(session, Plan(dtype, "cast"), cast, 0.0, ""))
+            found.append(cast_fix)
         elif strategy == "autocast":
             plan = Plan(dtype, "autocast")
             if cast_passes:
@@ -167,9 +190,10 @@ def search_fixes(session: ScanRun, results: list[ProbeResult], diagnoses: list[D
     fixes: list[Fix] = []
     for dtype in session.options.dtypes:
         load = _find(results, dtype, "load")
-        if load is None or load.status == "ok" or is_quantized(dtype):
+        if load is None or is_quantized(dtype) or (load.status == "ok" and not metric_fails(session, dtype)):
             # cast, autocast, keep-fp32 and bf16 are half precision's fixes; a quantized precision's
-            # (bfloat16 compute, modules kept out of quantization) are quantized_search.py's.
+            # (bfloat16 compute, modules kept out of quantization) are quantized_search.py's. A load that
+            # passes the probe figures but loses the --eval metric is searched too.
             continue
         session.progress(f"{dtype}: searching for the smallest fix")
         fixes.extend(fixes_for_dtype(session, results, diagnoses, dtype, drift))

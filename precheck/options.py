@@ -40,6 +40,8 @@ RESCORE_WITH = ("quantized", "original")
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
                          "device_map": "--max-memory / --reference-device",
                          "quantization_config": f"--dtype {', '.join(QUANTIZED)} (docs/quantization.md)"}
+# ScanOptions fields the Python API takes that are no option (no flag, no config key): passed through unchecked.
+PYTHON_ONLY = ("evaluator",)
 PANELS = {"probe": "Model and probe set", "gate": "Gate", "run": "Run", "load": "Loading (as users load)",
           "memory": "Memory", "storage": "Storage precision (docs/storage.md)",
           "eval": "Your own metric (docs/evaluation.md)"}
@@ -191,13 +193,16 @@ class ScanOptions:
 
     # --eval: the user's labelled set (a BEIR folder or scored pairs), and the gate on its metric
     eval: Path | None = option(
-        None, "Embedders: your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
+        None, "Your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
         "or scored pairs (TSV or JSON Lines sentence1, sentence2, score: Spearman); each precision's metric "
         "against float32's (docs/evaluation.md).", ("--eval",), optional(path_value), cli_type=Optional[Path],
         config_type=str, panel="eval", fix_takes=False, folder=True)
     max_metric_drop: float = option(
         0.01, "--eval: largest drop of the metric (nDCG@10 or Spearman) from float32 that still passes, absolute.",
         ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval", fix_takes=False)
+    # Python only (precheck.scan(model, evaluator=obj)): a sentence-transformers evaluator object, run on
+    # float32 and each precision as --eval's set is (evaluation/evaluator_object.py); no flag, no config key.
+    evaluator: Any = None
 
     def __post_init__(self) -> None:
         # The Python API (precheck.scan, precheck.load) and plan files reach here unchecked; the CLI and
@@ -211,7 +216,9 @@ class ScanOptions:
                                 "SentenceTransformer / CrossEncoder / SparseEncoder / MultiVectorEncoder object")
         else:
             object.__setattr__(self, "model", str(self.model))
-        values = checked_values({f.name: getattr(self, f.name) for f, _ in scan_fields()}, lambda name: name)
+        values = checked_values({**{f.name: getattr(self, f.name) for f, _ in scan_fields()},
+                                 **({"evaluator": self.evaluator} if self.evaluator is not None else {})},
+                                lambda name: name)
         for name, value in values.items():
             object.__setattr__(self, name, value)
         if is_model_object(self.model):
@@ -309,6 +316,9 @@ def checked_values(values: dict, where: Callable[[str], str]) -> dict:
     refuse_unknown(values, where)
     checked = {}
     for name, value in values.items():
+        if name in PYTHON_ONLY:
+            checked[name] = value
+            continue
         f, how = known[name]
         checked[name] = how.check(value, where(name)) if value is not None or f.default is not None else None
     check_combination(checked, where)
@@ -316,7 +326,7 @@ def checked_values(values: dict, where: Callable[[str], str]) -> dict:
 
 
 def refuse_unknown(values: dict, where: Callable[[str], str]) -> None:
-    known = sorted(f.name for f, _ in scan_fields())
+    known = sorted([*(f.name for f, _ in scan_fields()), *PYTHON_ONLY])
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise PrecheckError(f"{where(unknown[0])}: unknown option", f"known options: {', '.join(known)}")
@@ -346,7 +356,12 @@ def check_combination(values: dict, where: Callable[[str], str]) -> None:
     if values.get("calibration_file") is not None and not values.get("storage"):
         raise PrecheckError(f"{where('calibration_file')} is for {where('storage')}: it calibrates int8/uint8 storage",
                             f"add {where('storage')} int8 (or leave the calibration out)")
-    if values.get("max_metric_drop") not in (None, default_of("max_metric_drop")) and values.get("eval") is None:
+    if values.get("eval") is not None and values.get("evaluator") is not None:
+        raise PrecheckError(f"{where('eval')} and evaluator both given: each is the metric the gate reads",
+                            "give one: eval= a labelled set (BEIR folder or scored pairs), or evaluator= your "
+                            "sentence-transformers evaluator object")
+    if values.get("max_metric_drop") not in (None, default_of("max_metric_drop")) and values.get("eval") is None \
+            and values.get("evaluator") is None:
         raise PrecheckError(f"{where('max_metric_drop')} is for {where('eval')}: it gates the metric on your "
                             "labelled set", f"add {where('eval')} PATH (or leave it out)")
     device = values.get("device")

@@ -10,33 +10,19 @@ from __future__ import annotations
 
 import time
 
-from ..errors import PrecheckError
-
 
 def check_eval_options(options, kind: str):
-    """The labelled set read and checked, before any load; None without --eval."""
+    """The labelled set read and checked (or the evaluator object taken), before any load; None
+    without either. Every kind takes both layouts (kinds/*.py say how each scores them)."""
+    if getattr(options, "evaluator", None) is not None:
+        from .evaluator_object import EvaluatorRuns
+
+        return EvaluatorRuns(options.evaluator)
     if options.eval is None:
         return None
-    from ..kinds import kind_for
     from .sets import read_eval_set
 
-    # One dense embedding per text, as --storage needs: the ranking and the similarity are cosines of them.
-    if not kind_for(kind).dense_embeddings:
-        raise PrecheckError(f"--eval measures embedders in this version; {options.model_name} is a {kind}",
-                            "scan a sentence-transformer model, or leave --eval out (docs/evaluation.md)")
     return EvalRuns(read_eval_set(options.eval))
-
-
-def _encode(model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
-    """Embeddings as float32 NumPy, encoded as sentence-transformers' evaluators encode: encode_query /
-    encode_document where the model has them (their prompts), unless --prompt or --prompt-name is given."""
-    import numpy as np
-
-    method = None if encode_kwargs else getattr(model, f"encode_{role}", None)
-    out = (method or model.encode)(texts, batch_size=batch_size, show_progress_bar=False, **encode_kwargs)
-    if hasattr(out, "float"):  # a tensor (bfloat16 has no NumPy type)
-        out = out.float().cpu().numpy()
-    return np.asarray(out, dtype=np.float32)
 
 
 class EvalRuns:
@@ -56,33 +42,55 @@ class EvalRuns:
 
     def encode(self, dtype: str, model, session) -> None:
         """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`)."""
-        from .ranking import rank_corpus, score_pairs
+        from .kind_runs import measure_set
 
         session.progress(f"{dtype}: encoding {self.describe()}")
-        data, options = self.data, session.options
-        arguments = (options.batch_size, options.load.encode_kwargs())
+        options = session.options
         start = time.perf_counter()
         try:
-            if data.layout == "beir":
-                corpus = _encode(model, data.corpus_texts, "document", *arguments)
-                queries = _encode(model, data.query_texts, "query", *arguments)
-                self.figures[dtype] = rank_corpus(queries, corpus, data.judgements)
-            else:
-                first = _encode(model, data.sentences1, "", *arguments)
-                second = _encode(model, data.sentences2, "", *arguments)
-                self.figures[dtype] = score_pairs(first, second, data.scores)
+            self.figures[dtype] = measure_set(session.kind, model, self.data, options.batch_size,
+                                              options.load.encode_kwargs())
         except Exception as exc:  # noqa: BLE001 - the model's failure is this precision's result
             lines = str(exc).strip().splitlines()
             self.errors[dtype] = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
         self.seconds[dtype] = time.perf_counter() - start
 
+    def check(self, options):
+        """The report's EvaluationCheck: a row per precision, float32's first."""
+        from .bootstrap import CONFIDENCE, RESAMPLES, SEED
+        from .result import METRICS, EvaluationCheck, precision_result, unmeasured
+
+        start = time.perf_counter()
+        data, reference = self.data, self.figures.get("float32")
+        rows = []
+        for dtype in ["float32", *options.dtypes]:
+            if dtype in self.figures and reference is not None:
+                rows.append(precision_result(dtype, data, reference, self.figures[dtype], self.seconds[dtype]))
+            elif dtype in self.errors:
+                rows.append(unmeasured(dtype, self.errors[dtype]))
+            elif dtype in self.figures:
+                rows.append(unmeasured(dtype, "float32 was not measured"))
+            else:
+                rows.append(unmeasured(dtype, "the model did not load in this precision"))
+        return EvaluationCheck(
+            source=str(options.eval), layout=data.layout, metric=METRICS[data.layout],
+            items=len(data.query_texts) if data.layout == "beir" else len(data.scores),
+            corpus=len(data.corpus_texts) if data.layout == "beir" else None,
+            skipped_queries=data.skipped_queries, max_metric_drop=options.max_metric_drop,
+            resamples=RESAMPLES, seed=SEED, confidence=CONFIDENCE, results=rows,
+            seconds=round(sum(self.seconds.values()) + time.perf_counter() - start, 4))
+
+    def notes(self) -> list[str]:
+        if not self.data.skipped_queries:
+            return []
+        return [f"--eval: {self.data.skipped_queries} queries of queries.jsonl have no relevant document in "
+                f"qrels/test.tsv and are left out, as BEIR leaves them out"]
+
 
 def add_evaluation(report, session) -> None:
     """report.evaluation from the runs' figures; the scan then judges the whole report again."""
     from ..engine.verdict import judge
-    from .bootstrap import CONFIDENCE, RESAMPLES, SEED
     from .gate import interval_notes
-    from .result import METRICS, EvaluationCheck, precision_result, unmeasured
 
     runs, options = session.evaluation, session.options
     if "float32" not in runs.figures and "float32" not in runs.errors:
@@ -93,28 +101,7 @@ def add_evaluation(report, session) -> None:
         runs.encode("float32", model, session)
         del model
         release_memory()
-    start = time.perf_counter()
-    data = runs.data
-    reference = runs.figures.get("float32")
-    rows = []
-    for dtype in ["float32", *options.dtypes]:
-        if dtype in runs.figures and reference is not None:
-            rows.append(precision_result(dtype, data, reference, runs.figures[dtype], runs.seconds[dtype]))
-        elif dtype in runs.errors:
-            rows.append(unmeasured(dtype, runs.errors[dtype]))
-        elif dtype in runs.figures:
-            rows.append(unmeasured(dtype, "float32 was not measured"))
-        else:
-            rows.append(unmeasured(dtype, "the model did not load in this precision"))
-    report.evaluation = EvaluationCheck(
-        source=str(options.eval), layout=data.layout, metric=METRICS[data.layout],
-        items=len(data.query_texts) if data.layout == "beir" else len(data.scores),
-        corpus=len(data.corpus_texts) if data.layout == "beir" else None,
-        skipped_queries=data.skipped_queries, max_metric_drop=options.max_metric_drop,
-        resamples=RESAMPLES, seed=SEED, confidence=CONFIDENCE, results=rows,
-        seconds=round(sum(runs.seconds.values()) + time.perf_counter() - start, 4))
+    report.evaluation = runs.check(options)
     report.verdict = judge(report)
     report.notes.extend(interval_notes(report.evaluation))
-    if data.skipped_queries:
-        report.notes.append(f"--eval: {data.skipped_queries} queries of queries.jsonl have no relevant document "
-                            f"in qrels/test.tsv and are left out, as BEIR leaves them out")
+    report.notes.extend(runs.notes())

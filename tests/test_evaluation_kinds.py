@@ -68,6 +68,11 @@ def test_cross_encoder_float32_ndcg_equals_sentence_transformers_reranking_evalu
     assert row.secondary["mrr@10"] == pytest.approx(expected["mrr@10"], abs=1e-6)
 
 
+def test_a_cross_encoder_report_says_its_figures_are_over_the_candidates(cross_encoder_report):
+    assert any(note.startswith("--eval: a CrossEncoder reranks each query's judged documents and 20 other")
+               for note in cross_encoder_report.notes)
+
+
 def test_rerank_candidates_are_the_judged_documents_then_twenty_others_the_same_every_time(beir_set):
     from precheck.evaluation.rerank import OTHERS, candidates
 
@@ -139,6 +144,18 @@ def test_multi_vector_float32_ndcg_equals_sentence_transformers_multi_vector_eva
     expected = MultiVectorInformationRetrievalEvaluator(**_ir_inputs())(model)
     assert ranked.ndcg.mean() == pytest.approx(expected["maxsim_ndcg@10"], abs=1e-6)
     assert ranked.mrr.mean() == pytest.approx(expected["maxsim_mrr@10"], abs=1e-6)
+
+
+def test_a_multi_vector_encoder_scan_measures_spearman_of_maxsim_on_scored_pairs(tmp_path):
+    from multi_vector_models import build_multi_vector_model
+    from precheck import scan
+
+    model = build_multi_vector_model(tmp_path / "mve")
+    report = scan(str(model), dtypes=["bf16"], fix=False, eval=write_pairs_tsv(tmp_path / "pairs.tsv"),
+                  max_metric_drop=1.0)
+    check = report.evaluation
+    assert (check.layout, check.metric, check.items) == ("pairs", "spearman", len(PAIRS))
+    assert all(row.metric is not None and row.error is None for row in check.results)
 
 
 def test_maxsim_in_blocks_equals_sentence_transformers_maxsim(monkeypatch):

@@ -33,6 +33,7 @@ class EvalRuns:
         self.figures: dict = {}
         self.seconds: dict[str, float] = {}
         self.errors: dict[str, str] = {}
+        self.reranked_by: str | None = None  # a kind that scores pairs (rerank.py): its class, for the note
 
     def describe(self) -> str:
         data = self.data
@@ -46,6 +47,8 @@ class EvalRuns:
 
         session.progress(f"{dtype}: encoding {self.describe()}")
         options = session.options
+        if self.data.layout == "beir" and not session.kind.eval_ranks_corpus:
+            self.reranked_by = session.kind.class_name
         start = time.perf_counter()
         try:
             self.figures[dtype] = measure_set(session.kind, model, self.data, options.batch_size,
@@ -81,10 +84,17 @@ class EvalRuns:
             seconds=round(sum(self.seconds.values()) + time.perf_counter() - start, 4))
 
     def notes(self) -> list[str]:
-        if not self.data.skipped_queries:
-            return []
-        return [f"--eval: {self.data.skipped_queries} queries of queries.jsonl have no relevant document in "
-                f"qrels/test.tsv and are left out, as BEIR leaves them out"]
+        from .rerank import OTHERS, SEED
+
+        notes = []
+        if self.reranked_by:
+            notes.append(f"--eval: a {self.reranked_by} reranks each query's judged documents and {OTHERS} other "
+                         f"corpus documents drawn with seed {SEED}, so its figures are over those candidates, not the "
+                         f"whole corpus (docs/evaluation.md)")
+        if self.data.skipped_queries:
+            notes.append(f"--eval: {self.data.skipped_queries} queries of queries.jsonl have no relevant document in "
+                         f"qrels/test.tsv and are left out, as BEIR leaves them out")
+        return notes
 
 
 def add_evaluation(report, session) -> None:

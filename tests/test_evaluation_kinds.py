@@ -232,6 +232,17 @@ def test_an_evaluator_report_matches_the_schema(evaluator_report):
     jsonschema.validate(json.loads(evaluator_report.to_json()), REPORT_SCHEMA)
 
 
+def test_an_evaluator_leaves_the_scanned_model_object_as_it_was(tiny_model):
+    from sentence_transformers import SentenceTransformer
+
+    from precheck import scan
+
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    report = scan(model, dtypes=["bf16"], fix=False, min_cosine=0.9, evaluator=_sts_evaluator(), max_metric_drop=1.0)
+    assert report.evaluation.results[0].metric is not None
+    assert (model.model_card_data.eval_results_dict, model.model_card_data.training_logs) == ({}, [])
+
+
 @pytest.mark.parametrize("evaluator, needle", [
     (42, "evaluator is a int, which cannot be called with a model"),
     (type("Loss", (), {"greater_is_better": False, "__call__": lambda self, model: 1.0})(), "says lower is better"),

@@ -11,6 +11,7 @@ worst queries: a note in the report says so (docs/evaluation.md).
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -51,6 +52,22 @@ def primary_value(evaluator, returned) -> tuple[str, float]:
     return str(key), number
 
 
+# What a sentence-transformers evaluator writes into the model it is given (model_card_data): kept and put
+# back, so that a model object scanned with evaluator= is left as it was, as precheck.scan promises.
+_CARD_FIELDS = ("eval_results_dict", "training_logs")
+
+
+def _card_state(model) -> dict:
+    card = getattr(model, "model_card_data", None)
+    return {name: copy.deepcopy(getattr(card, name)) for name in _CARD_FIELDS if hasattr(card, name)}
+
+
+def _restore_card(model, state: dict) -> None:
+    card = getattr(model, "model_card_data", None)
+    for name, value in state.items():
+        setattr(card, name, value)
+
+
 class EvaluatorRuns:
     """What a scan keeps of each precision's call of the evaluator: its primary metric, seconds, errors."""
 
@@ -70,11 +87,14 @@ class EvaluatorRuns:
     def encode(self, dtype: str, model, session) -> None:
         session.progress(f"{dtype}: running {_described(self.evaluator)}")
         start = time.perf_counter()
+        card = _card_state(model)
         try:
             self.metric, self.figures[dtype] = primary_value(self.evaluator, self.evaluator(model))
         except Exception as exc:  # noqa: BLE001 - the model's (or evaluator's) failure is this precision's result
             lines = str(exc).strip().splitlines()
             self.errors[dtype] = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
+        finally:
+            _restore_card(model, card)
         self.seconds[dtype] = time.perf_counter() - start
 
     def check(self, options):

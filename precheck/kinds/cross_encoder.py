@@ -77,12 +77,15 @@ class CrossEncoderKind(ReadsFigures):
     def token_lengths(self, model, items: list) -> list[int]:
         return uncut_lengths(model.tokenizer, [q for q, _ in items], [p for _, p in items])
 
+    def _encodes_nothing(self) -> PrecheckError:
+        return PrecheckError(f"a {self.class_name} scores (query, document) pairs; it encodes no text alone",
+                             "rerank candidates with eval_pair_scores (docs/evaluation.md)")
+
     def eval_encode(self, model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
-        raise PrecheckError(f"a {self.class_name} scores (query, document) pairs; it encodes no text alone",
-                            "rerank candidates with eval_pair_scores (docs/evaluation.md)")
+        raise self._encodes_nothing()
 
     def eval_scores(self, queries, documents, pairwise: bool = False):
-        return self.eval_encode(None, [], "", 0, {})
+        raise self._encodes_nothing()
 
     def eval_pair_scores(self, model, pairs: list, batch_size: int, encode_kwargs: dict):
         """predict() as users call it (its activation included); a model with several labels is ranked

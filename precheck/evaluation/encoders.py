@@ -118,12 +118,16 @@ def cosine_scores(queries, documents, pairwise: bool = False):
 
 
 def dot_scores(queries, documents, pairwise: bool = False):
-    """Sparse rows' dot products in float32 (dense result)."""
+    """Sparse rows' dot products in float32 (dense result): the sparse corpus times a few queries made dense
+    at a time (BLOCK_ELEMENTS numbers of them), never a sparse product as large as queries x corpus."""
     import torch
 
     if pairwise:
         return (queries * documents).sum(dim=1).to_dense()
-    return torch.sparse.mm(queries, documents.t().coalesce()).to_dense()
+    step = max(1, BLOCK_ELEMENTS // max(int(queries.shape[1]), 1))
+    return torch.cat([torch.sparse.mm(documents, rows(queries, s, min(s + step, count(queries))).to_dense().T).T
+                      for s in range(0, count(queries), step)]) if count(queries) else \
+        torch.zeros(0, count(documents))
 
 
 def _maxsim_chunk(queries: TokenVectors, documents: TokenVectors, pairwise: bool):

@@ -23,7 +23,8 @@ def scan(model, dtypes=("fp16", "bf16"), device: str = "auto", **options):
     texts_file, pairs_file, min_cosine, min_spearman, kind, batch_size, depth, fix, and the load options
     (revision, model_kwargs, config_kwargs, tokenizer_kwargs, attn_implementation, max_seq_length, prompt_name,
     prompt, truncate_dim), and eval (a BEIR folder or scored-pairs file: your own metric per precision,
-    gated by max_metric_drop; docs/evaluation.md).
+    gated by max_metric_drop; docs/evaluation.md), or evaluator (a sentence-transformers evaluator object,
+    run on float32 and each precision, its primary metric gated likewise).
     """
     from .engine.scanner import run_scan
     from .resolve import api_options

@@ -38,6 +38,8 @@ RESCORE_WITH = ("quantized", "original")
 RESERVED_MODEL_KWARGS = {"torch_dtype": "--dtype", "dtype": "--dtype",
                          "device_map": "--max-memory / --reference-device",
                          "quantization_config": f"--dtype {', '.join(QUANTIZED)} (docs/quantization.md)"}
+# ScanOptions fields the Python API takes that are no option (no flag, no config key): passed through unchecked.
+PYTHON_ONLY = ("evaluator",)
 PANELS = {"probe": "Model and probe set", "gate": "Gate", "run": "Run", "load": "Loading (as users load)",
           "memory": "Memory", "storage": "Storage precision (docs/storage.md)",
           "eval": "Your own metric (docs/evaluation.md)"}
@@ -213,7 +215,7 @@ class ScanOptions:
 
     # --eval: the user's labelled set (a BEIR folder or scored pairs), and the gate on its metric
     eval: Path | None = option(
-        None, "Embedders: your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
+        None, "Your labelled set, a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv: nDCG@10) "
         "or scored pairs (TSV or JSON Lines sentence1, sentence2, score: Spearman); each precision's metric "
         "against float32's; `fix` verifies its plan on it too (docs/evaluation.md).", ("--eval",),
         optional(path_value), cli_type=Optional[Path], config_type=str, panel="eval", folder=True, run_key="probe")
@@ -222,6 +224,9 @@ class ScanOptions:
         ("--max-metric-drop",), drop_value, config_type=(int, float), panel="eval",
         run_key="max_metric_drop", run_key_required=False, gated="evaluation.max_metric_drop",
         baseline=("eval_metric", 0.01))
+    # Python only (precheck.scan(model, evaluator=obj)): a sentence-transformers evaluator object, run on
+    # float32 and each precision as --eval's set is (evaluation/evaluator_object.py); no flag, no config key.
+    evaluator: Any = None
 
     def __post_init__(self) -> None:
         # Values come checked from the one resolver (resolve.py), whatever the door; a Path names a folder.

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import OptionRefused, PrecheckError
-from .options import LoadOptions, Option, ScanOptions, default_of, is_model_object, scan_fields
+from .options import PYTHON_ONLY, LoadOptions, Option, ScanOptions, default_of, is_model_object, scan_fields
 from .option_checks import one_dtype, parse_max_memory, refuse_foreign_budget
 
 
@@ -137,8 +137,14 @@ def options_for(model, values: dict) -> ScanOptions:
 
 
 def api_options(model, **values) -> ScanOptions:
-    """ScanOptions from the Python API's keywords (precheck.scan, load, fix, the callbacks)."""
-    return options_for(model, resolve(values, KEYWORDS))
+    """ScanOptions from the Python API's keywords (precheck.scan, load, fix, the callbacks). A Python-only
+    field (options.PYTHON_ONLY: `evaluator`, an object no flag or config key can carry) is passed through
+    here and meets the others only in the checks across options."""
+    python_only = {name: values.pop(name) for name in PYTHON_ONLY if name in values}
+    python_only = {name: value for name, value in python_only.items() if value is not None}
+    checked = resolve(values, replace(KEYWORDS, across=False))
+    check_across({**checked, **python_only}, KEYWORDS.name)
+    return options_for(model, {**checked, **python_only})
 
 
 def scan_options(model: str, raw: dict, door: Door = COMMAND_LINE) -> ScanOptions:
@@ -180,6 +186,10 @@ def check_across(values: dict, where: Callable[[str], str]) -> None:
     the door does."""
     if values.get("prompt") is not None and values.get("prompt_name") is not None:
         _refuse(f"{where('prompt')} and {where('prompt_name')} both given", "give one", "prompt")
+    if values.get("eval") is not None and values.get("evaluator") is not None:
+        _refuse(f"{where('eval')} and evaluator both given: each is the metric the gate reads",
+                "give one: eval= a labelled set (BEIR folder or scored pairs), or evaluator= your "
+                "sentence-transformers evaluator object", "evaluator")
     if values.get("attn_implementation") and "attn_implementation" in values.get("model_kwargs", {}):
         _refuse(f"{where('attn_implementation')} and attn_implementation in {where('model_kwargs')} both given",
                 "give it once", "attn_implementation")
@@ -189,7 +199,8 @@ def check_across(values: dict, where: Callable[[str], str]) -> None:
             ("rescore_with", "storage", "it sets what an index rescores against", "int8"),
             ("calibration_file", "storage", "it calibrates int8/uint8 storage", "int8"),
             ("max_metric_drop", "eval", "it gates the metric on your labelled set", "PATH")):
-        if values.get(name) not in (None, default_of(name)) and not values.get(needs):
+        if values.get(name) not in (None, default_of(name)) and not values.get(needs) \
+                and not (needs == "eval" and values.get("evaluator") is not None):
             leave = "leave the calibration out" if name == "calibration_file" else "leave it out"
             _refuse(f"{where(name)} is for {where(needs)}: {what}", f"add {where(needs)} {hint} (or {leave})", name)
     device = values.get("device")

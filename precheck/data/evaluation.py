@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 METRICS = {"beir": "ndcg@10", "pairs": "spearman"}
+# The layouts a report's evaluation block has: a labelled set's (METRICS), or "evaluator" (a sentence-
+# transformers evaluator object given in Python, whose primary metric is named by the evaluator).
+LAYOUTS = (*METRICS, "evaluator")
 LABELS = {"ndcg@10": "nDCG@10", "spearman": "Spearman"}
 
 
@@ -48,10 +51,10 @@ class EvalResult:
 class EvaluationCheck:
     """--eval: the user's own metric per precision (precheck/evaluation/, docs/evaluation.md)."""
 
-    source: str  # the folder or file given
-    layout: str  # "beir" or "pairs"
-    metric: str  # "ndcg@10" or "spearman": the primary metric, which the gate reads
-    items: int  # queries evaluated (pairs)
+    source: str  # the folder or file given (an evaluator: its class and name)
+    layout: str  # "beir", "pairs" or "evaluator" (evaluation/evaluator_object.py)
+    metric: str  # "ndcg@10" or "spearman", or the evaluator's primary_metric: the metric the gate reads
+    items: int | None  # queries evaluated (pairs); an evaluator's: where it says, else None
     corpus: int | None  # documents ranked (BEIR)
     skipped_queries: int  # queries with no relevant document, left out as BEIR leaves them out
     max_metric_drop: float  # the gate: float32's metric less a precision's may be at most this

@@ -10,33 +10,19 @@ from __future__ import annotations
 
 import time
 
-from ..errors import PrecheckError
-
 
 def check_eval_options(options, kind: str):
-    """The labelled set read and checked, before any load; None without --eval."""
+    """The labelled set read and checked (or the evaluator object taken), before any load; None
+    without either. Every kind takes both layouts (kinds/*.py say how each scores them)."""
+    if getattr(options, "evaluator", None) is not None:
+        from .evaluator_object import EvaluatorRuns
+
+        return EvaluatorRuns(options.evaluator)
     if options.eval is None:
         return None
-    from ..kinds import kind_for
     from .sets import read_eval_set
 
-    # One dense embedding per text, as --storage needs: the ranking and the similarity are cosines of them.
-    if not kind_for(kind).dense_embeddings:
-        raise PrecheckError(f"--eval measures embedders in this version; {options.model_name} is a {kind}",
-                            "scan a sentence-transformer model, or leave --eval out (docs/evaluation.md)")
     return EvalRuns(read_eval_set(options.eval))
-
-
-def _encode(model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
-    """Embeddings as float32 NumPy, encoded as sentence-transformers' evaluators encode: encode_query /
-    encode_document where the model has them (their prompts), unless --prompt or --prompt-name is given."""
-    import numpy as np
-
-    method = None if encode_kwargs else getattr(model, f"encode_{role}", None)
-    out = (method or model.encode)(texts, batch_size=batch_size, show_progress_bar=False, **encode_kwargs)
-    if hasattr(out, "float"):  # a tensor (bfloat16 has no NumPy type)
-        out = out.float().cpu().numpy()
-    return np.asarray(out, dtype=np.float32)
 
 
 class EvalRuns:
@@ -48,6 +34,7 @@ class EvalRuns:
         self.seconds: dict[str, float] = {}
         self.errors: dict[str, str] = {}
         self.plans: dict = {}  # the fix search's plans on the set (repair/metric_check.py), by plan
+        self.reranked_by: str | None = None  # a kind that scores pairs (rerank.py): its class, for the note
 
     def describe(self) -> str:
         data = self.data
@@ -56,24 +43,18 @@ class EvalRuns:
         return f"{len(data.scores)} eval pairs"
 
     def measure(self, label: str, model, session):
-        """(figures, seconds, error) of `model` on the set: ranking.Ranked or ranking.Scored, or None and
-        the model's failure in one line. `label` names the pass in the progress line."""
-        from .ranking import rank_corpus, score_pairs
+        """(figures, seconds, error) of `model` on the set, scored as its kind scores it (kind_runs.py), or
+        None and the model's failure in one line. `label` names the pass in the progress line."""
+        from .kind_runs import measure_set
 
         session.progress(f"{label}: encoding {self.describe()}")
-        data, options = self.data, session.options
-        arguments = (options.batch_size, options.load.encode_kwargs())
+        options = session.options
+        if self.data.layout == "beir" and not session.kind.eval_ranks_corpus:
+            self.reranked_by = session.kind.class_name
         start = time.perf_counter()
         figures = error = None
         try:
-            if data.layout == "beir":
-                corpus = _encode(model, data.corpus_texts, "document", *arguments)
-                queries = _encode(model, data.query_texts, "query", *arguments)
-                figures = rank_corpus(queries, corpus, data.judgements)
-            else:
-                first = _encode(model, data.sentences1, "", *arguments)
-                second = _encode(model, data.sentences2, "", *arguments)
-                figures = score_pairs(first, second, data.scores)
+            figures = measure_set(session.kind, model, self.data, options.batch_size, options.load.encode_kwargs())
         except Exception as exc:  # noqa: BLE001 - the model's failure is this precision's result
             lines = str(exc).strip().splitlines()
             error = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
@@ -87,49 +68,66 @@ class EvalRuns:
         else:
             self.errors[dtype] = error
 
-    def ensure_float32(self, session) -> None:
-        """float32's pass over the set, made now when the reference came from precheck's cache (no float32
-        model was loaded in this run): the report's rows and the fix search's plans are held against it."""
-        if "float32" in self.figures or "float32" in self.errors:
-            return
-        from ..loading.load import release_memory
+    def check(self, options):
+        """The report's EvaluationCheck: a row per precision, float32's first."""
+        from .bootstrap import CONFIDENCE, RESAMPLES, SEED
+        from ..data.evaluation import METRICS, EvaluationCheck
+        from .result import precision_result, unmeasured
 
-        model = session.load_reference()
-        self.encode("float32", model, session)
-        del model
-        release_memory()
+        start = time.perf_counter()
+        data, reference = self.data, self.figures.get("float32")
+        rows = []
+        for dtype in ["float32", *options.dtypes]:
+            if dtype in self.figures and reference is not None:
+                rows.append(precision_result(dtype, data, reference, self.figures[dtype], self.seconds[dtype]))
+            elif dtype in self.errors:
+                rows.append(unmeasured(dtype, self.errors[dtype]))
+            elif dtype in self.figures:
+                rows.append(unmeasured(dtype, "float32 was not measured"))
+            else:
+                rows.append(unmeasured(dtype, "the model did not load in this precision"))
+        return EvaluationCheck(
+            source=str(options.eval), layout=data.layout, metric=METRICS[data.layout],
+            items=len(data.query_texts) if data.layout == "beir" else len(data.scores),
+            corpus=len(data.corpus_texts) if data.layout == "beir" else None,
+            skipped_queries=data.skipped_queries, max_metric_drop=options.max_metric_drop,
+            resamples=RESAMPLES, seed=SEED, confidence=CONFIDENCE, results=rows,
+            seconds=round(sum(self.seconds.values()) + time.perf_counter() - start, 4))
+
+    def notes(self) -> list[str]:
+        from .rerank import OTHERS, SEED
+
+        notes = []
+        if self.reranked_by:
+            notes.append(f"--eval: a {self.reranked_by} reranks each query's judged documents and {OTHERS} other "
+                         f"corpus documents drawn with seed {SEED}, so its figures are over those candidates, not the "
+                         f"whole corpus (docs/evaluation.md)")
+        if self.data.skipped_queries:
+            notes.append(f"--eval: {self.data.skipped_queries} queries of queries.jsonl have no relevant document in "
+                         f"qrels/test.tsv and are left out, as BEIR leaves them out")
+        return notes
+
+
+def ensure_float32(runs, session) -> None:
+    """float32's pass over the set (or the evaluator's call), made now when the reference came from
+    precheck's cache (no float32 model was loaded in this run): the report's rows and the fix search's
+    plans are held against it."""
+    if "float32" in runs.figures or "float32" in runs.errors:
+        return
+    from ..loading.load import release_memory
+
+    model = session.load_reference()
+    runs.encode("float32", model, session)
+    del model
+    release_memory()
 
 
 def add_evaluation(report, session) -> None:
     """report.evaluation from the runs' figures; the scan then judges the whole report again."""
-    from .bootstrap import CONFIDENCE, RESAMPLES, SEED
     from .gate import interval_notes
-    from ..data.evaluation import METRICS, EvaluationCheck
-    from .result import precision_result, unmeasured
 
     runs, options = session.evaluation, session.options
-    runs.ensure_float32(session)
-    start = time.perf_counter()
-    data = runs.data
-    reference = runs.figures.get("float32")
-    rows = []
-    for dtype in ["float32", *options.dtypes]:
-        if dtype in runs.figures and reference is not None:
-            rows.append(precision_result(dtype, data, reference, runs.figures[dtype], runs.seconds[dtype]))
-        elif dtype in runs.errors:
-            rows.append(unmeasured(dtype, runs.errors[dtype]))
-        elif dtype in runs.figures:
-            rows.append(unmeasured(dtype, "float32 was not measured"))
-        else:
-            rows.append(unmeasured(dtype, "the model did not load in this precision"))
-    report.evaluation = EvaluationCheck(
-        source=str(options.eval), layout=data.layout, metric=METRICS[data.layout],
-        items=len(data.query_texts) if data.layout == "beir" else len(data.scores),
-        corpus=len(data.corpus_texts) if data.layout == "beir" else None,
-        skipped_queries=data.skipped_queries, max_metric_drop=options.max_metric_drop,
-        resamples=RESAMPLES, seed=SEED, confidence=CONFIDENCE, results=rows,
-        seconds=round(sum(runs.seconds.values()) + time.perf_counter() - start, 4))
+    ensure_float32(runs, session)
+    report.evaluation = runs.check(options)
     report.notes.extend(interval_notes(report.evaluation))
-    if data.skipped_queries:
-        report.notes.append(f"--eval: {data.skipped_queries} queries of queries.jsonl have no relevant document "
-                            f"in qrels/test.tsv and are left out, as BEIR leaves them out")
+    report.notes.extend(runs.notes())

@@ -7,8 +7,9 @@ transformers count them), MRR@10 and recall@100. Ties rank by corpus order. A Na
 retrieved: a query whose embedding is NaN retrieves nothing, a document whose embedding is NaN is
 never found.
 
-Pairs: each pair's cosine, Spearman (average ranks, as scipy) against the gold scores; a NaN cosine
-ranks below every number.
+Other kinds score in their own way (encoders.py) and rank through rank_blocks; cross-encoders rerank
+candidates (rerank.py). Pairs: each pair's score (an embedder's cosine), Spearman (average ranks, as
+scipy) against the gold scores; a NaN score ranks below every number.
 """
 from __future__ import annotations
 
@@ -32,9 +33,11 @@ class Ranked:
 
 @dataclass
 class Scored:
-    """One precision on scored pairs: each pair's cosine (NaN/inf as -inf) and the set's Spearman."""
+    """One precision on scored pairs: each pair's score (NaN/inf as -inf) and the set's Spearman. The
+    score is the kind's own (kinds/*.py's eval_scores): a cosine for embedders, a sparse encoder's dot
+    product, a multi-vector encoder's MaxSim, a cross-encoder's predict()."""
 
-    cosines: object
+    cosines: object  # each pair's score (named for the embedders', the first kind measured)
     spearman: float
     nonfinite: int  # pairs whose cosine is not a number
 
@@ -55,17 +58,24 @@ def _nonfinite_rows(tensor) -> int:
 
 def rank_corpus(queries, corpus, judgements: list[dict[int, float]]) -> Ranked:
     """The per-query figures of query embeddings against corpus embeddings (both float32 arrays)."""
+    q, c = _unit(queries), _unit(corpus)
+    return rank_blocks(lambda start, stop: q[start:stop] @ c.T, q.shape[0], c.shape[0], judgements,
+                       _nonfinite_rows(q) + _nonfinite_rows(c))
+
+
+def rank_blocks(score_block, rows: int, documents: int, judgements: list[dict[int, float]],
+                nonfinite: int) -> Ranked:
+    """The per-query figures from `score_block(start, stop)`: queries start..stop's float32 scores
+    against every document, a block of queries at a time (engine/neighbours.py's blocks)."""
     import numpy as np
 
     from ..compare.neighbours import row_blocks
 
-    q, c = _unit(queries), _unit(corpus)
-    depth = min(RECALL_K, c.shape[0])
-    rows = q.shape[0]
+    depth = min(RECALL_K, documents)
     ndcg, mrr, recall = np.zeros(rows), np.zeros(rows), np.zeros(rows)
     top = np.full((rows, min(SHOWN_TOP, depth)), -1, dtype=np.int64)
-    for start, stop in row_blocks(rows, c.shape[0]):
-        scores = (q[start:stop] @ c.T).numpy()
+    for start, stop in row_blocks(rows, documents):
+        scores = np.asarray(score_block(start, stop), dtype=np.float32)
         scores[~np.isfinite(scores)] = -np.inf
         order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
         found = np.isfinite(np.take_along_axis(scores, order, axis=1))
@@ -74,7 +84,7 @@ def rank_corpus(queries, corpus, judgements: list[dict[int, float]]) -> Ranked:
         for offset, row in enumerate(ranked):
             ndcg[start + offset], mrr[start + offset], recall[start + offset] = \
                 query_figures(row, judgements[start + offset])
-    return Ranked(ndcg, mrr, recall, top, _nonfinite_rows(q) + _nonfinite_rows(c))
+    return Ranked(ndcg, mrr, recall, top, nonfinite)
 
 
 def query_figures(ranked, judged: dict[int, float]) -> tuple[float, float, float]:
@@ -101,11 +111,17 @@ def pair_cosines(first, second):
 
 
 def score_pairs(first, second, gold) -> Scored:
+    return scored_pairs(pair_cosines(first, second), gold)
+
+
+def scored_pairs(scores, gold) -> Scored:
+    """Each pair's score (float64, NaN/inf as -inf) and its Spearman against the gold scores."""
     import numpy as np
 
-    cosines = pair_cosines(first, second)
-    value = float(spearman_rows(np.asarray(gold, dtype=np.float64)[None, :], cosines[None, :])[0])
-    return Scored(cosines, value, int(np.isinf(cosines).sum()))
+    scores = np.array(scores, dtype=np.float64).reshape(-1)
+    scores[~np.isfinite(scores)] = -np.inf
+    value = float(spearman_rows(np.asarray(gold, dtype=np.float64)[None, :], scores[None, :])[0])
+    return Scored(scores, value, int(np.isinf(scores).sum()))
 
 
 def average_ranks(values):

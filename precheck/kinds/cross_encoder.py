@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..compare.dense import compare_scores
+from ..errors import PrecheckError
 from .figures import ReadsFigures
 from .tokens import token_ids, uncut_lengths
 
@@ -31,6 +32,7 @@ class CrossEncoderKind(ReadsFigures):
     tei_pooling = None
     max_length_argument = "max_length"
     trains_by = "scores"
+    eval_ranks_corpus = False  # it scores pairs: a query reranks its candidates (evaluation/rerank.py)
 
     def api_shape(self) -> tuple[str, str]:
         """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it
@@ -74,3 +76,21 @@ class CrossEncoderKind(ReadsFigures):
 
     def token_lengths(self, model, items: list) -> list[int]:
         return uncut_lengths(model.tokenizer, [q for q, _ in items], [p for _, p in items])
+
+    def _encodes_nothing(self) -> PrecheckError:
+        return PrecheckError(f"a {self.class_name} scores (query, document) pairs; it encodes no text alone",
+                             "rerank candidates with eval_pair_scores (docs/evaluation.md)")
+
+    def eval_encode(self, model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
+        raise self._encodes_nothing()
+
+    def eval_scores(self, queries, documents, pairwise: bool = False):
+        raise self._encodes_nothing()
+
+    def eval_pair_scores(self, model, pairs: list, batch_size: int, encode_kwargs: dict):
+        """predict() as users call it (its activation included); a model with several labels is ranked
+        by its first, as the probe ranks it."""
+        import numpy as np
+
+        out = model.predict(pairs, batch_size=batch_size, show_progress_bar=False, **encode_kwargs)
+        return np.asarray(out, dtype=np.float64).reshape(len(pairs), -1)[:, 0]

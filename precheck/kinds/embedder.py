@@ -24,6 +24,7 @@ class Embedder(ReadsFigures):
     tei_pooling = None
     max_length_argument = None  # max_seq_length is set on the loaded model
     trains_by = "embeddings"
+    eval_ranks_corpus = True
 
     def api_shape(self) -> tuple[str, str]:
         """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""
@@ -60,3 +61,18 @@ class Embedder(ReadsFigures):
 
     def token_lengths(self, model, items: list) -> list[int]:
         return uncut_lengths(model.tokenizer, items)
+
+    def eval_encode(self, model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
+        from .eval_scoring import dense
+
+        return dense(model, texts, role, batch_size, encode_kwargs)
+
+    def eval_scores(self, queries, documents, pairwise: bool = False):
+        from .eval_scoring import cosine_scores
+
+        return cosine_scores(queries, documents, pairwise)
+
+    def eval_pair_scores(self, model, pairs: list, batch_size: int, encode_kwargs: dict):
+        from .eval_scoring import pair_scores
+
+        return pair_scores(self, model, pairs, batch_size, encode_kwargs)

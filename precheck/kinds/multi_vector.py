@@ -37,6 +37,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     tei_pooling = None
     max_length_argument = None
     trains_by = None
+    eval_ranks_corpus = True  # queries and documents are encoded apart, scored by MaxSim
     # The sentence-transformers subpackage that holds the class: versions without it are refused
     # before any load (loading.check_kind_available).
     package_module = "multi_vector_encoder"
@@ -101,3 +102,24 @@ class MultiVectorEncoderKind(CrossEncoderKind):
         queries = uncut_lengths(model.tokenizer, [q for q, _ in items])
         passages = uncut_lengths(model.tokenizer, [p for _, p in items])
         return [max(a, b) for a, b in zip(queries, passages)]
+
+    def eval_encode(self, model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
+        from .eval_scoring import token_vectors
+
+        return token_vectors(model, texts, role, batch_size, encode_kwargs)
+
+    def eval_scores(self, queries, documents, pairwise: bool = False):
+        """MaxSim, summed in float32 from the float32 token vectors."""
+        from .eval_scoring import maxsim_scores
+
+        return maxsim_scores(queries, documents, pairwise)
+
+    def eval_pair_scores(self, model, pairs: list, batch_size: int, encode_kwargs: dict):
+        """A scored pair's sentences encoded as query and document, as the model is used."""
+        import torch
+
+        from .eval_scoring import maxsim_scores
+
+        first = self.eval_encode(model, [a for a, _ in pairs], "query", batch_size, encode_kwargs)
+        second = self.eval_encode(model, [b for _, b in pairs], "document", batch_size, encode_kwargs)
+        return maxsim_scores(first, second, pairwise=True).to(torch.float64).numpy()

@@ -39,6 +39,11 @@ class Kind(Protocol):
     # text-embeddings-inference's --pooling for this kind when it is not the model's own dense pooling
     # ("splade" for SPLADE sparse encoders), or None; servers with no such mode are "not verified".
     tei_pooling: ClassVar[str | None]
+    # How --eval scores a labelled set with it (evaluation/kind_runs.py): True when queries and documents
+    # are encoded apart and each query is scored against the whole corpus (eval_encode, eval_scores);
+    # False when the model scores each (query, document) pair itself, so that each query reranks its
+    # candidates (evaluation/rerank.py, eval_pair_scores).
+    eval_ranks_corpus: ClassVar[bool]
 
     # From `figures`, by kinds/figures.py's ReadsFigures, which every kind mixes in:
     def headline_value(self, result: Any) -> float | None:
@@ -75,3 +80,14 @@ class Kind(Protocol):
     def token_lengths(self, model: Any, items: list) -> list[int]:
         """Each item's tokens before any cut (a pair's two sides together, or its longer side when
         they are encoded apart): the report says which items the window cut (engine/moved.py)."""
+
+    def eval_encode(self, model: Any, texts: list[str], role: str, batch_size: int, encode_kwargs: dict) -> Any:
+        """--eval's texts as this kind scores them, in float32 (role: "query", "document", or "" for a
+        scored pair's sentence): kinds/eval_scoring.py's dense rows, sparse rows or token vectors."""
+
+    def eval_scores(self, queries: Any, documents: Any, pairwise: bool = False) -> Any:
+        """float32 scores (a torch tensor) of eval_encode's query rows against every document row
+        ([queries, documents]), or with `pairwise` of row i against row i."""
+
+    def eval_pair_scores(self, model: Any, pairs: list, batch_size: int, encode_kwargs: dict) -> Any:
+        """Each (text, text) pair's score, as --eval ranks and correlates it (one number per pair)."""

@@ -106,3 +106,16 @@ class SparseEncoderKind(Embedder):
         from ..compare.sparse import compare_sparse
 
         return compare_sparse(reference, candidate, items, self._tokens or (lambda ids: [str(i) for i in ids]))
+
+    def eval_encode(self, model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
+        """Sparse float32 rows through encode_query / encode_document (encode for a pair's sentence),
+        in the groups run() uses, so that the logits stay within LOGITS_BUDGET."""
+        from .eval_scoring import sparse
+
+        return sparse(model, texts, role, _groups(model, texts, batch_size), encode_kwargs)
+
+    def eval_scores(self, queries, documents, pairwise: bool = False):
+        """The dot product, as SparseEncoder.similarity scores by default, in float32."""
+        from .eval_scoring import dot_scores
+
+        return dot_scores(queries, documents, pairwise)

@@ -21,9 +21,19 @@ def _key(plan: Plan) -> tuple:
             tuple(sorted(plan.keep_unquantized)))
 
 
-def _float32(session):
+def set_runs(session):
+    """The scan's passes over a labelled set (--eval), or None: without one, or for an evaluator object
+    (whose opaque call has no per-query figures to hold a plan's against), plans are verified on the
+    probe figures alone (docs/evaluation.md)."""
     runs = session.evaluation
-    runs.ensure_float32(session)
+    return runs if runs is not None and hasattr(runs, "data") else None
+
+
+def _float32(session):
+    from ..evaluation.measure import ensure_float32
+
+    runs = set_runs(session)
+    ensure_float32(runs, session)
     return runs.figures.get("float32")
 
 
@@ -36,8 +46,8 @@ def _row(session, dtype: str, figures, seconds: float, error: str | None):
 
     reference = _float32(session)
     if figures is None or reference is None:
-        return unmeasured(dtype, error or session.evaluation.errors.get("float32", "float32 was not measured"))
-    row = precision_result(dtype, session.evaluation.data, reference, figures, seconds)
+        return unmeasured(dtype, error or set_runs(session).errors.get("float32", "float32 was not measured"))
+    row = precision_result(dtype, set_runs(session).data, reference, figures, seconds)
     row.passed = row.metric is not None and math.isfinite(row.metric) and math.isfinite(row.difference) \
         and -row.difference <= session.options.max_metric_drop + TOLERANCE
     return row
@@ -45,7 +55,7 @@ def _row(session, dtype: str, figures, seconds: float, error: str | None):
 
 def scan_row(session, dtype: str):
     """The scan's own `load` of `dtype` on the set (None: no --eval, or the load made no pass over it)."""
-    runs = session.evaluation
+    runs = set_runs(session)
     if runs is None or (dtype not in runs.figures and dtype not in runs.errors):
         return None
     return _row(session, dtype, runs.figures.get(dtype), runs.seconds.get(dtype, 0.0), runs.errors.get(dtype))
@@ -70,8 +80,8 @@ def _plan_model(session, plan: Plan):
 
 
 def plan_row(session, plan: Plan):
-    """The plan's row on the --eval set (EvalResult, `passed` set), or None without --eval."""
-    runs = session.evaluation
+    """The plan's row on the --eval set (EvalResult, `passed` set), or None without a labelled set."""
+    runs = set_runs(session)
     if runs is None:
         return None
     measured = runs.plans

@@ -196,10 +196,6 @@ def test_max_metric_drop_without_eval_is_refused(tiny_model):
     assert_one_line_error(invoke("scan", tiny_model, "--max-metric-drop", "0.05"), "--max-metric-drop is for --eval")
 
 
-def test_eval_on_a_cross_encoder_is_refused_before_it_loads(cross_encoder_model, pairs_tsv):
-    assert_one_line_error(invoke("scan", cross_encoder_model, "--eval", pairs_tsv), "--eval measures embedders")
-
-
 def test_the_job_summary_has_the_metric_table_with_the_failing_precision(overflow_eval_run):
     assert "Your metric (nDCG@10 on the --eval set" in overflow_eval_run.summary
     assert any(line.startswith("| float16 | 0.0000 | -0.9873 |") and line.endswith("| FAIL |")

@@ -14,7 +14,7 @@ from ...vocabulary import ATTN_IMPLEMENTATIONS, GATES, KIND_NAMES, STORAGE_GATES
 from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                       ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                       StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
-from ..evaluation import METRICS, EvalItem, EvalResult, EvaluationCheck
+from ..evaluation import LAYOUTS, METRICS, EvalItem, EvalResult, EvaluationCheck
 from ..plan import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, QUANTIZED_SWITCHES, Plan
 from ..training import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
@@ -141,12 +141,13 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
                    "rescore_with": {"enum": ["quantized", "original"]},
                    "calibration_items": _AT_LEAST_0, "dimensions": {"minimum": 1}, "seconds": _AT_LEAST_0},
     # --eval (issue 34): the user's own metric per precision, float32's row first.
-    EvaluationCheck: {"layout": {"enum": list(METRICS)}, "metric": {"enum": list(METRICS.values())},
+    # An evaluator object's metric is its own primary_metric, named and bounded as it returns it.
+    EvaluationCheck: {"layout": {"enum": list(LAYOUTS)}, "metric": {"minLength": 1},
                       "items": {"minimum": 1}, "corpus": {"minimum": 1}, "skipped_queries": _AT_LEAST_0,
                       "max_metric_drop": {"minimum": 0, "maximum": 2}, "resamples": {"minimum": 1},
                       "confidence": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}, "results": {"minItems": 1},
                       "passed": ALWAYS, "seconds": {**ALWAYS, **_AT_LEAST_0}},
-    EvalResult: {"dtype": _ANY_DTYPE, "metric": {**ALWAYS, "type": ["number", "null"], "minimum": -1, "maximum": 1},
+    EvalResult: {"dtype": _ANY_DTYPE, "metric": {**ALWAYS, "type": ["number", "null"]},
                  "difference": ALWAYS, "interval": {**ALWAYS, "minItems": 2, "maxItems": 2},
                  "changed": _AT_LEAST_0, "worse": _AT_LEAST_0, "secondary": ALWAYS,
                  "nonfinite": {**ALWAYS, **_AT_LEAST_0}, "passed": ALWAYS, "worst": ALWAYS,

@@ -28,15 +28,18 @@ def check_eval_options(options, kind: str):
 
 
 def _encode(model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
-    """Embeddings as float32 NumPy, encoded as sentence-transformers' evaluators encode: encode_query /
-    encode_document where the model has them (their prompts), unless --prompt or --prompt-name is given."""
+    """(embeddings as float32 NumPy, the torch dtype the model gave them in), encoded as sentence-transformers'
+    evaluators encode: encode_query / encode_document where the model has them (their prompts), unless
+    --prompt or --prompt-name is given."""
     import numpy as np
 
     method = None if encode_kwargs else getattr(model, f"encode_{role}", None)
-    out = (method or model.encode)(texts, batch_size=batch_size, show_progress_bar=False, **encode_kwargs)
+    out = (method or model.encode)(texts, batch_size=batch_size, show_progress_bar=False, convert_to_tensor=True,
+                                   **encode_kwargs)
+    dtype = getattr(out, "dtype", None)
     if hasattr(out, "float"):  # a tensor (bfloat16 has no NumPy type)
         out = out.float().cpu().numpy()
-    return np.asarray(out, dtype=np.float32)
+    return np.asarray(out, dtype=np.float32), dtype
 
 
 class EvalRuns:
@@ -47,6 +50,7 @@ class EvalRuns:
         self.figures: dict = {}
         self.seconds: dict[str, float] = {}
         self.errors: dict[str, str] = {}
+        self.scoring: dict = {}  # the installed stack's own scoring of each precision's embeddings
 
     def describe(self) -> str:
         data = self.data
@@ -57,6 +61,7 @@ class EvalRuns:
     def encode(self, dtype: str, model, session) -> None:
         """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`)."""
         from .ranking import rank_corpus, score_pairs
+        from .scoring_precision import measure_scoring
 
         session.progress(f"{dtype}: encoding {self.describe()}")
         data, options = self.data, session.options
@@ -64,13 +69,14 @@ class EvalRuns:
         start = time.perf_counter()
         try:
             if data.layout == "beir":
-                corpus = _encode(model, data.corpus_texts, "document", *arguments)
-                queries = _encode(model, data.query_texts, "query", *arguments)
-                self.figures[dtype] = rank_corpus(queries, corpus, data.judgements)
+                second, given = _encode(model, data.corpus_texts, "document", *arguments)
+                first, _ = _encode(model, data.query_texts, "query", *arguments)
+                self.figures[dtype] = rank_corpus(first, second, data.judgements)
             else:
-                first = _encode(model, data.sentences1, "", *arguments)
-                second = _encode(model, data.sentences2, "", *arguments)
+                first, given = _encode(model, data.sentences1, "", *arguments)
+                second, _ = _encode(model, data.sentences2, "", *arguments)
                 self.figures[dtype] = score_pairs(first, second, data.scores)
+            self.scoring[dtype] = measure_scoring(model, data, first, second, given)
         except Exception as exc:  # noqa: BLE001 - the model's failure is this precision's result
             lines = str(exc).strip().splitlines()
             self.errors[dtype] = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
@@ -83,6 +89,7 @@ def add_evaluation(report, session) -> None:
     from .bootstrap import CONFIDENCE, RESAMPLES, SEED
     from .gate import interval_notes
     from .result import METRICS, EvaluationCheck, precision_result, unmeasured
+    from .scoring_precision import attach_scoring
 
     runs, options = session.evaluation, session.options
     if "float32" not in runs.figures and "float32" not in runs.errors:
@@ -113,6 +120,7 @@ def add_evaluation(report, session) -> None:
         skipped_queries=data.skipped_queries, max_metric_drop=options.max_metric_drop,
         resamples=RESAMPLES, seed=SEED, confidence=CONFIDENCE, results=rows,
         seconds=round(sum(runs.seconds.values()) + time.perf_counter() - start, 4))
+    attach_scoring(report, runs)
     report.verdict = judge(report)
     report.notes.extend(interval_notes(report.evaluation))
     if data.skipped_queries:

@@ -60,21 +60,27 @@ def rank_corpus(queries, corpus, judgements: list[dict[int, float]]) -> Ranked:
     from ..engine.neighbours import row_blocks
 
     q, c = _unit(queries), _unit(corpus)
-    depth = min(RECALL_K, c.shape[0])
     rows = q.shape[0]
     ndcg, mrr, recall = np.zeros(rows), np.zeros(rows), np.zeros(rows)
-    top = np.full((rows, min(SHOWN_TOP, depth)), -1, dtype=np.int64)
+    top = np.full((rows, min(SHOWN_TOP, RECALL_K, c.shape[0])), -1, dtype=np.int64)
     for start, stop in row_blocks(rows, c.shape[0]):
-        scores = (q[start:stop] @ c.T).numpy()
-        scores[~np.isfinite(scores)] = -np.inf
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
-        found = np.isfinite(np.take_along_axis(scores, order, axis=1))
-        ranked = np.where(found, order, -1)
-        top[start:stop] = ranked[:, :top.shape[1]]
-        for offset, row in enumerate(ranked):
-            ndcg[start + offset], mrr[start + offset], recall[start + offset] = \
-                query_figures(row, judgements[start + offset])
+        ndcg[start:stop], mrr[start:stop], recall[start:stop], top[start:stop] = \
+            rank_block((q[start:stop] @ c.T).numpy(), judgements[start:stop])
     return Ranked(ndcg, mrr, recall, top, _nonfinite_rows(q) + _nonfinite_rows(c))
+
+
+def rank_block(scores, judgements: list[dict[int, float]]):
+    """(nDCG@10, MRR@10, recall@100, first SHOWN_TOP rows) of each query of a block of scores (queries x
+    documents, float32 NumPy, changed in place): ties by corpus order, a NaN/inf score never retrieved."""
+    import numpy as np
+
+    depth = min(RECALL_K, scores.shape[1])
+    scores[~np.isfinite(scores)] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+    found = np.isfinite(np.take_along_axis(scores, order, axis=1))
+    ranked = np.where(found, order, -1)
+    figures = np.array([query_figures(row, judged) for row, judged in zip(ranked, judgements)]).reshape(-1, 3)
+    return figures[:, 0], figures[:, 1], figures[:, 2], ranked[:, :min(SHOWN_TOP, depth)]
 
 
 def query_figures(ranked, judged: dict[int, float]) -> tuple[float, float, float]:

@@ -194,8 +194,10 @@ def measure_scoring(model, data, first, second, dtype) -> ScoringPrecision | Non
 
     version = library()
     score, scorer = stack_scorer(model, pairwise=data.layout != "beir")
-    # Exact: the arrays are the model's own dtype upcast, so casting back gives its very tensors.
-    a, b = (torch.from_numpy(x).to(dtype) for x in (first, second))
+    # Exact: the arrays are the model's own dtype upcast, so casting back gives its very tensors; on the
+    # model's device, where users score them (a GPU's half-precision matmul rounds as the user's does).
+    device = getattr(model, "device", None) or "cpu"
+    a, b = (torch.from_numpy(x).to(device=device, dtype=dtype) for x in (first, second))
     try:
         figures = (_retrieval if data.layout == "beir" else _pairs)(score, a, b, data)
     except Exception as exc:  # noqa: BLE001 - the stack's failure is this figure's result

@@ -30,6 +30,29 @@ class EvalItem:
 
 
 @dataclass
+class ScoringPrecision:
+    """What the installed sentence-transformers' own scoring does with one precision's embeddings, against
+    the same function on the same embeddings after .float() (evaluation/scoring_precision.py)."""
+
+    library: str  # "sentence-transformers 3.0.1": the stack that scored
+    scorer: str  # the function called, e.g. "SentenceTransformer.similarity (cosine)"
+    embeddings_dtype: str  # the dtype the precision's model gives its embeddings in
+    scores_dtype: str  # the dtype the scorer returns for them (float32: it upcasts)
+    ties: int  # retrieval: pairs of documents per query (pairs: pairs of pairs) that float32 scoring
+    # tells apart and the stack's scoring scores equal, summed
+    tied_items: int  # queries with such a tie (pairs: pairs in one)
+    compared: int  # pairs of scores compared
+    metric: float | None  # the primary metric under the stack's scoring
+    float32_metric: float | None  # under the same function on the same embeddings, .float() first
+    difference: float | None  # metric - float32_metric
+    interval: list[float] | None  # its paired bootstrap interval (as the row's)
+    changed: int  # queries (pairs) whose own figure differs between the two scorings
+    remedy: str | None = None  # None: the stack scores these embeddings in float32 already
+    snippet: str | None = None  # the remedy, in code
+    error: str | None = None  # why the stack's scoring could not be measured
+
+
+@dataclass
 class EvalResult:
     """One precision (float32 first) on the labelled set."""
 
@@ -45,6 +68,8 @@ class EvalResult:
     worst: list[EvalItem] = field(default_factory=list)
     seconds: float | None = None  # encoding the set and ranking it
     error: str | None = None
+    # The installed stack's own scoring of these embeddings; None where they come out in float32.
+    scoring: ScoringPrecision | None = None
 
 
 @dataclass

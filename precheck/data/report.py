@@ -222,7 +222,8 @@ class Diagnosis:
     dtype: str
     strategy: str
     cause: str  # uncast-module, float32-in-forward, device-unsupported, overflow, constant-out-of-range, drift,
-    # compute-dtype-range, weight-outliers, outlier-features, quantized-head (quantized precisions), other
+    # compute-dtype-range, weight-outliers, outlier-features, quantized-head (quantized precisions),
+    # scoring-precision (--eval: the installed stack's scoring of the embeddings, not the model), other
     module: str  # dotted path from the model root ("" when outside every module)
     detail: str
     module_class: str = ""

@@ -2,6 +2,9 @@
 
 error -> the innermost running module and its cause; nonfinite -> the first module to
 overflow and the probe items that trigger it; drift -> the block that adds the most error.
+The cause vocabulary is report.py's Diagnosis.cause; one cause is not the model's and is not found here:
+scoring-precision, the installed stack scoring a precision's embeddings below float32 (--eval only,
+evaluation/scoring_precision.py's scoring_diagnoses).
 """
 from __future__ import annotations
 

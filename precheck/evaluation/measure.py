@@ -35,6 +35,7 @@ class EvalRuns:
         self.errors: dict[str, str] = {}
         self.plans: dict = {}  # the fix search's plans on the set (repair/metric_check.py), by plan
         self.reranked_by: str | None = None  # a kind that scores pairs (rerank.py): its class, for the note
+        self.scoring: dict = {}  # the installed stack's own scoring of each precision's embeddings
 
     def describe(self) -> str:
         data = self.data
@@ -64,7 +65,10 @@ class EvalRuns:
         """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`)."""
         figures, self.seconds[dtype], error = self.measure(dtype, model, session)
         if error is None:
+            from .scoring_precision import stack_scoring
+
             self.figures[dtype] = figures
+            self.scoring[dtype] = stack_scoring(session.kind, model, self.data, session.options)
         else:
             self.errors[dtype] = error
 
@@ -129,5 +133,9 @@ def add_evaluation(report, session) -> None:
     runs, options = session.evaluation, session.options
     ensure_float32(runs, session)
     report.evaluation = runs.check(options)
+    if hasattr(runs, "scoring"):  # a labelled set's runs (an evaluator object's call has no embeddings)
+        from .scoring_precision import attach_scoring
+
+        attach_scoring(report, runs)
     report.notes.extend(interval_notes(report.evaluation))
     report.notes.extend(runs.notes())

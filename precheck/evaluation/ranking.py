@@ -75,16 +75,23 @@ def rank_blocks(score_block, rows: int, documents: int, judgements: list[dict[in
     ndcg, mrr, recall = np.zeros(rows), np.zeros(rows), np.zeros(rows)
     top = np.full((rows, min(SHOWN_TOP, depth)), -1, dtype=np.int64)
     for start, stop in row_blocks(rows, documents):
-        scores = np.asarray(score_block(start, stop), dtype=np.float32)
-        scores[~np.isfinite(scores)] = -np.inf
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
-        found = np.isfinite(np.take_along_axis(scores, order, axis=1))
-        ranked = np.where(found, order, -1)
-        top[start:stop] = ranked[:, :top.shape[1]]
-        for offset, row in enumerate(ranked):
-            ndcg[start + offset], mrr[start + offset], recall[start + offset] = \
-                query_figures(row, judgements[start + offset])
+        ndcg[start:stop], mrr[start:stop], recall[start:stop], top[start:stop] = \
+            rank_block(np.asarray(score_block(start, stop), dtype=np.float32), judgements[start:stop])
     return Ranked(ndcg, mrr, recall, top, nonfinite)
+
+
+def rank_block(scores, judgements: list[dict[int, float]]):
+    """(nDCG@10, MRR@10, recall@100, first SHOWN_TOP rows) of each query of a block of scores (queries x
+    documents, float32 NumPy, changed in place): ties by corpus order, a NaN/inf score never retrieved."""
+    import numpy as np
+
+    depth = min(RECALL_K, scores.shape[1])
+    scores[~np.isfinite(scores)] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+    found = np.isfinite(np.take_along_axis(scores, order, axis=1))
+    ranked = np.where(found, order, -1)
+    figures = np.array([query_figures(row, judged) for row, judged in zip(ranked, judgements)]).reshape(-1, 3)
+    return figures[:, 0], figures[:, 1], figures[:, 2], ranked[:, :min(SHOWN_TOP, depth)]
 
 
 def query_figures(ranked, judged: dict[int, float]) -> tuple[float, float, float]:

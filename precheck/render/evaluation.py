@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..data.evaluation import LABELS
-from .fit import print_table, print_wrapped
+from .fit import print_code, print_table, print_wrapped
 
 SHOWN = 3  # worst queries shown per precision; the JSON holds up to evaluation/result.py's WORST
 
@@ -84,3 +84,12 @@ def print_evaluation_verdict(check, failures: list[str], console: Console) -> No
     for line in failures:
         if line.startswith("eval "):
             print_wrapped(console, line, Text("FAIL", style="red") + Text(" "))
+
+
+def print_scoring_remedy(check, console: Console) -> None:
+    """The remedy of a scoring-precision diagnosis (its figures are in the diagnosis panel), in code, once."""
+    rows = [r for r in check.results if r.scoring is not None and r.scoring.snippet]
+    if rows:
+        print_wrapped(console, f"{', '.join(r.dtype for r in rows)}: {rows[0].scoring.remedy}",
+                      Text("scoring-precision remedy:", style="yellow") + Text(" "))
+        print_code(console, "Score in float32:", rows[0].scoring.snippet)

@@ -233,6 +233,10 @@ def render_terminal(report: Report, console: Console) -> None:
         console.print(diagnosis_panel(report))
     for dtype in dict.fromkeys(f.dtype for f in report.fixes):
         print_fix(report, dtype, console)
+    if report.evaluation is not None:
+        from .evaluation import print_scoring_remedy
+
+        print_scoring_remedy(report.evaluation, console)
     for note in report.notes:
         print_wrapped(console, note, Text("note:", style="yellow") + Text(" "))
     if report.serving:

@@ -14,7 +14,7 @@ from ...vocabulary import ATTN_IMPLEMENTATIONS, GATES, KIND_NAMES, STORAGE_GATES
 from ..report import (STATUSES, BlockDrift, BufferCheck, Diagnosis, DtypeVerdict, Fix, Headroom, MemoryPlan, ModelInfo, ModuleRow,
                       ProbeResult, Reference, Report, RunPlacement, ServingAdvice, Settings, StorageCheck,
                       StorageResult, TopTerms, ItemFigures, ItemRecord, NeighbourChange, Truncation)
-from ..evaluation import LAYOUTS, METRICS, EvalItem, EvalResult, EvaluationCheck
+from ..evaluation import LAYOUTS, METRICS, EvalItem, EvalResult, EvaluationCheck, ScoringPrecision
 from ..plan import FIX_STRATEGIES, PLAN_SCHEMA, QUANTIZED_FIX_STRATEGIES, QUANTIZED_SWITCHES, Plan
 from ..training import MODES, ModeResult, NonFinite, Recommendation, TrainReport
 
@@ -84,7 +84,7 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
         "dtype": _LOW, "strategy": {"enum": ["load", "cast"]},
         "cause": {"enum": ["uncast-module", "float32-in-forward", "device-unsupported", "overflow",
                            "constant-out-of-range", "drift", "compute-dtype-range", "weight-outliers",
-                           "outlier-features", "quantized-head", "other"]},
+                           "outlier-features", "quantized-head", "scoring-precision", "other"]},
         "probe_items": {"items": _AT_LEAST_0},
     },
     Fix: {
@@ -153,6 +153,13 @@ CONSTRAINTS: dict[type, dict[str, dict]] = {
                  "nonfinite": {**ALWAYS, **_AT_LEAST_0}, "passed": ALWAYS, "worst": ALWAYS,
                  "seconds": {**ALWAYS, **_AT_LEAST_0}, "error": ALWAYS},
     EvalItem: {"item": _AT_LEAST_0},
+    # The installed stack's own scoring of a precision's embeddings (evaluation/scoring_precision.py).
+    ScoringPrecision: {"ties": _AT_LEAST_0,
+                       "tied_items": _AT_LEAST_0, "compared": _AT_LEAST_0, "changed": _AT_LEAST_0,
+                       "metric": {"type": ["number", "null"], "minimum": -1, "maximum": 1},
+                       "float32_metric": {"type": ["number", "null"], "minimum": -1, "maximum": 1},
+                       "interval": {"minItems": 2, "maxItems": 2}, "remedy": ALWAYS, "snippet": ALWAYS,
+                       "error": ALWAYS},
 }
 
 

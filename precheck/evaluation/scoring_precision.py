@@ -1,0 +1,284 @@
+"""The scoring precision of the user's stack (issue 34 item 4; docs/evaluation.md, "Scoring precision").
+
+precheck ranks every precision's embeddings in float32 itself (ranking.py). Users score them with their
+installed sentence-transformers: `model.similarity` (util.cos_sim, dot_score, ...) on the tensors the
+precision's model gives, in its own dtype. Before sentence-transformers 6.0 (#3892) those functions
+compute in the embeddings' dtype, so float16/bfloat16 scores land on a coarse grid and documents that
+float32 tells apart tie. Here the installed function scores a precision's embeddings as they come out
+and again after `.float()` (the remedy, so it is verified by the same run): the ties the first creates
+among scores the second tells apart, and the set's metric under each.
+"""
+from __future__ import annotations
+
+from .result import CHANGED
+from ..data.evaluation import LABELS, ScoringPrecision
+
+# sentence-transformers 6.0 upcasts sub-float32 embeddings before its similarity functions (#3892),
+# CrossEncoder.predict's logits before the activation (#3893) and MaxSim's sum (#3924).
+SCORES_IN_FLOAT32_FROM = 6
+CAUSE = "scoring-precision"
+
+
+def library() -> str:
+    import sentence_transformers
+
+    return f"sentence-transformers {sentence_transformers.__version__}"
+
+
+def _major(version: str) -> int:
+    head = version.split()[-1].split(".")[0]
+    return int(head) if head.isdigit() else 0
+
+
+def dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def below_float32(dtype) -> bool:
+    """True for a torch floating dtype of fewer than 32 bits: embeddings a stack may score in that dtype."""
+    import torch
+
+    return isinstance(dtype, torch.dtype) and dtype.is_floating_point and torch.finfo(dtype).bits < 32
+
+
+def stack_scorer(model, pairwise: bool):
+    """(function, its name): the model's own similarity (its similarity_fn_name), as users call it; util's
+    cosine for a model without one."""
+    name = "similarity_pairwise" if pairwise else "similarity"
+    function = getattr(model, name, None)
+    if callable(function):
+        kind = getattr(model, "similarity_fn_name", None)
+        return function, f"{type(model).__name__}.{name}" + (f" ({getattr(kind, 'value', kind)})" if kind else "")
+    from sentence_transformers import util
+
+    function = util.pairwise_cos_sim if pairwise else util.cos_sim
+    return function, f"sentence_transformers.util.{function.__name__}"
+
+
+def _numpy(scores):
+    """Scores as float32 NumPy (exact: every float16/bfloat16 value is a float32), NaN/inf as -inf."""
+    import numpy as np
+
+    out = scores.detach().float().cpu().numpy().astype(np.float32, copy=True)
+    out[~np.isfinite(out)] = -np.inf
+    return out
+
+
+def _pairs_equal(same_as_previous):
+    """Per row of sorted values: pairs of equal values, from each position's 'equal to the one before'."""
+    import numpy as np
+
+    index = np.arange(1, same_as_previous.shape[1] + 1)
+    run_start = np.maximum.accumulate(np.where(same_as_previous, 0, index), axis=1)
+    return (index - run_start).sum(axis=1)
+
+
+def created_ties(stack, exact):
+    """Per row (2-D arrays): pairs of positions whose `exact` scores differ and whose `stack` scores are equal."""
+    import numpy as np
+
+    order = np.lexsort((exact, stack), axis=-1)
+    low, high = np.take_along_axis(stack, order, -1), np.take_along_axis(exact, order, -1)
+    same = low[:, 1:] == low[:, :-1]
+    return _pairs_equal(same) - _pairs_equal(same & (high[:, 1:] == high[:, :-1]))
+
+
+def _in_created_tie(stack, exact) -> int:
+    """Positions of a 1-D array that share their stack score with one whose exact score differs."""
+    import numpy as np
+
+    _, group = np.unique(stack, return_inverse=True)
+    lowest, highest = np.full(group.max() + 1, np.inf), np.full(group.max() + 1, -np.inf)
+    np.minimum.at(lowest, group, exact)
+    np.maximum.at(highest, group, exact)
+    return int((lowest[group] != highest[group]).sum())
+
+
+def _retrieval(score, queries, corpus, data) -> dict:
+    import numpy as np
+
+    from ..compare.neighbours import row_blocks
+    from .bootstrap import mean_difference, paired_interval
+    from .ranking import rank_block
+
+    rows, documents = queries.shape[0], corpus.shape[0]
+    low_ndcg, exact_ndcg, ties = np.zeros(rows), np.zeros(rows), np.zeros(rows, dtype=np.int64)
+    scores_dtype = None
+    exact_corpus = corpus.float()
+    for start, stop in row_blocks(rows, documents):
+        low = score(queries[start:stop], corpus)
+        scores_dtype = low.dtype
+        low, exact = _numpy(low), _numpy(score(queries[start:stop].float(), exact_corpus))
+        ties[start:stop] = created_ties(low, exact)
+        judged = data.judgements[start:stop]
+        low_ndcg[start:stop], exact_ndcg[start:stop] = rank_block(low, judged)[0], rank_block(exact, judged)[0]
+    delta = low_ndcg - exact_ndcg
+    return dict(scores_dtype=scores_dtype, ties=int(ties.sum()), tied_items=int((ties > 0).sum()),
+                compared=rows * (documents * (documents - 1) // 2), metric=float(low_ndcg.mean()),
+                float32_metric=float(exact_ndcg.mean()), interval=paired_interval(rows, mean_difference(delta)),
+                changed=int((np.abs(delta) > CHANGED).sum()))
+
+
+def _pairs(score, first, second, data) -> dict:
+    import numpy as np
+
+    from .bootstrap import paired_interval, spearman_difference
+    from .ranking import average_ranks, spearman_rows
+
+    low = score(first, second)
+    scores_dtype = low.dtype
+    low, exact = _numpy(low), _numpy(score(first.float(), second.float()))
+    gold = np.asarray(data.scores, dtype=np.float64)
+    low64, exact64 = low.astype(np.float64), exact.astype(np.float64)
+    metric, float32_metric = (float(spearman_rows(gold[None, :], v[None, :])[0]) for v in (low64, exact64))
+    items = len(gold)
+    return dict(scores_dtype=scores_dtype, ties=int(created_ties(low[None, :], exact[None, :])[0]),
+                tied_items=_in_created_tie(low, exact), compared=items * (items - 1) // 2, metric=metric,
+                float32_metric=float32_metric,
+                interval=paired_interval(items, spearman_difference(gold, exact64, low64)),
+                changed=int((np.abs(average_ranks(low64) - average_ranks(exact64)) > CHANGED).sum()))
+
+
+def cross_encoder_scores(model, pairs: list, batch_size: int = 32):
+    """(the stack's scores, the same logits activated in float32, the dtype the stack returned them in) of a
+    one-label CrossEncoder's `predict` over `pairs`: its default activation as installed (3.x: applied in
+    the model's dtype; 6.0 and later: after an upcast, #3893), then its logits with the activation applied
+    after .float(). Both as float32 NumPy, for created_ties and the ranking; None for several labels."""
+    import torch
+
+    keyword = "activation_fn" if hasattr(model, "activation_fn") else "activation_fct"
+    activation = getattr(model, "activation_fn", None) or getattr(model, "default_activation_function", None)
+    arguments = dict(batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False)
+    stack = model.predict(pairs, **arguments)
+    logits = model.predict(pairs, **arguments, **{keyword: torch.nn.Identity()})
+    if stack.dim() != 1:
+        return None
+    exact = activation(logits.float()) if activation is not None else logits.float()
+    return _numpy(stack), _numpy(exact), dtype_name(stack.dtype)
+
+
+def grouped_ties(stack, exact, groups: list) -> tuple[int, int]:
+    """(created ties, groups with one) where each group (a query's candidates: positions into the 1-D
+    score arrays) is ranked on its own, as a reranker ranks each query's documents."""
+    import numpy as np
+
+    counts = [int(created_ties(stack[None, list(g)], exact[None, list(g)])[0]) for g in groups if len(g) > 1]
+    return sum(counts), int(np.count_nonzero(counts))
+
+
+def remedy(model, version: str, scorer: str, layout: str) -> tuple[str, str]:
+    """(what to do, the code): .float() the embeddings before scoring; before 6.0, or upgrade."""
+    text = ".float() the embeddings before scoring them"
+    if _major(version) < SCORES_IN_FLOAT32_FROM:
+        text += (f", or install sentence-transformers>={SCORES_IN_FLOAT32_FROM}.0, whose similarity functions "
+                 "score float16/bfloat16 embeddings in float32 (#3892)")
+    function = scorer.split(" ")[0].replace(type(model).__name__, "model", 1).removeprefix("sentence_transformers.")
+    if layout == "beir":
+        query, document = ("encode_query", "encode_document") if hasattr(model, "encode_query") else ("encode",) * 2
+        code = (f"queries = model.{query}(queries, convert_to_tensor=True).float()\n"
+                f"documents = model.{document}(documents, convert_to_tensor=True).float()\n"
+                f"scores = {function}(queries, documents)  # float32 scores: no ties the scoring made")
+    else:
+        code = ("first = model.encode(sentences1, convert_to_tensor=True).float()\n"
+                "second = model.encode(sentences2, convert_to_tensor=True).float()\n"
+                f"scores = {function}(first, second)  # float32 scores: no ties the scoring made")
+    return text, code
+
+
+def stack_embeddings(model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
+    """(embeddings as float32 NumPy, the torch dtype the model gave them in), encoded as sentence-transformers'
+    evaluators encode: encode_query / encode_document where the model has them (their prompts), unless
+    --prompt or --prompt-name is given."""
+    import numpy as np
+
+    method = None if encode_kwargs else getattr(model, f"encode_{role}", None)
+    out = (method or model.encode)(texts, batch_size=batch_size, show_progress_bar=False, convert_to_tensor=True,
+                                   **encode_kwargs)
+    dtype = getattr(out, "dtype", None)
+    if hasattr(out, "float"):  # a tensor (bfloat16 has no NumPy type)
+        out = out.float().cpu().numpy()
+    return np.asarray(out, dtype=np.float32), dtype
+
+
+def stack_scoring(kind, model, data, options):
+    """The installed stack's scoring of `model`'s embeddings on the set, for a kind that scores dense
+    embeddings with the library's similarity (Kind.eval_stack_scoring); None for the others, and where
+    the model computes in float32 or wider. The set is encoded once more, as the stack returns it (its own
+    tensors, not precheck's float32 rows): a half-precision pass of the set, only when one was measured."""
+    from ..kinds import torch_module
+
+    if not getattr(kind, "eval_stack_scoring", False):
+        return None
+    parameter = next(torch_module(model).parameters(), None)
+    if parameter is None or not below_float32(parameter.dtype):
+        return None
+    arguments = (options.batch_size, options.load.encode_kwargs())
+    if data.layout == "beir":
+        second, given = stack_embeddings(model, data.corpus_texts, "document", *arguments)
+        first, _ = stack_embeddings(model, data.query_texts, "query", *arguments)
+    else:
+        first, given = stack_embeddings(model, data.sentences1, "", *arguments)
+        second, _ = stack_embeddings(model, data.sentences2, "", *arguments)
+    return measure_scoring(model, data, first, second, given)
+
+
+def measure_scoring(model, data, first, second, dtype) -> ScoringPrecision | None:
+    """The installed stack's scoring of one precision's embeddings on the set: `first`, `second` the
+    queries and the corpus (pairs: each side) as float32 arrays, `dtype` the torch dtype the model gave
+    them in. None where that is float32 or wider: every stack scores those in float32."""
+    if not below_float32(dtype):
+        return None
+    import torch
+
+    version = library()
+    score, scorer = stack_scorer(model, pairwise=data.layout != "beir")
+    # Exact: the arrays are the model's own dtype upcast, so casting back gives its very tensors; on the
+    # model's device, where users score them (a GPU's half-precision matmul rounds as the user's does).
+    device = getattr(model, "device", None) or "cpu"
+    a, b = (torch.from_numpy(x).to(device=device, dtype=dtype) for x in (first, second))
+    try:
+        figures = (_retrieval if data.layout == "beir" else _pairs)(score, a, b, data)
+    except Exception as exc:  # noqa: BLE001 - the stack's failure is this figure's result
+        lines = str(exc).strip().splitlines()
+        return ScoringPrecision(version, scorer, dtype_name(dtype), "", 0, 0, 0, None, None, None, None, 0,
+                                error=f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500])
+    figures["scores_dtype"] = dtype_name(figures["scores_dtype"])
+    row = ScoringPrecision(version, scorer, dtype_name(dtype), difference=figures["metric"] - figures["float32_metric"],
+                           **figures)
+    if differs(row):
+        row.remedy, row.snippet = remedy(model, version, scorer, data.layout)
+    return row
+
+
+def differs(row: ScoringPrecision) -> bool:
+    """The stack's scoring lost something float32 scoring of the same embeddings keeps: a tie, or the metric."""
+    return row.error is None and (row.ties > 0 or abs(row.difference or 0.0) > CHANGED)
+
+
+def scoring_diagnoses(check) -> list:
+    """A `scoring-precision` diagnosis per precision whose stack scoring differs, naming the remedy."""
+    from ..data.report import Diagnosis
+
+    label = LABELS.get(check.metric, check.metric)
+    unit = "documents of a query" if check.layout == "beir" else "pairs"
+    found = []
+    for result in check.results:
+        row = result.scoring
+        if row is None or not differs(row):
+            continue
+        beyond = abs(row.difference) > check.max_metric_drop
+        detail = (f"{row.library}'s {row.scorer} scores {row.embeddings_dtype} embeddings in {row.scores_dtype}: "
+                  f"{row.ties} pairs of {unit} that float32 scoring tells apart tie "
+                  f"({row.tied_items} {'queries' if check.layout == 'beir' else 'pairs'}); {label} "
+                  f"{row.metric:.4f} against {row.float32_metric:.4f} scored in float32 ({row.difference:+.4f}, "
+                  f"{'beyond' if beyond else 'within'} --max-metric-drop {check.max_metric_drop:g}); "
+                  f"remedy: {row.remedy} (run on the set: {label} {row.float32_metric:.4f}, no such tie)")
+        found.append(Diagnosis(result.dtype, "load", CAUSE, "", detail))
+    return found
+
+
+def attach_scoring(report, runs) -> None:
+    """Each row's stack scoring from the runs, and a diagnosis where it differs (measure.py's add_evaluation)."""
+    for row in report.evaluation.results:
+        row.scoring = runs.scoring.get(row.dtype)
+    report.diagnoses.extend(scoring_diagnoses(report.evaluation))

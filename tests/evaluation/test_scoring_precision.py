@@ -1,0 +1,86 @@
+"""Issue 34 item 4: the scoring precision of the user's stack. With --eval, precheck also scores each
+precision's embeddings with the installed sentence-transformers' own similarity and counts the ties that
+scoring creates among scores float32 tells apart. Today's sentence-transformers (6.0 and later) scores
+float16/bfloat16 embeddings in float32: no ties, no diagnosis. (The 3.0.1 stack, which ties them, is
+tests/st3/test_st3_scoring_precision.py.)"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scoring_sets import write_crowded_beir
+
+
+@pytest.fixture(scope="module")
+def crowded_report(plain_model, tmp_path_factory):
+    from precheck import scan
+
+    folder = write_crowded_beir(tmp_path_factory.mktemp("scoring") / "beir")
+    return scan(str(plain_model), dtypes=["fp16", "bf16"], fix=False, eval=folder)
+
+
+def _scoring(report, dtype):
+    return next(r for r in report.evaluation.results if r.dtype == dtype).scoring
+
+
+def test_created_ties_count_pairs_that_float32_tells_apart():
+    import numpy as np
+
+    from precheck.evaluation.scoring_precision import created_ties
+
+    exact = np.array([[0.30001, 0.30002, 0.30002, 0.5, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5]], dtype=np.float32)
+    stack = np.array([[0.3, 0.3, 0.3, 0.5, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5]], dtype=np.float32)
+    # Row 0: three scores collapse into one; of their 3 pairs, 0.30002 and 0.30002 were equal already.
+    assert created_ties(stack, exact).tolist() == [2, 0]
+
+
+def test_todays_stack_scores_half_precision_embeddings_in_float32_without_ties(crowded_report):
+    import sentence_transformers
+
+    for dtype in ("float16", "bfloat16"):
+        scoring = _scoring(crowded_report, dtype)
+        assert scoring.library == f"sentence-transformers {sentence_transformers.__version__}"
+        assert (scoring.embeddings_dtype, scoring.scores_dtype) == (dtype, "float32")
+        assert scoring.compared > 0 and scoring.ties == 0 and scoring.tied_items == 0
+        assert scoring.difference == 0 and scoring.changed == 0
+        assert scoring.remedy is None and scoring.snippet is None
+
+
+def test_todays_stack_gets_no_scoring_precision_diagnosis(crowded_report):
+    assert not [d for d in crowded_report.diagnoses if d.cause == "scoring-precision"]
+
+
+def test_float32_embeddings_have_no_stack_scoring_to_measure(crowded_report):
+    assert _scoring(crowded_report, "float32") is None
+
+
+def test_stack_scoring_in_float32_gives_precheck_s_own_metric(crowded_report):
+    # The model's similarity is cosine: scored in float32 by the stack, the metric is precheck's.
+    for dtype in ("float16", "bfloat16"):
+        row = next(r for r in crowded_report.evaluation.results if r.dtype == dtype)
+        assert row.scoring.float32_metric == pytest.approx(row.metric, abs=1e-9)
+
+
+def test_stack_scoring_figures_match_the_report_schema(crowded_report):
+    import jsonschema
+
+    from precheck.data.schema import REPORT_SCHEMA
+
+    document = json.loads(crowded_report.to_json())
+    jsonschema.validate(document, REPORT_SCHEMA)
+    assert document["evaluation"]["results"][1]["scoring"]["scores_dtype"] == "float32"
+
+
+def test_todays_cross_encoder_activates_half_precision_logits_in_float32(cross_encoder_model):
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from precheck.evaluation.scoring_precision import cross_encoder_scores, grouped_ties
+    from scoring_sets import crowd
+
+    model = CrossEncoder(str(cross_encoder_model), device="cpu", model_kwargs={"torch_dtype": torch.float16})
+    documents = crowd()[:40]
+    pairs = [(query, document) for query in ("Who painted the fence?", "a red bicycle") for document in documents]
+    stack, exact, dtype = cross_encoder_scores(model, pairs)
+    assert dtype == "float32" and grouped_ties(stack, exact, [range(0, 40), range(40, 80)]) == (0, 0)

@@ -31,17 +31,28 @@ def candidates(data) -> list[list[int]]:
     return lists
 
 
+def candidate_pairs(data, lists: list[list[int]]) -> list[tuple[str, str]]:
+    """(query, document) text pairs of every query's candidates, query after query."""
+    return [(data.query_texts[q], data.corpus_texts[row]) for q, rows in enumerate(lists) for row in rows]
+
+
 def rerank(kind, model, data, batch_size: int, encode_kwargs: dict):
     """ranking.Ranked of the model's reranking of each query's candidates."""
+    lists = candidates(data)
+    return rank_candidates(kind.eval_pair_scores(model, candidate_pairs(data, lists), batch_size, encode_kwargs),
+                           lists, data)
+
+
+def rank_candidates(scores, lists: list[list[int]], data):
+    """ranking.Ranked of each query's candidates ranked by `scores` (one per candidate pair, query after
+    query; ties by candidate order, a NaN/inf score never retrieved)."""
     import numpy as np
 
     from .ranking import SHOWN_TOP, Ranked, query_figures
 
-    lists = candidates(data)
-    pairs = [(data.query_texts[q], data.corpus_texts[row]) for q, rows in enumerate(lists) for row in rows]
-    scores = np.asarray(kind.eval_pair_scores(model, pairs, batch_size, encode_kwargs), dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
     scores[~np.isfinite(scores)] = -np.inf
-    count = len(data.query_texts)
+    count = len(lists)
     ndcg, mrr, recall = np.zeros(count), np.zeros(count), np.zeros(count)
     top = np.full((count, SHOWN_TOP), -1, dtype=np.int64)
     offset = 0

@@ -7,14 +7,12 @@ exactly as `precheck ci`.
 from __future__ import annotations
 
 import json
-import types
-import typing
-from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 
 from ..data.version import __version__
 from ..errors import PrecheckError
 from ..data.ci import CiRun, ModelRun, Regression
+from ..data.json import from_document
 from ..data.report import Report
 from ..data.schema.check import first_problem
 from ..data.schema.ci import CI_REPORT_SCHEMA
@@ -101,36 +99,12 @@ def _regressions_problem(regressions: list, where: str) -> str | None:
     return None
 
 
-def _rebuild(kind, value, where: str = "report"):
-    """A report dataclass (or a field of one) from its JSON, led by the dataclasses' own type hints,
-    so that fields added to the report later are rebuilt without a change here."""
-    if value is None:
-        return None
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, types.UnionType):
-        classes = [a for a in args if is_dataclass(a)]
-        return _rebuild(classes[0], value, where) if classes and isinstance(value, dict) else value
-    if origin is list:
-        return [_rebuild(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)] if args else value
-    if origin is dict:
-        return {k: _rebuild(args[1], v, f"{where}.{k}") for k, v in value.items()} if args else value
-    if is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        for f in fields(kind):
-            # Every field is written (asdict); the schema requires fewer, the dataclass all without a default.
-            if f.name not in value and f.default is MISSING and f.default_factory is MISSING:
-                raise PrecheckError(f"{where}.{f.name} is missing", _PASS_CI_JSON)
-        return kind(**{f.name: _rebuild(hints[f.name], value[f.name], f"{where}.{f.name}")
-                       for f in fields(kind) if f.name in value})
-    return value
-
-
 def _model_run(path: Path, index: int, entry: dict) -> ModelRun:
     report = None
     if entry["report"] is not None:
         from ..engine.verdict import rejudge
 
-        report = _rebuild(Report, entry["report"], f"{path}: models[{index}].report")
+        report = from_document(Report, entry["report"], f"{path}: models[{index}].report", _PASS_CI_JSON)
         rejudge(report)  # the verdict is the figures' against the thresholds, never the file's
     dtypes = tuple(report.settings.dtypes) if report is not None else ()
     run = ModelRun(ModelConfig(entry["name"], dtypes, fix=entry["fix"]), report, entry["error"])

@@ -33,7 +33,7 @@ class CrossEncoderKind(ReadsFigures):
     max_length_argument = "max_length"
     trains_by = "scores"
     eval_ranks_corpus = False  # it scores pairs: a query reranks its candidates (evaluation/rerank.py)
-    eval_stack_scoring = False  # predict()'s activation in half precision: measured (scoring_precision.py), not yet in --eval
+    eval_stack_scoring = "predict"  # its activation in the stack's precision (evaluation/predict_scoring.py)
 
     def api_shape(self) -> tuple[str, str]:
         """sentence-transformers 3.x: CrossEncoder is a plain class holding `.model`, and it

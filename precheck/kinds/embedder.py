@@ -25,7 +25,7 @@ class Embedder(ReadsFigures):
     max_length_argument = None  # max_seq_length is set on the loaded model
     trains_by = "embeddings"
     eval_ranks_corpus = True
-    eval_stack_scoring = True
+    eval_stack_scoring = "similarity"
 
     def api_shape(self) -> tuple[str, str]:
         """(how code reaches the nn.Module, the keyword that carries torch_dtype)."""

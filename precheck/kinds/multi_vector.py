@@ -38,7 +38,7 @@ class MultiVectorEncoderKind(CrossEncoderKind):
     max_length_argument = None
     trains_by = None
     eval_ranks_corpus = True  # queries and documents are encoded apart, scored by MaxSim
-    eval_stack_scoring = False  # MaxSim's sum in the stack's precision: not measured yet
+    eval_stack_scoring = None  # MaxSim's sum in the stack's precision: not measured yet
     # The sentence-transformers subpackage that holds the class: versions without it are refused
     # before any load (loading.check_kind_available).
     package_module = "multi_vector_encoder"

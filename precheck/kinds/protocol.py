@@ -44,9 +44,11 @@ class Kind(Protocol):
     # False when the model scores each (query, document) pair itself, so that each query reranks its
     # candidates (evaluation/rerank.py, eval_pair_scores).
     eval_ranks_corpus: ClassVar[bool]
-    # --eval also measures the installed library's own similarity on this kind's half-precision embeddings
-    # (evaluation/scoring_precision.py): ties and the metric it scores against float32 scoring.
-    eval_stack_scoring: ClassVar[bool]
+    # How --eval also measures the installed library's own scoring of this kind's half-precision outputs
+    # against float32 scoring (ties, the metric under each): "similarity" (the model's similarity on its
+    # embeddings, evaluation/scoring_precision.py), "predict" (predict()'s activation, predict_scoring.py),
+    # or None (not measured yet).
+    eval_stack_scoring: ClassVar[str | None]
 
     # From `figures`, by kinds/figures.py's ReadsFigures, which every kind mixes in:
     def headline_value(self, result: Any) -> float | None:

@@ -58,7 +58,7 @@ class SparseEncoderKind(Embedder):
 
     name = "sparse-encoder"
     class_name = "SparseEncoder"
-    eval_stack_scoring = False  # sparse dot products: not measured yet (docs/evaluation.md)
+    eval_stack_scoring = None  # sparse dot products: not measured yet (docs/evaluation.md)
     run_call = 'embeddings = model.encode_document(["your text"])'
     run_method = "encode_document"
     items_label = "texts"

@@ -111,7 +111,7 @@ def test_an_honest_passing_run_merges_to_a_pass(passing_project):
 @pytest.mark.parametrize("figure", sorted(FAILING_VALUES))
 def test_a_failing_gated_figure_fails_every_merge_and_the_verdict(passing_project, figure):
     from precheck.engine.verdict import judge
-    from precheck.gate.merge import _rebuild
+    from precheck.data.json import from_document
     from precheck.data.report import Report
 
     folder = passing_project
@@ -124,7 +124,7 @@ def test_a_failing_gated_figure_fails_every_merge_and_the_verdict(passing_projec
         for config in ([], ["--config", "precheck.toml"]):
             merged = _merge(folder, tampered.name, *others, *config)
             assert merged.exit_code == 1, (figure, source, config, merged.stdout, merged.stderr)
-        report = _rebuild(Report, copy.deepcopy(entry["report"]))
+        report = from_document(Report, copy.deepcopy(entry["report"]))
         verdict = judge(report)  # what scan, ci and merge call
         assert not verdict.passed and verdict.failures
 
@@ -222,11 +222,11 @@ def test_the_terminal_grid_fails_a_model_that_fails_only_storage(storage_failing
 
 def test_every_gate_case_passes_exactly_when_the_verdict_passes(storage_failing_project):
     from precheck.engine.verdict import gate_cases, judge
-    from precheck.gate.merge import _rebuild
+    from precheck.data.json import from_document
     from precheck.data.report import Report
 
     folder, _ = storage_failing_project
     for entry in json.loads((folder / "whole.json").read_text(encoding="utf-8"))["models"]:
-        report = _rebuild(Report, copy.deepcopy(entry["report"]))
+        report = from_document(Report, copy.deepcopy(entry["report"]))
         report.verdict = judge(report)
         assert all(c.passed for c in gate_cases(report)) is report.verdict.passed is entry["passed"]

@@ -73,6 +73,13 @@ def test_a_cross_encoder_report_says_its_figures_are_over_the_candidates(cross_e
                for note in cross_encoder_report.notes)
 
 
+def test_a_cross_encoders_own_predict_scoring_is_measured_and_is_float32_on_this_stack(cross_encoder_report):
+    scoring = _row(cross_encoder_report, "bfloat16").scoring
+    assert scoring.scorer.startswith("CrossEncoder.predict") and scoring.embeddings_dtype == "bfloat16"
+    assert scoring.scores_dtype == "float32" and scoring.ties == 0 and scoring.remedy is None
+    assert not [d for d in cross_encoder_report.diagnoses if d.cause == "scoring-precision"]
+
+
 def test_rerank_candidates_are_the_judged_documents_then_twenty_others_the_same_every_time(beir_set):
     from precheck.evaluation.rerank import OTHERS, candidates
 

@@ -27,7 +27,7 @@ def _scoring(report, dtype):
 def test_created_ties_count_pairs_that_float32_tells_apart():
     import numpy as np
 
-    from precheck.evaluation.scoring_precision import created_ties
+    from precheck.evaluation.ties import created_ties
 
     exact = np.array([[0.30001, 0.30002, 0.30002, 0.5, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5]], dtype=np.float32)
     stack = np.array([[0.3, 0.3, 0.3, 0.5, 0.7], [0.1, 0.2, 0.3, 0.4, 0.5]], dtype=np.float32)
@@ -76,7 +76,7 @@ def test_todays_cross_encoder_activates_half_precision_logits_in_float32(cross_e
     import torch
     from sentence_transformers import CrossEncoder
 
-    from precheck.evaluation.scoring_precision import cross_encoder_scores, grouped_ties
+    from precheck.evaluation.ties import cross_encoder_scores, grouped_ties
     from scoring_sets import crowd
 
     model = CrossEncoder(str(cross_encoder_model), device="cpu", model_kwargs={"torch_dtype": torch.float16})

@@ -56,7 +56,7 @@ def test_st3_remedy_snippet_scores_in_float32(crowded_run, plain_model):
     from sentence_transformers import SentenceTransformer
 
     from precheck.evaluation.ranking import _unit
-    from precheck.evaluation.scoring_precision import created_ties
+    from precheck.evaluation.ties import created_ties
     from scoring_sets import crowd
 
     _, report = crowded_run
@@ -84,7 +84,7 @@ def test_st3_cross_encoder_activation_in_float16_ties_scores_its_logits_tell_apa
     import torch
     from sentence_transformers import CrossEncoder
 
-    from precheck.evaluation.scoring_precision import cross_encoder_scores, grouped_ties
+    from precheck.evaluation.ties import cross_encoder_scores, grouped_ties
     from scoring_sets import crowd
 
     model = CrossEncoder(str(cross_encoder_model), device="cpu")
@@ -94,3 +94,20 @@ def test_st3_cross_encoder_activation_in_float16_ties_scores_its_logits_tell_apa
     stack, exact, dtype = cross_encoder_scores(model, pairs)
     ties, queries = grouped_ties(stack, exact, [range(0, 40), range(40, 80)])
     assert dtype == "float16" and ties > 0 and queries >= 1
+
+
+def test_st3_cross_encoder_eval_measures_predicts_own_activation_and_names_the_remedy(cross_encoder_model,
+                                                                                      tmp_path):
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from evaluation_sets import write_beir
+    from precheck.evaluation.predict_scoring import predict_scoring
+    from precheck.evaluation.sets import read_eval_set
+
+    model = CrossEncoder(str(cross_encoder_model), device="cpu")
+    model.model.to(torch.float16)
+    row = predict_scoring(model, read_eval_set(write_beir(tmp_path / "beir")), batch_size=16)
+    assert row.scorer.startswith("CrossEncoder.predict") and row.scores_dtype == "float16"
+    assert row.ties > 0 and row.tied_items >= 1
+    assert "sentence-transformers>=6.0" in row.remedy and "torch.nn.Identity()" in row.snippet

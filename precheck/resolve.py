@@ -140,8 +140,8 @@ def api_options(model, **values) -> ScanOptions:
     """ScanOptions from the Python API's keywords (precheck.scan, load, fix, the callbacks). A Python-only
     field (options.PYTHON_ONLY: `evaluator`, an object no flag or config key can carry) is passed through
     here and meets the others only in the checks across options."""
-    python_only = {name: values.pop(name) for name in PYTHON_ONLY if name in values}
-    python_only = {name: value for name, value in python_only.items() if value is not None}
+    given = {name: values.pop(name, None) for name in PYTHON_ONLY}
+    python_only = {name: value for name, value in given.items() if value is not None}
     checked = resolve(values, replace(KEYWORDS, across=False))
     check_across({**checked, **python_only}, KEYWORDS.name)
     return options_for(model, {**checked, **python_only})

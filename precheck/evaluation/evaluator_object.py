@@ -71,6 +71,8 @@ def _restore_card(model, state: dict) -> None:
 class EvaluatorRuns:
     """What a scan keeps of each precision's call of the evaluator: its primary metric, seconds, errors."""
 
+    per_item = False  # one number per model: nothing per query to hold a fix's plan against
+
     def __init__(self, evaluator) -> None:
         if not callable(evaluator):
             raise PrecheckError(f"evaluator is a {type(evaluator).__name__}, which cannot be called with a model",
@@ -83,6 +85,7 @@ class EvaluatorRuns:
         self.figures: dict[str, float] = {}
         self.seconds: dict[str, float] = {}
         self.errors: dict[str, str] = {}
+        self.scoring: dict = {}  # an evaluator's call yields no embeddings: no stack scoring to measure
 
     def encode(self, dtype: str, model, session) -> None:
         session.progress(f"{dtype}: running {_described(self.evaluator)}")

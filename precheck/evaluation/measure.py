@@ -28,6 +28,8 @@ def check_eval_options(options, kind: str):
 class EvalRuns:
     """What a scan keeps of each precision's pass over the labelled set: figures, seconds, errors."""
 
+    per_item = True  # per-query figures: a fix's plan can be held against float32's (repair/metric_check.py)
+
     def __init__(self, data) -> None:
         self.data = data
         self.figures: dict = {}
@@ -133,9 +135,8 @@ def add_evaluation(report, session) -> None:
     runs, options = session.evaluation, session.options
     ensure_float32(runs, session)
     report.evaluation = runs.check(options)
-    if hasattr(runs, "scoring"):  # a labelled set's runs (an evaluator object's call has no embeddings)
-        from .scoring_precision import attach_scoring
+    from .scoring_precision import attach_scoring
 
-        attach_scoring(report, runs)
+    attach_scoring(report, runs)
     report.notes.extend(interval_notes(report.evaluation))
     report.notes.extend(runs.notes())

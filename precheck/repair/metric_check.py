@@ -26,7 +26,7 @@ def set_runs(session):
     (whose opaque call has no per-query figures to hold a plan's against), plans are verified on the
     probe figures alone (docs/evaluation.md)."""
     runs = session.evaluation
-    return runs if runs is not None and hasattr(runs, "data") else None
+    return runs if runs is not None and runs.per_item else None
 
 
 def _float32(session):

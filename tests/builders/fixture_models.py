@@ -98,16 +98,21 @@ def build_float32_in_forward_model(folder: Path) -> Path:
 
 def build_overflow_model(folder: Path) -> Path:
     """One encoder layer's feed-forward scaled so that float16 overflows and bfloat16 does not."""
-    import torch
-
     model = _load_float32()
-    layer = model[0].auto_model.encoder.layer[OVERFLOW_LAYER]
-    with torch.no_grad():
-        layer.intermediate.dense.weight.mul_(OVERFLOW_SCALE)
-        layer.intermediate.dense.bias.mul_(OVERFLOW_SCALE)
-        layer.output.dense.weight.div_(OVERFLOW_SCALE)
+    scale_feed_forward(model[0].auto_model.encoder.layer[OVERFLOW_LAYER])
     model.save(str(folder))
     return folder
+
+
+def scale_feed_forward(layer, scale: float = OVERFLOW_SCALE) -> None:
+    """A BERT layer's inner activation times `scale`, its output unchanged in float32 (the output
+    projection divided back): float16 overflows inside the layer, float32 and bfloat16 do not."""
+    import torch
+
+    with torch.no_grad():
+        layer.intermediate.dense.weight.mul_(scale)
+        layer.intermediate.dense.bias.mul_(scale)
+        layer.output.dense.weight.div_(scale)
 
 
 # The feed-forward's second Linear (output.dense) of one layer scaled past float16's 65504: the

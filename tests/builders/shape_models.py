@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from fixture_models import OVERFLOW_SCALE, _load_float32, plain_model_path
+from fixture_models import _load_float32, plain_model_path, scale_feed_forward
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 VOCAB = 30522  # all-MiniLM-L6-v2's tokenizer
@@ -110,15 +110,9 @@ def build_float32_every_layer_model(folder: Path) -> Path:
 
 def build_two_overflow_model(folder: Path) -> Path:
     """all-MiniLM-L6-v2 with the feed-forward of two separate layers scaled past float16's range."""
-    import torch
-
     model = _load_float32()
     for index in OVERFLOW_LAYERS:
-        layer = model[0].auto_model.encoder.layer[index]
-        with torch.no_grad():
-            layer.intermediate.dense.weight.mul_(OVERFLOW_SCALE)
-            layer.intermediate.dense.bias.mul_(OVERFLOW_SCALE)
-            layer.output.dense.weight.div_(OVERFLOW_SCALE)
+        scale_feed_forward(model[0].auto_model.encoder.layer[index])
     model.save(str(folder))
     return folder
 

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fixture_models import OVERFLOW_SCALE, plain_model_path
+from fixture_models import plain_model_path, scale_feed_forward
 
 # Short windows keep the 30522-wide MLM logits of the long probe texts cheap on a CPU.
 MAX_SEQ_LENGTH = 64
@@ -44,16 +44,10 @@ def _splade(masked_lm: Path):
 def build_splade_model(folder: Path, overflow: bool = False) -> Path:
     """A SPLADE SparseEncoder saved as users save one (model_type SparseEncoder). With
     `overflow`, one layer's feed-forward runs past float16's range (as fixture_models does)."""
-    import torch
-
     with tempfile.TemporaryDirectory() as scratch:
         model = _splade(_masked_lm_folder(Path(scratch) / "mlm"))
     if overflow:
-        layer = model[0].auto_model.bert.encoder.layer[SPARSE_OVERFLOW_LAYER]
-        with torch.no_grad():
-            layer.intermediate.dense.weight.mul_(OVERFLOW_SCALE)
-            layer.intermediate.dense.bias.mul_(OVERFLOW_SCALE)
-            layer.output.dense.weight.div_(OVERFLOW_SCALE)
+        scale_feed_forward(model[0].auto_model.bert.encoder.layer[SPARSE_OVERFLOW_LAYER])
     if folder.exists():
         shutil.rmtree(folder)
     model.save(str(folder))

@@ -51,3 +51,19 @@ def test_precheck_ci_refuses_an_option_the_command_line_of_ci_does_not_take(proj
     monkeypatch.chdir(project)
     with pytest.raises(precheck.PrecheckError, match="min_cosine: not an option of precheck.ci"):
         precheck.ci(min_cosine=0.5)
+
+
+def test_the_ci_docs_python_example_runs_as_written(project, monkeypatch, capsys):
+    """docs/ci.md's "From Python" block, run as written in a project with two shard reports."""
+    from pathlib import Path
+
+    monkeypatch.chdir(project)
+    for shard in ("1/2", "2/2"):
+        invoke("ci", "--shard", shard, "--json", f"shard{shard[0]}.json", "-q", "--force")
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ci.md").read_text(encoding="utf-8")
+    section = text.split("## From Python: `precheck.ci` and `precheck.merge`", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(block, "docs/ci.md", "exec"), namespace)  # noqa: S102 - the documented example itself
+    assert capsys.readouterr().out.strip() == "0 [True, True]"
+    assert namespace["shards"].exit_code == 0

@@ -1,13 +1,15 @@
 """--eval in the fix search (issue 34 item 3): each plan is verified on the user's metric as well as on
 the probe figures; a plan that passes the probe figures but loses the metric is not offered. Real MiniLM
-weights (a two-layer cut of them where the weights only need to overflow), sets written from sentences."""
+weights cut to two layers (the weights only need to overflow), short probe texts (these tests read the --eval
+figures, not the built-in probe set's), sets written from sentences."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from conftest import PROBE_TEXTS, invoke
+from conftest import invoke
+from evaluation_models import build_two_layer_length_overflow_model
 from evaluation_sets import beir_rows, write_beir
 from fixture_models import LONG_FROM_POSITION, build_two_layer_minilm
 
@@ -18,7 +20,7 @@ def beir_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def overflow_fix_run(tmp_path_factory, beir_folder):
+def overflow_fix_run(tmp_path_factory, beir_folder, probe_file):
     """A two-layer MiniLM whose float16 overflows in its last layer, scanned in fp16 with --eval and the
     fix search: its terminal view (stdout) and its JSON report."""
     folder = tmp_path_factory.mktemp("eval-fix-model")
@@ -26,7 +28,7 @@ def overflow_fix_run(tmp_path_factory, beir_folder):
     path = folder / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("scan", model, "-d", "fp16", "--eval", beir_folder, "--json", path)
+        run = invoke("scan", model, "-d", "fp16", "--texts", probe_file, "--eval", beir_folder, "--json", path)
     run.report = json.loads(path.read_text(encoding="utf-8"))
     return run
 
@@ -75,24 +77,28 @@ LONG_DOCUMENT_SUFFIX = " ".join(["details"] * (LONG_FROM_POSITION + 8))
 
 
 @pytest.fixture(scope="module")
-def long_documents(tmp_path_factory):
+def two_layer_length_overflow(tmp_path_factory):
+    """The two-layer MiniLM whose float16 overflows only past LONG_FROM_POSITION tokens."""
+    return build_two_layer_length_overflow_model(tmp_path_factory.mktemp("eval-fix-length") / "minilm-2-length")
+
+
+@pytest.fixture(scope="module")
+def long_documents(tmp_path_factory, probe_file):
     """(a BEIR folder whose first document of each topic is long, a probe file of short texts)."""
     folder = tmp_path_factory.mktemp("eval-fix-long")
     corpus, queries, qrels = beir_rows()
     corpus = [{**d, "text": f"{d['text']} {LONG_DOCUMENT_SUFFIX}"} if d["_id"].endswith("-d0") else d
               for d in corpus]
-    texts = folder / "texts.txt"
-    texts.write_text("\n".join(PROBE_TEXTS) + "\n", encoding="utf-8")
-    return write_beir(folder / "beir", corpus, queries, qrels), texts
+    return write_beir(folder / "beir", corpus, queries, qrels), probe_file
 
 
 @pytest.fixture(scope="module")
-def long_documents_run(length_overflow_model, long_documents, tmp_path_factory):
+def long_documents_run(two_layer_length_overflow, long_documents, tmp_path_factory):
     beir, texts = long_documents
     path = tmp_path_factory.mktemp("eval-fix-long-run") / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("scan", length_overflow_model, "-d", "fp16", "--texts", texts, "--eval", beir, "--json", path)
+        run = invoke("scan", two_layer_length_overflow, "-d", "fp16", "--texts", texts, "--eval", beir, "--json", path)
     run.report = json.loads(path.read_text(encoding="utf-8"))
     return run
 
@@ -122,10 +128,10 @@ def test_the_terminal_says_a_precision_that_passes_the_probe_figures_loses_the_m
     assert f"but it loses your metric (eval below); fix: {best} (verified on it too; code below)" in text
 
 
-def test_fix_with_eval_writes_a_plan_that_keeps_the_metric_not_the_load_that_loses_it(length_overflow_model,
+def test_fix_with_eval_writes_a_plan_that_keeps_the_metric_not_the_load_that_loses_it(two_layer_length_overflow,
                                                                                       long_documents, tmp_path):
     beir, texts = long_documents
-    run = invoke("fix", length_overflow_model, "-d", "fp16", "--texts", texts, "--eval", beir,
+    run = invoke("fix", two_layer_length_overflow, "-d", "fp16", "--texts", texts, "--eval", beir,
                  "--out", tmp_path / "fixed", "--json", tmp_path / "fix.json", "--quiet")
     assert run.exit_code == 0
     plan = json.loads((tmp_path / "fixed" / "precheck.json").read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """--eval for every kind (issue 34 items 1-2) and `evaluator=` objects: sparse and multi-vector encoders rank
 the corpus, cross-encoders rerank each query's candidates, each scored in float32 and held against
 sentence-transformers' own evaluator on the same data; a sentence-transformers evaluator object runs on
-float32 and each precision, gated on its primary metric. Sets are written at test time (evaluation_sets.py)."""
+float32 and each precision, gated on its primary metric. Sets are written at test time (evaluation_sets.py); the
+scans probe with the short texts and pairs (these tests read the --eval figures, not the probe set's)."""
 from __future__ import annotations
 
 import pytest
@@ -37,26 +38,38 @@ def _ir_inputs():
 # Cross-encoders: rerank each query's judged documents and 20 others.
 
 @pytest.fixture(scope="module")
-def cross_encoder_report(cross_encoder_model, beir_folder):
+def rerank_folder(tmp_path_factory):
+    """The BEIR folder with one query a topic (8): the whole corpus, so each still has 20 others to rerank."""
+    corpus, queries, qrels = beir_rows()
+    asked = {q["_id"] for q in queries if q["_id"].endswith("-q0")}
+    return write_beir(tmp_path_factory.mktemp("eval-kinds-rerank") / "beir", corpus,
+                      [q for q in queries if q["_id"] in asked], [row for row in qrels if row[0] in asked])
+
+
+@pytest.fixture(scope="module")
+def cross_encoder_report(cross_encoder_model, rerank_folder, pairs_file):
     from precheck import scan
 
-    return scan(str(cross_encoder_model), dtypes=["bf16"], fix=False, eval=beir_folder, max_metric_drop=1.0)
+    return scan(str(cross_encoder_model), dtypes=["bf16"], fix=False, eval=rerank_folder, max_metric_drop=1.0,
+                pairs_file=pairs_file)
 
 
 def test_a_cross_encoder_reranks_its_judged_documents_and_twenty_others_on_a_beir_folder(cross_encoder_report):
     check = cross_encoder_report.evaluation
-    assert (check.layout, check.metric, check.items) == ("beir", "ndcg@10", 16)
+    assert (check.layout, check.metric, check.items) == ("beir", "ndcg@10", 8)
     assert all(row.metric is not None for row in check.results)
     assert _row(cross_encoder_report, "bfloat16").interval is not None
 
 
 def test_cross_encoder_float32_ndcg_equals_sentence_transformers_reranking_evaluator(cross_encoder_report,
-                                                                                    cross_encoder_model, beir_set):
+                                                                                    cross_encoder_model, rerank_folder):
     from sentence_transformers import CrossEncoder
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
     from precheck.evaluation.rerank import candidates
+    from precheck.evaluation.sets import read_eval_set
 
+    beir_set = read_eval_set(rerank_folder)
     samples = []
     for query, judged, rows in zip(beir_set.query_texts, beir_set.judgements, candidates(beir_set)):
         samples.append({"query": query,
@@ -114,10 +127,11 @@ def splade_model(models_dir):
 
 
 @pytest.fixture(scope="module")
-def sparse_report(splade_model, beir_folder):
+def sparse_report(splade_model, beir_folder, probe_file):
     from precheck import scan
 
-    return scan(str(splade_model), dtypes=["bf16"], fix=False, eval=beir_folder, max_metric_drop=1.0)
+    return scan(str(splade_model), dtypes=["bf16"], fix=False, eval=beir_folder, max_metric_drop=1.0,
+                texts_file=probe_file)
 
 
 def test_sparse_encoder_float32_ndcg_equals_sentence_transformers_sparse_information_retrieval_evaluator(

@@ -2,22 +2,26 @@
 precision's embeddings with the installed sentence-transformers' own similarity and counts the ties that
 scoring creates among scores float32 tells apart. Today's sentence-transformers (6.0 and later) scores
 float16/bfloat16 embeddings in float32: no ties, no diagnosis. (The 3.0.1 stack, which ties them, is
-tests/st3/test_st3_scoring_precision.py.)"""
+tests/st3/test_st3_scoring_precision.py.) The scans probe with the short texts and run the two-layer MiniLM: the
+scoring's dtype, not the model's figures, is what these tests read."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from fixture_models import build_two_layer_minilm
 from scoring_sets import write_crowded_beir
 
 
 @pytest.fixture(scope="module")
-def crowded_report(plain_model, tmp_path_factory):
+def crowded_report(tmp_path_factory, probe_file):
     from precheck import scan
 
-    folder = write_crowded_beir(tmp_path_factory.mktemp("scoring") / "beir")
-    return scan(str(plain_model), dtypes=["fp16", "bf16"], fix=False, eval=folder)
+    folder = tmp_path_factory.mktemp("scoring")
+    model = build_two_layer_minilm(folder / "minilm-2")
+    return scan(str(model), dtypes=["fp16", "bf16"], fix=False, eval=write_crowded_beir(folder / "beir"),
+                texts_file=probe_file)
 
 
 def _scoring(report, dtype):

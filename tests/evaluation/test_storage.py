@@ -16,6 +16,16 @@ from storage_checks import storage_row as _row
 
 
 @pytest.fixture(scope="module")
+def corpus_texts(tmp_path_factory):
+    """The built-in corpus' first 40 texts: a --storage scan's texts where the built-in corpus is not the point."""
+    from precheck.engine.storage import builtin_corpus
+
+    path = tmp_path_factory.mktemp("storage-texts") / "texts.txt"
+    path.write_text("\n".join(builtin_corpus()[:40]), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
 def tiny_storage_scan(tiny_model):
     run = invoke("scan", tiny_model, *FAST, "--storage", ALL, "--min-recall", "0", "--json", "-")
     return run, run.json()
@@ -75,8 +85,9 @@ def test_scan_storage_searches_the_builtin_corpus_and_holds_a_quarter_apart(tiny
     assert report["settings"]["probe_items"] > storage["corpus"] + storage["calibration_items"] - 5
 
 
-def test_scan_storage_impossible_min_recall_on_binary_fails_with_exit_1(tiny_model, probe_file):
-    run = invoke("scan", tiny_model, *FAST, "--storage", "binary", "--min-recall", "1.0", "--json", "-", "-q")
+def test_scan_storage_impossible_min_recall_on_binary_fails_with_exit_1(tiny_model, corpus_texts):
+    run = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts, "--storage", "binary", "--min-recall", "1.0",
+                 "--json", "-", "-q")
     report = run.json()
     assert run.exit_code == 1
     assert report["storage"]["passed"] is False and report["verdict"]["passed"] is False
@@ -112,13 +123,9 @@ def test_scan_calibration_without_storage_is_exit_2(tiny_model, probe_file):
     assert run.exit_code == 2 and "--calibration is for --storage" in run.stderr
 
 
-def test_scan_storage_adds_no_model_load_and_no_run(tiny_model, tmp_path):
-    texts = tmp_path / "texts.txt"
-    from precheck.engine.storage import builtin_corpus
-
-    texts.write_text("\n".join(builtin_corpus()[:40]), encoding="utf-8")
-    plain = invoke("scan", tiny_model, *FAST, "--texts", texts)
-    stored = invoke("scan", tiny_model, *FAST, "--texts", texts, "--storage", ALL, "--min-recall", "0")
+def test_scan_storage_adds_no_model_load_and_no_run(tiny_model, corpus_texts):
+    plain = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts)
+    stored = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts, "--storage", ALL, "--min-recall", "0")
     assert plain.exit_code == stored.exit_code == 0
 
     def loads_and_runs(stderr):
@@ -128,14 +135,13 @@ def test_scan_storage_adds_no_model_load_and_no_run(tiny_model, tmp_path):
     assert loads_and_runs(stored.stderr) == loads_and_runs(plain.stderr)
 
 
-def test_scan_storage_calibration_file_calibrates_and_the_texts_are_all_searched(tiny_model, tmp_path):
+def test_scan_storage_calibration_file_calibrates_and_the_texts_are_all_searched(tiny_model, corpus_texts,
+                                                                                  tmp_path):
     from precheck.engine.storage import builtin_corpus
 
-    corpus = builtin_corpus()
-    texts, calibration = tmp_path / "texts.txt", tmp_path / "calibration.txt"
-    texts.write_text("\n".join(corpus[:40]), encoding="utf-8")
-    calibration.write_text("\n".join(corpus[200:230]), encoding="utf-8")
-    run = invoke("scan", tiny_model, *FAST, "--texts", texts, "--storage", "int8", "--min-recall", "0",
+    calibration = tmp_path / "calibration.txt"
+    calibration.write_text("\n".join(builtin_corpus()[200:230]), encoding="utf-8")
+    run = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts, "--storage", "int8", "--min-recall", "0",
                  "--calibration", calibration, "--json", "-")
     storage = run.json()["storage"]
     assert run.exit_code == 0
@@ -144,11 +150,12 @@ def test_scan_storage_calibration_file_calibrates_and_the_texts_are_all_searched
 
 
 @pytest.fixture(scope="module")
-def storage_view(tiny_model, tmp_path_factory):
+def storage_view(tiny_model, corpus_texts, tmp_path_factory):
     path = tmp_path_factory.mktemp("view") / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("scan", tiny_model, *FAST, "--storage", ALL, "--min-recall", "0.5", "--json", path)
+        run = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts, "--storage", ALL, "--min-recall", "0.5",
+                     "--json", path)
     return run.stdout, json.loads(path.read_text())["storage"]
 
 
@@ -166,10 +173,10 @@ def test_scan_storage_view_prints_every_figure_whole_and_the_gate_line(storage_v
     assert ("PASS storage" if storage["passed"] else "FAIL storage") in view
 
 
-def test_scan_storage_summary_has_the_storage_table(tiny_model, tmp_path):
+def test_scan_storage_summary_has_the_storage_table(tiny_model, corpus_texts, tmp_path):
     summary = tmp_path / "summary.md"
-    run = invoke("scan", tiny_model, *FAST, "--storage", "int8,ubinary", "--min-recall", "0", "--summary",
-                 summary, "-q")
+    run = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts, "--storage", "int8,ubinary", "--min-recall", "0",
+                 "--summary", summary, "-q")
     text = summary.read_text()
     assert run.exit_code == 0
     assert "| model dtype | stored as | bytes/vector |" in text
@@ -200,8 +207,13 @@ def test_ci_storage_key_with_an_unknown_precision_names_the_key(tiny_model, tmp_
     assert "models[0].storage: unknown precision 'int4'" in run.stderr
 
 
-def test_scan_storage_all_minilm_int8_keeps_most_neighbours(plain_model):
-    run = invoke("scan", plain_model, "-d", "bf16", "--no-fix", "--storage", "int8,ubinary", "--json", "-", "-q")
+def test_scan_storage_all_minilm_int8_keeps_most_neighbours(plain_model, tmp_path):
+    from precheck.engine.storage import builtin_corpus
+
+    texts = tmp_path / "texts.txt"  # half the built-in corpus: enough neighbours, half the encoding
+    texts.write_text("\n".join(builtin_corpus()[:150]), encoding="utf-8")
+    run = invoke("scan", plain_model, "-d", "bf16", "--no-fix", "--texts", texts, "--storage", "int8,ubinary",
+                 "--json", "-", "-q")
     report = run.json()
     int8, ubinary = _row(report, "bfloat16", "int8"), _row(report, "bfloat16", "ubinary")
     assert int8["bytes_per_vector"] == 384 and ubinary["bytes_per_vector"] == 48
@@ -210,9 +222,9 @@ def test_scan_storage_all_minilm_int8_keeps_most_neighbours(plain_model):
     assert ubinary["recall_at_10_rescored"] > ubinary["recall_at_10"]
 
 
-def test_scan_storage_rescoring_as_many_candidates_as_results_finds_the_same_ten(tiny_model):
+def test_scan_storage_rescoring_as_many_candidates_as_results_finds_the_same_ten(tiny_model, corpus_texts):
     # --rescore-multiplier 1: the index returns 10 candidates and rescoring can only reorder them.
-    run = invoke("scan", tiny_model, *FAST, "--storage", "int8,binary", "--min-recall", "0",
+    run = invoke("scan", tiny_model, *FAST, "--texts", corpus_texts, "--storage", "int8,binary", "--min-recall", "0",
                  "--rescore-multiplier", "1", "--json", "-", "-q")
     assert run.exit_code == 0, run.stderr
     storage = run.json()["storage"]

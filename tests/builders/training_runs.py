@@ -57,10 +57,11 @@ LABELLED = [(query, passage, 1.0) for query, passage in PAIRS] + \
     [(query, PAIRS[(i + 3) % len(PAIRS)][1], 0.0) for i, (query, _) in enumerate(PAIRS)]
 
 
-def minilm_folder(kind: str, folder: Path, layers: int = 2) -> Path:
+def minilm_folder(kind: str, folder: Path, layers: int = 2, texts=None) -> Path:
     """A `kind` model of MiniLM's first `layers` layers (its real weights), saved to `folder`: what a user
     loads to fine-tune. A cross-encoder's head and a SPLADE model's masked-LM transform are fresh (seed 0).
-    The folder is only read: several runs may load their own object from it."""
+    With `texts`, its vocabulary cut to their tokens (cut_vocabulary). The folder is only read: several runs
+    may load their own object from it."""
     import torch
     import transformers
     from sentence_transformers import CrossEncoder, SentenceTransformer
@@ -73,15 +74,19 @@ def minilm_folder(kind: str, folder: Path, layers: int = 2) -> Path:
     layered = {"num_hidden_layers": layers}
     if kind == "sentence-transformer":
         SentenceTransformer(str(plain_model_path()), device="cpu", config_kwargs=layered).save(str(folder))
-        return folder
-    if kind == "cross-encoder":
+    elif kind == "cross-encoder":
         CrossEncoder(str(plain_model_path()), num_labels=1, device="cpu", config_kwargs=layered).save(str(folder))
-        return folder
-    transformers.logging.set_verbosity_error()  # the fresh head's "newly initialized" report is expected
-    BertForMaskedLM.from_pretrained(str(plain_model_path()), **layered).save_pretrained(str(folder / "mlm"))
-    AutoTokenizer.from_pretrained(str(plain_model_path())).save_pretrained(str(folder / "mlm"))
-    _splade(folder / "mlm").save(str(folder / "splade"))
-    return folder / "splade"
+    else:
+        transformers.logging.set_verbosity_error()  # the fresh head's "newly initialized" report is expected
+        BertForMaskedLM.from_pretrained(str(plain_model_path()), **layered).save_pretrained(str(folder / "mlm"))
+        AutoTokenizer.from_pretrained(str(plain_model_path())).save_pretrained(str(folder / "mlm"))
+        if texts is not None:
+            cut_vocabulary(folder / "mlm", texts)
+        _splade(folder / "mlm").save(str(folder / "splade"))
+        return folder / "splade"
+    if texts is not None:
+        cut_vocabulary(folder, texts)
+    return folder
 
 
 def load_object(kind: str, path: Path):
@@ -124,8 +129,8 @@ def train_kind(kind: str, model, output: Path, callbacks: list, steps: int = 4, 
 
 
 def cut_vocabulary(folder: Path, texts) -> int:
-    """Cut the saved BERT model in `folder` (its tokenizer.json and word embeddings) to the special tokens and
-    the tokens of `texts`, each keeping its own embedding row: on those texts the model's outputs, and what
+    """Cut the saved BERT model in `folder` (its tokenizer.json, word embeddings and any masked-LM head) to the
+    special tokens and the tokens of `texts`, each keeping its own rows: on those texts the model's outputs, and what
     training does to them, are the whole vocabulary's; a training step no longer updates (nor the optimizer
     walks) 30522 rows of which a batch reads a few dozen. Returns the vocabulary's new size."""
     import json
@@ -150,11 +155,12 @@ def cut_vocabulary(folder: Path, texts) -> int:
     path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     if (folder / "vocab.txt").exists():
         (folder / "vocab.txt").write_text("".join(f"{token_of[old]}\n" for old in keep), encoding="utf-8")
-    weights = load_file(str(folder / "model.safetensors"))
-    name = next(key for key in weights if key.endswith("word_embeddings.weight"))
-    weights[name] = weights[name][keep].contiguous()
-    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    weights = load_file(str(folder / "model.safetensors"))
+    for name, tensor in weights.items():  # the word embeddings, and a masked-LM head's rows and bias
+        if tensor.shape[0] == config["vocab_size"]:
+            weights[name] = tensor[keep].contiguous()
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
     config["vocab_size"] = len(keep)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return len(keep)
@@ -164,11 +170,10 @@ def train_check_model(kind: str, folder: Path, texts) -> Path:
     """What `precheck train-check` trains in the tests: a `kind` ("sentence-transformer" or "cross-encoder")
     of MiniLM's first two layers, its real weights, the vocabulary cut to the tokens of `texts` (the training
     rows): each mode's steps cost a fraction of the whole model's, and learn as they would on it."""
-    if kind == "sentence-transformer":
-        from fixture_models import build_two_layer_minilm
+    if kind != "sentence-transformer":
+        return minilm_folder(kind, folder, texts=texts)
+    from fixture_models import build_two_layer_minilm
 
-        build_two_layer_minilm(folder)
-    else:
-        minilm_folder(kind, folder)
+    build_two_layer_minilm(folder)
     cut_vocabulary(folder, texts)
     return folder

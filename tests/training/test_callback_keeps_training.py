@@ -14,22 +14,28 @@ import pytest
 pytest.importorskip("datasets", reason="sentence-transformers' trainers need datasets (the test extra installs it)")
 
 from conftest import PROBE_PAIRS, PROBE_TEXTS  # noqa: E402
-from training_runs import load_object, minilm_folder, train_kind  # noqa: E402
+from training_runs import PAIRS, load_object, minilm_folder, train_kind  # noqa: E402
 
 TRAINERS = ("sentence-transformer", "cross-encoder", "sparse-encoder")
 STEPS, SAVE_STEPS = 4, 2
 SHORT_ITEMS = {"sentence-transformer": {"texts": PROBE_TEXTS}, "sparse-encoder": {"texts": PROBE_TEXTS},
                "cross-encoder": {"pairs": PROBE_PAIRS}}
+# What the cross-encoder's and the sparse encoder's runs read: the training pairs and the short probe items.
+READ = [text for pair in PAIRS + PROBE_PAIRS for text in pair] + PROBE_TEXTS
 
 
 @pytest.fixture(scope="module")
 def minilm_folders(tmp_path_factory):
-    """Each kind's two-layer MiniLM folder, saved once for the module (only read: each run loads its own object)."""
+    """Each kind's two-layer MiniLM folder, saved once for the module (only read: each run loads its own object).
+    The cross-encoder's and the sparse encoder's vocabularies are cut to the tokens their runs read
+    (training_runs.cut_vocabulary: the same outputs on them, a SPLADE output and head of a few hundred
+    dimensions, not 30522); the sentence-transformer keeps MiniLM's, as `default_run` reads the built-in
+    probe set and its start line states the parameter count."""
     root, folders = tmp_path_factory.mktemp("minilm-2"), {}
 
     def folder(kind: str):
         if kind not in folders:
-            folders[kind] = minilm_folder(kind, root / kind)
+            folders[kind] = minilm_folder(kind, root / kind, texts=None if kind == "sentence-transformer" else READ)
         return folders[kind]
 
     return folder

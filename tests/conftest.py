@@ -171,6 +171,22 @@ def cross_encoder_model(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def training_rows_texts() -> list[str]:
+    return [text for query, passage, _ in TRAINING_ROWS for text in (query, passage)]
+
+
+@pytest.fixture(scope="session")
+def train_check_cross_encoder(models_dir, training_rows_texts) -> Path:
+    """A reranker of MiniLM's first two layers (its real weights, a fresh one-label head), its vocabulary cut
+    to the training rows' tokens (training_runs.train_check_model): what the train-check runs train, whose
+    claims (half NaN, amp and bf16 finite, learning judged against float32) need a real reranker, not the
+    whole one."""
+    from training_runs import train_check_model
+
+    return train_check_model("cross-encoder", models_dir / "minilm-2-cross-encoder", training_rows_texts)
+
+
+@pytest.fixture(scope="session")
 def length_overflow_model(models_dir) -> Path:
     return fixture_models.build_length_overflow_model(models_dir / "minilm-length-overflow")
 
@@ -293,13 +309,13 @@ def plain_fp16_run(plain_model, probe_file, tmp_path_factory) -> ScanRun:
 
 
 @shared_run
-def cross_encoder_training_run(cross_encoder_model, training_file, tmp_path_factory) -> ScanRun:
-    """`train-check CROSS` (half asked, default thresholds, 4 steps of 4 pairs per mode) once, with
-    --json and its terminal view at 80 columns: the train-check, learning and width tests each read
-    their part of it."""
+def cross_encoder_training_run(train_check_cross_encoder, training_file, tmp_path_factory) -> ScanRun:
+    """`train-check CROSS` (train_check_cross_encoder, half asked, default thresholds, 4 steps of 4 pairs per
+    mode) once, with --json and its terminal view at 80 columns: the train-check, learning and width tests
+    each read their part of it."""
     folder = tmp_path_factory.mktemp("cross-encoder-training")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("train-check", cross_encoder_model, "--mode", "half", "--steps", "4", "--batch-size", "4",
-                     "--data", training_file, "--json", folder / "report.json")
+        run = invoke("train-check", train_check_cross_encoder, "--mode", "half", "--steps", "4",
+                     "--batch-size", "4", "--data", training_file, "--json", folder / "report.json")
     return ScanRun(run, folder)

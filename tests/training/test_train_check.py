@@ -9,7 +9,7 @@ from conftest import invoke
 
 @pytest.fixture(scope="module")
 def cross_encoder_training(cross_encoder_training_run):
-    """The session's `train-check CROSS --steps 4` (half asked): (run, JSON report)."""
+    """The session's `train-check CROSS --steps 4` (train_check_cross_encoder, half asked): (run, JSON report)."""
     return cross_encoder_training_run, cross_encoder_training_run.report
 
 
@@ -56,8 +56,18 @@ def test_train_check_report_validates(cross_encoder_training):
     assert [m["mode"] for m in report["modes"]] == ["float32", "half", "amp", "bf16", "bf16-amp"]
 
 
-def test_train_check_bi_encoder_runs_and_reports(plain_model, training_file):
-    run = invoke("train-check", plain_model, "--steps", "2", "--batch-size", "4", "--data", training_file,
+@pytest.fixture(scope="module")
+def bi_encoder(tmp_path_factory, training_rows_texts):
+    """MiniLM's first two layers (its real weights) as a sentence-transformer, its vocabulary cut to the
+    training rows' tokens (training_runs.train_check_model): a real bi-encoder to train."""
+    from training_runs import train_check_model
+
+    return train_check_model("sentence-transformer", tmp_path_factory.mktemp("bi-encoder") / "minilm-2",
+                             training_rows_texts)
+
+
+def test_train_check_bi_encoder_runs_and_reports(bi_encoder, training_file):
+    run = invoke("train-check", bi_encoder, "--steps", "2", "--batch-size", "4", "--data", training_file,
                  "--mode", "amp", "--json", "-", "-q")
     report = run.json()
     assert report["model"]["kind"] == "sentence-transformer"
@@ -84,16 +94,16 @@ def test_train_check_bad_label_exits_2(plain_model, tmp_path):
 
 
 def test_train_check_names_the_attention_kernel_its_float32_run_trained_with(cross_encoder_training,
-                                                                             cross_encoder_model):
+                                                                             train_check_cross_encoder):
     from sentence_transformers import CrossEncoder
 
     _, report = cross_encoder_training
-    loaded = CrossEncoder(str(cross_encoder_model), device="cpu")
+    loaded = CrossEncoder(str(train_check_cross_encoder), device="cpu")
     assert report["model"]["attention"] == loaded.model.config._attn_implementation
 
 
-def test_train_check_snippets_name_the_model_that_was_checked(cross_encoder_training, cross_encoder_model):
+def test_train_check_snippets_name_the_model_that_was_checked(cross_encoder_training, train_check_cross_encoder):
     _, report = cross_encoder_training
     recommendation = report["recommendation"]
     for snippet in (recommendation["trainer_snippet"], recommendation["torch_snippet"]):
-        assert f"({str(cross_encoder_model)!r}" in snippet and "(name" not in snippet
+        assert f"({str(train_check_cross_encoder)!r}" in snippet and "(name" not in snippet

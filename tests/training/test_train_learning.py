@@ -9,9 +9,10 @@ STEPS = ["--steps", "4", "--batch-size", "4"]
 
 
 @pytest.fixture(scope="module")
-def strict_training(cross_encoder_model, training_file):
-    """A loss-ratio limit no low-precision run can meet: finite modes must come out `diverges`."""
-    run = invoke("train-check", cross_encoder_model, *STEPS, "--data", training_file, "--mode", "bf16",
+def strict_training(train_check_cross_encoder, training_file):
+    """A loss-ratio limit no low-precision run can meet (on train_check_cross_encoder): finite modes must
+    come out `diverges`."""
+    run = invoke("train-check", train_check_cross_encoder, *STEPS, "--data", training_file, "--mode", "bf16",
                  "--max-loss-ratio", "1.0", "--min-loss-drop", "1.0", "--json", "-", "-q")
     return run, {m["mode"]: m for m in run.json()["modes"]}, run.json()
 

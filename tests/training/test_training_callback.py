@@ -20,7 +20,7 @@ def healthy_run(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("callback")
     callback = PrecheckCallback(dtypes=("fp16", "bf16"), echo=lambda line: None)
-    trainer = train(tiny_object("sentence-transformer", folder), folder / "out", [callback])
+    trainer = train(tiny_object("sentence-transformer", folder), folder / "out", [callback], model_only=True)
     return trainer, callback, folder / "out"
 
 
@@ -45,7 +45,7 @@ def test_callback_writes_a_report_into_each_checkpoint(healthy_run):
 
 def test_callback_leaves_training_as_it_would_have_been(healthy_run, tmp_path):
     trainer, _, _ = healthy_run
-    plain = train(tiny_object("sentence-transformer", tmp_path), tmp_path / "out", [])
+    plain = train(tiny_object("sentence-transformer", tmp_path), tmp_path / "out", [], model_only=True)
     assert object_digest(plain.model) == object_digest(trainer.model)
 
 
@@ -55,7 +55,8 @@ def test_a_layer_that_grows_past_float16_stops_the_run_at_the_next_check(tmp_pat
     lines: list[str] = []
     grow = growing_layer(10.0)
     callback = PrecheckCallback(dtypes="fp16", stop_on_fail=True, echo=lines.append)
-    trainer = train(tiny_object("sentence-transformer", tmp_path), tmp_path / "out", [grow, callback], steps=12)
+    trainer = train(tiny_object("sentence-transformer", tmp_path), tmp_path / "out", [grow, callback], steps=12,
+                    model_only=True)
     first_fail = next(c for c in callback.checks if not c.passed["float16"])
     assert callback.checks[0].passed["float16"]  # it passed before it grew
     assert trainer.state.global_step == first_fail.step < 12  # stopped at that check

@@ -2,8 +2,9 @@
 environment GitHub gives, the GitLab jobs' scripts, and the shipped pre-commit hook through pre-commit.
 
 Each job runs in a fresh copy of a tiny project (its checkout) with the `precheck` of this checkout
-on PATH; `pip install precheck-st` (with or without extras) is the one line not run. Artifacts travel between jobs as the CI
-system moves them: the files an upload names, into the folder of the job that downloads them.
+on PATH (each run a process of its own: tests/builders/forked_command.py); `pip install precheck-st`
+(with or without extras) is the one line not run. Artifacts travel between jobs as the CI system moves
+them: the files an upload names, into the folder of the job that downloads them.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ import yaml
 from scale_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
+FORKED = ROOT / "tests" / "builders" / "forked_command.py"
 INSTALL = re.compile(r"pip install '?precheck-st(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
 EARLIER = "earlier step\n"
 ARTIFACT_URL = "https://github.com/o/r/actions/runs/1/artifacts/"  # what upload-artifact@v4 would answer  # what an earlier step of the job wrote to its summary
@@ -60,18 +63,28 @@ RECIPES = _recipes()
 
 
 @pytest.fixture(scope="module")
-def env_base(tmp_path_factory) -> dict[str, str]:
-    """The environment outside any CI system, with this checkout's precheck first on PATH."""
-    bin_dir = tmp_path_factory.mktemp("bin")
-    launcher = bin_dir / "precheck"
-    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "import sys; from precheck.cli import main; '
-                        f'sys.argv[0] = \'precheck\'; sys.exit(main())" "$@"\n')
-    launcher.chmod(0o755)
+def env_base(tmp_path_factory):
+    """The environment outside any CI system, with this checkout's precheck first on PATH: each run of it
+    a process of its own, forked from one that has imported torch and sentence-transformers once
+    (tests/builders/forked_command.py), so that a job's time is its work, not the imports."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GITHUB_", "CI_", "GITLAB_", "RUNNER_", "PRE_COMMIT")) and k != "CI"}
-    env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    return env
+    socket_path = Path(tempfile.mkdtemp(prefix="precheck-fork-")) / "s"  # a Unix socket's path is short
+    server = subprocess.Popen([sys.executable, str(FORKED), "serve", str(socket_path)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        bin_dir = tmp_path_factory.mktemp("bin")
+        launcher = bin_dir / "precheck"
+        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FORKED}" run "{socket_path}" "$@"\n')
+        launcher.chmod(0o755)
+        env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
+        yield env
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(socket_path.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import fixture_models
-from conftest import invoke
+from conftest import PROBE_TEXTS, invoke
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +60,15 @@ def test_workflow_notebook_scan_fix_save_and_load(minilm_overflow, probe_file, t
 
 
 def test_workflow_training_with_the_callback_runs_to_the_end(minilm, tmp_path, capsys):
-    """docs/training.md: the callback at its defaults on a real fine-tuning run, a check at each save."""
+    """docs/training.md: the callback on a real fine-tuning run, a check at each save (its default, `when`);
+    the short probe texts, as everywhere here (its default items: tests/training/test_callback_keeps_training.py)."""
     from sentence_transformers import SentenceTransformer
 
     from precheck.integrations import PrecheckCallback
     from training_runs import train
 
     model = SentenceTransformer(str(minilm), device="cpu")
-    callback = PrecheckCallback(dtypes=["fp16"])
+    callback = PrecheckCallback(dtypes=["fp16"], texts=PROBE_TEXTS)
     trainer = train(model, tmp_path / "run", [callback], steps=4, save_steps=2)
     assert trainer.state.global_step == 4
     assert [check.step for check in callback.checks] == [2, 4]

@@ -146,8 +146,8 @@ class PrecheckCallback(TrainerCallback):
             cost = f"the last check took {last.seconds:.1f} s" + (
                 f", {last.share:.0%} of the time since the check before" if last.share is not None else "")
         else:
-            cost = estimate_words(model, len(self.options.dtypes), self.max_items)
-        return f"precheck: checks {dtypes} {when} on {self.max_items} probe items; {cost}"
+            cost = estimate_words(model, len(self.options.dtypes), self._item_count(model))
+        return f"precheck: checks {dtypes} {when} on {self._item_count(model)} probe items; {cost}"
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if self.when == "steps" and state.global_step % self.every == 0:
@@ -177,6 +177,13 @@ class PrecheckCallback(TrainerCallback):
             raise PrecheckError(f"{self.given_as}= given for {resolved.name}, a {resolved.kind}, which takes {takes}=",
                                 f"pass {takes}=[...] (or leave both out for the built-in set)")
         return _spread(self.given, self.max_items)
+
+    def _item_count(self, model) -> int:
+        """How many items a check runs: the ones given, or the built-in set's, at most max_items."""
+        try:
+            return len(self._items(model))
+        except Exception:  # noqa: BLE001 - the first check says what is wrong with them
+            return self.max_items
 
     def check(self, args, state, control, model) -> Check:
         """One check. Whatever goes wrong in it (a model the scan cannot take, an option it refuses, an

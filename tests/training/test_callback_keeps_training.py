@@ -153,6 +153,14 @@ def test_the_callback_says_when_it_checks_and_what_a_check_costs_when_training_s
     assert "s a check on this CPU (an estimate for 16M parameters)" in first
 
 
+def test_the_start_line_counts_the_texts_given_not_max_items(default_run):
+    from precheck.integrations import PrecheckCallback
+
+    trainer, _, _ = default_run
+    line = PrecheckCallback(texts=PROBE_TEXTS[:5]).start_line(trainer.args, trainer.state, trainer.model)
+    assert " on 5 probe items; about " in line
+
+
 def test_once_a_check_has_run_the_start_line_gives_its_measured_cost_and_share(default_run):
     trainer, callback, _ = default_run
     line = callback.start_line(trainer.args, trainer.state, trainer.model)

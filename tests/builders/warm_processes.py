@@ -33,9 +33,15 @@ import time
 # which forks the child, replies with the child's pid, waits for it and replies with its exit code as
 # Popen.returncode gives it. The server and the monitors are single-threaded: forking them is safe.
 SERVER = r'''
-import json, os, signal, socket, sys
+import gc, json, os, signal, socket, sys
 import torch, transformers, sentence_transformers  # what precheck imports; precheck itself is not
 assert "precheck" not in sys.modules
+# Out of the collector before forking, as Python's docs advise for a pre-fork server: a child's first
+# collection would otherwise write to every object's header, copying the whole heap page by page (about
+# 0.8 s a child). Nothing alive changes; the command's own process freezes its heap after its first
+# collection the same way (precheck/loading/load.py).
+gc.collect()
+gc.freeze()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the monitors
 channel = socket.socket(fileno=int(sys.argv[1]))
 channel.sendall(b"ready\n")
@@ -80,7 +86,7 @@ code = compile(request["code"], "<string>", "exec")
 namespace = {"__name__": "__main__", "__builtins__": __builtins__}
 sys.modules["__main__"] = type(sys)("__main__")
 sys.modules["__main__"].__dict__.update(namespace)
-del json, os, signal, socket, serve, request, streams, target, fd, channel
+del gc, json, os, signal, socket, serve, request, streams, target, fd, channel
 exec(code, sys.modules["__main__"].__dict__)
 '''
 

@@ -118,8 +118,11 @@ class WarmInterpreter:
 
 def _child_fd(stream, standard: int, ours: list) -> int:
     """A stream argument as subprocess takes it (None, PIPE, DEVNULL, an fd or a file): the child's fd."""
-    if stream is None:
-        return os.dup(standard)
+    if stream is None:  # inherited, as subprocess does; /dev/null where this process has none open
+        try:
+            return os.dup(standard)
+        except OSError:
+            return os.open(os.devnull, os.O_RDWR)
     if stream == subprocess.DEVNULL:
         return os.open(os.devnull, os.O_RDWR)
     if stream == subprocess.PIPE:

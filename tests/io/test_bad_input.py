@@ -241,7 +241,7 @@ def test_precheck_scan_of_malformed_pairs_raises_one_line(tiny_cross_encoder, tm
         precheck.scan(str(tiny_cross_encoder), dtypes="fp16", pairs_file=path)
 
 
-# --- flags: --max-memory, -q
+# --- flags: --max-memory (-q: tests/io/test_exit_without_teardown.py, a process of its own)
 
 
 def test_scan_max_memory_naming_a_device_twice_exits_2(tiny_model, tmp_path):
@@ -255,20 +255,3 @@ def test_precheck_scan_max_memory_naming_a_device_twice_raises_one_line(tiny_mod
 
     with pytest.raises(precheck.PrecheckError, match="names cpu twice"):
         precheck.scan(str(tiny_model), max_memory="cpu=1GiB, CPU=2GiB")
-
-
-def test_quiet_quantized_scan_writes_nothing_on_stderr(tiny_model, tiny_texts, tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    # A process of its own: the libraries' warnings go to the real stderr, which pytest's capture would hide.
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.run([sys.executable, "-c", "from precheck.cli import main; main()", "scan", str(tiny_model),
-                          "--texts", str(tiny_texts), "-d", "int8,nf4", "--no-fix", "-q",
-                          "--json", str(tmp_path / "r.json")], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode in (0, 1), run.stderr
-    assert run.stderr == ""
-    assert json.loads((tmp_path / "r.json").read_text())["settings"]["dtypes"] == ["int8", "nf4"]

@@ -17,8 +17,10 @@ import pytest
 import hardening_models
 from cli_checks import assert_one_line_error, tree
 from conftest import invoke
+from warm_processes import WarmInterpreter
 
-CLI = [sys.executable, "-c", "from precheck.cli import main; main()"]
+CODE = "from precheck.cli import main; main()"
+CLI = [sys.executable, "-c", CODE]
 
 
 def temporary_names(folder: Path) -> list[str]:
@@ -29,6 +31,15 @@ def environment() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
 
 
+@pytest.fixture(scope="module")
+def warm():
+    """precheck's runs as processes of their own forked from one interpreter that has imported the stack
+    (tests/builders/warm_processes.py): the tests below are about what the process does once it runs."""
+    interpreter = WarmInterpreter(environment())
+    yield interpreter
+    interpreter.close()
+
+
 def _signals_as_a_shell_gives_them() -> None:
     # The child starts with SIGINT, SIGTERM and SIGHUP at their defaults whatever this process inherited
     # (a test run started in the background by a non-interactive shell ignores SIGINT, and an ignored
@@ -37,19 +48,24 @@ def _signals_as_a_shell_gives_them() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
-def started_until(point: str, args: list, markers: Path) -> subprocess.Popen:
+def started_until(point: str, code: str, args: list, markers: Path, warm: WarmInterpreter | None = None):
     """precheck started with the test-only checkpoint at `point` (precheck/cli/_checkpoint.py), returned
     once it says it has reached it (it creates the marker file, then waits there for a signal): the
-    signal a test sends next lands at that point on any machine, however loaded.
+    signal a test sends next lands at that point on any machine, however loaded. `python -c code args`:
+    forked from the warm interpreter when given one, else a fresh interpreter.
 
     No test sends a signal after a fixed sleep: one that lands while Python itself starts (importing
     `site`, before precheck's first line runs) is Python's, not precheck's, and may end in "Fatal Python
     error: init_import_site" with exit 1, which precheck cannot change; the earliest point here is
     precheck's own import."""
     marker = markers / f"reached-{point.split()[0]}"
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               env={**environment(), "PRECHECK_TEST_CHECKPOINT": f"{point}={marker}"},
-                               preexec_fn=_signals_as_a_shell_gives_them)
+    env = {**environment(), "PRECHECK_TEST_CHECKPOINT": f"{point}={marker}"}
+    if warm is not None:
+        process = warm.start(code, args, env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    else:
+        process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, env=env,
+                                   preexec_fn=_signals_as_a_shell_gives_them)
     deadline = time.monotonic() + 600  # a bound for a run that never gets there, not a guess at speed
     while not marker.exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -64,12 +80,12 @@ def started_until(point: str, args: list, markers: Path) -> subprocess.Popen:
                                                        (signal.SIGHUP, 129, "terminated", 1),
                                                        (signal.SIGINT, 130, "interrupted", 3)],
                          ids=["sigint", "sigterm", "sighup-closed-terminal", "sigint-three-times"])
-def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tmp_path_factory, tiny_model, signum, code, word,
-                                                     times):
+def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tmp_path_factory, warm, tiny_model, tiny_texts,
+                                                     signum, code, word, times):
     out = tmp_path / "fixed"
     # "reloading": the model is copied and precheck.json written into the staging folder.
-    process = started_until("reloading", [*CLI, "fix", str(tiny_model), "--out", str(out), "--device", "cpu"],
-                            tmp_path_factory.mktemp("markers"))
+    process = started_until("reloading", CODE, ["fix", tiny_model, "--out", out, "--texts", tiny_texts,
+                                                "--device", "cpu"], tmp_path_factory.mktemp("markers"), warm)
     assert temporary_names(tmp_path), "the fix is built in a folder beside --out"
     for _ in range(times):  # more while the first one's cleanup runs
         process.send_signal(signum)
@@ -82,10 +98,14 @@ def test_fix_interrupted_while_writing_leaves_nothing(tmp_path, tmp_path_factory
 
 @pytest.mark.parametrize("point", ["import", "main", "loading float32 reference"],
                          ids=["importing-precheck", "reading-the-command-line", "loading-the-model"])
-def test_interrupt_during_start_up_is_one_line_and_writes_nothing(tmp_path, tmp_path_factory, tiny_model, point):
-    script = [sys.executable, "-c", "import sys; sys.argv[0] = 'precheck'; from precheck.cli import main; main()"]
-    process = started_until(point, [*script, "scan", str(tiny_model), "--json", str(tmp_path / "r.json"),
-                                    "--device", "cpu"], tmp_path_factory.mktemp("markers"))
+def test_interrupt_during_start_up_is_one_line_and_writes_nothing(tmp_path, tmp_path_factory, warm, tiny_model,
+                                                                 tiny_texts, point):
+    code = "import sys; sys.argv[0] = 'precheck'; from precheck.cli import main; main()"
+    args = ["scan", tiny_model, "--texts", tiny_texts, "--json", tmp_path / "r.json", "--device", "cpu"]
+    # While Python imports precheck or precheck reads its command line: a fresh interpreter. Loading the model,
+    # precheck's own first step once the libraries are imported: a warm one.
+    process = started_until(point, code, args, tmp_path_factory.mktemp("markers"),
+                            warm if point == "loading float32 reference" else None)
     process.send_signal(signal.SIGINT)
     stderr = process.communicate(timeout=300)[1]
     # 130, or killed by the signal itself when it came while Python was still importing precheck.
@@ -102,32 +122,39 @@ def test_scan_with_stdout_closed_is_exit_2_with_one_line(tmp_path, tiny_model):
     assert os.listdir(tmp_path) == []
 
 
-def _with_reader_gone(args: list[str]) -> subprocess.CompletedProcess:
+def _with_reader_gone(args: list, warm: WarmInterpreter | None = None) -> tuple[int, str]:
+    """precheck's exit code and stderr when what reads its stdout has gone, as `| head -1` does once it has
+    its line: a fresh interpreter, or one forked from `warm`."""
     reader, writer = os.pipe()
-    os.close(reader)  # as `| head -1` does once it has its line
+    os.close(reader)
     try:
-        return subprocess.run([*CLI, *args], stdout=writer, stderr=subprocess.PIPE, text=True, env=environment(),
-                              timeout=120)
+        if warm is not None:
+            process = warm.start(CODE, args, environment(), stdout=writer, stderr=subprocess.PIPE)
+            stderr = process.communicate(timeout=120)[1]
+            return process.returncode, stderr
+        run = subprocess.run([*CLI, *map(str, args)], stdout=writer, stderr=subprocess.PIPE, text=True,
+                             env=environment(), timeout=120)
+        return run.returncode, run.stderr
     finally:
         os.close(writer)
 
 
-def test_scan_whose_reader_closed_stdout_is_exit_2_with_one_line(tiny_model):
-    run = _with_reader_gone(["scan", str(tiny_model), "--plan-only", "--device", "cpu"])
-    assert run.returncode == 2, run.stderr
-    assert "Traceback" not in run.stderr
-    assert run.stderr.strip().splitlines()[-1].startswith("precheck: error: stdout was closed")
+def test_scan_whose_reader_closed_stdout_is_exit_2_with_one_line(warm, tiny_model):
+    code, stderr = _with_reader_gone(["scan", tiny_model, "--plan-only", "--device", "cpu"], warm)
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("precheck: error: stdout was closed")
 
 
 def test_help_piped_into_head_is_quiet():
-    run = _with_reader_gone(["scan", "--help"])
-    assert run.returncode == 0 and run.stderr == ""
+    code, stderr = _with_reader_gone(["scan", "--help"])
+    assert code == 0 and stderr == ""
 
 
-def test_scan_two_runs_with_the_same_json_do_not_both_succeed(tmp_path, tiny_model):
+def test_scan_two_runs_with_the_same_json_do_not_both_succeed(tmp_path, warm, tiny_model, tiny_texts):
     target = tmp_path / "report.json"
-    command = [*CLI, "scan", str(tiny_model), "--json", str(target), "--no-fix", "--device", "cpu", "-q"]
-    runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment())
+    args = ["scan", tiny_model, "--texts", tiny_texts, "--json", target, "--no-fix", "--device", "cpu", "-q"]
+    runs = [warm.start(CODE, args, environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             for _ in range(2)]
     results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
     assert sorted(code for code, _ in results) == [0, 2], results
@@ -137,47 +164,49 @@ def test_scan_two_runs_with_the_same_json_do_not_both_succeed(tmp_path, tiny_mod
     assert temporary_names(tmp_path) == []
 
 
-def test_fix_force_replaces_a_link_at_out_and_leaves_its_target_alone(tmp_path, tiny_model):
+def test_fix_force_replaces_a_link_at_out_and_leaves_its_target_alone(tmp_path, tiny_model, tiny_texts):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "keep.txt").write_text("mine\n")
     out = tmp_path / "out"
     out.symlink_to(elsewhere, target_is_directory=True)
-    run = invoke("fix", tiny_model, "--out", out, "--force", "--device", "cpu", "-q")
+    run = invoke("fix", tiny_model, "--out", out, "--force", "--texts", tiny_texts, "--device", "cpu", "-q")
     assert run.exit_code == 0, run.stderr
     assert not out.is_symlink() and (out / "precheck.json").is_file()
     assert os.listdir(elsewhere) == ["keep.txt"]
     assert temporary_names(tmp_path) == []
 
 
-def test_fix_force_replaces_a_non_empty_out_whole(tmp_path, tiny_model):
+def test_fix_force_replaces_a_non_empty_out_whole(tmp_path, tiny_model, tiny_texts):
     out = tmp_path / "out"
     out.mkdir()
     (out / "stale.bin").write_bytes(b"old")
-    run = invoke("fix", tiny_model, "--out", out, "--force", "--device", "cpu", "-q")
+    run = invoke("fix", tiny_model, "--out", out, "--force", "--texts", tiny_texts, "--device", "cpu", "-q")
     assert run.exit_code == 0, run.stderr
     assert not (out / "stale.bin").exists() and (out / "precheck.json").is_file()
     assert temporary_names(tmp_path) == []
 
 
-def test_fix_json_and_folder_are_both_written_and_the_plan_survives(tmp_path, tiny_model):
-    run = invoke("fix", tiny_model, "--out", tmp_path / "D", "--json", tmp_path / "fix.json", "--device", "cpu", "-q")
+def test_fix_json_and_folder_are_both_written_and_the_plan_survives(tmp_path, tiny_model, tiny_texts):
+    run = invoke("fix", tiny_model, "--out", tmp_path / "D", "--json", tmp_path / "fix.json", "--texts", tiny_texts,
+                 "--device", "cpu", "-q")
     assert run.exit_code == 0, run.stderr
     assert json.loads((tmp_path / "D" / "precheck.json").read_text())["schema"].startswith("precheck.plan")
     assert json.loads((tmp_path / "fix.json").read_text())["done"] is True
 
 
-def test_scan_json_is_written_with_no_temporary_file_left(tmp_path, tiny_model):
-    run = invoke("scan", tiny_model, "--json", tmp_path / "r.json", "--no-fix", "--device", "cpu", "-q")
+def test_scan_json_is_written_with_no_temporary_file_left(tmp_path, tiny_model, tiny_texts):
+    run = invoke("scan", tiny_model, "--texts", tiny_texts, "--json", tmp_path / "r.json", "--no-fix", "--device",
+                 "cpu", "-q")
     assert run.exit_code == 0, run.stderr
     assert json.loads((tmp_path / "r.json").read_text())["verdict"]["passed"] is True
     assert temporary_names(tmp_path) == []
 
 
-def test_scan_model_path_with_rich_markup_renders_and_writes_json(tmp_path, tiny_model):
+def test_scan_model_path_with_rich_markup_renders_and_writes_json(tmp_path, tiny_model, tiny_texts):
     model = tmp_path / "m[/bold][red]x"
     shutil.copytree(tiny_model, model)
-    run = invoke("scan", model, "--json", tmp_path / "r.json", "--no-fix", "--device", "cpu")
+    run = invoke("scan", model, "--texts", tiny_texts, "--json", tmp_path / "r.json", "--no-fix", "--device", "cpu")
     assert run.exit_code == 0, run.stderr
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr
     assert "m[/bold][red]x" in run.stdout
@@ -208,11 +237,11 @@ def test_write_file_with_force_replaces_a_link_not_its_target(tmp_path):
     assert (tmp_path / "theirs.json").read_text() == "theirs\n"
 
 
-def test_ci_model_that_cannot_run_is_an_error_case_and_the_others_are_reported(tmp_path, tiny_model):
+def test_ci_model_that_cannot_run_is_an_error_case_and_the_others_are_reported(tmp_path, tiny_model, tiny_texts):
     nan_model = hardening_models.build_nan_model(tiny_model, tmp_path / "nan")
     config = tmp_path / "precheck.toml"
-    config.write_text("".join(f'[[models]]\nname = "{m}"\ndtypes = ["fp16"]\ndevice = "cpu"\nfix = false\n'
-                              for m in (nan_model, tiny_model)))
+    config.write_text(f'[defaults]\ntexts = "{tiny_texts}"\n' + "".join(
+        f'[[models]]\nname = "{m}"\ndtypes = ["fp16"]\ndevice = "cpu"\nfix = false\n' for m in (nan_model, tiny_model)))
     run = invoke("ci", "--config", config, "--json", tmp_path / "ci.json", "--junit", tmp_path / "junit.xml", "-q")
     assert_one_line_error(run, "float32 itself is NaN/inf for every probe text")
     assert str(nan_model) in run.stderr
@@ -252,7 +281,7 @@ def test_scan_probe_with_nothing_finite_in_float32_is_never_ok(tiny_model):
     assert result.status == "error" and result.error.type == "NothingCompared"
 
 
-def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_model):
+def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_model, tiny_texts):
     import threading
 
     pipe = tmp_path / "pipe"
@@ -260,7 +289,7 @@ def test_scan_json_to_a_pipe_is_written_through_not_replaced(tmp_path, tiny_mode
     received = []
     reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
     reader.start()
-    run = invoke("scan", tiny_model, "--json", pipe, "--no-fix", "--device", "cpu", "-q")
+    run = invoke("scan", tiny_model, "--texts", tiny_texts, "--json", pipe, "--no-fix", "--device", "cpu", "-q")
     reader.join(timeout=300)
     assert run.exit_code == 0, run.stderr
     assert json.loads(received[0])["verdict"]["passed"] is True

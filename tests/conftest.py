@@ -190,6 +190,22 @@ def weight_outlier_model(models_dir) -> Path:
     return fixture_models.build_weight_outlier_model(models_dir / "minilm-weight-outlier")
 
 
+# MiniLM's real weights cut to its first two layers (fixture_models.build_two_layer_minilm): where a real model
+# is enough and the six layers are not what is tested, a fraction of the time of each scan; with overflow,
+# its last layer's feed-forward passes float16's range.
+TWO_LAYER_OVERFLOW_LAYER = 1
+
+
+@pytest.fixture(scope="session")
+def two_layer_model(models_dir) -> Path:
+    return fixture_models.build_two_layer_minilm(models_dir / "minilm-2")
+
+
+@pytest.fixture(scope="session")
+def two_layer_overflow_model(models_dir) -> Path:
+    return fixture_models.build_two_layer_minilm(models_dir / "minilm-2-overflow", overflow=True)
+
+
 class Invocation:
     def __init__(self, result) -> None:
         self.exit_code = result.exit_code

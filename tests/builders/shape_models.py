@@ -96,9 +96,10 @@ def _copy_tokenizer(folder: Path, **changes) -> None:
         path.write_text(json.dumps(config, indent=2))
 
 
-def build_float32_every_layer_model(folder: Path) -> Path:
-    """MiniLM, then a remote-code stack whose attention makes float32 in every layer, then mean pooling."""
-    shutil.copytree(plain_model_path(), folder)
+def build_float32_every_layer_model(folder: Path, base: Path | None = None) -> Path:
+    """MiniLM (or the sentence-transformers folder `base`), then a remote-code stack whose attention makes
+    float32 in every layer, then mean pooling."""
+    shutil.copytree(base or plain_model_path(), folder)
     (folder / "bias_stack.py").write_text(BIAS_STACK_SOURCE.replace("__LAYERS__", str(EVERY_LAYER_COUNT)),
                                           encoding="utf-8")
     modules = json.loads((folder / "modules.json").read_text())

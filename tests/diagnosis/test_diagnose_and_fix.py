@@ -116,8 +116,8 @@ def test_scan_terminal_shows_diagnosis_and_fix_panels(overflow_run):
     assert "fix: keep-fp32 (verified" in run.stdout
 
 
-def test_no_fix_skips_the_search_but_keeps_the_diagnosis(overflow_model, probe_file):
-    run, report = scan_json(overflow_model, probe_file, "-d", "fp16", "--no-fix")
+def test_no_fix_skips_the_search_but_keeps_the_diagnosis(two_layer_overflow_model, probe_file):
+    run, report = scan_json(two_layer_overflow_model, probe_file, "-d", "fp16", "--no-fix")
     assert run.exit_code == 1
     assert report["fixes"] == []
     assert diagnosis(report, "float16")["cause"] == "overflow"
@@ -174,9 +174,10 @@ def test_drift_is_measured_at_every_block_in_order(drift_report, plain_model):
 # apply: precheck fix and precheck.load
 
 @pytest.fixture(scope="module")
-def fixed_folder(overflow_model, probe_file, tmp_path_factory):
+def fixed_folder(two_layer_overflow_model, probe_file, tmp_path_factory):
+    """`precheck fix` of the two-layer MiniLM whose last layer overflows in float16."""
     out = tmp_path_factory.mktemp("fixed") / "overflow-fp16"
-    run = invoke("fix", overflow_model, "--dtype", "fp16", "--out", out, "--texts", probe_file, "-q")
+    run = invoke("fix", two_layer_overflow_model, "--dtype", "fp16", "--out", out, "--texts", probe_file, "-q")
     return run, out
 
 
@@ -203,19 +204,19 @@ def test_fixed_folder_loads_with_precheck_and_encodes_close_to_float32(fixed_fol
     assert torch.nn.functional.cosine_similarity(reference, embeddings).min() >= 0.999
 
 
-def test_fix_refuses_a_non_empty_out_without_force(fixed_folder, overflow_model):
+def test_fix_refuses_a_non_empty_out_without_force(fixed_folder, two_layer_overflow_model):
     _, out = fixed_folder
     before = (out / "precheck.json").read_text()
-    run = invoke("fix", overflow_model, "--out", out, "-q")
+    run = invoke("fix", two_layer_overflow_model, "--out", out, "-q")
     assert run.exit_code == 2
     assert "--force" in run.stderr and "Traceback" not in run.stderr
     assert (out / "precheck.json").read_text() == before
 
 
-def test_load_without_a_plan_finds_one_on_the_spot(plain_model, probe_file):
+def test_load_without_a_plan_finds_one_on_the_spot(two_layer_model, probe_file):
     import precheck
 
-    model = precheck.load(str(plain_model), dtype="bf16", device="cpu", texts_file=probe_file)
+    model = precheck.load(str(two_layer_model), dtype="bf16", device="cpu", texts_file=probe_file)
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
 
 

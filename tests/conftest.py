@@ -161,8 +161,9 @@ def dense_model(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def float32_in_forward_model(models_dir) -> Path:
-    return fixture_models.build_float32_in_forward_model(models_dir / "minilm-float32-in-forward")
+def float32_in_forward_model(models_dir, two_layer_model) -> Path:
+    """The remote-code module after MiniLM's first two layers: what is diagnosed is the module, not MiniLM."""
+    return fixture_models.build_float32_in_forward_model(models_dir / "minilm-float32-in-forward", two_layer_model)
 
 
 @pytest.fixture(scope="session")

@@ -82,9 +82,10 @@ def build_dense_model(folder: Path) -> Path:
     return folder
 
 
-def build_float32_in_forward_model(folder: Path) -> Path:
-    """MiniLM + a remote-code module that adds a float32 tensor made in its forward."""
-    shutil.copytree(plain_model_path(), folder)
+def build_float32_in_forward_model(folder: Path, base: Path | None = None) -> Path:
+    """MiniLM (or the MiniLM-shaped folder `base`) + a remote-code module that adds a float32 tensor made in
+    its forward."""
+    shutil.copytree(base or plain_model_path(), folder)
     (folder / "fp32_bias.py").write_text(FLOAT32_MODULE_SOURCE, encoding="utf-8")
     modules = json.loads((folder / "modules.json").read_text())
     normalize = [m for m in modules if m["type"].endswith("Normalize")]

@@ -15,7 +15,8 @@ from fixture_models import _load_float32, plain_model_path, scale_feed_forward
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 VOCAB = 30522  # all-MiniLM-L6-v2's tokenizer
-OVERFLOW_LAYERS = (1, 4)
+OVERFLOW_LAYERS = (0, 2)
+TWO_OVERFLOW_DEPTH = 3
 EVERY_LAYER_CLASS = "BiasAttention"
 EVERY_LAYER_COUNT = 3
 
@@ -110,8 +111,12 @@ def build_float32_every_layer_model(folder: Path, base: Path | None = None) -> P
 
 
 def build_two_overflow_model(folder: Path) -> Path:
-    """all-MiniLM-L6-v2 with the feed-forward of two separate layers scaled past float16's range."""
+    """all-MiniLM-L6-v2's first TWO_OVERFLOW_DEPTH layers, the feed-forward of two separate ones (a clean
+    layer between them) scaled past float16's range."""
     model = _load_float32()
+    transformer = model[0].auto_model
+    transformer.encoder.layer = transformer.encoder.layer[:TWO_OVERFLOW_DEPTH]
+    transformer.config.num_hidden_layers = TWO_OVERFLOW_DEPTH
     for index in OVERFLOW_LAYERS:
         scale_feed_forward(model[0].auto_model.encoder.layer[index])
     model.save(str(folder))

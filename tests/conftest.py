@@ -266,10 +266,11 @@ def run_with_outputs(folder: Path, *args: str) -> ScanRun:
 
 
 @shared_run
-def overflow_run(overflow_model, probe_file, tmp_path_factory) -> ScanRun:
-    """The overflow model's one full scan (every dtype, with the fix search, the slowest run of the
-    suite): the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
-    return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", overflow_model, "--texts", probe_file)
+def overflow_run(two_layer_overflow_model, probe_file, tmp_path_factory) -> ScanRun:
+    """The one full scan (every dtype, with the fix search) of the two-layer MiniLM whose last layer overflows
+    in float16: the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
+    return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", two_layer_overflow_model,
+                            "--texts", probe_file)
 
 
 @shared_run

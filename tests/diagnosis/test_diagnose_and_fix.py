@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from conftest import invoke, scan_json
+from conftest import TWO_LAYER_OVERFLOW_LAYER, invoke, scan_json
 
 
 def diagnosis(report: dict, dtype: str, strategy: str = "load") -> dict:
@@ -61,23 +61,19 @@ def test_autocast_snippet_runs_with_plain_sentence_transformers(float32_in_forwa
 # overflow
 
 def test_overflow_culprit_is_named_inside_the_scaled_layer(overflow_scan):
-    from fixture_models import OVERFLOW_LAYER
-
     _, report = overflow_scan
     found = diagnosis(report, "float16")
     assert found["cause"] == "overflow"
-    assert f"encoder.layer.{OVERFLOW_LAYER}." in found["module"]
+    assert f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}." in found["module"]
     assert found["probe_items"]
 
 
 def test_overflow_keep_fp32_plan_is_verified_under_15_percent(overflow_scan):
-    from fixture_models import OVERFLOW_LAYER
-
     _, report = overflow_scan
     plan = fixes(report, "float16")["keep-fp32"]
     assert plan["verified"] is True
     assert 0 < plan["fp32_param_share"] < 0.15
-    assert all(f"encoder.layer.{OVERFLOW_LAYER}" in path for path in plan["keep_fp32"])
+    assert all(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}" in path for path in plan["keep_fp32"])
     assert plan["min_cosine"] >= 0.999
 
 
@@ -90,14 +86,12 @@ def test_overflow_offers_bf16_too(overflow_scan):
 
 
 def test_overflow_headroom_shows_the_block_past_float16_max(overflow_scan, plain_scan):
-    from fixture_models import OVERFLOW_LAYER
-
     _, report = overflow_scan
     over = [h for h in report["headroom"] if h["fp16_fraction"] >= 1]
     # Past the edge: the layer, its feed-forward part and the pipeline module holding them, each
     # reaching it inside that layer.
-    assert any(h["module"].endswith(f"encoder.layer.{OVERFLOW_LAYER}") for h in over)
-    assert all(f"encoder.layer.{OVERFLOW_LAYER}." in h["max_at"] for h in over)
+    assert any(h["module"].endswith(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}") for h in over)
+    assert all(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}." in h["max_at"] for h in over)
     _, plain = plain_scan
     assert plain["headroom"] and max(h["fp16_fraction"] for h in plain["headroom"]) < 0.01
 

@@ -110,13 +110,20 @@ def build_float32_every_layer_model(folder: Path, base: Path | None = None) -> P
     return folder
 
 
+def cut_to_layers(model, layers: int | None):
+    """The MiniLM SentenceTransformer `model` with only its first `layers` encoder layers (all with None):
+    the same real weights, a fraction of each scan's time."""
+    if layers is not None:
+        transformer = model[0].auto_model
+        transformer.encoder.layer = transformer.encoder.layer[:layers]
+        transformer.config.num_hidden_layers = layers
+    return model
+
+
 def build_two_overflow_model(folder: Path) -> Path:
     """all-MiniLM-L6-v2's first TWO_OVERFLOW_DEPTH layers, the feed-forward of two separate ones (a clean
     layer between them) scaled past float16's range."""
-    model = _load_float32()
-    transformer = model[0].auto_model
-    transformer.encoder.layer = transformer.encoder.layer[:TWO_OVERFLOW_DEPTH]
-    transformer.config.num_hidden_layers = TWO_OVERFLOW_DEPTH
+    model = cut_to_layers(_load_float32(), TWO_OVERFLOW_DEPTH)
     for index in OVERFLOW_LAYERS:
         scale_feed_forward(model[0].auto_model.encoder.layer[index])
     model.save(str(folder))
@@ -184,9 +191,10 @@ def build_last_token_decoder_model(folder: Path) -> Path:
     return _save_pipeline(folder, decoder, "lasttoken", padding_side="left")
 
 
-def build_declared_float16_model(folder: Path) -> Path:
-    """all-MiniLM-L6-v2 whose config.json declares float16 (weights unchanged)."""
-    shutil.copytree(plain_model_path(), folder)
+def build_declared_float16_model(folder: Path, base: Path | None = None) -> Path:
+    """all-MiniLM-L6-v2 (or the MiniLM-shaped folder `base`) whose config.json declares float16 (weights
+    unchanged)."""
+    shutil.copytree(base or plain_model_path(), folder)
     path = folder / "config.json"
     config = json.loads(path.read_text())
     config.pop("torch_dtype", None)

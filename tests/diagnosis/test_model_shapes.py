@@ -299,8 +299,8 @@ def test_scan_last_token_decoder_drift_is_measured_on_its_blocks(decoder_model, 
 
 
 @pytest.fixture(scope="module")
-def declared_float16_model(models_dir):
-    return shape_models.build_declared_float16_model(models_dir / "minilm-declares-float16")
+def declared_float16_model(models_dir, two_layer_model):
+    return shape_models.build_declared_float16_model(models_dir / "minilm-declares-float16", two_layer_model)
 
 
 def test_default_dtype_of_a_config_declaring_float16_is_what_a_plain_load_gives(declared_float16_model):

@@ -178,7 +178,8 @@ def length_overflow_model(models_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def nan_in_float32_model(models_dir) -> Path:
-    return fixture_models.build_nan_in_float32_model(models_dir / "minilm-nan-in-float32")
+    """MiniLM's first two layers, one word's embedding NaN."""
+    return fixture_models.build_nan_in_float32_model(models_dir / "minilm-nan-in-float32", layers=2)
 
 
 @pytest.fixture(scope="session")

@@ -233,8 +233,7 @@ def build_parameter_free_overflow_model(folder: Path, native_pooling: bool = Fal
     so before 5.0 (3.x imports no module from the model folder); otherwise remote code does the same."""
     import torch
 
-    from fixture_models import _load_float32
-    from shape_models import cut_to_layers
+    from fixture_models import _load_float32, cut_to_layers
 
     model = cut_to_layers(_load_float32(), layers)
     norm = model[0].auto_model.encoder.layer[-1].output.LayerNorm

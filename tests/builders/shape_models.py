@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from fixture_models import _load_float32, plain_model_path, scale_feed_forward
+from fixture_models import _load_float32, cut_to_layers, plain_model_path, scale_feed_forward
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 VOCAB = 30522  # all-MiniLM-L6-v2's tokenizer
@@ -108,16 +108,6 @@ def build_float32_every_layer_model(folder: Path, base: Path | None = None) -> P
     rest = [{**m, "idx": i + 2, "name": str(i + 2)} for i, m in enumerate(modules[1:])]
     (folder / "modules.json").write_text(json.dumps([modules[0], stack, *rest], indent=2))
     return folder
-
-
-def cut_to_layers(model, layers: int | None):
-    """The MiniLM SentenceTransformer `model` with only its first `layers` encoder layers (all with None):
-    the same real weights, a fraction of each scan's time."""
-    if layers is not None:
-        transformer = model[0].auto_model
-        transformer.encoder.layer = transformer.encoder.layer[:layers]
-        transformer.config.num_hidden_layers = layers
-    return model
 
 
 def build_two_overflow_model(folder: Path) -> Path:

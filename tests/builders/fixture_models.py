@@ -155,12 +155,12 @@ WEIGHT_OUTLIER_SCALE = 1.0e3
 WEIGHT_OUTLIER_MODULE = f"encoder.layer.{WEIGHT_OUTLIER_LAYER}.attention.output.dense"
 
 
-def build_weight_outlier_model(folder: Path) -> Path:
+def build_weight_outlier_model(folder: Path, layers: int | None = None) -> Path:
     """A model int8 fails (one projection's weights with an outlier per row) and passes with that
-    one module kept out of quantization."""
+    one module kept out of quantization (`layers`: MiniLM's first that many, more than WEIGHT_OUTLIER_LAYER)."""
     import torch
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), layers)
     attention = model[0].auto_model.encoder.layer[WEIGHT_OUTLIER_LAYER].attention
     feature = 5
     with torch.no_grad():

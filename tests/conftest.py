@@ -161,8 +161,9 @@ def dense_model(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def float32_in_forward_model(models_dir) -> Path:
-    return fixture_models.build_float32_in_forward_model(models_dir / "minilm-float32-in-forward")
+def float32_in_forward_model(models_dir, two_layer_model) -> Path:
+    """The remote-code module after MiniLM's first two layers: what is diagnosed is the module, not MiniLM."""
+    return fixture_models.build_float32_in_forward_model(models_dir / "minilm-float32-in-forward", two_layer_model)
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +194,8 @@ def length_overflow_model(models_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def nan_in_float32_model(models_dir) -> Path:
-    return fixture_models.build_nan_in_float32_model(models_dir / "minilm-nan-in-float32")
+    """MiniLM's first two layers, one word's embedding NaN."""
+    return fixture_models.build_nan_in_float32_model(models_dir / "minilm-nan-in-float32", layers=2)
 
 
 @pytest.fixture(scope="session")
@@ -203,7 +205,25 @@ def overflow_model(models_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def weight_outlier_model(models_dir) -> Path:
-    return fixture_models.build_weight_outlier_model(models_dir / "minilm-weight-outlier")
+    """MiniLM's first layers up to the one with the outliers: the int8 drift is that projection's."""
+    return fixture_models.build_weight_outlier_model(models_dir / "minilm-weight-outlier",
+                                                     layers=fixture_models.WEIGHT_OUTLIER_LAYER + 1)
+
+
+# MiniLM's real weights cut to its first two layers (fixture_models.build_two_layer_minilm): where a real model
+# is enough and the six layers are not what is tested, a fraction of the time of each scan; with overflow,
+# its last layer's feed-forward passes float16's range.
+TWO_LAYER_OVERFLOW_LAYER = 1
+
+
+@pytest.fixture(scope="session")
+def two_layer_model(models_dir) -> Path:
+    return fixture_models.build_two_layer_minilm(models_dir / "minilm-2")
+
+
+@pytest.fixture(scope="session")
+def two_layer_overflow_model(models_dir) -> Path:
+    return fixture_models.build_two_layer_minilm(models_dir / "minilm-2-overflow", overflow=True)
 
 
 class Invocation:
@@ -265,10 +285,11 @@ def run_with_outputs(folder: Path, *args: str) -> ScanRun:
 
 
 @shared_run
-def overflow_run(overflow_model, probe_file, tmp_path_factory) -> ScanRun:
-    """The overflow model's one full scan (every dtype, with the fix search, the slowest run of the
-    suite): the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
-    return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", overflow_model, "--texts", probe_file)
+def overflow_run(two_layer_overflow_model, probe_file, tmp_path_factory) -> ScanRun:
+    """The one full scan (every dtype, with the fix search) of the two-layer MiniLM whose last layer overflows
+    in float16: the diagnosis, fix, serving, width and job-summary tests each read their part of it."""
+    return run_with_outputs(tmp_path_factory.mktemp("overflow-scan"), "scan", two_layer_overflow_model,
+                            "--texts", probe_file)
 
 
 @shared_run

@@ -64,6 +64,16 @@ def _load_float32():
     return copy.deepcopy(_FLOAT32[0])
 
 
+def cut_to_layers(model, layers: int | None):
+    """The MiniLM SentenceTransformer `model` with only its first `layers` encoder layers (all with None):
+    the same real weights, a fraction of each scan's time."""
+    if layers is not None:
+        transformer = model[0].auto_model
+        transformer.encoder.layer = transformer.encoder.layer[:layers]
+        transformer.config.num_hidden_layers = layers
+    return model
+
+
 def build_dense_model(folder: Path) -> Path:
     """MiniLM + a Dense projection after pooling, the shape of stella_en_400M_v5."""
     import torch
@@ -82,9 +92,10 @@ def build_dense_model(folder: Path) -> Path:
     return folder
 
 
-def build_float32_in_forward_model(folder: Path) -> Path:
-    """MiniLM + a remote-code module that adds a float32 tensor made in its forward."""
-    shutil.copytree(plain_model_path(), folder)
+def build_float32_in_forward_model(folder: Path, base: Path | None = None) -> Path:
+    """MiniLM (or the MiniLM-shaped folder `base`) + a remote-code module that adds a float32 tensor made in
+    its forward."""
+    shutil.copytree(base or plain_model_path(), folder)
     (folder / "fp32_bias.py").write_text(FLOAT32_MODULE_SOURCE, encoding="utf-8")
     modules = json.loads((folder / "modules.json").read_text())
     normalize = [m for m in modules if m["type"].endswith("Normalize")]
@@ -122,11 +133,12 @@ NORMED_OVERFLOW_LAYER = 2
 NORMED_OVERFLOW_MODULE = f"encoder.layer.{NORMED_OVERFLOW_LAYER}.output.dense"
 
 
-def build_normed_overflow_model(folder: Path) -> Path:
-    """One layer's output.dense scaled so that its output passes 65504 in float32 before the LayerNorm."""
+def build_normed_overflow_model(folder: Path, layers: int | None = None) -> Path:
+    """One layer's output.dense scaled so that its output passes 65504 in float32 before the LayerNorm
+    (with `layers`, MiniLM's first that many layers, more than NORMED_OVERFLOW_LAYER)."""
     import torch
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), layers)
     dense = model[0].auto_model.encoder.layer[NORMED_OVERFLOW_LAYER].output.dense
     with torch.no_grad():
         dense.weight.mul_(OVERFLOW_SCALE)
@@ -143,12 +155,12 @@ WEIGHT_OUTLIER_SCALE = 1.0e3
 WEIGHT_OUTLIER_MODULE = f"encoder.layer.{WEIGHT_OUTLIER_LAYER}.attention.output.dense"
 
 
-def build_weight_outlier_model(folder: Path) -> Path:
+def build_weight_outlier_model(folder: Path, layers: int | None = None) -> Path:
     """A model int8 fails (one projection's weights with an outlier per row) and passes with that
-    one module kept out of quantization."""
+    one module kept out of quantization (`layers`: MiniLM's first that many, more than WEIGHT_OUTLIER_LAYER)."""
     import torch
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), layers)
     attention = model[0].auto_model.encoder.layer[WEIGHT_OUTLIER_LAYER].attention
     feature = 5
     with torch.no_grad():
@@ -173,12 +185,12 @@ def build_cross_encoder(folder: Path) -> Path:
 LONG_FROM_POSITION = 64
 
 
-def build_length_overflow_model(folder: Path) -> Path:
+def build_length_overflow_model(folder: Path, layers: int | None = None) -> Path:
     """Position embeddings past LONG_FROM_POSITION beyond float16's range: only inputs longer
-    than that many tokens overflow, as with sums over long sequences."""
+    than that many tokens overflow, as with sums over long sequences (`layers`: MiniLM's first that many)."""
     import torch
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), layers)
     embeddings = model[0].auto_model.embeddings.position_embeddings
     with torch.no_grad():
         embeddings.weight[LONG_FROM_POSITION:] *= 3.0e6
@@ -189,12 +201,12 @@ def build_length_overflow_model(folder: Path) -> Path:
 NAN_WORD = "zebra"
 
 
-def build_nan_in_float32_model(folder: Path) -> Path:
+def build_nan_in_float32_model(folder: Path, layers: int | None = None) -> Path:
     """One word's embedding is NaN: texts containing it are NaN in float32 too, which is
-    not half precision's fault."""
+    not half precision's fault (`layers`: MiniLM's first that many)."""
     import torch
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), layers)
     token_id = model.tokenizer.convert_tokens_to_ids(NAN_WORD)
     with torch.no_grad():
         model[0].auto_model.embeddings.word_embeddings.weight[token_id] = float("nan")
@@ -208,10 +220,8 @@ def build_two_layer_minilm(folder: Path, overflow: bool = False) -> Path:
     feed-forward passes float16's range as build_overflow_model's does."""
     import torch
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), 2)
     encoder = model[0].auto_model.encoder
-    encoder.layer = encoder.layer[:2]
-    model[0].auto_model.config.num_hidden_layers = 2
     if overflow:
         with torch.no_grad():
             encoder.layer[1].intermediate.dense.weight.mul_(OVERFLOW_SCALE)

@@ -226,16 +226,16 @@ class InputDtypeMeanPooling(nn.Module):
 POOLING_OFFSET = 3000.0
 
 
-def build_parameter_free_overflow_model(folder: Path, native_pooling: bool = False) -> Path:
-    """all-MiniLM-L6-v2 with one dimension of its last LayerNorm offset (each token stays within float16)
-    and a parameter-free pooling that sums in the input dtype: only long texts overflow, in the pooling.
-    native_pooling keeps sentence-transformers' own Pooling, which sums so before 5.0 (3.x imports no
-    module from the model folder); otherwise remote code does the same."""
+def build_parameter_free_overflow_model(folder: Path, native_pooling: bool = False, layers: int | None = None) -> Path:
+    """all-MiniLM-L6-v2 (its first `layers` layers, all by default) with one dimension of its last LayerNorm
+    offset (each token stays within float16) and a parameter-free pooling that sums in the input dtype: only
+    long texts overflow, in the pooling. native_pooling keeps sentence-transformers' own Pooling, which sums
+    so before 5.0 (3.x imports no module from the model folder); otherwise remote code does the same."""
     import torch
 
-    from fixture_models import _load_float32
+    from fixture_models import _load_float32, cut_to_layers
 
-    model = _load_float32()
+    model = cut_to_layers(_load_float32(), layers)
     norm = model[0].auto_model.encoder.layer[-1].output.LayerNorm
     with torch.no_grad():
         norm.bias[0] = POOLING_OFFSET

@@ -11,11 +11,12 @@ import json
 import shutil
 from pathlib import Path
 
-from fixture_models import _load_float32, plain_model_path, scale_feed_forward
+from fixture_models import _load_float32, cut_to_layers, plain_model_path, scale_feed_forward
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 VOCAB = 30522  # all-MiniLM-L6-v2's tokenizer
-OVERFLOW_LAYERS = (1, 4)
+OVERFLOW_LAYERS = (0, 2)
+TWO_OVERFLOW_DEPTH = 3
 EVERY_LAYER_CLASS = "BiasAttention"
 EVERY_LAYER_COUNT = 3
 
@@ -96,9 +97,10 @@ def _copy_tokenizer(folder: Path, **changes) -> None:
         path.write_text(json.dumps(config, indent=2))
 
 
-def build_float32_every_layer_model(folder: Path) -> Path:
-    """MiniLM, then a remote-code stack whose attention makes float32 in every layer, then mean pooling."""
-    shutil.copytree(plain_model_path(), folder)
+def build_float32_every_layer_model(folder: Path, base: Path | None = None) -> Path:
+    """MiniLM (or the sentence-transformers folder `base`), then a remote-code stack whose attention makes
+    float32 in every layer, then mean pooling."""
+    shutil.copytree(base or plain_model_path(), folder)
     (folder / "bias_stack.py").write_text(BIAS_STACK_SOURCE.replace("__LAYERS__", str(EVERY_LAYER_COUNT)),
                                           encoding="utf-8")
     modules = json.loads((folder / "modules.json").read_text())
@@ -109,8 +111,9 @@ def build_float32_every_layer_model(folder: Path) -> Path:
 
 
 def build_two_overflow_model(folder: Path) -> Path:
-    """all-MiniLM-L6-v2 with the feed-forward of two separate layers scaled past float16's range."""
-    model = _load_float32()
+    """all-MiniLM-L6-v2's first TWO_OVERFLOW_DEPTH layers, the feed-forward of two separate ones (a clean
+    layer between them) scaled past float16's range."""
+    model = cut_to_layers(_load_float32(), TWO_OVERFLOW_DEPTH)
     for index in OVERFLOW_LAYERS:
         scale_feed_forward(model[0].auto_model.encoder.layer[index])
     model.save(str(folder))
@@ -178,9 +181,10 @@ def build_last_token_decoder_model(folder: Path) -> Path:
     return _save_pipeline(folder, decoder, "lasttoken", padding_side="left")
 
 
-def build_declared_float16_model(folder: Path) -> Path:
-    """all-MiniLM-L6-v2 whose config.json declares float16 (weights unchanged)."""
-    shutil.copytree(plain_model_path(), folder)
+def build_declared_float16_model(folder: Path, base: Path | None = None) -> Path:
+    """all-MiniLM-L6-v2 (or the MiniLM-shaped folder `base`) whose config.json declares float16 (weights
+    unchanged)."""
+    shutil.copytree(base or plain_model_path(), folder)
     path = folder / "config.json"
     config = json.loads(path.read_text())
     config.pop("torch_dtype", None)

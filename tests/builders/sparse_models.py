@@ -11,14 +11,17 @@ from fixture_models import plain_model_path, scale_feed_forward
 # Short windows keep the 30522-wide MLM logits of the long probe texts cheap on a CPU.
 MAX_SEQ_LENGTH = 64
 SPARSE_OVERFLOW_LAYER = 2
+# The cut the tests whose SPLADE weights matter only as a real model's do (tests/kinds, tests/repair) build:
+# MiniLM's first three layers, the last of them the one that overflows.
+SPARSE_TEST_LAYERS = SPARSE_OVERFLOW_LAYER + 1
 # A fresh head activates nearly the whole vocabulary; this bias leaves about 1% of it active
 # (a few hundred terms per text), as a trained SPLADE model does.
 HEAD_BIAS = -3.7
 
 
-def _masked_lm_folder(folder: Path) -> Path:
-    """BertForMaskedLM with MiniLM's encoder weights; the head's transform is fresh (seed 0),
-    its decoder tied to the word embeddings, as in BERT."""
+def _masked_lm_folder(folder: Path, layers: int | None = None) -> Path:
+    """BertForMaskedLM with MiniLM's encoder weights (its first `layers` layers, all six by default); the
+    head's transform is fresh (seed 0), its decoder tied to the word embeddings, as in BERT."""
     import torch
     import transformers
     from transformers import AutoTokenizer, BertForMaskedLM
@@ -26,6 +29,9 @@ def _masked_lm_folder(folder: Path) -> Path:
     transformers.logging.set_verbosity_error()  # the fresh head's "newly initialized" report is expected
     torch.manual_seed(0)
     model = BertForMaskedLM.from_pretrained(str(plain_model_path()))
+    if layers is not None:
+        model.bert.encoder.layer = model.bert.encoder.layer[:layers]
+        model.config.num_hidden_layers = layers
     with torch.no_grad():
         model.cls.predictions.bias.fill_(HEAD_BIAS)
     model.save_pretrained(str(folder))
@@ -41,11 +47,13 @@ def _splade(masked_lm: Path):
     return SparseEncoder(modules=[transformer, SpladePooling(pooling_strategy="max")], device="cpu")
 
 
-def build_splade_model(folder: Path, overflow: bool = False) -> Path:
+def build_splade_model(folder: Path, overflow: bool = False, layers: int | None = None) -> Path:
     """A SPLADE SparseEncoder saved as users save one (model_type SparseEncoder). With
-    `overflow`, one layer's feed-forward runs past float16's range (as fixture_models does)."""
+    `overflow`, one layer's feed-forward runs past float16's range (as fixture_models does); with
+    `layers` (at least SPARSE_OVERFLOW_LAYER + 1), MiniLM's encoder cut to its first that many layers:
+    the same real weights, a fraction of the time in each of a fix search's probe runs."""
     with tempfile.TemporaryDirectory() as scratch:
-        model = _splade(_masked_lm_folder(Path(scratch) / "mlm"))
+        model = _splade(_masked_lm_folder(Path(scratch) / "mlm", layers))
     if overflow:
         scale_feed_forward(model[0].auto_model.bert.encoder.layer[SPARSE_OVERFLOW_LAYER])
     if folder.exists():

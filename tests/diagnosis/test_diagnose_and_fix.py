@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from conftest import invoke, scan_json
+from conftest import TWO_LAYER_OVERFLOW_LAYER, invoke, scan_json
 
 
 def diagnosis(report: dict, dtype: str, strategy: str = "load") -> dict:
@@ -61,23 +61,19 @@ def test_autocast_snippet_runs_with_plain_sentence_transformers(float32_in_forwa
 # overflow
 
 def test_overflow_culprit_is_named_inside_the_scaled_layer(overflow_scan):
-    from fixture_models import OVERFLOW_LAYER
-
     _, report = overflow_scan
     found = diagnosis(report, "float16")
     assert found["cause"] == "overflow"
-    assert f"encoder.layer.{OVERFLOW_LAYER}." in found["module"]
+    assert f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}." in found["module"]
     assert found["probe_items"]
 
 
 def test_overflow_keep_fp32_plan_is_verified_under_15_percent(overflow_scan):
-    from fixture_models import OVERFLOW_LAYER
-
     _, report = overflow_scan
     plan = fixes(report, "float16")["keep-fp32"]
     assert plan["verified"] is True
     assert 0 < plan["fp32_param_share"] < 0.15
-    assert all(f"encoder.layer.{OVERFLOW_LAYER}" in path for path in plan["keep_fp32"])
+    assert all(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}" in path for path in plan["keep_fp32"])
     assert plan["min_cosine"] >= 0.999
 
 
@@ -90,14 +86,12 @@ def test_overflow_offers_bf16_too(overflow_scan):
 
 
 def test_overflow_headroom_shows_the_block_past_float16_max(overflow_scan, plain_scan):
-    from fixture_models import OVERFLOW_LAYER
-
     _, report = overflow_scan
     over = [h for h in report["headroom"] if h["fp16_fraction"] >= 1]
     # Past the edge: the layer, its feed-forward part and the pipeline module holding them, each
     # reaching it inside that layer.
-    assert any(h["module"].endswith(f"encoder.layer.{OVERFLOW_LAYER}") for h in over)
-    assert all(f"encoder.layer.{OVERFLOW_LAYER}." in h["max_at"] for h in over)
+    assert any(h["module"].endswith(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}") for h in over)
+    assert all(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}." in h["max_at"] for h in over)
     _, plain = plain_scan
     assert plain["headroom"] and max(h["fp16_fraction"] for h in plain["headroom"]) < 0.01
 
@@ -116,8 +110,8 @@ def test_scan_terminal_shows_diagnosis_and_fix_panels(overflow_run):
     assert "fix: keep-fp32 (verified" in run.stdout
 
 
-def test_no_fix_skips_the_search_but_keeps_the_diagnosis(overflow_model, probe_file):
-    run, report = scan_json(overflow_model, probe_file, "-d", "fp16", "--no-fix")
+def test_no_fix_skips_the_search_but_keeps_the_diagnosis(two_layer_overflow_model, probe_file):
+    run, report = scan_json(two_layer_overflow_model, probe_file, "-d", "fp16", "--no-fix")
     assert run.exit_code == 1
     assert report["fixes"] == []
     assert diagnosis(report, "float16")["cause"] == "overflow"
@@ -174,9 +168,10 @@ def test_drift_is_measured_at_every_block_in_order(drift_report, plain_model):
 # apply: precheck fix and precheck.load
 
 @pytest.fixture(scope="module")
-def fixed_folder(overflow_model, probe_file, tmp_path_factory):
+def fixed_folder(two_layer_overflow_model, probe_file, tmp_path_factory):
+    """`precheck fix` of the two-layer MiniLM whose last layer overflows in float16."""
     out = tmp_path_factory.mktemp("fixed") / "overflow-fp16"
-    run = invoke("fix", overflow_model, "--dtype", "fp16", "--out", out, "--texts", probe_file, "-q")
+    run = invoke("fix", two_layer_overflow_model, "--dtype", "fp16", "--out", out, "--texts", probe_file, "-q")
     return run, out
 
 
@@ -203,19 +198,19 @@ def test_fixed_folder_loads_with_precheck_and_encodes_close_to_float32(fixed_fol
     assert torch.nn.functional.cosine_similarity(reference, embeddings).min() >= 0.999
 
 
-def test_fix_refuses_a_non_empty_out_without_force(fixed_folder, overflow_model):
+def test_fix_refuses_a_non_empty_out_without_force(fixed_folder, two_layer_overflow_model):
     _, out = fixed_folder
     before = (out / "precheck.json").read_text()
-    run = invoke("fix", overflow_model, "--out", out, "-q")
+    run = invoke("fix", two_layer_overflow_model, "--out", out, "-q")
     assert run.exit_code == 2
     assert "--force" in run.stderr and "Traceback" not in run.stderr
     assert (out / "precheck.json").read_text() == before
 
 
-def test_load_without_a_plan_finds_one_on_the_spot(plain_model, probe_file):
+def test_load_without_a_plan_finds_one_on_the_spot(two_layer_model, probe_file):
     import precheck
 
-    model = precheck.load(str(plain_model), dtype="bf16", device="cpu", texts_file=probe_file)
+    model = precheck.load(str(two_layer_model), dtype="bf16", device="cpu", texts_file=probe_file)
     assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
 
 

@@ -90,8 +90,9 @@ def test_dtype_mismatch_messages_are_recognised_and_kernel_gaps_are_not():
 
 
 @pytest.fixture(scope="module")
-def every_layer_scan(models_dir, probe_file):
-    folder = shape_models.build_float32_every_layer_model(models_dir / "float32-every-layer")
+def every_layer_scan(models_dir, two_layer_model, probe_file):
+    """The stack after MiniLM's first two layers (the MiniLM part is not what is diagnosed)."""
+    folder = shape_models.build_float32_every_layer_model(models_dir / "float32-every-layer", two_layer_model)
     return scan_json(folder, probe_file, "--trust-remote-code", "-d", "fp16")
 
 
@@ -298,8 +299,8 @@ def test_scan_last_token_decoder_drift_is_measured_on_its_blocks(decoder_model, 
 
 
 @pytest.fixture(scope="module")
-def declared_float16_model(models_dir):
-    return shape_models.build_declared_float16_model(models_dir / "minilm-declares-float16")
+def declared_float16_model(models_dir, two_layer_model):
+    return shape_models.build_declared_float16_model(models_dir / "minilm-declares-float16", two_layer_model)
 
 
 def test_default_dtype_of_a_config_declaring_float16_is_what_a_plain_load_gives(declared_float16_model):

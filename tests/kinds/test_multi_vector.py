@@ -19,11 +19,12 @@ def multi_vector_scan(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def overflow_multi_vector_scan(tmp_path_factory):
+def overflow_multi_vector_scan(tmp_path_factory, pairs_file):
+    """The overflowing one on the short pairs (the clean scan above probes the built-in ones)."""
     from multi_vector_models import build_multi_vector_model
 
     model = build_multi_vector_model(tmp_path_factory.mktemp("mve") / "mve-overflow", overflow=True)
-    run = invoke("scan", model, "--json", "-", "-q")
+    run = invoke("scan", model, "--pairs", pairs_file, "--json", "-", "-q")
     return model, run, run.json()
 
 
@@ -124,9 +125,9 @@ def test_ci_gates_a_multi_vector_encoder_and_merge_reads_it_back(multi_vector_sc
     assert merged.json()["models"][0]["report"]["model"]["kind"] == "multi-vector-encoder"
 
 
-def test_fix_writes_a_multi_vector_encoder_that_reloads_and_passes(overflow_multi_vector_scan, tmp_path):
+def test_fix_writes_a_multi_vector_encoder_that_reloads_and_passes(overflow_multi_vector_scan, pairs_file, tmp_path):
     model, _, _ = overflow_multi_vector_scan
-    run = invoke("fix", model, "--out", tmp_path / "fixed", "-d", "fp16", "--json", "-", "-q")
+    run = invoke("fix", model, "--out", tmp_path / "fixed", "-d", "fp16", "--pairs", pairs_file, "--json", "-", "-q")
     outcome = run.json()
     assert run.exit_code == 0 and outcome["done"]
     assert outcome["plan"]["strategy"] == "bf16" and outcome["check"]["status"] == "ok"

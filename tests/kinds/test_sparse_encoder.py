@@ -13,32 +13,37 @@ from conftest import invoke, scan_json
 from precheck.data.schema import REPORT_SCHEMA
 
 
+# MiniLM's first three layers under the masked-LM head, and three short texts: each probe run of a SPLADE
+# model computes the 30522-wide vocabulary logits of every token, which long texts and a deep encoder multiply.
 @pytest.fixture(scope="module")
 def splade_model(models_dir):
-    return sparse_models.build_splade_model(models_dir / "splade")
+    return sparse_models.build_splade_model(models_dir / "splade", layers=sparse_models.SPARSE_TEST_LAYERS)
 
 
 @pytest.fixture(scope="module")
 def splade_overflow_model(models_dir):
-    return sparse_models.build_splade_model(models_dir / "splade-overflow", overflow=True)
+    return sparse_models.build_splade_model(models_dir / "splade-overflow", overflow=True,
+                                            layers=sparse_models.SPARSE_TEST_LAYERS)
 
 
 @pytest.fixture(scope="module")
-def splade_scan(splade_model):
-    """The built-in probe texts, as a new user runs it."""
-    run = invoke("scan", splade_model, "--json", "-", "--quiet")
-    return run, run.json()
+def splade_scan(splade_model, tiny_texts):
+    """Every default precision, as a new user runs it, on short texts."""
+    return scan_json(splade_model, tiny_texts)
 
 
 @pytest.fixture(scope="module")
-def splade_overflow_scan(splade_overflow_model, probe_file):
-    return scan_json(splade_overflow_model, probe_file, "--dtype", "fp16")
+def splade_overflow_scan(splade_overflow_model, tiny_texts):
+    """`scan -d fp16 --no-fix`: the verdict and the diagnosis (the fix search is `fix`'s, below)."""
+    return scan_json(splade_overflow_model, tiny_texts, "--dtype", "fp16", "--no-fix")
 
 
 @pytest.fixture(scope="module")
-def splade_fixed(splade_overflow_model, probe_file, tmp_path_factory):
+def splade_fixed(splade_overflow_model, tiny_texts, tmp_path_factory):
+    """`fix -d fp16 --json -`: the folder it writes, and the scan report with the fix search it ran."""
     out = tmp_path_factory.mktemp("sparse-fixed") / "splade-fp16"
-    run = invoke("fix", splade_overflow_model, "--dtype", "fp16", "--out", out, "--texts", probe_file, "-q")
+    run = invoke("fix", splade_overflow_model, "--dtype", "fp16", "--out", out, "--texts", tiny_texts, "-q",
+                 "--json", "-")
     return run, out
 
 
@@ -75,8 +80,8 @@ def test_scan_sparse_encoder_top_terms_are_readable_tokens(splade_scan, splade_m
     assert not any(t.isdigit() and int(t) > 1000 for t in terms["float32"])  # tokens, not vocabulary ids
 
 
-def test_scan_sparse_encoder_terminal_shows_top_terms(splade_model, probe_file):
-    run = invoke("scan", splade_model, "--texts", probe_file, "--dtype", "bf16", "--no-fix")
+def test_scan_sparse_encoder_terminal_shows_top_terms(splade_model, tiny_texts):
+    run = invoke("scan", splade_model, "--texts", tiny_texts, "--dtype", "bf16", "--no-fix")
     assert run.exit_code == 0
     assert "top terms of text" in " ".join(run.stdout.split())
 
@@ -96,8 +101,8 @@ def test_scan_sparse_encoder_overflow_is_diagnosed_at_the_scaled_layer(splade_ov
     assert f"encoder.layer.{sparse_models.SPARSE_OVERFLOW_LAYER}" in found["module"]
 
 
-def test_scan_sparse_encoder_overflow_gets_a_verified_fix(splade_overflow_scan):
-    _, report = splade_overflow_scan
+def test_fix_sparse_encoder_overflow_gets_a_verified_fix(splade_fixed):
+    report = splade_fixed[0].json()["report"]  # the scan with the fix search that `fix` ran
     best = next(f for f in report["fixes"] if f["recommended"])
     assert best["verified"] and best["strategy"] in ("keep-fp32", "bf16")
     assert "SparseEncoder(" in best["snippet"] and "model_kwargs" not in best["snippet"].split("SparseEncoder(")[0]
@@ -139,9 +144,9 @@ def test_sparse_term_overlap_counts_a_tie_at_the_kth_weight_as_kept():
     assert _term_overlap(reference, torch.tensor([3.0, 0.0, 0.0, 0.0, 2.0]), k=3) == pytest.approx(1 / 3)
 
 
-def test_ci_sparse_encoder_model_passes_and_reports_its_kind(splade_model, probe_file, tmp_path):
+def test_ci_sparse_encoder_model_passes_and_reports_its_kind(splade_model, tiny_texts, tmp_path):
     config = tmp_path / "precheck.toml"
-    config.write_text(f'[defaults]\ndtypes = ["bf16"]\ntexts = "{probe_file}"\n\n[[models]]\nname = "{splade_model}"\n'
+    config.write_text(f'[defaults]\ndtypes = ["bf16"]\ntexts = "{tiny_texts}"\n\n[[models]]\nname = "{splade_model}"\n'
                       'kind = "sparse-encoder"\n', encoding="utf-8")
     run = invoke("ci", "--config", config, "--json", "-", "-q")
     assert run.exit_code == 0

@@ -6,20 +6,21 @@ import inspect
 
 import pytest
 
-from sparse_models import SPARSE_OVERFLOW_LAYER
+from sparse_models import SPARSE_OVERFLOW_LAYER, SPARSE_TEST_LAYERS
 
 
 @pytest.fixture(scope="module")
-def tiny_splade_nf4(tmp_path_factory, probe_file):
-    """A SPLADE model (MiniLM's encoder under a masked-LM head whose decoder is tied to the word
+def tiny_splade_nf4(tmp_path_factory, tiny_texts):
+    """A SPLADE model (MiniLM's first three layers under a masked-LM head whose decoder is tied to the word
     embeddings) with one layer past float16's range, at 4-bit computing in float16: NaN, so the
     keep-unquantized search runs, and each of its candidate loads encodes through the tied decoder."""
     from sparse_models import build_splade_model
 
     from precheck import scan
 
-    folder = build_splade_model(tmp_path_factory.mktemp("splade") / "splade-overflow", overflow=True)
-    return scan(str(folder), dtypes="nf4-fp16", texts_file=probe_file)
+    folder = build_splade_model(tmp_path_factory.mktemp("splade") / "splade-overflow", overflow=True,
+                                layers=SPARSE_TEST_LAYERS)
+    return scan(str(folder), dtypes="nf4-fp16", texts_file=tiny_texts)
 
 
 def test_keep_unquantized_plans_keep_the_tied_decoder_out_of_quantization(tiny_splade_nf4):

@@ -14,7 +14,7 @@ import fixture_models
 import jsonschema
 import pytest
 
-from conftest import invoke, scan_json
+from conftest import TWO_LAYER_OVERFLOW_LAYER, invoke, scan_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,9 +134,10 @@ def test_scan_without_the_quant_extra_is_one_line_naming_it(tmp_path, dtype, abs
 
 
 @pytest.fixture(scope="module")
-def compute_dtype_scan(overflow_model, probe_file):
-    """The overflow model at 4-bit with float16 compute and with bfloat16 compute, with the fix search."""
-    return scan_json(overflow_model, probe_file, "--dtype", "nf4-fp16,nf4")
+def compute_dtype_scan(two_layer_overflow_model, probe_file):
+    """The two-layer MiniLM whose last layer overflows in float16, at 4-bit with float16 compute and with
+    bfloat16 compute, with the fix search."""
+    return scan_json(two_layer_overflow_model, probe_file, "--dtype", "nf4-fp16,nf4")
 
 
 def test_scan_nf4_fp16_turns_nan_where_nf4_stays_finite(compute_dtype_scan):
@@ -150,7 +151,7 @@ def test_nf4_fp16_diagnosis_names_the_compute_dtype_range(compute_dtype_scan):
     _, report = compute_dtype_scan
     diagnosis = next(d for d in report["diagnoses"] if d["dtype"] == "nf4-fp16")
     assert diagnosis["cause"] == "compute-dtype-range"
-    assert diagnosis["module"].endswith(f"encoder.layer.{fixture_models.OVERFLOW_LAYER}.intermediate.dense")
+    assert diagnosis["module"].endswith(f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}.intermediate.dense")
     assert "bnb_4bit_compute_dtype=torch.float16" in diagnosis["detail"] and "`nf4`" in diagnosis["detail"]
 
 
@@ -161,7 +162,7 @@ def test_nf4_fp16_fix_recommends_bfloat16_compute_over_keeping_a_layer_unquantiz
     assert fixes["bf16-compute"]["probe_runs"] == 0  # the scan's own nf4 run is reused
     kept = fixes["keep-unquantized"]
     assert kept["verified"] and not kept["recommended"]
-    assert kept["keep_unquantized"] == [f"encoder.layer.{fixture_models.OVERFLOW_LAYER}"]
+    assert kept["keep_unquantized"] == [f"encoder.layer.{TWO_LAYER_OVERFLOW_LAYER}"]
     assert kept["param_bytes"] > fixes["bf16-compute"]["param_bytes"]
     assert 'bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16' in fixes["bf16-compute"]["snippet"]
 
@@ -251,8 +252,8 @@ def test_a_quantized_only_scan_gives_one_serving_line_per_server_and_no_flag_it_
     assert all(a["note"].startswith(f"{', '.join(passed)} passed") for a in report["serving"])
 
 
-def test_serving_advice_merges_the_quantized_notes_into_the_16_bit_line(plain_model, probe_file):
-    run, report = scan_json(plain_model, probe_file, "--dtype", "fp16,int8", "--no-fix")
+def test_serving_advice_merges_the_quantized_notes_into_the_16_bit_line(two_layer_model, probe_file):
+    run, report = scan_json(two_layer_model, probe_file, "--dtype", "fp16,int8", "--no-fix")
     assert run.exit_code == 0, run.stderr
     assert [a["server"] for a in report["serving"]] == ["text-embeddings-inference", "vllm", "infinity"]
     assert all(a["flag"] == "--dtype float16" and "int8 passed" in a["note"] for a in report["serving"])

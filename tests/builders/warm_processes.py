@@ -1,10 +1,11 @@
 """`precheck` as a process of its own, forked from an interpreter that has already imported the libraries
-(torch, transformers, sentence-transformers), for the tests about what precheck's process does once it runs:
-a signal while it writes, two runs racing for one file (docs/testing.md, "Keeping it fast").
+(torch, transformers, sentence-transformers), for the tests about what precheck's process does once it runs
+(a signal while it writes, two runs racing for one file) and the tests that run the `precheck` command many
+times through a shell or pre-commit (the CI recipes of docs/ci.md): docs/testing.md, "Keeping it fast".
 
 A fresh `python -c "from precheck.cli import main; main()"` spends about 7 s of this CPU importing the
 stack before precheck's first step, however small the model: most of such a test's time. Here one warm
-interpreter per test session pays that once. Each `WarmProcess` is a real process all the same: its own
+interpreter per test file pays that once. Each `WarmProcess` is a real process all the same: its own
 pid (signals reach it with os.kill), its own stdin/stdout/stderr (the ones the test gave it), the
 environment the test gave it, Python's start-up signal dispositions (SIGINT raises KeyboardInterrupt,
 SIGTERM and SIGHUP at their defaults, SIGPIPE ignored), `sys.argv[0] == "-c"`, and the code run as
@@ -16,6 +17,14 @@ What a warm process cannot show is Python's own start-up and the libraries' impo
 they read the environment): the tests about those (a quiet stderr, the entry point, an interrupt while
 precheck is imported) start a fresh interpreter. The server imports the stack under the session's
 environment; a test that changes what the libraries read at import starts a fresh interpreter too.
+
+Two ways in, one server: a test starts a process with `WarmInterpreter.start` (as subprocess.Popen would),
+and a script, shell or pre-commit runs `precheck` through `WarmInterpreter.command`, a shim on PATH that
+connects to the server's Unix socket, passes its own arguments, folder, environment, stdin, stdout and
+stderr, and exits with the child's status (128 + the signal's number for a child a signal ended, as a shell
+reports it); the child starts as the console script starts precheck (`sys.argv[0] == "precheck"`):
+
+    python warm_processes.py SOCKET [ARGS...]        # one `precheck ARGS...`, its exit status
 """
 from __future__ import annotations
 
@@ -27,13 +36,15 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
-# The server: `python -c SERVER FD`, FD its end of a socketpair. It imports the stack, then for each request
-# (a JSON message with four fds: a reply socket and the child's stdin, stdout, stderr) forks a monitor,
+# The server: `python -c SERVER FD [SOCKET]`, FD its end of a socketpair, SOCKET a path where it also takes
+# requests, one a connection (the shim's). It imports the stack, then for each request (a JSON message with
+# four fds: a reply socket and the child's stdin, stdout, stderr) forks a monitor,
 # which forks the child, replies with the child's pid, waits for it and replies with its exit code as
 # Popen.returncode gives it. The server and the monitors are single-threaded: forking them is safe.
 SERVER = r'''
-import gc, json, os, signal, socket, sys
+import gc, json, os, select, signal, socket, sys
 import torch, transformers, sentence_transformers  # what precheck imports; precheck itself is not
 assert "precheck" not in sys.modules
 # Out of the collector before forking, as Python's docs advise for a pre-fork server: a child's first
@@ -44,17 +55,35 @@ gc.collect()
 gc.freeze()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the monitors
 channel = socket.socket(fileno=int(sys.argv[1]))
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+if len(sys.argv) > 2:
+    listener.bind(sys.argv[2])
+    listener.listen()
 channel.sendall(b"ready\n")
+
+
+def receive():
+    """The next request, from the test session's channel or from a connection to the socket path."""
+    if len(sys.argv) > 2 and channel not in select.select([channel, listener], [], [])[0]:
+        with listener.accept()[0] as connection:
+            return socket.recv_fds(connection, 1 << 20, 4)[:2]
+    message, fds = socket.recv_fds(channel, 1 << 20, 4)[:2]
+    if not message:  # the test session closed its end
+        os._exit(0)
+    return message, fds
 
 
 def serve():
     while True:
-        message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 4)
-        if not message:  # the test session closed its end
-            os._exit(0)
+        message, fds = receive()
+        if len(fds) != 4:  # a shim gone before it asked
+            for fd in fds:
+                os.close(fd)
+            continue
         sys.stdout.flush(); sys.stderr.flush()
         if os.fork() == 0:  # the monitor
             channel.close()
+            listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             reply = socket.socket(fileno=fds[0])
             child = os.fork()
@@ -86,18 +115,29 @@ code = compile(request["code"], "<string>", "exec")
 namespace = {"__name__": "__main__", "__builtins__": __builtins__}
 sys.modules["__main__"] = type(sys)("__main__")
 sys.modules["__main__"].__dict__.update(namespace)
-del gc, json, os, signal, socket, serve, request, streams, target, fd, channel
+del gc, json, os, select, signal, socket, receive, serve, request, streams, target, fd, channel, listener
 exec(code, sys.modules["__main__"].__dict__)
 '''
 
 
-class WarmInterpreter:
-    """One server per test session (a session fixture); start() forks a WarmProcess from it."""
+# What the shim runs: `precheck` as its console script starts it (precheck/cli/__init__.py reads argv[0]).
+COMMAND = "import sys; sys.argv[0] = 'precheck'; from precheck.cli import main; main()"
 
-    def __init__(self, env: dict) -> None:
+
+def _request(code: str, args: list, env) -> dict:
+    return {"code": code, "args": [str(a) for a in args], "env": dict(env), "cwd": os.getcwd()}
+
+
+class WarmInterpreter:
+    """One server per test file or session (a fixture); start() forks a WarmProcess from it, and with a
+    socket path, command() puts a `precheck` on PATH whose every run is forked from it."""
+
+    def __init__(self, env: dict, socket_path: Path | None = None) -> None:
         ours, theirs = socket.socketpair()
         self._channel = ours
-        self._server = subprocess.Popen([sys.executable, "-c", SERVER, str(theirs.fileno())], env=env,
+        self._socket_path = socket_path
+        listening = [] if socket_path is None else [str(socket_path)]
+        self._server = subprocess.Popen([sys.executable, "-c", SERVER, str(theirs.fileno()), *listening], env=env,
                                         pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         theirs.close()
@@ -107,13 +147,22 @@ class WarmInterpreter:
 
     def start(self, code: str, args: list, env: dict, stdin=None, stdout=None, stderr=None) -> "WarmProcess":
         """As subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdin=..., text=True) would."""
-        return WarmProcess(self._channel, {"code": code, "args": [str(a) for a in args], "env": dict(env),
-                                           "cwd": os.getcwd()}, stdin, stdout, stderr)
+        return WarmProcess(self._channel, _request(code, args, env), stdin, stdout, stderr)
+
+    def command(self, folder: Path, name: str = "precheck") -> Path:
+        """An executable `folder/name` that runs `precheck` with its arguments as a child of this server."""
+        assert self._socket_path is not None, "a command needs the server started with a socket path"
+        shim = folder / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).resolve()}" "{self._socket_path}" "$@"\n')
+        shim.chmod(0o755)
+        return shim
 
     def close(self) -> None:
         self._channel.close()
         self._server.wait(timeout=60)
         self._server_stderr.close()
+        if self._socket_path is not None:
+            self._socket_path.unlink(missing_ok=True)
 
 
 def _child_fd(stream, standard: int, ours: list) -> int:
@@ -205,3 +254,17 @@ class WarmProcess:
             if f is not None:
                 f.close()
         return outputs.get("stdout"), outputs.get("stderr")
+
+
+def run_command(socket_path: str, args: list) -> int:
+    """The shim: `precheck ARGS` forked from the server listening at socket_path, with this process's
+    folder, environment, stdin, stdout and stderr; its exit status."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as connection:
+        connection.connect(socket_path)
+        process = WarmProcess(connection, _request(COMMAND, args, os.environ), None, None, None)
+    code = process.wait()
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(sys.argv[1], sys.argv[2:]))

@@ -2,7 +2,7 @@
 environment GitHub gives, the GitLab jobs' scripts, and the shipped pre-commit hook through pre-commit.
 
 Each job runs in a fresh copy of a tiny project (its checkout) with the `precheck` of this checkout
-on PATH (each run a process of its own: tests/builders/forked_command.py); `pip install precheck-st`
+on PATH (each run a process of its own: tests/builders/warm_processes.py); `pip install precheck-st`
 (with or without extras) is the one line not run. Artifacts travel between jobs as the CI system moves
 them: the files an upload names, into the folder of the job that downloads them.
 """
@@ -21,12 +21,12 @@ import pytest
 import yaml
 
 from scale_models import build_tiny_model
+from warm_processes import WarmInterpreter
 
 ROOT = Path(__file__).resolve().parents[2]
-FORKED = ROOT / "tests" / "builders" / "forked_command.py"
 INSTALL = re.compile(r"pip install '?precheck-st(\[[\w,]+\])?'?")  # this checkout is the precheck that runs
-EARLIER = "earlier step\n"
-ARTIFACT_URL = "https://github.com/o/r/actions/runs/1/artifacts/"  # what upload-artifact@v4 would answer  # what an earlier step of the job wrote to its summary
+EARLIER = "earlier step\n"  # what an earlier step of the job wrote to its summary
+ARTIFACT_URL = "https://github.com/o/r/actions/runs/1/artifacts/"  # what upload-artifact@v4 would answer
 PROJECT = """\
 [tool.precheck.defaults]
 dtypes = ["fp16"]
@@ -66,24 +66,18 @@ RECIPES = _recipes()
 def env_base(tmp_path_factory):
     """The environment outside any CI system, with this checkout's precheck first on PATH: each run of it
     a process of its own, forked from one that has imported torch and sentence-transformers once
-    (tests/builders/forked_command.py), so that a job's time is its work, not the imports."""
+    (tests/builders/warm_processes.py), so that a job's time is its work, not the imports."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GITHUB_", "CI_", "GITLAB_", "RUNNER_", "PRE_COMMIT")) and k != "CI"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     socket_path = Path(tempfile.mkdtemp(prefix="precheck-fork-")) / "s"  # a Unix socket's path is short
-    server = subprocess.Popen([sys.executable, str(FORKED), "serve", str(socket_path)], env=env,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = WarmInterpreter(env, socket_path)
     try:
-        assert server.stdout.readline().strip() == "ready"
-        bin_dir = tmp_path_factory.mktemp("bin")
-        launcher = bin_dir / "precheck"
-        launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FORKED}" run "{socket_path}" "$@"\n')
-        launcher.chmod(0o755)
+        bin_dir = server.command(tmp_path_factory.mktemp("bin")).parent
         env["PATH"] = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), env.get("PATH", "")])
         yield env
     finally:
-        server.kill()
-        server.wait()
+        server.close()
         shutil.rmtree(socket_path.parent, ignore_errors=True)
 
 

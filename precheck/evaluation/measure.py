@@ -48,29 +48,39 @@ class EvalRuns:
     def measure(self, label: str, model, session):
         """(figures, seconds, error) of `model` on the set, scored as its kind scores it (kind_runs.py), or
         None and the model's failure in one line. `label` names the pass in the progress line."""
+        figures, seconds, error, _ = self._pass(label, model, session, with_stack=False)
+        return figures, seconds, error
+
+    def _pass(self, label: str, model, session, with_stack: bool):
+        """measure's figures, seconds and error, and with_stack: the set as the stack returns it
+        (scoring_precision.stack_pass), from the one pass that measured it, or None."""
         from .kind_runs import measure_set
+        from .scoring_precision import stack_pass
 
         session.progress(f"{label}: encoding {self.describe()}")
         options = session.options
         if self.data.layout == "beir" and not session.kind.eval_ranks_corpus:
             self.reranked_by = session.kind.class_name
         start = time.perf_counter()
-        figures = error = None
+        figures = error = encoded = None
         try:
-            figures = measure_set(session.kind, model, self.data, options.batch_size, options.load.encode_kwargs())
+            encoded = stack_pass(session.kind, model, self.data, options) if with_stack else None
+            figures = measure_set(session.kind, model, self.data, options.batch_size, options.load.encode_kwargs(),
+                                  encoded=None if encoded is None else _rows(encoded))
         except Exception as exc:  # noqa: BLE001 - the model's failure is this precision's result
             lines = str(exc).strip().splitlines()
             error = f"{type(exc).__name__}: {lines[0] if lines else ''}"[:500]
-        return figures, time.perf_counter() - start, error
+        return figures, time.perf_counter() - start, error, encoded
 
     def encode(self, dtype: str, model, session) -> None:
-        """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`)."""
-        figures, self.seconds[dtype], error = self.measure(dtype, model, session)
+        """This precision's figures on the set, from `model` (loaded for the scan's run of `dtype`), and the
+        installed stack's scoring of the same outputs."""
+        figures, self.seconds[dtype], error, encoded = self._pass(dtype, model, session, with_stack=True)
         if error is None:
             from .scoring_precision import stack_scoring
 
             self.figures[dtype] = figures
-            self.scoring[dtype] = stack_scoring(session.kind, model, self.data, session.options)
+            self.scoring[dtype] = stack_scoring(session.kind, model, self.data, session.options, encoded)
         else:
             self.errors[dtype] = error
 
@@ -140,3 +150,12 @@ def add_evaluation(report, session) -> None:
     attach_scoring(report, runs)
     report.notes.extend(interval_notes(report.evaluation))
     report.notes.extend(runs.notes())
+
+
+def _rows(encoded):
+    """stack_pass's two sides as the dense kind's eval rows (kinds/eval_scoring.py's dense_rows)."""
+    from ..kinds.eval_scoring import dense_rows
+
+    first, second, _ = encoded
+    return dense_rows(first), dense_rows(second)
+

@@ -120,22 +120,14 @@ def stack_embeddings(model, texts: list[str], role: str, batch_size: int, encode
     return np.asarray(out, dtype=np.float32), dtype
 
 
-def stack_scoring(kind, model, data, options):
-    """The installed stack's scoring of `model`'s embeddings on the set, for a kind that scores dense
-    embeddings with the library's similarity (Kind.eval_stack_scoring); None for the others, and where
-    the model computes in float32 or wider. The set is encoded once more, as the stack returns it (its own
-    tensors, not precheck's float32 rows): a half-precision pass of the set, only when one was measured."""
-    from ..kinds import torch_module
-
-    if kind.eval_stack_scoring is None:
+def stack_pass(kind, model, data, options):
+    """(first, second, dtype): the set's two sides (queries and corpus; pairs: each side) encoded once, as the
+    installed stack returns them (float32 arrays of the model's own values, and the torch dtype it gave them
+    in), for a kind scored by the library's similarity and a model that computes below float32; else None.
+    The same pass gives precheck's own measurement (kind_runs.measure_set's `encoded`) and the stack's
+    scoring, so a half-precision model encodes the set once."""
+    if kind.eval_stack_scoring != "similarity" or not _below_float32(model):
         return None
-    parameter = next(torch_module(model).parameters(), None)
-    if parameter is None or not below_float32(parameter.dtype):
-        return None
-    if kind.eval_stack_scoring == "predict":  # a cross-encoder: predict()'s activation (predict_scoring.py)
-        from .predict_scoring import predict_scoring
-
-        return predict_scoring(model, data, options.batch_size)
     arguments = (options.batch_size, options.load.encode_kwargs())
     if data.layout == "beir":
         second, given = stack_embeddings(model, data.corpus_texts, "document", *arguments)
@@ -143,6 +135,27 @@ def stack_scoring(kind, model, data, options):
     else:
         first, given = stack_embeddings(model, data.sentences1, "", *arguments)
         second, _ = stack_embeddings(model, data.sentences2, "", *arguments)
+    return first, second, given
+
+
+def _below_float32(model) -> bool:
+    from ..kinds import torch_module
+
+    parameter = next(torch_module(model).parameters(), None)
+    return parameter is not None and below_float32(parameter.dtype)
+
+
+def stack_scoring(kind, model, data, options, encoded=None):
+    """The installed stack's scoring of `model`'s outputs on the set (Kind.eval_stack_scoring): a dense kind's
+    similarity on `encoded` (stack_pass's, made by the measuring pass), a cross-encoder's predict() activation;
+    None for the other kinds, and where the model computes in float32 or wider."""
+    if kind.eval_stack_scoring is None or not _below_float32(model):
+        return None
+    if kind.eval_stack_scoring == "predict":  # a cross-encoder: predict()'s activation (predict_scoring.py)
+        from .predict_scoring import predict_scoring
+
+        return predict_scoring(model, data, options.batch_size)
+    first, second, given = encoded if encoded is not None else stack_pass(kind, model, data, options)
     return measure_scoring(model, data, first, second, given)
 
 

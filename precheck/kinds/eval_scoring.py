@@ -37,14 +37,19 @@ def _method(model, role: str, encode_kwargs: dict, always_role: bool):
 def dense(model, texts: list[str], role: str, batch_size: int, encode_kwargs: dict):
     """Unit rows in float32 (a torch tensor), encoded as sentence-transformers' evaluators encode."""
     import numpy as np
-    import torch
 
     out = _method(model, role, encode_kwargs, False)(texts, batch_size=batch_size, show_progress_bar=False,
                                                      **encode_kwargs)
     if hasattr(out, "float"):  # a tensor (bfloat16 has no NumPy type)
         out = out.float().cpu().numpy()
-    tensor = torch.as_tensor(np.asarray(out, dtype=np.float32), dtype=torch.float32)
-    return torch.nn.functional.normalize(tensor, p=2, dim=1)
+    return dense_rows(np.asarray(out, dtype=np.float32))
+
+
+def dense_rows(embeddings):
+    """Embeddings (a float32 array, the model's own values upcast) as unit rows in float32 (a torch tensor)."""
+    import torch
+
+    return torch.nn.functional.normalize(torch.as_tensor(embeddings, dtype=torch.float32), p=2, dim=1)
 
 
 def sparse(model, texts: list[str], role: str, groups, encode_kwargs: dict):

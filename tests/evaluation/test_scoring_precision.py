@@ -88,3 +88,28 @@ def test_todays_cross_encoder_activates_half_precision_logits_in_float32(cross_e
     pairs = [(query, document) for query in ("Who painted the fence?", "a red bicycle") for document in documents]
     stack, exact, dtype = cross_encoder_scores(model, pairs)
     assert dtype == "float32" and grouped_ties(stack, exact, [range(0, 40), range(40, 80)]) == (0, 0)
+
+
+def test_a_half_precision_model_encodes_the_eval_set_once_for_the_metric_and_the_stack_s_scoring(
+        two_layer_model, probe_file, tmp_path):
+    """One pass over the set gives precheck's own metric and the installed stack's scoring of the same
+    embeddings: each side of the set is encoded once per precision (float32's pass, then float16's)."""
+    from sentence_transformers import SentenceTransformer
+
+    from evaluation_sets import write_beir
+    from precheck import scan
+    from precheck.evaluation.sets import read_eval_set
+
+    class CountingModel(SentenceTransformer):  # a real model that notes which texts it encodes
+        encoded: list = []
+
+        def encode(self, *args, **kwargs):  # encode_query / encode_document pass the texts by keyword
+            CountingModel.encoded.append(tuple(args[0] if args else next(iter(kwargs.values()))))
+            return super().encode(*args, **kwargs)
+
+    beir = write_beir(tmp_path / "beir")
+    model = CountingModel(str(two_layer_model), device="cpu")
+    report = scan(model, dtypes=["fp16"], fix=False, eval=beir, texts_file=probe_file, cache=False)
+    corpus = tuple(read_eval_set(beir).corpus_texts)  # as precheck reads a BEIR corpus: title, then text
+    assert _scoring(report, "float16") is not None and report.evaluation.results[1].metric is not None
+    assert sum(texts == corpus for texts in CountingModel.encoded) == 2

@@ -9,9 +9,8 @@ import json
 import pytest
 
 from conftest import invoke
-from evaluation_models import build_two_layer_length_overflow_model
 from evaluation_sets import beir_rows, write_beir
-from fixture_models import LONG_FROM_POSITION, build_two_layer_minilm
+from fixture_models import LONG_FROM_POSITION, build_length_overflow_model, build_two_layer_minilm
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +78,7 @@ LONG_DOCUMENT_SUFFIX = " ".join(["details"] * (LONG_FROM_POSITION + 8))
 @pytest.fixture(scope="module")
 def two_layer_length_overflow(tmp_path_factory):
     """The two-layer MiniLM whose float16 overflows only past LONG_FROM_POSITION tokens."""
-    return build_two_layer_length_overflow_model(tmp_path_factory.mktemp("eval-fix-length") / "minilm-2-length")
+    return build_length_overflow_model(tmp_path_factory.mktemp("eval-fix-length") / "minilm-2-length", layers=2)
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,27 @@ ensure_env() {
     extras="$have,$extras"
   fi
   [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -c "$constraints" -e "$ROOT[$extras]"
+  local pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+  "${pip[@]}" --upgrade pip
+  # The project's requirements first (scripts/test installs both environments at once: this is the long
+  # part), then the project itself, editable, one environment at a time: setuptools writes
+  # precheck_st.egg-info into the source folder while it builds, and two builds at once would write the
+  # same files under each other. The lock is taken on pyproject.toml, a file every checkout has. (Python
+  # 3.10 has no tomllib: there the list is empty and the second step installs everything, locked.)
+  local requirements
+  mapfile -t requirements < <("$venv/bin/python" - "$ROOT/pyproject.toml" "$extras" <<'PYTHON'
+import sys
+try:
+    import tomllib
+except ImportError:
+    sys.exit()
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+extras = project.get("optional-dependencies", {})
+print("\n".join(project["dependencies"] + [r for name in sys.argv[2].split(",") if name for r in extras[name]]))
+PYTHON
+  )
+  [ "${#requirements[@]}" -eq 0 ] || "${pip[@]}" -c "$constraints" "${requirements[@]}"
+  flock "$ROOT/pyproject.toml" "${pip[@]}" -c "$constraints" -e "$ROOT[$extras]"
   echo "$digest $extras" > "$stamp"
 }
 

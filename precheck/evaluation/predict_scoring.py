@@ -13,6 +13,7 @@ def predict_scoring(model, data, batch_size: int) -> ScoringPrecision | None:
     against float32 activation; None for a model with several labels (no one score to rank by)."""
     import numpy as np
 
+    from ..dtypes import dtype_name
     from ..kinds import torch_module
     from .bootstrap import mean_difference, paired_interval, spearman_difference
     from .ranking import average_ranks, spearman_rows
@@ -49,7 +50,7 @@ def predict_scoring(model, data, batch_size: int) -> ScoringPrecision | None:
                        interval=paired_interval(len(gold), spearman_difference(gold, exact64, low64)),
                        changed=int((np.abs(average_ranks(low64) - average_ranks(exact64)) > CHANGED).sum()))
     version = library()
-    row = ScoringPrecision(version, "CrossEncoder.predict (its activation)", str(parameter.dtype).removeprefix("torch."),
+    row = ScoringPrecision(version, "CrossEncoder.predict (its activation)", dtype_name(parameter.dtype),
                            scores_dtype, difference=figures["metric"] - figures["float32_metric"], **figures)
     if differs(row):
         row.remedy, row.snippet = predict_remedy(model, version)

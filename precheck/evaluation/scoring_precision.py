@@ -19,10 +19,10 @@ from .ties import (
     below_float32,
     created_ties,
     differs,
-    dtype_name,
     library,
 )
 from ..data.evaluation import LABELS, ScoringPrecision
+from ..dtypes import dtype_name
 
 CAUSE = "scoring-precision"
 

@@ -4,6 +4,7 @@ scoring_precision.py (embedders) and predict_scoring.py (cross-encoders) measure
 """
 from __future__ import annotations
 
+from ..dtypes import dtype_name
 from .result import CHANGED
 
 # sentence-transformers 6.0 upcasts sub-float32 embeddings before its similarity functions (#3892),
@@ -20,10 +21,6 @@ def library() -> str:
 def _major(version: str) -> int:
     head = version.split()[-1].split(".")[0]
     return int(head) if head.isdigit() else 0
-
-
-def dtype_name(dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 def below_float32(dtype) -> bool:

@@ -65,7 +65,9 @@ class ObjectSource:
         return list(torch_module(self.obj).parameters()) + list(torch_module(self.obj).buffers())
 
     def dtype(self) -> str:
-        floating = {str(t.dtype).removeprefix("torch.") for t in self._parameters() if t.is_floating_point()}
+        from ..dtypes import dtype_name
+
+        floating = {dtype_name(t.dtype) for t in self._parameters() if t.is_floating_point()}
         return floating.pop() if len(floating) == 1 else ("mixed" if floating else "float32")
 
     def device(self) -> str:

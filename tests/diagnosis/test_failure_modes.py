@@ -5,20 +5,19 @@ from __future__ import annotations
 import pytest
 
 from conftest import PROBE_TEXTS, scan_json
-from fixture_models import LONG_FROM_POSITION, NAN_WORD, build_length_overflow_model
+from fixture_models import LONG_FROM_POSITION, NAN_WORD
 
 # Past the overflowing positions by a few tokens: every text of the batch is padded to its length in float16.
 LONG_TEXT = " ".join(["precision"] * (LONG_FROM_POSITION + 16))
 
 
 @pytest.fixture(scope="module")
-def length_overflow_scan(tmp_path_factory):
+def length_overflow_scan(length_overflow_model, tmp_path_factory):
     """The length overflow on MiniLM's first two layers: what overflows is the position embeddings."""
     folder = tmp_path_factory.mktemp("length")
-    model = build_length_overflow_model(folder / "minilm-2-length-overflow", layers=2)
     path = folder / "texts.txt"
     path.write_text("\n".join(PROBE_TEXTS + [LONG_TEXT]) + "\n")
-    return scan_json(model, path, "-d", "fp16", "--no-fix")
+    return scan_json(length_overflow_model, path, "-d", "fp16", "--no-fix")
 
 
 def test_overflow_only_long_inputs_reach_is_caught(length_overflow_scan):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import invoke
 from evaluation_sets import beir_rows, write_beir
-from fixture_models import LONG_FROM_POSITION, build_length_overflow_model, build_two_layer_minilm
+from fixture_models import LONG_FROM_POSITION, build_two_layer_minilm
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +76,6 @@ LONG_DOCUMENT_SUFFIX = " ".join(["details"] * (LONG_FROM_POSITION + 8))
 
 
 @pytest.fixture(scope="module")
-def two_layer_length_overflow(tmp_path_factory):
-    """The two-layer MiniLM whose float16 overflows only past LONG_FROM_POSITION tokens."""
-    return build_length_overflow_model(tmp_path_factory.mktemp("eval-fix-length") / "minilm-2-length", layers=2)
-
-
-@pytest.fixture(scope="module")
 def long_documents(tmp_path_factory, probe_file):
     """(a BEIR folder whose first document of each topic is long, a probe file of short texts)."""
     folder = tmp_path_factory.mktemp("eval-fix-long")
@@ -92,12 +86,12 @@ def long_documents(tmp_path_factory, probe_file):
 
 
 @pytest.fixture(scope="module")
-def long_documents_run(two_layer_length_overflow, long_documents, tmp_path_factory):
+def long_documents_run(length_overflow_model, long_documents, tmp_path_factory):
     beir, texts = long_documents
     path = tmp_path_factory.mktemp("eval-fix-long-run") / "report.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("COLUMNS", raising=False)
-        run = invoke("scan", two_layer_length_overflow, "-d", "fp16", "--texts", texts, "--eval", beir, "--json", path)
+        run = invoke("scan", length_overflow_model, "-d", "fp16", "--texts", texts, "--eval", beir, "--json", path)
     run.report = json.loads(path.read_text(encoding="utf-8"))
     return run
 
@@ -127,10 +121,10 @@ def test_the_terminal_says_a_precision_that_passes_the_probe_figures_loses_the_m
     assert f"but it loses your metric (eval below); fix: {best} (verified on it too; code below)" in text
 
 
-def test_fix_with_eval_writes_a_plan_that_keeps_the_metric_not_the_load_that_loses_it(two_layer_length_overflow,
+def test_fix_with_eval_writes_a_plan_that_keeps_the_metric_not_the_load_that_loses_it(length_overflow_model,
                                                                                       long_documents, tmp_path):
     beir, texts = long_documents
-    run = invoke("fix", two_layer_length_overflow, "-d", "fp16", "--texts", texts, "--eval", beir,
+    run = invoke("fix", length_overflow_model, "-d", "fp16", "--texts", texts, "--eval", beir,
                  "--out", tmp_path / "fixed", "--json", tmp_path / "fix.json", "--quiet")
     assert run.exit_code == 0
     plan = json.loads((tmp_path / "fixed" / "precheck.json").read_text(encoding="utf-8"))

@@ -90,26 +90,49 @@ def test_todays_cross_encoder_activates_half_precision_logits_in_float32(cross_e
     assert dtype == "float32" and grouped_ties(stack, exact, [range(0, 40), range(40, 80)]) == (0, 0)
 
 
+
+def _counting_model(path):
+    """(a real SentenceTransformer loaded from `path`, the list of the texts of each encode call it gets)."""
+    from sentence_transformers import SentenceTransformer
+
+    encoded: list = []
+
+    class CountingModel(SentenceTransformer):
+        def encode(self, *args, **kwargs):  # encode_query / encode_document pass the texts by keyword
+            encoded.append(tuple(args[0] if args else next(iter(kwargs.values()))))
+            return super().encode(*args, **kwargs)
+
+    return CountingModel(str(path), device="cpu"), encoded
+
+
 def test_a_half_precision_model_encodes_the_eval_set_once_for_the_metric_and_the_stack_s_scoring(
         two_layer_model, probe_file, tmp_path):
     """One pass over the set gives precheck's own metric and the installed stack's scoring of the same
     embeddings: each side of the set is encoded once per precision (float32's pass, then float16's)."""
-    from sentence_transformers import SentenceTransformer
-
     from evaluation_sets import write_beir
     from precheck import scan
     from precheck.evaluation.sets import read_eval_set
 
-    class CountingModel(SentenceTransformer):  # a real model that notes which texts it encodes
-        encoded: list = []
-
-        def encode(self, *args, **kwargs):  # encode_query / encode_document pass the texts by keyword
-            CountingModel.encoded.append(tuple(args[0] if args else next(iter(kwargs.values()))))
-            return super().encode(*args, **kwargs)
-
     beir = write_beir(tmp_path / "beir")
-    model = CountingModel(str(two_layer_model), device="cpu")
+    model, encoded = _counting_model(two_layer_model)
     report = scan(model, dtypes=["fp16"], fix=False, eval=beir, texts_file=probe_file, cache=False)
     corpus = tuple(read_eval_set(beir).corpus_texts)  # as precheck reads a BEIR corpus: title, then text
     assert _scoring(report, "float16") is not None and report.evaluation.results[1].metric is not None
-    assert sum(texts == corpus for texts in CountingModel.encoded) == 2
+    assert sum(texts == corpus for texts in encoded) == 2
+
+
+def test_a_last_token_decoder_encodes_each_side_of_scored_pairs_once_per_precision(tmp_path, tiny_texts):
+    """The same on the other layout and another architecture: a tiny Qwen2 decoder with last-token pooling
+    (random weights), scored pairs, bfloat16."""
+    from evaluation_sets import write_pairs_tsv
+    from precheck import scan
+    from precheck.evaluation.sets import read_eval_set
+    from shape_models import build_last_token_decoder_model
+
+    pairs = write_pairs_tsv(tmp_path / "pairs.tsv")
+    model, encoded = _counting_model(build_last_token_decoder_model(tmp_path / "qwen2"))
+    report = scan(model, dtypes=["bf16"], fix=False, eval=pairs, texts_file=tiny_texts, cache=False)
+    data = read_eval_set(pairs)
+    assert _scoring(report, "bfloat16").embeddings_dtype == "bfloat16"
+    for side in (data.sentences1, data.sentences2):
+        assert sum(texts == tuple(side) for texts in encoded) == 2
